@@ -1,0 +1,142 @@
+#include <faultline/rng.hpp>
+#include <faultline/trace.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <ostream>
+
+namespace faultline {
+
+namespace {
+
+constexpr std::uint64_t kMulA = 0x9e3779b97f4a7c15ULL;
+constexpr std::uint64_t kMulB = 0xc2b2ae3d27d4eb4fULL;
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t x) {
+  h ^= x * kMulA;
+  h = std::rotl(h, 29) * kMulB;
+  return h ^ (h >> 32);
+}
+
+std::uint64_t hash_value(const TraceValue& v) {
+  switch (v.kind()) {
+    case TraceValue::Kind::kInt:
+      return mix(1, static_cast<std::uint64_t>(v.as_int()));
+    case TraceValue::Kind::kBool:
+      return mix(2, v.as_bool() ? 1 : 0);
+    case TraceValue::Kind::kDouble: {
+      std::uint64_t bits = 0;
+      double d = v.as_double();
+      std::memcpy(&bits, &d, sizeof bits);
+      return mix(3, bits);
+    }
+    case TraceValue::Kind::kString:
+      return mix(4, fnv1a64(v.as_string()));
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string TraceValue::to_string() const {
+  switch (kind_) {
+    case Kind::kInt:
+      return fmt::format("{}", i_);
+    case Kind::kBool:
+      return i_ != 0 ? "true" : "false";
+    case Kind::kDouble:
+      return fmt::format("{}", d_);
+    case Kind::kString:
+      return std::string(s_);
+  }
+  return {};
+}
+
+std::string TraceRecordView::to_string() const {
+  std::string out = fmt::format("#{} {} {} {}", index, time, source, kind);
+  for (const auto& f : fields) {
+    out += fmt::format(" {}={}", f.key, f.value.to_string());
+  }
+  return out;
+}
+
+void Trace::record(Time t, std::string_view source, std::string_view kind,
+                   std::span<const TraceField> fields) {
+  std::uint64_t h = mix(static_cast<std::uint64_t>(t.ns()), fnv1a64(source));
+  h = mix(h, fnv1a64(kind));
+  for (const auto& f : fields) {
+    h = mix(h, fnv1a64(f.key));
+    h = mix(h, hash_value(f.value));
+  }
+  hash_ = mix(hash_, h);
+  const std::uint64_t index = count_++;
+  if (!sinks_.empty()) [[unlikely]] {
+    const TraceRecordView view{index, t, source, kind, fields, h, hash_};
+    for (TraceSink* sink : sinks_) {
+      sink->on_record(view);
+    }
+  }
+}
+
+void Trace::detach(TraceSink* sink) {
+  sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end());
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void JsonLinesTraceSink::on_record(const TraceRecordView& r) {
+  std::string line = fmt::format("{{\"i\":{},\"t_ns\":{},\"src\":", r.index, r.time.ns());
+  append_json_string(line, r.source);
+  line += ",\"kind\":";
+  append_json_string(line, r.kind);
+  line += ",\"f\":{";
+  bool first = true;
+  for (const auto& f : r.fields) {
+    if (!first) {
+      line += ',';
+    }
+    first = false;
+    append_json_string(line, f.key);
+    line += ':';
+    switch (f.value.kind()) {
+      case TraceValue::Kind::kString:
+        append_json_string(line, f.value.as_string());
+        break;
+      case TraceValue::Kind::kDouble: {
+        const double d = f.value.as_double();
+        // JSON has no NaN or infinity; write them as strings rather than break the line.
+        if (d != d || d > 1.7e308 || d < -1.7e308) {
+          append_json_string(line, f.value.to_string());
+        } else {
+          line += f.value.to_string();
+        }
+        break;
+      }
+      default:
+        line += f.value.to_string();
+    }
+  }
+  line += "}}\n";
+  out_ << line;
+}
+
+}  // namespace faultline

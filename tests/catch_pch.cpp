@@ -1,0 +1,1 @@
+// Holds the precompiled Catch2 header that every test executable reuses.
