@@ -16,6 +16,7 @@
 #include <faultline/assert.hpp>
 #include <faultline/time.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <concepts>
@@ -24,6 +25,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -93,18 +95,24 @@ public:
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
-  /// Time of the earliest pending event. Precondition: !empty().
-  Time top_time() {
-    const Entry& e = front();
-    return Time::from_ns(static_cast<std::int64_t>(e.key));
-  }
+  /// Time of the earliest pending event, or nullopt when none. Does not modify the queue:
+  /// O(1) when the front bucket holds a live event, else a scan of the lowest bucket.
+  std::optional<Time> peek_time() const;
 
-  /// Removes the earliest pending event and runs it; `on_time` is called with the event's
-  /// time before the callable runs (the simulation advances its clock there). Precondition:
-  /// !empty().
+  /// Removes the earliest pending event if its time is <= `limit` and runs it; `on_time` is
+  /// called with the event's time before the callable runs (the simulation advances its
+  /// clock there). Returns false, running nothing, when no pending event is due by `limit`.
+  ///
+  /// The limit matters for correctness, not just convenience: the radix heap requires every
+  /// new key to be >= the last key it bucketed around, so the queue never reorganises around
+  /// a time beyond `limit`, which the caller's clock may not reach.
   template <class OnTime>
-  void pop_and_run(OnTime&& on_time) {
-    const Entry e = front();
+  bool pop_and_run(Time limit, OnTime&& on_time) {
+    const Entry* front = front_until(static_cast<std::uint64_t>(limit.ns()));
+    if (front == nullptr) {
+      return false;
+    }
+    const Entry e = *front;
     ++head_;
     --size_;
     on_time(Time::from_ns(static_cast<std::int64_t>(e.key)));
@@ -114,6 +122,7 @@ public:
     bump(s);
     SlotReleaser release{this, e.slot};
     s.op(s, Op::kRunAndDestroy);
+    return true;
   }
 
   /// Bytes held by the queue's structures (slots and heap entries, including spare capacity),
@@ -182,33 +191,49 @@ private:
   std::uint32_t allocate_slot();
   void release_slot(std::uint32_t index);
 
+  static constexpr std::array<std::uint64_t, 65> filled_max() {
+    std::array<std::uint64_t, 65> a{};
+    a.fill(~std::uint64_t{0});
+    return a;
+  }
   static unsigned bucket_of(std::uint64_t key, std::uint64_t last) {
     return key == last ? 0u : 64u - static_cast<unsigned>(std::countl_zero(key ^ last));
   }
   void insert(const Entry& e) {
-    FAULTLINE_ASSERT(e.key >= last_, "event scheduled before the last popped event");
-    buckets_[bucket_of(e.key, last_)].push_back(e);
+    FAULTLINE_ASSERT(e.key >= last_, "event scheduled before the queue's base time");
+    const unsigned b = bucket_of(e.key, last_);
+    buckets_[b].push_back(e);
+    bucket_min_[b] = std::min(bucket_min_[b], e.key);
   }
-  /// The earliest live entry (skipping cancelled ones). Precondition: size_ > 0.
-  const Entry& front() {
+  /// The earliest live entry if its key is <= limit, else nullptr. Skips (and discards)
+  /// cancelled entries; refills bucket 0 only from a bucket whose smallest key is <= limit.
+  const Entry* front_until(std::uint64_t limit) {
     for (;;) {
-      auto& b0 = buckets_[0];
+      const auto& b0 = buckets_[0];
       while (head_ < b0.size()) {
         const Entry& e = b0[head_];
         if (slot(e.slot).gen == e.gen) {
-          return e;
+          return e.key <= limit ? &e : nullptr;
         }
         ++head_;  // cancelled: discard the stale entry
       }
-      refill();
+      unsigned i = 1;
+      while (i < buckets_.size() && buckets_[i].empty()) {
+        ++i;
+      }
+      if (i == buckets_.size() || bucket_min_[i] > limit) {
+        return nullptr;
+      }
+      refill(i);
     }
   }
-  void refill();
+  void refill(unsigned from);
 
   std::vector<std::unique_ptr<Slot[]>> chunks_;
   std::uint32_t slot_count_ = 0;
   std::uint32_t free_head_ = kNoFree;
   std::array<std::vector<Entry>, 65> buckets_;
+  std::array<std::uint64_t, 65> bucket_min_ = filled_max();  // smallest key per bucket
   std::size_t head_ = 0;  // consumed prefix of buckets_[0]
   std::uint64_t last_ = 0;
   std::size_t size_ = 0;

@@ -77,7 +77,7 @@ public:
   bool is_pending(EventId id) const { return queue_.is_pending(id); }
   std::size_t pending() const { return queue_.size(); }
   /// Time of the next pending event, or Time::max() if none.
-  Time next_event_time() { return queue_.empty() ? Time::max() : queue_.top_time(); }
+  Time next_event_time() const { return queue_.peek_time().value_or(Time::max()); }
 
   // --- running ------------------------------------------------------------------------
   /// Runs one event. Returns false if there was none.

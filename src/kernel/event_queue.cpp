@@ -46,26 +46,44 @@ bool EventQueue::cancel(EventId id) {
   return true;
 }
 
-void EventQueue::refill() {
+void EventQueue::refill(unsigned from_index) {
   buckets_[0].clear();
+  bucket_min_[0] = ~std::uint64_t{0};
   head_ = 0;
-  unsigned i = 1;
-  while (i < buckets_.size() && buckets_[i].empty()) {
-    ++i;
-  }
-  FAULTLINE_ASSERT(i < buckets_.size(), "refill on an empty queue");
-  auto& from = buckets_[i];
-  std::uint64_t min_key = from.front().key;
-  for (const Entry& e : from) {
-    min_key = std::min(min_key, e.key);
-  }
+  auto& from = buckets_[from_index];
+  const std::uint64_t min_key = bucket_min_[from_index];
   last_ = min_key;
-  // Every entry lands in a bucket below i; iterating in order keeps equal keys in
+  // Every entry lands in a bucket below from_index; iterating in order keeps equal keys in
   // scheduling order.
   for (const Entry& e : from) {
-    buckets_[bucket_of(e.key, min_key)].push_back(e);
+    const unsigned b = bucket_of(e.key, min_key);
+    buckets_[b].push_back(e);
+    bucket_min_[b] = std::min(bucket_min_[b], e.key);
   }
   from.clear();
+  bucket_min_[from_index] = ~std::uint64_t{0};
+}
+
+std::optional<Time> EventQueue::peek_time() const {
+  for (std::size_t i = head_; i < buckets_[0].size(); ++i) {
+    const Entry& e = buckets_[0][i];
+    if (slot(e.slot).gen == e.gen) {
+      return Time::from_ns(static_cast<std::int64_t>(e.key));
+    }
+  }
+  // Buckets are ordered: every key in bucket i is below every key in bucket i+1.
+  for (unsigned b = 1; b < buckets_.size(); ++b) {
+    std::optional<std::uint64_t> best;
+    for (const Entry& e : buckets_[b]) {
+      if (slot(e.slot).gen == e.gen && (!best || e.key < *best)) {
+        best = e.key;
+      }
+    }
+    if (best) {
+      return Time::from_ns(static_cast<std::int64_t>(*best));
+    }
+  }
+  return std::nullopt;
 }
 
 std::size_t EventQueue::memory_bytes() const {

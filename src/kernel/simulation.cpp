@@ -20,10 +20,9 @@ void Simulation::rethrow_failure() {
 }
 
 bool Simulation::step() {
-  if (queue_.empty()) {
+  if (!queue_.pop_and_run(Time::max(), [this](Time t) { now_ = t; })) {
     return false;
   }
-  queue_.pop_and_run([this](Time t) { now_ = t; });
   ++events_run_;
   rethrow_failure();
   return true;
@@ -32,8 +31,7 @@ bool Simulation::step() {
 std::uint64_t Simulation::run() {
   stopped_ = false;
   const std::uint64_t start = events_run_;
-  while (!stopped_ && !queue_.empty()) {
-    queue_.pop_and_run([this](Time t) { now_ = t; });
+  while (!stopped_ && queue_.pop_and_run(Time::max(), [this](Time t) { now_ = t; })) {
     ++events_run_;
   }
   rethrow_failure();
@@ -44,8 +42,7 @@ std::uint64_t Simulation::run_until(Time t) {
   FAULTLINE_ASSERT(t >= now_, "run_until a time in the past");
   stopped_ = false;
   const std::uint64_t start = events_run_;
-  while (!stopped_ && !queue_.empty() && queue_.top_time() <= t) {
-    queue_.pop_and_run([this](Time at) { now_ = at; });
+  while (!stopped_ && queue_.pop_and_run(t, [this](Time at) { now_ = at; })) {
     ++events_run_;
   }
   if (!stopped_) {
