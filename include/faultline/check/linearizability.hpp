@@ -1,0 +1,56 @@
+// Linearizability of registers and key-value maps (Knossos, Porcupine).
+//
+// The checker searches for a total order of the operations that respects real time (an
+// operation that returned before another was invoked comes first) and that a sequential model
+// accepts, using the Wing–Gong algorithm as improved by Lowe: operations are lifted from a
+// doubly linked list of call/return entries, and a cache of (set of linearized operations,
+// model state) pairs prunes every configuration already explored. Like Porcupine, the history
+// is first partitioned by key (P-compositionality: a map is linearizable iff each key is), so
+// the search is exponential only in the concurrency on one key.
+//
+// Outcomes: `fail` operations are dropped (they did not happen); `info` and pending operations
+// may take effect at any time after their invocation, or never; an `info` read constrains
+// nothing and is dropped. On failure the result names the key and a minimal failing
+// sub-history (1-minimal: removing any one operation makes it linearizable) and explains which
+// operation could not take effect and which states the object could hold while it was in
+// flight.
+#pragma once
+
+#include <faultline/check/history.hpp>
+#include <faultline/check/result.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace faultline::check {
+
+/// A sequential specification: the state after applying `op` (as completed: a read carries the
+/// value it returned) to `state`, or nullopt when the model could not have produced it.
+struct Model {
+  std::string name;
+  /// True: each key is an independent object (a map). False: one object; keys are ignored.
+  bool partition_by_key = true;
+  Value initial;
+  std::function<std::optional<Value>(const Value& state, const Op& op)> step;
+
+  /// One register: read, write, cas, append. Keys are ignored.
+  static Model register_model(Value initial = {});
+  /// A key-value map of independent registers (read, write, cas, append per key).
+  static Model key_value(Value initial = {});
+};
+
+struct LinearizabilityOptions {
+  /// Search budget per key, in explored configurations. When exceeded the verdict is
+  /// inconclusive, reported as not ok (a check that cannot decide must not pass silently).
+  std::uint64_t max_configurations_per_key = 20'000'000;
+  /// Shrink a failing key to a 1-minimal sub-history (costs a few extra searches).
+  bool minimise = true;
+};
+
+/// Checker name "linearizability".
+CheckResult check_linearizable(const History& history, const Model& model,
+                               const LinearizabilityOptions& options = {});
+
+}  // namespace faultline::check

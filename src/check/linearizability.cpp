@@ -1,0 +1,505 @@
+// Wing–Gong/Lowe linearizability search with Porcupine-style partitioning and memoisation,
+// plus shrinking of a failing key to a 1-minimal sub-history and an explanation of it.
+#include <faultline/check/linearizability.hpp>
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace faultline::check {
+
+namespace {
+
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+constexpr std::uint32_t kNoState = static_cast<std::uint32_t>(-1);
+
+std::uint64_t mix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::optional<Value> register_step(const Value& state, const Op& op) {
+  switch (op.kind) {
+    case OpKind::kRead:
+      if (op.value == state) {
+        return state;
+      }
+      return std::nullopt;
+    case OpKind::kWrite:
+      return op.value;
+    case OpKind::kCas:
+      if (state == op.expected) {
+        return op.value;
+      }
+      return std::nullopt;
+    case OpKind::kAppend:
+      if (!op.value.is_int() || state.is_int()) {
+        return std::nullopt;
+      }
+      return state.appended(op.value.as_int());
+    case OpKind::kTxn:
+    case OpKind::kRequest:
+      break;
+  }
+  throw std::invalid_argument(fmt::format(
+      "linearizability: the register and key-value models take read, write, cas and append; "
+      "got {} (check transactions with check_strict_serializable)",
+      to_string(op.kind)));
+}
+
+/// One operation of one partition, as the search sees it.
+struct PartOp {
+  const Operation* src = nullptr;
+  std::size_t call_order = 0;
+  std::size_t return_order = kNone;  ///< kNone: outcome unknown, may never take effect.
+  bool required() const { return return_order != kNone; }
+};
+
+enum class Verdict { kLinearizable, kNotLinearizable, kBudgetExceeded };
+
+/// Interns model states so the search compares and hashes 32-bit ids.
+class StateTable {
+public:
+  std::uint32_t intern(Value v) {
+    std::uint64_t h = v.hash();
+    auto [it, inserted] = by_hash_.try_emplace(h);
+    for (std::uint32_t id : it->second) {
+      if (values_[id] == v) {
+        return id;
+      }
+    }
+    auto id = static_cast<std::uint32_t>(values_.size());
+    values_.push_back(std::move(v));
+    it->second.push_back(id);
+    return id;
+  }
+  const Value& value(std::uint32_t id) const { return values_[id]; }
+
+private:
+  std::vector<Value> values_;
+  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_hash_;
+};
+
+struct CacheKey {
+  std::vector<std::uint64_t> bits;
+  std::uint32_t state;
+  std::uint64_t hash;
+  bool operator==(const CacheKey& o) const { return state == o.state && bits == o.bits; }
+};
+struct CacheKeyHash {
+  std::size_t operator()(const CacheKey& k) const { return static_cast<std::size_t>(k.hash); }
+};
+
+class Searcher {
+public:
+  Searcher(const Model& model, std::uint64_t budget) : model_(model), budget_(budget) {}
+
+  std::uint64_t explored() const { return explored_total_; }
+  StateTable& states() { return states_; }
+
+  /// The next state id, or kNoState if the model rejects the op in that state.
+  std::uint32_t step(std::uint32_t state, const Op& op, std::size_t op_key) {
+    std::uint64_t key = (static_cast<std::uint64_t>(state) << 32) ^ op_key;
+    auto it = step_cache_.find(key);
+    if (it != step_cache_.end()) {
+      return it->second;
+    }
+    std::optional<Value> next = model_.step(states_.value(state), op);
+    std::uint32_t id = next ? states_.intern(std::move(*next)) : kNoState;
+    step_cache_.emplace(key, id);
+    return id;
+  }
+
+  Verdict run(const std::vector<PartOp>& ops) {
+    const std::size_t n = ops.size();
+    struct Entry {
+      std::size_t order;
+      std::uint32_t op;
+      bool call;
+    };
+    std::vector<Entry> entries;
+    entries.reserve(2 * n);
+    std::size_t remaining = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      entries.push_back({ops[i].call_order, static_cast<std::uint32_t>(i), true});
+      if (ops[i].required()) {
+        entries.push_back({ops[i].return_order, static_cast<std::uint32_t>(i), false});
+        ++remaining;
+      }
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.order < b.order; });
+    // Nodes: 0 = head, 1..m = entries, m+1 = tail.
+    const std::size_t m = entries.size();
+    const std::size_t tail = m + 1;
+    std::vector<std::size_t> next(m + 2);
+    std::vector<std::size_t> prev(m + 2);
+    std::vector<std::size_t> call_node(n, kNone);
+    std::vector<std::size_t> return_node(n, kNone);
+    for (std::size_t i = 0; i <= m; ++i) {
+      next[i] = i + 1;
+      prev[i + 1] = i;
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      (entries[i].call ? call_node : return_node)[entries[i].op] = i + 1;
+    }
+    auto unlink = [&](std::size_t x) {
+      next[prev[x]] = next[x];
+      prev[next[x]] = prev[x];
+    };
+    auto relink = [&](std::size_t x) {
+      next[prev[x]] = x;
+      prev[next[x]] = x;
+    };
+    // Zobrist-style hash of the linearized set: XOR of one random word per operation.
+    std::vector<std::uint64_t> zobrist(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      zobrist[i] = mix64(i + 1);
+    }
+    std::vector<std::uint64_t> bits((n + 63) / 64, 0);
+    std::uint64_t set_hash = 0;
+    std::unordered_set<CacheKey, CacheKeyHash> cache;
+    std::uint32_t state = states_.intern(model_.initial);
+    std::vector<std::pair<std::size_t, std::uint32_t>> stack;  // (call node, previous state)
+    std::uint64_t explored = 0;
+    std::size_t node = next[0];
+    while (remaining > 0) {
+      // Every return entry lies after the scan position (the scan only passes calls), so the
+      // tail is unreachable while required operations remain; treat it as a return anyway.
+      if (node != tail && entries[node - 1].call) {
+        std::uint32_t op = entries[node - 1].op;
+        std::uint32_t after = step(state, ops[op].src->op, ops[op].src->id);
+        if (after != kNoState) {
+          bits[op / 64] ^= std::uint64_t{1} << (op % 64);
+          set_hash ^= zobrist[op];
+          CacheKey key{bits, after, set_hash ^ mix64(after)};
+          if (cache.insert(std::move(key)).second) {
+            if (++explored > budget_) {
+              explored_total_ += explored;
+              return Verdict::kBudgetExceeded;
+            }
+            stack.emplace_back(node, state);
+            state = after;
+            if (ops[op].required()) {
+              --remaining;
+            }
+            unlink(node);
+            if (return_node[op] != kNone) {
+              unlink(return_node[op]);
+            }
+            node = next[0];
+            continue;
+          }
+          bits[op / 64] ^= std::uint64_t{1} << (op % 64);
+          set_hash ^= zobrist[op];
+        }
+        node = next[node];
+        continue;
+      }
+      // A return entry (or the tail with nothing lifted): its operation was not linearized
+      // in time, so undo the most recent choice and try the next candidate after it.
+      if (stack.empty()) {
+        explored_total_ += explored;
+        return Verdict::kNotLinearizable;
+      }
+      auto [call, before] = stack.back();
+      stack.pop_back();
+      std::uint32_t op = entries[call - 1].op;
+      state = before;
+      bits[op / 64] ^= std::uint64_t{1} << (op % 64);
+      set_hash ^= zobrist[op];
+      if (ops[op].required()) {
+        ++remaining;
+      }
+      if (return_node[op] != kNone) {
+        relink(return_node[op]);
+      }
+      relink(call);
+      node = next[call];
+    }
+    explored_total_ += explored;
+    return Verdict::kLinearizable;
+  }
+
+private:
+  const Model& model_;
+  std::uint64_t budget_;
+  std::uint64_t explored_total_ = 0;
+  StateTable states_;
+  std::unordered_map<std::uint64_t, std::uint32_t> step_cache_;
+};
+
+/// The prefix of a partition up to (and including) the k-th return: operations invoked before
+/// that return; those still in flight at it become unknown (reads among them are dropped).
+std::vector<PartOp> prefix_of(const std::vector<PartOp>& ops, std::size_t cutoff) {
+  std::vector<PartOp> out;
+  for (const PartOp& p : ops) {
+    if (p.call_order > cutoff) {
+      continue;
+    }
+    PartOp q = p;
+    if (q.return_order != kNone && q.return_order > cutoff) {
+      q.return_order = kNone;
+      if (q.src->op.kind == OpKind::kRead) {
+        continue;
+      }
+    }
+    out.push_back(q);
+  }
+  return out;
+}
+
+struct Shrunk {
+  std::vector<PartOp> ops;  ///< 1-minimal failing sub-history, in invocation order.
+  std::size_t culprit = 0;  ///< Index in ops of the operation that cannot take effect.
+};
+
+Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher) {
+  auto fails = [&](const std::vector<PartOp>& sub) {
+    return searcher.run(sub) != Verdict::kLinearizable;
+  };
+  // 1. The shortest failing prefix: linearizability is prefix-closed, so binary search.
+  std::vector<std::size_t> returns;
+  for (const PartOp& p : ops) {
+    if (p.required()) {
+      returns.push_back(p.return_order);
+    }
+  }
+  std::sort(returns.begin(), returns.end());
+  std::size_t lo = 0;
+  std::size_t hi = returns.size() - 1;  // the whole partition fails
+  while (lo < hi) {
+    std::size_t mid = lo + (hi - lo) / 2;
+    if (fails(prefix_of(ops, returns[mid]))) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  std::vector<PartOp> current = prefix_of(ops, returns[lo]);
+  const std::size_t culprit_return = returns[lo];
+  // 2. Remove chunks, then single operations, while the rest still fails (ddmin-like).
+  auto is_culprit = [&](const PartOp& p) { return p.return_order == culprit_return; };
+  int searches = 0;
+  for (std::size_t chunk = std::max<std::size_t>(1, current.size() / 2);; chunk /= 2) {
+    for (std::size_t start = 0; start < current.size() && searches < 4000;) {
+      std::vector<PartOp> trial;
+      bool removed_any = false;
+      for (std::size_t i = 0; i < current.size(); ++i) {
+        if (i >= start && i < start + chunk && !is_culprit(current[i])) {
+          removed_any = true;
+          continue;
+        }
+        trial.push_back(current[i]);
+      }
+      ++searches;
+      if (removed_any && fails(trial)) {
+        current = std::move(trial);
+      } else {
+        start += chunk;
+      }
+    }
+    if (chunk == 1) {
+      break;
+    }
+  }
+  Shrunk s;
+  s.ops = std::move(current);
+  for (std::size_t i = 0; i < s.ops.size(); ++i) {
+    if (is_culprit(s.ops[i])) {
+      s.culprit = i;
+    }
+  }
+  return s;
+}
+
+/// The states the object could hold at the moments when the culprit could take effect: every
+/// operation that returned before the culprit's call is already linearized, and none
+/// linearized was invoked after the culprit returned.
+std::vector<std::string> states_at_culprit(const Shrunk& s, Searcher& searcher,
+                                           const Model& model) {
+  const std::size_t n = s.ops.size();
+  if (n > 62) {
+    return {};
+  }
+  const PartOp& c = s.ops[s.culprit];
+  std::set<std::pair<std::uint64_t, std::uint32_t>> seen;
+  std::set<std::uint32_t> found;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> todo;
+  todo.emplace_back(0, searcher.states().intern(model.initial));
+  while (!todo.empty() && seen.size() < 200'000) {
+    auto [mask, state] = todo.back();
+    todo.pop_back();
+    if (!seen.insert({mask, state}).second) {
+      continue;
+    }
+    auto eligible = [&](std::size_t x) {
+      for (std::size_t y = 0; y < n; ++y) {
+        if (y != x && !(mask & (std::uint64_t{1} << y)) && s.ops[y].required() &&
+            s.ops[y].return_order < s.ops[x].call_order) {
+          return false;
+        }
+      }
+      return true;
+    };
+    if (eligible(s.culprit)) {
+      found.insert(state);
+    }
+    for (std::size_t x = 0; x < n; ++x) {
+      if (x == s.culprit || (mask & (std::uint64_t{1} << x)) ||
+          s.ops[x].call_order > c.return_order || !eligible(x)) {
+        continue;
+      }
+      std::uint32_t after = searcher.step(state, s.ops[x].src->op, s.ops[x].src->id);
+      if (after != kNoState) {
+        todo.emplace_back(mask | (std::uint64_t{1} << x), after);
+      }
+    }
+  }
+  std::vector<std::string> out;
+  for (std::uint32_t id : found) {
+    out.push_back(searcher.states().value(id).to_string());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string explain(const std::string& key, std::size_t key_ops, const Shrunk& s,
+                    Searcher& searcher, const Model& model) {
+  const Operation& c = *s.ops[s.culprit].src;
+  std::string out = fmt::format(
+      "key \"{}\": not linearizable. Minimal failing sub-history ({} of {} operations on this "
+      "key; removing any one of them makes it linearizable):\n",
+      key, s.ops.size(), key_ops);
+  std::vector<const PartOp*> by_time;
+  for (const PartOp& p : s.ops) {
+    by_time.push_back(&p);
+  }
+  std::sort(by_time.begin(), by_time.end(),
+            [](const PartOp* a, const PartOp* b) { return a->call_order < b->call_order; });
+  for (const PartOp* p : by_time) {
+    out += fmt::format("  {}{}\n", p->src->to_string(),
+                       p == &s.ops[s.culprit] ? "   <== cannot take effect" : "");
+  }
+  std::vector<std::string> states = states_at_culprit(s, searcher, model);
+  std::string held = states.empty() ? std::string("(no state: the other operations already "
+                                                  "conflict)")
+                                    : fmt::format("{}", fmt::join(states, ", "));
+  if (c.op.kind == OpKind::kRead) {
+    out += fmt::format(
+        "Why: client {}'s read returned {}, but while it was in flight ({} to {}) \"{}\" could "
+        "only hold: {}",
+        c.client, c.op.value.to_string(), c.invoke_time.to_string(), c.complete_time.to_string(),
+        key, held);
+  } else {
+    out += fmt::format(
+        "Why: client {}'s {} cannot take effect in any order the real-time constraints allow; "
+        "while it was in flight ({} to {}) \"{}\" could only hold: {}",
+        c.client, c.op.to_string(), c.invoke_time.to_string(), c.complete_time.to_string(), key,
+        held);
+  }
+  bool needed_seen = c.op.kind == OpKind::kRead &&
+                     std::find(states.begin(), states.end(), c.op.value.to_string()) !=
+                         states.end();
+  if (needed_seen) {
+    out += "\n     (each order that lets it return that value leaves a later operation with no "
+           "valid place)";
+  }
+  return out;
+}
+
+}  // namespace
+
+Model Model::register_model(Value initial) {
+  return Model{"register", false, std::move(initial), register_step};
+}
+
+Model Model::key_value(Value initial) {
+  return Model{"key-value", true, std::move(initial), register_step};
+}
+
+CheckResult check_linearizable(const History& history, const Model& model,
+                               const LinearizabilityOptions& options) {
+  const std::string name = "linearizability";
+  if (!model.step) {
+    throw std::invalid_argument("check_linearizable: the model has no step function");
+  }
+  std::vector<Operation> ops = history.operations();
+  std::map<std::string, std::vector<PartOp>> parts;
+  for (const Operation& op : ops) {
+    if (op.outcome == Outcome::kFail) {
+      continue;  // certainly did not happen
+    }
+    if (op.unknown() && op.op.kind == OpKind::kRead) {
+      continue;  // an unanswered read has no effect and tells nothing
+    }
+    PartOp p;
+    p.src = &op;
+    p.call_order = op.invoke_event;
+    p.return_order = op.ok() ? op.complete_event : kNone;
+    parts[model.partition_by_key ? op.op.key : std::string()].push_back(p);
+  }
+  std::size_t failed_keys = 0;
+  std::size_t inconclusive_keys = 0;
+  std::string first_details;
+  Time first_failure = Time::max();
+  std::uint64_t explored = 0;
+  for (const auto& [key, part] : parts) {
+    Searcher searcher(model, options.max_configurations_per_key);
+    Verdict v = searcher.run(part);
+    explored += searcher.explored();
+    if (v == Verdict::kLinearizable) {
+      continue;
+    }
+    if (v == Verdict::kBudgetExceeded) {
+      ++inconclusive_keys;
+      if (first_details.empty()) {
+        first_details = fmt::format(
+            "key \"{}\": search budget of {} configurations exceeded on {} operations; raise "
+            "LinearizabilityOptions::max_configurations_per_key or lower the concurrency per key",
+            key, options.max_configurations_per_key, part.size());
+      }
+      continue;
+    }
+    ++failed_keys;
+    if (!options.minimise) {
+      if (first_failure == Time::max()) {
+        first_failure = Time::zero();
+        first_details = fmt::format("key \"{}\": not linearizable ({} operations)", key,
+                                    part.size());
+      }
+      continue;
+    }
+    Shrunk s = shrink(part, searcher);
+    Time t = s.ops[s.culprit].src->complete_time;
+    if (t < first_failure) {
+      first_failure = t;
+      first_details = explain(key, part.size(), s, searcher, model);
+    }
+  }
+  std::string scope = fmt::format("{} operations on {} {} ({} model)", ops.size(), parts.size(),
+                                  model.partition_by_key ? "keys" : "object", model.name);
+  if (failed_keys == 0 && inconclusive_keys == 0) {
+    return CheckResult::pass(name, fmt::format("{}: linearizable ({} configurations explored)",
+                                               scope, explored));
+  }
+  if (failed_keys == 0) {
+    return CheckResult::fail(name,
+                             fmt::format("{}: inconclusive on {} keys", scope, inconclusive_keys),
+                             first_details);
+  }
+  return CheckResult::fail(
+      name, fmt::format("{}: not linearizable on {} key(s){}", scope, failed_keys,
+                        inconclusive_keys ? fmt::format(", inconclusive on {}", inconclusive_keys)
+                                          : std::string()),
+      first_details);
+}
+
+}  // namespace faultline::check
