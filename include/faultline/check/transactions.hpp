@@ -1,0 +1,43 @@
+// Transactional and weak-store checkers.
+//
+// Strict serializability with commit timestamps (the Spanner case): a store that exposes the
+// commit timestamp of each transaction claims that timestamp order is a serial order that
+// respects real time. That claim is checkable in O(n log n) without a search: (1) a
+// transaction that began after another completed must have a larger timestamp; (2) every read
+// must see the latest write committed before its transaction's timestamp (or its own earlier
+// write); (3) two transactions writing one key must not share a timestamp.
+//
+// Stale reads and lost updates in weaker stores (the Dynamo case): with unique values per key,
+// each read names the write it saw, and real time alone convicts: a read that returns a value
+// older than a write that completed before the read began is stale; a read of a value whose
+// write began after the read ended comes from the future; an acknowledged write that no later
+// read ever sees while every later read sees something older is lost; two compare-and-sets that
+// both succeeded from the same value lost one update; an acknowledged append missing from a
+// later read was lost, and an element that appears twice was applied twice.
+#pragma once
+
+#include <faultline/check/history.hpp>
+#include <faultline/check/result.hpp>
+
+#include <cstddef>
+
+namespace faultline::check {
+
+struct TransactionCheckOptions {
+  /// How many anomalies the details list in full (all are counted in the summary).
+  std::size_t max_reported = 10;
+};
+
+/// Checker name "strict-serializability". Takes txn operations, and read/write/append
+/// operations as one-step transactions. Every ok operation must carry commit_ts (throws
+/// std::invalid_argument naming the operation otherwise). Operations with unknown outcome
+/// may have committed: reads may see their writes if their timestamp fits or is unknown.
+CheckResult check_strict_serializable(const History& history,
+                                      const TransactionCheckOptions& options = {});
+
+/// Checker name "stale-reads-and-lost-updates". Takes read, write, cas and append operations;
+/// values written to one key must be unique (throws std::invalid_argument otherwise).
+CheckResult check_stale_reads_and_lost_updates(const History& history,
+                                               const TransactionCheckOptions& options = {});
+
+}  // namespace faultline::check

@@ -1,0 +1,432 @@
+// Strict serializability from commit timestamps, and stale-read / lost-update detection.
+#include <faultline/check/transactions.hpp>
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <stdexcept>
+
+namespace faultline::check {
+
+namespace {
+
+struct Anomaly {
+  std::string kind;
+  std::string text;
+};
+
+CheckResult verdict(std::string name, std::string scope, const std::vector<Anomaly>& found,
+                    std::size_t max_reported) {
+  if (found.empty()) {
+    return CheckResult::pass(std::move(name), scope + ": no anomalies");
+  }
+  std::map<std::string, std::size_t> counts;
+  for (const Anomaly& a : found) {
+    ++counts[a.kind];
+  }
+  std::vector<std::string> parts;
+  for (const auto& [kind, n] : counts) {
+    parts.push_back(fmt::format("{} {}", n, kind));
+  }
+  std::string details;
+  for (std::size_t i = 0; i < found.size() && i < max_reported; ++i) {
+    details += fmt::format("{}: {}\n", found[i].kind, found[i].text);
+  }
+  if (found.size() > max_reported) {
+    details += fmt::format("... and {} more\n", found.size() - max_reported);
+  }
+  return CheckResult::fail(std::move(name), fmt::format("{}: {}", scope, fmt::join(parts, ", ")),
+                           details);
+}
+
+std::vector<MicroOp> steps_of(const Operation& op) {
+  switch (op.op.kind) {
+    case OpKind::kTxn:
+      return op.op.txn;
+    case OpKind::kRead:
+    case OpKind::kWrite:
+    case OpKind::kAppend:
+      return {MicroOp{op.op.kind, op.op.key, op.op.value}};
+    default:
+      throw std::invalid_argument(fmt::format(
+          "check_strict_serializable: operation {} is a {}; the checker takes txn, read, write "
+          "and append operations",
+          op.to_string(), to_string(op.op.kind)));
+  }
+}
+
+Value apply(const Value& state, const MicroOp& m) {
+  if (m.kind == OpKind::kWrite) {
+    return m.value;
+  }
+  return state.appended(m.value.as_int());
+}
+
+/// A committed write of one key, as a step in timestamp order.
+struct VersionStep {
+  std::int64_t ts;
+  std::size_t op;
+  MicroOp step;
+};
+
+}  // namespace
+
+CheckResult check_strict_serializable(const History& history,
+                                      const TransactionCheckOptions& options) {
+  const std::vector<Operation> ops = history.operations();
+  std::vector<const Operation*> committed;
+  std::vector<std::vector<MicroOp>> steps(ops.size());
+  for (const Operation& op : ops) {
+    if (op.outcome == Outcome::kFail) {
+      continue;
+    }
+    steps[op.id] = steps_of(op);
+    if (op.ok()) {
+      if (!op.commit_ts) {
+        throw std::invalid_argument(fmt::format(
+            "check_strict_serializable: ok operation {} has no commit_ts; record the store's "
+            "commit timestamp with History::ok(client, t, result, commit_ts)",
+            op.to_string()));
+      }
+      committed.push_back(&op);
+    }
+  }
+  std::vector<Anomaly> found;
+  // (1) Real time: sweep invocations in time order; everything completed before an
+  // invocation must carry a smaller timestamp.
+  std::vector<const Operation*> by_invoke = committed;
+  std::vector<const Operation*> by_complete = committed;
+  std::sort(by_complete.begin(), by_complete.end(), [](const auto* a, const auto* b) {
+    return a->complete_event < b->complete_event;
+  });
+  const Operation* max_done = nullptr;
+  std::size_t done = 0;
+  for (const Operation* t : by_invoke) {
+    while (done < by_complete.size() && by_complete[done]->complete_event < t->invoke_event) {
+      if (max_done == nullptr || *by_complete[done]->commit_ts > *max_done->commit_ts) {
+        max_done = by_complete[done];
+      }
+      ++done;
+    }
+    if (max_done != nullptr && *t->commit_ts <= *max_done->commit_ts) {
+      found.push_back({"real-time-order violation",
+                       fmt::format("{}\n    began after {}\n    completed, but its commit "
+                                   "timestamp {} is not greater than {}",
+                                   t->to_string(), max_done->to_string(), *t->commit_ts,
+                                   *max_done->commit_ts)});
+    }
+  }
+  // Versions of each key in timestamp order (ties broken by completion, and reported).
+  std::map<std::string, std::vector<VersionStep>> versions;
+  for (const Operation* t : by_complete) {
+    for (const MicroOp& m : steps[t->id]) {
+      if (m.kind != OpKind::kRead) {
+        versions[m.key].push_back({*t->commit_ts, t->id, m});
+      }
+    }
+  }
+  for (auto& [key, vs] : versions) {
+    std::stable_sort(vs.begin(), vs.end(),
+                     [](const VersionStep& a, const VersionStep& b) { return a.ts < b.ts; });
+    for (std::size_t i = 1; i < vs.size(); ++i) {
+      if (vs[i].ts == vs[i - 1].ts && vs[i].op != vs[i - 1].op) {
+        found.push_back({"timestamp collision",
+                         fmt::format("{}\n    and {}\n    both wrote \"{}\" at commit "
+                                     "timestamp {}",
+                                     ops[vs[i - 1].op].to_string(), ops[vs[i].op].to_string(),
+                                     key, vs[i].ts)});
+      }
+    }
+  }
+  // Prefix states per key: state[i] = the value after the first i versions.
+  std::map<std::string, std::vector<Value>> states;
+  for (const auto& [key, vs] : versions) {
+    std::vector<Value>& st = states[key];
+    st.reserve(vs.size() + 1);
+    st.emplace_back();
+    for (const VersionStep& v : vs) {
+      st.push_back(apply(st.back(), v.step));
+    }
+  }
+  // Which operation wrote a value, for naming the write a bad read saw.
+  auto writer_of = [&](const std::string& key, const Value& v) -> const Operation* {
+    for (const Operation& op : ops) {
+      for (const MicroOp& m : op.outcome == Outcome::kFail ? op.op.txn : steps[op.id]) {
+        if (m.kind == OpKind::kWrite && m.key == key && m.value == v) {
+          return &op;
+        }
+      }
+      if (op.outcome == Outcome::kFail && op.op.kind == OpKind::kWrite && op.op.key == key &&
+          op.op.value == v) {
+        return &op;
+      }
+    }
+    return nullptr;
+  };
+  // (2) Reads see the latest version before their own timestamp.
+  for (const Operation* t : committed) {
+    std::map<std::string, Value> own;  // this transaction's writes so far
+    for (const MicroOp& m : steps[t->id]) {
+      if (m.kind != OpKind::kRead) {
+        auto it = own.find(m.key);
+        Value base;
+        if (it != own.end()) {
+          base = it->second;
+        } else if (auto sit = states.find(m.key); sit != states.end()) {
+          const auto& vs = versions[m.key];
+          auto n = static_cast<std::size_t>(
+              std::lower_bound(vs.begin(), vs.end(), *t->commit_ts,
+                               [](const VersionStep& v, std::int64_t ts) { return v.ts < ts; }) -
+              vs.begin());
+          base = sit->second[n];
+        }
+        own[m.key] = apply(base, m);
+        continue;
+      }
+      Value expected;
+      if (auto it = own.find(m.key); it != own.end()) {
+        expected = it->second;
+      } else if (auto sit = states.find(m.key); sit != states.end()) {
+        const auto& vs = versions[m.key];
+        auto n = static_cast<std::size_t>(
+            std::lower_bound(vs.begin(), vs.end(), *t->commit_ts,
+                             [](const VersionStep& v, std::int64_t ts) { return v.ts < ts; }) -
+            vs.begin());
+        expected = sit->second[n];
+      }
+      if (m.value == expected) {
+        continue;
+      }
+      // Explain: which write did it see, and when was that committed?
+      const Operation* w = m.value.is_int() ? writer_of(m.key, m.value) : nullptr;
+      std::string kind = "stale read";
+      std::string why;
+      if (w == nullptr && m.value.is_int()) {
+        kind = "read of a value never written";
+        why = "no operation wrote it";
+      } else if (w != nullptr && w->outcome == Outcome::kFail) {
+        kind = "read of an aborted write";
+        why = fmt::format("it was written by {}", w->to_string());
+      } else if (w != nullptr && w->unknown()) {
+        if (!w->commit_ts || *w->commit_ts < *t->commit_ts) {
+          continue;  // an in-doubt write may have committed there
+        }
+        kind = "read from the future";
+        why = fmt::format("it was written by {}", w->to_string());
+      } else if (w != nullptr && w->commit_ts && *w->commit_ts > *t->commit_ts) {
+        kind = "read from the future";
+        why = fmt::format("it was written at commit timestamp {} by {}", *w->commit_ts,
+                          w->to_string());
+      } else if (w != nullptr && w->id == t->id) {
+        kind = "read of own later write";
+        why = "the transaction wrote it only after this read";
+      } else {
+        why = w != nullptr ? fmt::format("it was written by {}", w->to_string())
+                           : std::string("the list or nil it returned is not that state");
+      }
+      found.push_back({kind, fmt::format("{}\n    read \"{}\" = {} at commit timestamp {}, but "
+                                         "the latest committed version before it is {}; {}",
+                                         t->to_string(), m.key, m.value.to_string(),
+                                         *t->commit_ts, expected.to_string(), why)});
+    }
+  }
+  return verdict("strict-serializability",
+                 fmt::format("{} committed transactions on {} keys", committed.size(),
+                             versions.size()),
+                 found, options.max_reported);
+}
+
+CheckResult check_stale_reads_and_lost_updates(const History& history,
+                                               const TransactionCheckOptions& options) {
+  const std::vector<Operation> ops = history.operations();
+  struct KeyOps {
+    std::vector<const Operation*> reads;
+    std::vector<const Operation*> writes;  // write, cas (new value), append
+    std::vector<const Operation*> cas;
+    std::map<std::int64_t, const Operation*> by_value;
+  };
+  std::map<std::string, KeyOps> keys;
+  for (const Operation& op : ops) {
+    KeyOps& k = keys[op.op.key];
+    switch (op.op.kind) {
+      case OpKind::kRead:
+        if (op.ok()) {
+          k.reads.push_back(&op);
+        }
+        break;
+      case OpKind::kWrite:
+      case OpKind::kCas:
+      case OpKind::kAppend: {
+        if (!op.op.value.is_int()) {
+          throw std::invalid_argument(fmt::format(
+              "check_stale_reads_and_lost_updates: {} must write an integer", op.to_string()));
+        }
+        auto [it, inserted] = k.by_value.emplace(op.op.value.as_int(), &op);
+        if (!inserted) {
+          throw std::invalid_argument(fmt::format(
+              "check_stale_reads_and_lost_updates: value {} is written to \"{}\" twice ({} and "
+              "{}); the checker identifies writes by value, so make written values unique per key",
+              op.op.value.to_string(), op.op.key, it->second->to_string(), op.to_string()));
+        }
+        if (op.outcome != Outcome::kFail) {
+          k.writes.push_back(&op);
+        }
+        if (op.op.kind == OpKind::kCas && op.ok()) {
+          k.cas.push_back(&op);
+        }
+        break;
+      }
+      default:
+        throw std::invalid_argument(fmt::format(
+            "check_stale_reads_and_lost_updates: takes read, write, cas and append; got {}",
+            op.to_string()));
+    }
+  }
+  std::vector<Anomaly> found;
+  for (auto& [key, k] : keys) {
+    // Acknowledged writes by completion time, with the latest invocation among those that
+    // completed so far: "some write that completed before t began after w completed".
+    std::vector<const Operation*> acked;
+    for (const Operation* w : k.writes) {
+      if (w->ok()) {
+        acked.push_back(w);
+      }
+    }
+    std::sort(acked.begin(), acked.end(), [](const auto* a, const auto* b) {
+      return a->complete_event < b->complete_event;
+    });
+    std::vector<const Operation*> latest_invoked(acked.size());
+    for (std::size_t i = 0; i < acked.size(); ++i) {
+      latest_invoked[i] = (i == 0 || acked[i]->invoke_event > latest_invoked[i - 1]->invoke_event)
+                              ? acked[i]
+                              : latest_invoked[i - 1];
+    }
+    // The newest write (by invocation) among those acknowledged before event e, or null.
+    auto newest_done_before = [&](std::size_t e) -> const Operation* {
+      auto n = static_cast<std::size_t>(
+          std::lower_bound(acked.begin(), acked.end(), e,
+                           [](const Operation* w, std::size_t ev) {
+                             return w->complete_event < ev;
+                           }) -
+          acked.begin());
+      return n == 0 ? nullptr : latest_invoked[n - 1];
+    };
+    std::map<const Operation*, std::size_t> times_seen;
+    for (const Operation* r : k.reads) {
+      const Value& v = r->op.value;
+      if (v.is_list()) {
+        std::map<std::int64_t, int> seen;
+        for (std::int64_t e : v.as_list()) {
+          if (++seen[e] == 2) {
+            found.push_back({"duplicate effect",
+                             fmt::format("{}\n    contains {} twice: one append took effect "
+                                         "twice",
+                                         r->to_string(), e)});
+          }
+          auto it = k.by_value.find(e);
+          if (it == k.by_value.end()) {
+            found.push_back({"read of a value never written",
+                             fmt::format("{}\n    contains {}, which no operation appended",
+                                         r->to_string(), e)});
+          } else if (it->second->outcome == Outcome::kFail) {
+            found.push_back({"read of a failed write",
+                             fmt::format("{}\n    contains {}, appended by {}", r->to_string(), e,
+                                         it->second->to_string())});
+          } else if (it->second->invoke_event > r->complete_event) {
+            found.push_back({"read from the future",
+                             fmt::format("{}\n    contains {}, appended only later by {}",
+                                         r->to_string(), e, it->second->to_string())});
+          }
+        }
+        for (const Operation* a : acked) {
+          if (a->op.kind == OpKind::kAppend && a->complete_event < r->invoke_event &&
+              seen.count(a->op.value.as_int()) == 0) {
+            found.push_back({"lost update",
+                             fmt::format("{}\n    completed before {}\n    began, but the read "
+                                         "does not contain {}",
+                                         a->to_string(), r->to_string(),
+                                         a->op.value.to_string())});
+          }
+        }
+        continue;
+      }
+      const Operation* newer = newest_done_before(r->invoke_event);
+      if (v.is_nil()) {
+        if (newer != nullptr) {
+          found.push_back({"stale read",
+                           fmt::format("{}\n    returned nil, but {}\n    completed before it "
+                                       "began",
+                                       r->to_string(), newer->to_string())});
+        }
+        continue;
+      }
+      auto it = k.by_value.find(v.as_int());
+      if (it == k.by_value.end()) {
+        found.push_back({"read of a value never written",
+                         fmt::format("{}\n    no operation wrote {}", r->to_string(),
+                                     v.to_string())});
+        continue;
+      }
+      const Operation* w = it->second;
+      ++times_seen[w];
+      if (w->outcome == Outcome::kFail) {
+        found.push_back({"read of a failed write",
+                         fmt::format("{}\n    saw the value of {}", r->to_string(),
+                                     w->to_string())});
+      } else if (w->invoke_event > r->complete_event) {
+        found.push_back({"read from the future",
+                         fmt::format("{}\n    saw the value of {}\n    which began only after "
+                                     "the read ended",
+                                     r->to_string(), w->to_string())});
+      } else if (w->ok() && newer != nullptr && newer->invoke_event > w->complete_event) {
+        found.push_back({"stale read",
+                         fmt::format("{}\n    saw the value of {}\n    but {}\n    began after "
+                                     "that write and completed before the read began",
+                                     r->to_string(), w->to_string(), newer->to_string())});
+      }
+    }
+    // Acknowledged writes that no read ever saw, while every read that began after them saw
+    // something older: the write was lost, not merely overwritten.
+    for (const Operation* w : acked) {
+      if (w->op.kind == OpKind::kAppend || times_seen.count(w) > 0) {
+        continue;
+      }
+      std::size_t later = 0;
+      bool all_older = true;
+      for (const Operation* r : k.reads) {
+        if (r->invoke_event < w->complete_event || r->op.value.is_list()) {
+          continue;
+        }
+        ++later;
+        const Value& v = r->op.value;
+        auto it = v.is_int() ? k.by_value.find(v.as_int()) : k.by_value.end();
+        bool older = v.is_nil() || (it != k.by_value.end() &&
+                                    it->second->complete_event < w->invoke_event);
+        all_older = all_older && older;
+      }
+      if (later > 0 && all_older) {
+        found.push_back({"lost update",
+                         fmt::format("{}\n    was acknowledged, but all {} reads that began "
+                                     "after it returned older values",
+                                     w->to_string(), later)});
+      }
+    }
+    // Two compare-and-sets that succeeded from the same value: one read-modify-write was lost.
+    std::map<std::uint64_t, const Operation*> cas_from;
+    for (const Operation* c : k.cas) {
+      auto [it, inserted] = cas_from.emplace(c->op.expected.hash(), c);
+      if (!inserted && it->second->op.expected == c->op.expected) {
+        found.push_back({"lost update",
+                         fmt::format("{}\n    and {}\n    both succeeded from {}: one "
+                                     "overwrote the other without reading it",
+                                     it->second->to_string(), c->to_string(),
+                                     c->op.expected.to_string())});
+      }
+    }
+  }
+  return verdict("stale-reads-and-lost-updates",
+                 fmt::format("{} operations on {} keys", ops.size(), keys.size()), found,
+                 options.max_reported);
+}
+
+}  // namespace faultline::check
