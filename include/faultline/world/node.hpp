@@ -1,0 +1,248 @@
+// Nodes: simulated processes that run on hosts, and the RPC and messaging API of model code.
+//
+// A Node is what model code sees as "ctx": it sends one-way messages, makes RPCs
+// (`co_await node.call(dst, req, size, timeout)`), sleeps, computes on its host's CPU, waits on
+// its host's clock, and spawns coroutines; or registers handlers for messages and requests.
+//
+// Lifecycle. A node is built by a ProgramFactory at boot and at every restart: the factory
+// returns the Program object that holds all volatile state, and Program::start registers
+// handlers and spawns coroutines. A crash kills the node's faultline::Process (every coroutine
+// frame and timer dies at once), destroys the Program and the handlers, forgets pending calls,
+// and (per DiskParams) loses unsynced writes; a restart calls the factory again, so the new
+// incarnation sees only durable disk state. A pause stops the node from running anything —
+// timers, replies, CPU completions and messages wait — until resume, when they run in order.
+#pragma once
+
+#include <faultline/task.hpp>
+#include <faultline/world/cpu.hpp>
+#include <faultline/world/gate.hpp>
+#include <faultline/world/ids.hpp>
+#include <faultline/world/message.hpp>
+#include <faultline/world/network.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace faultline::world {
+
+class Host;
+class Node;
+class World;
+
+/// The volatile part of a simulated process. Subclass it to hold a model's in-memory state.
+class Program {
+public:
+  virtual ~Program() = default;
+  /// Called once per incarnation, right after construction: register handlers, spawn tasks.
+  virtual void start(Node& node) { (void)node; }
+};
+
+/// Builds a fresh Program for an incarnation of `node` (from its disk's durable state only).
+using ProgramFactory = std::function<std::unique_ptr<Program>(Node& node)>;
+
+enum class NodeState : std::uint8_t { kUp, kPaused, kCrashed };
+
+enum class RpcStatus : std::uint8_t {
+  kOk,
+  kTimeout,      // no reply within the timeout (lost, partitioned, slow, or host down)
+  kUnreachable,  // refused: the destination process is down, or no such node
+};
+std::string_view to_string(RpcStatus s);
+
+struct RpcResult {
+  RpcStatus status = RpcStatus::kTimeout;
+  Payload payload;
+  std::uint64_t size_bytes = 0;
+  /// True time from the call to the outcome.
+  Duration latency{};
+  bool ok() const { return status == RpcStatus::kOk; }
+};
+
+/// What a coroutine request handler returns.
+struct Reply {
+  Payload payload;
+  std::uint64_t size_bytes = 0;
+};
+
+/// Answers one request, once; answering for a dead incarnation does nothing.
+class Responder {
+public:
+  Responder() = default;
+  void reply(Payload payload, std::uint64_t size_bytes) const;
+  explicit operator bool() const { return node_ != nullptr; }
+
+private:
+  friend class Node;
+  Responder(Node* node, NodeId to, std::uint64_t call_id, std::uint64_t incarnation)
+      : node_(node), to_(to), call_id_(call_id), incarnation_(incarnation) {}
+  Node* node_ = nullptr;
+  NodeId to_;
+  std::uint64_t call_id_ = 0;
+  std::uint64_t incarnation_ = 0;
+};
+
+class Node final : public ResumeGate, public Endpoint {
+public:
+  using MessageHandler = std::function<void(const Message&)>;
+  using RequestHandler = std::function<void(const Message&, Responder)>;
+  using CoRequestHandler = std::function<Task<Reply>(Message)>;
+
+  Node(World& world, NodeId id, Host& host, std::string name, std::string group,
+       ProgramFactory factory);
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  ~Node();
+
+  // --- identity --------------------------------------------------------------------------
+  NodeId id() const { return id_; }
+  const std::string& name() const { return name_; }
+  /// The service group ("api", "cache") that Chaos Monkey and group targets select by.
+  const std::string& group() const { return group_; }
+  Host& host() const { return *host_; }
+  World& world() const { return *world_; }
+  Simulation& sim() const;
+  NodeState state() const { return state_; }
+  bool up() const { return state_ != NodeState::kCrashed; }
+  /// Starts at 1 on boot; +1 per restart.
+  std::uint64_t incarnation() const { return incarnation_; }
+  /// The Program of this incarnation (nullptr while crashed).
+  Program* program() const { return program_.get(); }
+  template <class P>
+  P& program_as() const {
+    return dynamic_cast<P&>(*program_);
+  }
+  faultline::Process& process() { return process_; }
+
+  // --- coroutine context -----------------------------------------------------------------
+  void spawn(Task<void> task) { process_.spawn(std::move(task)); }
+
+  class SleepAwaiter {
+  public:
+    SleepAwaiter(Node& n, Duration d) : n_(&n), d_(d) {}
+    SleepAwaiter(const SleepAwaiter&) = delete;
+    SleepAwaiter& operator=(const SleepAwaiter&) = delete;
+    ~SleepAwaiter();
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h);
+    void await_resume() const noexcept {}
+
+  private:
+    Node* n_;
+    Duration d_;
+    EventId event_;
+    Waiter waiter_;
+  };
+  /// Sleeps for `d` of true time (pause-aware). For the host clock, use wait_until_abs.
+  SleepAwaiter sleep(Duration d) { return SleepAwaiter{*this, d}; }
+  /// Runs `service_time` of work on the host's CPU (queueing behind other work).
+  Cpu::RunAwaiter compute(Duration service_time);
+  /// An absolute timed wait on the host clock (see Clock::wait_until_abs).
+  Task<void> wait_until_abs(UtcInstant deadline);
+  /// The host's local clock reading.
+  UtcInstant clock_now() const;
+
+  class CallAwaiter {
+  public:
+    CallAwaiter(Node& n, NodeId dst, Payload req, std::uint64_t size_bytes, Duration timeout)
+        : n_(&n), dst_(dst), req_(std::move(req)), size_(size_bytes), timeout_(timeout) {}
+    CallAwaiter(const CallAwaiter&) = delete;
+    CallAwaiter& operator=(const CallAwaiter&) = delete;
+    ~CallAwaiter();
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h);
+    RpcResult await_resume() { return std::move(result_); }
+
+  private:
+    friend class Node;
+    void complete(RpcResult r);
+    Node* n_;
+    NodeId dst_;
+    Payload req_;
+    std::uint64_t size_;
+    Duration timeout_;
+    std::uint64_t call_id_ = 0;
+    Time started_{};
+    EventId timer_;
+    RpcResult result_;
+    Waiter waiter_;
+  };
+  /// `RpcResult r = co_await node.call(dst, Payload::make<Get>(k), 64, 250_ms);`
+  CallAwaiter call(NodeId dst, Payload request, std::uint64_t size_bytes, Duration timeout) {
+    return CallAwaiter{*this, dst, std::move(request), size_bytes, timeout};
+  }
+
+  // --- handler context -------------------------------------------------------------------
+  /// One-way message.
+  void send(NodeId dst, Payload payload, std::uint64_t size_bytes);
+  /// Callback RPC: `done` runs exactly once (unless this incarnation dies first).
+  void call(NodeId dst, Payload request, std::uint64_t size_bytes, Duration timeout,
+            std::function<void(RpcResult)> done);
+  /// A timer that dies with this incarnation and waits while paused.
+  void after(Duration d, std::function<void()> fn);
+  /// Callback work on the host's CPU; `done` runs only if this incarnation is still alive.
+  void compute(Duration service_time, std::function<void()> done);
+
+  void on_message(MessageHandler h) { on_message_ = std::move(h); }
+  void on_request(RequestHandler h) { on_request_ = std::move(h); }
+  /// Each request runs as a coroutine of this node; its Reply is sent back.
+  void on_request(CoRequestHandler h) { on_co_request_ = std::move(h); }
+
+  // --- lifecycle (the World and the FaultInjector drive these) ---------------------------
+  /// Kills the incarnation. `host_crash`: the host's disk loses its page cache regardless.
+  void crash(bool host_crash = false);
+  /// Builds a new incarnation (from a crash), or does nothing if up.
+  void restart();
+  void pause();
+  void resume();
+  /// First boot (World::add_node schedules it).
+  void boot();
+
+  // --- ResumeGate / Endpoint -------------------------------------------------------------
+  void wake(Waiter& w) override;
+  void unpark(Waiter& w) noexcept override;
+  HostId host_id() const override;
+  Admission admit(const Message& m) override;
+  void deliver(Message&& m) override;
+
+  std::uint64_t calls_pending() const { return pending_.size() + pending_cb_.size(); }
+
+private:
+  friend class Responder;
+  struct PendingCallback {
+    std::function<void(RpcResult)> done;
+    EventId timer;
+    Time started{};
+  };
+  void dispatch(Message&& m);
+  void send_reply(NodeId to, std::uint64_t call_id, Payload p, std::uint64_t size);
+  void send_request(NodeId dst, std::uint64_t call_id, Payload p, std::uint64_t size);
+  void finish_callback(std::uint64_t call_id, RpcResult r);
+  Task<void> serve_co(Message m);
+  void run_parked();
+
+  World* world_;
+  NodeId id_;
+  Host* host_;
+  std::string name_;
+  std::string group_;
+  ProgramFactory factory_;
+  faultline::Process process_;
+  std::unique_ptr<Program> program_;
+  NodeState state_ = NodeState::kCrashed;
+  std::uint64_t incarnation_ = 0;
+  MessageHandler on_message_;
+  RequestHandler on_request_;
+  CoRequestHandler on_co_request_;
+  std::unordered_map<std::uint64_t, CallAwaiter*> pending_;  // lookups only, never iterated
+  std::unordered_map<std::uint64_t, PendingCallback> pending_cb_;
+  std::uint64_t next_call_id_ = 1;
+  Waiter* parked_head_ = nullptr;
+  Waiter* parked_tail_ = nullptr;
+  std::deque<Message> inbox_;  // messages that arrived while paused
+};
+
+}  // namespace faultline::world
