@@ -1,0 +1,710 @@
+#include <faultline/scenario/scenario.hpp>
+
+#include <faultline/rng.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace faultline::scenario {
+namespace {
+
+const std::vector<std::string> kSections = {"topology", "workload", "client_policies", "faults"};
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t pos = s.find(sep, start);
+    out.emplace_back(s.substr(start, pos == std::string_view::npos ? s.npos : pos - start));
+    if (pos == std::string_view::npos) {
+      return out;
+    }
+    start = pos + 1;
+  }
+}
+
+std::optional<std::size_t> parse_index(std::string_view s) {
+  std::size_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::vector<std::string> keys_of(const Json& j) {
+  std::vector<std::string> out;
+  if (j.is_object()) {
+    for (const auto& item : j.items()) {
+      out.push_back(item.key());
+    }
+  }
+  return out;
+}
+
+// Parses a quantile from "latency_p99" / "latency_p999" / "latency_p99.9" / "latency_p50".
+std::optional<double> latency_quantile(std::string_view metric) {
+  constexpr std::string_view prefix = "latency_p";
+  if (metric.substr(0, prefix.size()) != prefix) {
+    return std::nullopt;
+  }
+  std::string digits(metric.substr(prefix.size()));
+  if (digits.empty() || digits.find_first_not_of("0123456789.") != std::string::npos) {
+    return std::nullopt;
+  }
+  double q = 0.0;
+  if (digits.find('.') != std::string::npos) {
+    q = std::stod(digits) / 100.0;
+  } else if (digits.size() <= 2) {
+    q = std::stod(digits) / 100.0;
+  } else {
+    // p999 → 0.999, p9999 → 0.9999
+    q = std::stod("0." + digits);
+  }
+  if (q <= 0.0 || q >= 1.0) {
+    return std::nullopt;
+  }
+  return q;
+}
+
+const std::vector<std::string>& expectation_metrics() {
+  static const std::vector<std::string> kMetrics = {
+      "availability", "error_rate", "throughput", "retry_amplification", "latency_p50",
+      "latency_p90", "latency_p99", "latency_p999", "probe_mean", "series_mean",
+      "time_to_recover", "checker"};
+  return kMetrics;
+}
+
+const std::vector<std::string>& observation_kinds() {
+  static const std::vector<std::string> kKinds = {
+      "availability", "error_rate", "throughput", "request_rate", "retry_amplification", "probe"};
+  return kKinds;
+}
+
+}  // namespace
+
+// --- expectations ---------------------------------------------------------------------------
+
+std::string Expectation::describe() const {
+  std::string what;
+  switch (kind) {
+    case Kind::kProbeMean: what = "mean " + probe; break;
+    case Kind::kSeriesMean: what = "mean of series " + series; break;
+    case Kind::kChecker: return "checker " + checker;
+    case Kind::kTimeToRecover:
+      return fmt::format("time for {} to reach {:g} after {}", series, threshold,
+                         after.to_string());
+    default: what = metric; break;
+  }
+  if (!of.empty()) {
+    what += " of " + of;
+  }
+  return fmt::format("{} over [{}, {}]", what, from.to_string(),
+                     to ? to->to_string() : std::string("end"));
+}
+
+bool Expectation::applies_to(std::string_view variant) const {
+  return in_variants.empty() ||
+         std::find(in_variants.begin(), in_variants.end(), variant) != in_variants.end();
+}
+
+// --- overrides --------------------------------------------------------------------------------
+
+void apply_override(Json& doc, std::string_view dotted_path, const Json& value,
+                    const std::string& origin, Source& source) {
+  auto parts = split(dotted_path, '.');
+  Json* node = &doc;
+  std::string pointer;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    bool last = i + 1 == parts.size();
+    if (part.empty()) {
+      throw ScenarioError(source.file, origin, "empty segment in path \"" +
+                                                   std::string(dotted_path) + "\"",
+                          "write dotted keys like model.params.timeout");
+    }
+    if (node->is_array()) {
+      auto index = parse_index(part);
+      if (!index || *index >= node->size()) {
+        throw ScenarioError(source.file, origin,
+                            fmt::format("\"{}\" is not an index of the array at {} (size {})",
+                                        part, pointer.empty() ? "/" : pointer, node->size()),
+                            "use a number from 0 to " + std::to_string(node->size() - 1));
+      }
+      pointer = child_pointer(pointer, *index);
+      node = &(*node)[*index];
+    } else if (node->is_object()) {
+      pointer = child_pointer(pointer, part);
+      if (!node->contains(part) && !last) {
+        auto keys = keys_of(*node);
+        throw ScenarioError(source.file, origin,
+                            "no key \"" + part + "\" at " +
+                                (pointer.substr(0, pointer.rfind('/')).empty()
+                                     ? std::string("/")
+                                     : pointer.substr(0, pointer.rfind('/'))),
+                            suggestion(part, keys));
+      }
+      node = &(*node)[part];
+    } else {
+      throw ScenarioError(source.file, origin,
+                          "cannot descend into " + json_type_name(*node) + " at " + pointer,
+                          "check the path");
+    }
+  }
+  *node = value;
+  source.provenance[pointer] = origin;
+}
+
+void apply_merge_patch(Json& doc, const Json& patch, const std::string& origin_pointer,
+                       Source& source) {
+  // Record provenance for every node of the patch, then let nlohmann apply RFC 7386.
+  auto record = [&](auto&& self, const Json& p, const std::string& target,
+                    const std::string& origin) -> void {
+    source.provenance[target] = origin;
+    if (p.is_object()) {
+      for (const auto& item : p.items()) {
+        self(self, item.value(), child_pointer(target, item.key()),
+             child_pointer(origin, item.key()));
+      }
+    }
+  };
+  if (patch.is_object()) {
+    for (const auto& item : patch.items()) {
+      record(record, item.value(), child_pointer("", item.key()),
+             child_pointer(origin_pointer, item.key()));
+    }
+  }
+  doc.merge_patch(patch);
+}
+
+std::pair<std::string, Json> parse_set_argument(std::string_view argument) {
+  auto eq = argument.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    throw ScenarioError("", "--set " + std::string(argument), "expected path=value",
+                        "e.g. --set model.params.timeout=250ms");
+  }
+  std::string path(argument.substr(0, eq));
+  std::string text(argument.substr(eq + 1));
+  Json value = Json::parse(text, nullptr, false);
+  if (value.is_discarded()) {
+    value = text;
+  }
+  return {path, value};
+}
+
+// --- files ------------------------------------------------------------------------------------
+
+ScenarioFile ScenarioFile::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ScenarioError(path, "", "cannot open the file",
+                        "check the path (run `faultline list` to see the shipped scenarios)");
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse(buffer.str(), path);
+}
+
+ScenarioFile ScenarioFile::parse(std::string_view text, const std::string& path) {
+  ScenarioFile file;
+  file.path_ = path;
+  try {
+    file.raw_ = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    // Turn the byte offset into a line and column a person can find.
+    std::size_t line = 1;
+    std::size_t column = 1;
+    for (std::size_t i = 0; i < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    auto pos = what.find("syntax error");
+    throw ScenarioError(path, "", fmt::format("line {}, column {}: invalid JSON ({})", line, column,
+                                              pos == std::string::npos ? what : what.substr(pos)),
+                        "fix the JSON syntax (trailing commas and comments are not allowed)");
+  }
+  Source source{path, {}, {}};
+  if (!file.raw_.is_object()) {
+    throw source.error("", "a scenario must be a JSON object, found " +
+                               json_type_name(file.raw_));
+  }
+  if (auto it = file.raw_.find("name"); it != file.raw_.end() && it->is_string()) {
+    file.name_ = it->get<std::string>();
+  }
+  if (auto it = file.raw_.find("variants"); it != file.raw_.end()) {
+    if (!it->is_array()) {
+      throw source.error("/variants", "expected an array of variants, found " +
+                                          json_type_name(*it),
+                         "write \"variants\": [{\"name\": ..., \"patch\": {...}}]");
+    }
+    std::vector<std::string> seen = {std::string(kBaseVariant)};
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      std::string ptr = child_pointer("/variants", i);
+      ObjectReader r((*it)[i], ptr, source);
+      VariantDecl decl;
+      decl.index = i;
+      const Json& name = r.require("name", "\"with-backoff\"");
+      if (!name.is_string() || name.get<std::string>().empty()) {
+        throw r.error("name", "a variant name must be a non-empty string");
+      }
+      decl.name = name.get<std::string>();
+      if (std::find(seen.begin(), seen.end(), decl.name) != seen.end()) {
+        throw r.error("name", "variant name \"" + decl.name + "\" is used twice" +
+                                  (decl.name == kBaseVariant ? " (\"base\" is the base scenario)"
+                                                             : ""),
+                      "give each variant its own name");
+      }
+      seen.push_back(decl.name);
+      r.get("description", decl.description);
+      const Json* patch = r.raw("patch");
+      const Json* overrides = r.raw("overrides");
+      if ((patch == nullptr) == (overrides == nullptr)) {
+        throw r.error_here("a variant needs exactly one of \"patch\" (a JSON merge-patch of the "
+                           "base) or \"overrides\" (an object of dotted path: value)",
+                           "e.g. \"overrides\": {\"model.params.timeout\": \"250ms\"}");
+      }
+      if (patch != nullptr && !patch->is_object()) {
+        throw r.error("patch", "a merge-patch must be an object",
+                      "write the parts of the base to change, e.g. {\"seed\": 7}");
+      }
+      if (overrides != nullptr && !overrides->is_object()) {
+        throw r.error("overrides", "overrides must be an object of dotted path: value",
+                      "e.g. {\"model.params.timeout\": \"250ms\"}");
+      }
+      r.finish();
+      file.variants_.push_back(std::move(decl));
+    }
+  }
+  return file;
+}
+
+std::vector<std::string> ScenarioFile::variant_names() const {
+  std::vector<std::string> out = {std::string(kBaseVariant)};
+  for (const auto& v : variants_) {
+    out.push_back(v.name);
+  }
+  return out;
+}
+
+// --- resolving --------------------------------------------------------------------------------
+
+namespace {
+
+struct WindowParse {
+  Duration from;
+  std::optional<Duration> to;
+};
+
+WindowParse parse_window(ObjectReader& r, Duration run) {
+  WindowParse w{Duration::zero(), std::nullopt};
+  const Json* window = r.raw("window");
+  if (window == nullptr) {
+    return w;
+  }
+  std::string ptr = r.pointer("window");
+  if (!window->is_array() || window->size() != 2) {
+    throw r.error("window", json_brief(*window) + " is not a window",
+                  "write [\"from\", \"to\"], e.g. [\"2h19m\", \"end\"]");
+  }
+  w.from = parse_duration((*window)[0], child_pointer(ptr, 0), r.source());
+  if ((*window)[1].is_string() && (*window)[1].get<std::string>() == "end") {
+    w.to = std::nullopt;
+  } else {
+    w.to = parse_duration((*window)[1], child_pointer(ptr, 1), r.source());
+  }
+  Duration to = w.to.value_or(run);
+  if (w.from < Duration::zero() || w.from >= to) {
+    throw r.error("window", "the window is empty or starts before 0",
+                  "the start must come before the end");
+  }
+  if (to > run) {
+    throw r.error("window", "the window ends at " + to.to_string() +
+                                ", after the run ends at " + run.to_string(),
+                  "end it at most at the duration, or write \"end\"");
+  }
+  return w;
+}
+
+std::optional<double> parse_bound(ObjectReader& r, std::string_view key, bool duration) {
+  const Json* v = r.raw(key);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (duration) {
+    return parse_duration(*v, r.pointer(key), r.source()).to_seconds();
+  }
+  if (!v->is_number()) {
+    throw r.error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected a number",
+                  "write a number without quotes, e.g. 0.99");
+  }
+  return v->get<double>();
+}
+
+void check_scope(ObjectReader& r, const ModelInstance& model, const std::string& of) {
+  if (!model.measures(of)) {
+    auto scopes = model.measure_scopes();
+    throw r.error("of", "\"" + of + "\" is not a client or service of this model",
+                  suggestion(of, scopes));
+  }
+}
+
+void check_probe(ObjectReader& r, const ModelInstance& model, const std::string& probe) {
+  auto probes = model.probes();
+  if (std::find(probes.begin(), probes.end(), probe) == probes.end()) {
+    throw r.error("probe", "\"" + probe + "\" is not a probe of this model",
+                  probes.empty() ? std::string("this model has no probes")
+                                 : suggestion(probe, probes));
+  }
+}
+
+Observation parse_observation(const Json& j, const std::string& ptr, const Source& source,
+                              const ModelInstance& model) {
+  ObjectReader r(j, ptr, source);
+  Observation o;
+  const Json& name = r.require("name", "\"availability\"");
+  if (!name.is_string() || name.get<std::string>().empty()) {
+    throw r.error("name", "an observation name must be a non-empty string");
+  }
+  o.name = name.get<std::string>();
+  std::string kind = "availability";
+  r.get_choice("kind", kind, observation_kinds());
+  static const std::vector<Observation::Kind> kinds = {
+      Observation::Kind::kAvailability, Observation::Kind::kErrorRate,
+      Observation::Kind::kThroughput, Observation::Kind::kRequestRate,
+      Observation::Kind::kRetryAmplification, Observation::Kind::kProbe};
+  auto idx = std::find(observation_kinds().begin(), observation_kinds().end(), kind) -
+             observation_kinds().begin();
+  o.kind = kinds[static_cast<std::size_t>(idx)];
+  r.get("every", o.every, {.min = Duration::micros(1)});
+  if (o.kind == Observation::Kind::kProbe) {
+    const Json& probe = r.require("probe", "\"cpu_utilisation/api\"");
+    if (!probe.is_string()) {
+      throw r.error("probe", "expected a string");
+    }
+    o.probe = probe.get<std::string>();
+    check_probe(r, model, o.probe);
+  } else {
+    r.get("of", o.of);
+    check_scope(r, model, o.of);
+  }
+  r.finish();
+  return o;
+}
+
+Expectation parse_expectation(const Json& j, const std::string& ptr, const Source& source,
+                              const ModelInstance& model, Duration run,
+                              const std::vector<std::string>& variants,
+                              const std::vector<Observation>& observations) {
+  ObjectReader r(j, ptr, source);
+  Expectation e;
+  e.pointer = ptr;
+  std::string label;
+  r.get("name", label);
+  r.get("in", e.in_variants);
+  for (std::size_t i = 0; i < e.in_variants.size(); ++i) {
+    if (std::find(variants.begin(), variants.end(), e.in_variants[i]) == variants.end()) {
+      throw source.error(child_pointer(r.pointer("in"), i),
+                         "\"" + e.in_variants[i] + "\" is not a variant of this file",
+                         suggestion(e.in_variants[i], variants));
+    }
+  }
+  const Json& metric = r.require("metric", "\"availability\"");
+  if (!metric.is_string()) {
+    throw r.error("metric", "expected a string", suggestion("", expectation_metrics()));
+  }
+  e.metric = metric.get<std::string>();
+  using K = Expectation::Kind;
+  if (e.metric == "availability") {
+    e.kind = K::kAvailability;
+  } else if (e.metric == "error_rate") {
+    e.kind = K::kErrorRate;
+  } else if (e.metric == "throughput") {
+    e.kind = K::kThroughput;
+  } else if (e.metric == "retry_amplification") {
+    e.kind = K::kRetryAmplification;
+  } else if (auto q = latency_quantile(e.metric)) {
+    e.kind = K::kLatency;
+    e.quantile = *q;
+  } else if (e.metric == "probe_mean") {
+    e.kind = K::kProbeMean;
+  } else if (e.metric == "series_mean") {
+    e.kind = K::kSeriesMean;
+  } else if (e.metric == "time_to_recover") {
+    e.kind = K::kTimeToRecover;
+  } else if (e.metric == "checker") {
+    e.kind = K::kChecker;
+  } else {
+    throw r.error("metric", "unknown metric \"" + e.metric + "\"",
+                  suggestion(e.metric, expectation_metrics()));
+  }
+  auto need_string = [&](std::string_view key, std::string& out, std::string_view example) {
+    const Json& v = r.require(key, example);
+    if (!v.is_string()) {
+      throw r.error(key, "expected a string");
+    }
+    out = v.get<std::string>();
+  };
+  auto need_series = [&] {
+    need_string("series", e.series, "\"availability\"");
+    std::vector<std::string> names;
+    for (const auto& o : observations) {
+      names.push_back(o.name);
+    }
+    if (std::find(names.begin(), names.end(), e.series) == names.end()) {
+      throw r.error("series", "\"" + e.series + "\" is not an observed series",
+                    names.empty() ? std::string("add it to \"observations\"")
+                                  : suggestion(e.series, names));
+    }
+  };
+  if (e.kind == K::kChecker) {
+    need_string("checker", e.checker, "\"linearizable\"");
+    auto names = model.checkers();
+    if (std::find(names.begin(), names.end(), e.checker) == names.end()) {
+      throw r.error("checker", "\"" + e.checker + "\" is not a checker of this model",
+                    names.empty() ? std::string("this model has no checkers")
+                                  : suggestion(e.checker, names));
+    }
+    r.finish();
+    return e;
+  }
+  if (e.kind == K::kTimeToRecover) {
+    need_series();
+    r.get("after", e.after, {.min = Duration::zero(), .max = run});
+    const Json& threshold = r.require("threshold", "0.99");
+    if (!threshold.is_number()) {
+      throw r.error("threshold", "expected a number", "e.g. 0.99");
+    }
+    e.threshold = threshold.get<double>();
+  } else if (e.kind == K::kProbeMean) {
+    need_string("probe", e.probe, "\"cpu_utilisation/api\"");
+    check_probe(r, model, e.probe);
+  } else if (e.kind == K::kSeriesMean) {
+    need_series();
+  } else {
+    r.get("of", e.of);
+    check_scope(r, model, e.of);
+  }
+  if (e.kind != K::kTimeToRecover) {
+    auto w = parse_window(r, run);
+    e.from = w.from;
+    e.to = w.to;
+  }
+  e.min = parse_bound(r, "min", e.duration_valued());
+  e.max = parse_bound(r, "max", e.duration_valued());
+  if (!e.min && !e.max) {
+    throw r.error_here("an expectation needs a bound: \"min\", \"max\" or both",
+                       e.duration_valued() ? "e.g. \"max\": \"250ms\"" : "e.g. \"min\": 0.99");
+  }
+  if (e.min && e.max && *e.min > *e.max) {
+    throw r.error("min", "min is greater than max, so nothing could pass",
+                  "swap them or fix one of them");
+  }
+  r.finish();
+  return e;
+}
+
+}  // namespace
+
+std::unique_ptr<ModelInstance> ScenarioSpec::prepare_model(const ModelRegistry& registry) const {
+  const ModelBinding* binding = registry.find(model);
+  if (binding == nullptr) {
+    auto names = registry.names();
+    throw source.error("/model/name", "unknown model \"" + model + "\"", suggestion(model, names));
+  }
+  ModelInput input;
+  input.source = &source;
+  input.duration = duration;
+  static const Json kEmptyObject = Json::object();
+  const Json& m = document.at("model");
+  input.params = m.contains("params") ? &m.at("params") : &kEmptyObject;
+  auto section = [&](const char* key) -> const Json* {
+    auto it = document.find(key);
+    return it == document.end() ? nullptr : &*it;
+  };
+  input.topology = section("topology");
+  input.workload = section("workload");
+  input.client_policies = section("client_policies");
+  input.faults = section("faults");
+  auto instance = binding->prepare(input);
+  if (!instance) {
+    throw source.error("/model", "the binding of model \"" + model + "\" returned nothing");
+  }
+  return instance;
+}
+
+ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<std::string>& sets,
+                                   const ModelRegistry& registry) const {
+  ScenarioSpec spec;
+  spec.file = path_;
+  spec.variant = std::string(variant);
+  spec.source.file = path_;
+  Json doc = raw_;
+  doc.erase("variants");
+  if (variant != kBaseVariant) {
+    auto it = std::find_if(variants_.begin(), variants_.end(),
+                           [&](const VariantDecl& v) { return v.name == variant; });
+    if (it == variants_.end()) {
+      auto names = variant_names();
+      throw ScenarioError(path_, "/variants", "no variant named \"" + std::string(variant) + "\"",
+                          suggestion(variant, names));
+    }
+    spec.variant_description = it->description;
+    spec.source.variant = it->name;
+    const Json& decl = raw_.at("variants").at(it->index);
+    std::string ptr = child_pointer("/variants", it->index);
+    if (decl.contains("patch")) {
+      const Json& patch = decl.at("patch");
+      for (const char* fixed : {"variants", "format_version"}) {
+        if (patch.contains(fixed)) {
+          throw ScenarioError(path_, child_pointer(ptr + "/patch", fixed),
+                              std::string("a variant cannot change \"") + fixed + "\"",
+                              "remove it from the patch");
+        }
+      }
+      apply_merge_patch(doc, patch, ptr + "/patch", spec.source);
+    } else {
+      const Json& overrides = decl.at("overrides");
+      for (const auto& item : overrides.items()) {
+        apply_override(doc, item.key(), item.value(),
+                       child_pointer(ptr + "/overrides", item.key()), spec.source);
+      }
+    }
+  }
+  for (const auto& set : sets) {
+    auto [path, value] = parse_set_argument(set);
+    apply_override(doc, path, value, "--set " + path, spec.source);
+  }
+
+  const Source& source = spec.source;
+  ObjectReader top(doc, "", source);
+  top.raw("$schema");
+  const Json& version = top.require("format_version", "1");
+  if (!version.is_number_integer() || version.get<int>() != kFormatVersion) {
+    throw top.error("format_version", json_brief(version) + " is not a supported format version",
+                    fmt::format("this faultline reads format_version {}", kFormatVersion));
+  }
+  const Json& name = top.require("name", "\"dynamodb-2015-retry-storm\"");
+  if (!name.is_string() || name.get<std::string>().empty()) {
+    throw top.error("name", "the name must be a non-empty string");
+  }
+  spec.name = name.get<std::string>();
+  if (auto story = top.object("story")) {
+    story->get("summary", spec.story.summary);
+    story->get("sources", spec.story.sources);
+    story->finish();
+  }
+  spec.epoch = UtcInstant::from_civil(2020, 1, 1);
+  if (const Json* epoch = top.raw("epoch")) {
+    std::optional<UtcInstant> parsed;
+    if (epoch->is_string()) {
+      parsed = UtcInstant::parse(epoch->get<std::string>());
+    }
+    if (!parsed) {
+      throw top.error("epoch", json_brief(*epoch) + " is not a UTC instant",
+                      "write ISO 8601 in UTC, e.g. \"2015-09-20T09:00:00Z\"");
+    }
+    spec.epoch = *parsed;
+  }
+  top.get("seed", spec.seed);
+  top.require("duration", "\"4h\"");
+  spec.duration = Duration::hours(1);
+  top.get("duration", spec.duration, {.min = Duration::nanos(1)});
+  {
+    auto model = top.object("model");
+    if (!model) {
+      top.require("model", "{\"name\": \"services\", \"params\": {...}}");
+    }
+    const Json& model_name = model->require("name", "\"services\"");
+    if (!model_name.is_string()) {
+      throw model->error("name", "the model name must be a string",
+                         suggestion("", registry.names()));
+    }
+    spec.model = model_name.get<std::string>();
+    const ModelBinding* binding = registry.find(spec.model);
+    if (binding == nullptr) {
+      auto names = registry.names();
+      throw model->error("name", "unknown model \"" + spec.model + "\"",
+                         suggestion(spec.model, names));
+    }
+    if (const Json* params = model->raw("params"); params != nullptr && !params->is_object()) {
+      throw model->error("params", "expected an object of the model's parameters");
+    }
+    model->finish();
+    for (const auto& section : kSections) {
+      if (top.raw(section) != nullptr &&
+          std::find(binding->sections.begin(), binding->sections.end(), section) ==
+              binding->sections.end()) {
+        throw top.error(section, "model \"" + spec.model + "\" does not read \"" + section + "\"",
+                        "remove it; the model's params hold its configuration");
+      }
+    }
+  }
+  spec.document = doc;
+  auto model = spec.prepare_model(registry);
+
+  if (const Json* obs = top.array("observations")) {
+    for (std::size_t i = 0; i < obs->size(); ++i) {
+      Observation o = parse_observation((*obs)[i], child_pointer("/observations", i), source,
+                                        *model);
+      for (const auto& earlier : spec.observations) {
+        if (earlier.name == o.name) {
+          throw source.error(child_pointer(child_pointer("/observations", i), "name"),
+                             "observation \"" + o.name + "\" is defined twice",
+                             "give each series its own name");
+        }
+      }
+      spec.observations.push_back(std::move(o));
+    }
+  }
+  if (const Json* key = top.raw("key_series")) {
+    if (!key->is_string()) {
+      throw top.error("key_series", "expected a string naming an observation");
+    }
+    spec.key_series = key->get<std::string>();
+    std::vector<std::string> names;
+    for (const auto& o : spec.observations) {
+      names.push_back(o.name);
+    }
+    if (std::find(names.begin(), names.end(), spec.key_series) == names.end()) {
+      throw top.error("key_series", "\"" + spec.key_series + "\" is not an observed series",
+                      suggestion(spec.key_series, names));
+    }
+  } else if (!spec.observations.empty()) {
+    spec.key_series = spec.observations.front().name;
+  }
+  auto variants = variant_names();
+  if (const Json* exps = top.array("expectations")) {
+    for (std::size_t i = 0; i < exps->size(); ++i) {
+      Expectation e = parse_expectation((*exps)[i], child_pointer("/expectations", i), source,
+                                        *model, spec.duration, variants, spec.observations);
+      if (e.applies_to(spec.variant)) {
+        spec.expectations.push_back(std::move(e));
+      }
+    }
+  }
+  top.raw("variants");
+  top.finish();
+
+  Json canonical = doc;
+  canonical.erase("seed");
+  spec.config_hash = fnv1a64(canonical.dump());
+  return spec;
+}
+
+void validate_file(const ScenarioFile& file, const ModelRegistry& registry) {
+  for (const auto& variant : file.variant_names()) {
+    (void)file.resolve(variant, {}, registry);
+  }
+}
+
+}  // namespace faultline::scenario
