@@ -1,0 +1,152 @@
+#include <faultline/report/perfetto.hpp>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace faultline::report {
+namespace {
+
+std::string micros(std::int64_t ns) {
+  // Exact decimal microseconds, so sub-microsecond events keep their order in the viewer.
+  return fmt::format("{}.{:03}", ns / 1000, ns % 1000 < 0 ? -(ns % 1000) : ns % 1000);
+}
+
+std::string args_json(const TraceRecordView& r) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& f : r.fields) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    append_json_string(out, f.key);
+    out += ':';
+    switch (f.value.kind()) {
+      case TraceValue::Kind::kInt: out += std::to_string(f.value.as_int()); break;
+      case TraceValue::Kind::kBool: out += f.value.as_bool() ? "true" : "false"; break;
+      case TraceValue::Kind::kDouble: {
+        double d = f.value.as_double();
+        out += std::isfinite(d) ? fmt::format("{}", d) : std::string("null");
+        break;
+      }
+      case TraceValue::Kind::kString: append_json_string(out, f.value.as_string()); break;
+    }
+  }
+  out += '}';
+  return out;
+}
+
+const TraceField* field(const TraceRecordView& r, std::string_view key) {
+  for (const auto& f : r.fields) {
+    if (f.key == key) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+bool strip_suffix(std::string_view kind, std::string_view& stem, std::string_view a,
+                  std::string_view b) {
+  for (auto suffix : {a, b}) {
+    if (kind.size() > suffix.size() && kind.substr(kind.size() - suffix.size()) == suffix) {
+      stem = kind.substr(0, kind.size() - suffix.size());
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+PerfettoTraceSink::PerfettoTraceSink(std::string process_name)
+    : process_name_(std::move(process_name)) {}
+
+int PerfettoTraceSink::track_of(const std::string& name) {
+  auto it = tracks_.find(name);
+  if (it != tracks_.end()) {
+    return it->second;
+  }
+  int id = static_cast<int>(tracks_.size()) + 1;
+  tracks_.emplace(name, id);
+  return id;
+}
+
+void PerfettoTraceSink::on_record(const TraceRecordView& r) {
+  std::string track_name(r.source);
+  if (const TraceField* host = field(r, "host");
+      host != nullptr && host->value.kind() == TraceValue::Kind::kInt) {
+    track_name = "host/" + std::to_string(host->value.as_int());
+  }
+  const int tid = track_of(track_name);
+  const std::int64_t t = r.time.ns();
+  std::string name(r.source);
+  name += ' ';
+  name += r.kind;
+  std::string event = "{\"name\":";
+  append_json_string(event, name);
+  event += ",\"cat\":";
+  append_json_string(event, r.source);
+
+  const TraceField* dur = nullptr;
+  for (auto key : {"latency_ns", "duration_ns", "dur_ns"}) {
+    if (dur == nullptr) {
+      dur = field(r, key);
+    }
+  }
+  std::string_view stem;
+  const TraceField* id = field(r, "id");
+  if (dur != nullptr && dur->value.kind() == TraceValue::Kind::kInt && dur->value.as_int() >= 0) {
+    std::int64_t d = dur->value.as_int();
+    event += fmt::format(",\"ph\":\"X\",\"ts\":{},\"dur\":{}", micros(t - d), micros(d));
+  } else if (id != nullptr && strip_suffix(r.kind, stem, ".begin", "_begin")) {
+    open_[fmt::format("{}\x1f{}\x1f{}", r.source, stem, id->value.to_string())] = {tid, t};
+    return;
+  } else if (id != nullptr && strip_suffix(r.kind, stem, ".end", "_end")) {
+    auto key = fmt::format("{}\x1f{}\x1f{}", r.source, stem, id->value.to_string());
+    auto it = open_.find(key);
+    if (it == open_.end()) {
+      event += fmt::format(",\"ph\":\"i\",\"s\":\"t\",\"ts\":{}", micros(t));
+    } else {
+      event.clear();
+      event = "{\"name\":";
+      append_json_string(event, std::string(r.source) + ' ' + std::string(stem));
+      event += ",\"cat\":";
+      append_json_string(event, r.source);
+      event += fmt::format(",\"ph\":\"X\",\"ts\":{},\"dur\":{}", micros(it->second.second),
+                           micros(t - it->second.second));
+      open_.erase(it);
+    }
+  } else if (r.source == "fault") {
+    event += fmt::format(",\"ph\":\"i\",\"s\":\"g\",\"ts\":{}", micros(t));
+  } else {
+    event += fmt::format(",\"ph\":\"i\",\"s\":\"t\",\"ts\":{}", micros(t));
+  }
+  event += fmt::format(",\"pid\":1,\"tid\":{},\"args\":{}}}", tid, args_json(r));
+  events_.push_back(std::move(event));
+}
+
+void PerfettoTraceSink::write(std::ostream& out) const {
+  out << "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
+  std::string meta = "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":";
+  append_json_string(meta, process_name_);
+  meta += "}}";
+  out << meta;
+  for (const auto& [name, tid] : tracks_) {
+    std::string m = fmt::format(
+        ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":", tid);
+    append_json_string(m, name);
+    m += "}}";
+    out << m;
+    out << fmt::format(
+        ",\n{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{},"
+        "\"args\":{{\"sort_index\":{}}}}}",
+        tid, tid);
+  }
+  for (const auto& e : events_) {
+    out << ",\n" << e;
+  }
+  out << "\n]}\n";
+}
+
+}  // namespace faultline::report
