@@ -35,6 +35,8 @@ public:
 
   protected:
     virtual void finished() = 0;
+    /// The CPU dropped the job without running it (reset): owners that own themselves free.
+    virtual void abandoned() {}
     /// Takes the job out of its CPU (queue or core); safe to call in any state.
     void withdraw();
 
@@ -45,7 +47,7 @@ public:
     Job* next_ = nullptr;
     Duration remaining_{};  // service still to do (true time, speed applied)
     Time enqueued_at_{};
-    Time started_at_{};
+    Time finish_at_{};
     EventId done_;
     enum class State : std::uint8_t { kIdle, kQueued, kRunning } state_ = State::kIdle;
   };
@@ -112,6 +114,9 @@ private:
   void complete(Job& j);
   void account();
   void end_stall();
+  void sample();
+  void unlink_queue(Job& j);
+  void unlink_running(Job& j);
 
   Simulation* sim_;
   CpuParams params_;
@@ -128,6 +133,10 @@ private:
   EventId stall_event_;
   std::uint64_t completed_ = 0;
   Histogram* queue_wait_ = nullptr;
+  EventId sample_event_;
+  TimeSeries* util_series_ = nullptr;
+  Time sample_last_time_{};
+  Duration sample_last_busy_{};
 };
 
 }  // namespace faultline::world

@@ -19,11 +19,14 @@
 // - Chaos Kong: a whole region's hosts crash, and come back after the duration.
 #pragma once
 
+#include <faultline/event_queue.hpp>
+#include <faultline/rng.hpp>
 #include <faultline/time.hpp>
 #include <faultline/world/ids.hpp>
 #include <faultline/world/params.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -168,6 +171,7 @@ public:
   explicit FaultInjector(World& world);
   FaultInjector(const FaultInjector&) = delete;
   FaultInjector& operator=(const FaultInjector&) = delete;
+  ~FaultInjector();
 
   /// Schedules a fault at spec.at (validated; std::invalid_argument on bad input or an
   /// unknown target name; at must not be in the past).
@@ -189,6 +193,9 @@ public:
   std::vector<NodeId> resolve_nodes(const Target& t) const;
 
 private:
+  void schedule_as(FaultSpec spec, std::string origin);
+  void after(Duration d, std::function<void()> fn);
+  void track(EventId e);
   void fire(const FaultSpec& spec, std::string_view origin);
   void note(FaultKind kind, const Target& target, std::string_view origin);
   void random_next(std::size_t index);
@@ -206,6 +213,7 @@ private:
     std::optional<Time> last_kill;
   };
   std::vector<Monkey> monkeys_;
+  std::vector<EventId> events_;
 };
 
 }  // namespace faultline::world

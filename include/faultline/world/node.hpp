@@ -153,7 +153,8 @@ public:
     CallAwaiter& operator=(const CallAwaiter&) = delete;
     ~CallAwaiter();
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h);
+    /// False (no suspension) when the destination does not exist: kUnreachable at once.
+    bool await_suspend(std::coroutine_handle<> h);
     RpcResult await_resume() { return std::move(result_); }
 
   private:
@@ -223,6 +224,7 @@ private:
   void finish_callback(std::uint64_t call_id, RpcResult r);
   Task<void> serve_co(Message m);
   void run_parked();
+  void run_or_defer(std::function<void()> fn);
 
   World* world_;
   NodeId id_;
@@ -242,7 +244,7 @@ private:
   std::uint64_t next_call_id_ = 1;
   Waiter* parked_head_ = nullptr;
   Waiter* parked_tail_ = nullptr;
-  std::deque<Message> inbox_;  // messages that arrived while paused
+  std::deque<std::function<void()>> deferred_;  // messages and callbacks held while paused
 };
 
 }  // namespace faultline::world

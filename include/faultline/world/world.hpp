@@ -22,6 +22,7 @@
 #include <faultline/world/params.hpp>
 #include <faultline/world/topology.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -95,6 +96,8 @@ private:
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::map<std::string, NodeId, std::less<>> node_names_;
+  std::vector<EventId> boot_events_;
   std::unique_ptr<FaultInjector> faults_;
 };
 
