@@ -1,45 +1,18 @@
-// The faultline command line. For now: a kernel demo; scenario commands arrive with the
-// scenario layer.
-#include <faultline/simulation.hpp>
-#include <faultline/task.hpp>
+// The `faultline` executable: registers the built-in models and hands over to run_cli.
+#include "cli.hpp"
 
-#include <cstdio>
-#include <string_view>
+#include <iostream>
+#include <thread>
 
-using namespace faultline::literals;
-
-namespace {
-
-faultline::Task<void> ping(faultline::Simulation& sim, int id, int rounds) {
-  for (int i = 0; i < rounds; ++i) {
-    co_await sim.sleep(faultline::Duration::millis(10 + id));
-    sim.record("demo", "tick", {{"task", id}, {"round", i}});
-  }
-}
-
-int demo() {
-  faultline::Simulation sim({.seed = 42});
-  faultline::Process proc(sim, "demo");
-  for (int id = 0; id < 3; ++id) {
-    proc.spawn(ping(sim, id, 5));
-  }
-  sim.run();
-  std::printf("kernel demo: %llu events, %llu trace records, trace hash %016llx, ended at %s\n",
-              static_cast<unsigned long long>(sim.events_run()),
-              static_cast<unsigned long long>(sim.trace().count()),
-              static_cast<unsigned long long>(sim.trace().hash()),
-              sim.utc_now().to_string().c_str());
-  return 0;
-}
-
-}  // namespace
+#include <unistd.h>
 
 int main(int argc, char** argv) {
-  std::string_view cmd = argc > 1 ? argv[1] : "demo";
-  if (cmd == "demo") {
-    return demo();
-  }
-  std::fprintf(stderr, "faultline: unknown command '%.*s' (try: faultline demo)\n",
-               static_cast<int>(cmd.size()), cmd.data());
-  return 2;
+  faultline::scenario::ModelRegistry registry;
+  faultline::scenario::register_builtin_models(registry);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  faultline::cli::Environment env;
+  env.stdout_is_tty = ::isatty(STDOUT_FILENO) != 0;
+  env.stderr_is_tty = ::isatty(STDERR_FILENO) != 0;
+  env.cores = std::max(1u, std::thread::hardware_concurrency());
+  return faultline::cli::run_cli(args, registry, std::cout, std::cerr, env);
 }

@@ -59,8 +59,8 @@ bool strip_suffix(std::string_view kind, std::string_view& stem, std::string_vie
 
 }  // namespace
 
-PerfettoTraceSink::PerfettoTraceSink(std::string process_name)
-    : process_name_(std::move(process_name)) {}
+PerfettoTraceSink::PerfettoTraceSink(std::string process_name, int pid)
+    : process_name_(std::move(process_name)), pid_(pid) {}
 
 int PerfettoTraceSink::track_of(const std::string& name) {
   auto it = tracks_.find(name);
@@ -122,29 +122,43 @@ void PerfettoTraceSink::on_record(const TraceRecordView& r) {
   } else {
     event += fmt::format(",\"ph\":\"i\",\"s\":\"t\",\"ts\":{}", micros(t));
   }
-  event += fmt::format(",\"pid\":1,\"tid\":{},\"args\":{}}}", tid, args_json(r));
+  event += fmt::format(",\"pid\":{},\"tid\":{},\"args\":{}}}", pid_, tid, args_json(r));
   events_.push_back(std::move(event));
 }
 
-void PerfettoTraceSink::write(std::ostream& out) const {
-  out << "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
-  std::string meta = "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":";
+void PerfettoTraceSink::write(std::ostream& out) const { write_perfetto_trace(out, {this}); }
+
+void PerfettoTraceSink::write_events(std::ostream& out, bool& first) const {
+  auto emit = [&](const std::string& e) {
+    out << (first ? "" : ",\n") << e;
+    first = false;
+  };
+  std::string meta =
+      fmt::format("{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{},\"args\":{{\"name\":", pid_);
   append_json_string(meta, process_name_);
   meta += "}}";
-  out << meta;
+  emit(meta);
   for (const auto& [name, tid] : tracks_) {
     std::string m = fmt::format(
-        ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":", tid);
+        "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":",
+        pid_, tid);
     append_json_string(m, name);
     m += "}}";
-    out << m;
-    out << fmt::format(
-        ",\n{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{},"
-        "\"args\":{{\"sort_index\":{}}}}}",
-        tid, tid);
+    emit(m);
+    emit(fmt::format("{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":{},\"tid\":{},"
+                     "\"args\":{{\"sort_index\":{}}}}}",
+                     pid_, tid, tid));
   }
   for (const auto& e : events_) {
-    out << ",\n" << e;
+    emit(e);
+  }
+}
+
+void write_perfetto_trace(std::ostream& out, const std::vector<const PerfettoTraceSink*>& sinks) {
+  out << "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
+  bool first = true;
+  for (const auto* sink : sinks) {
+    sink->write_events(out, first);
   }
   out << "\n]}\n";
 }

@@ -26,21 +26,28 @@ namespace faultline::report {
 
 class PerfettoTraceSink : public TraceSink {
 public:
-  /// `process_name` labels the whole trace (e.g. "scenario / variant").
-  explicit PerfettoTraceSink(std::string process_name = "faultline");
+  /// `process_name` labels this run's process in the viewer (e.g. "scenario / variant"); runs
+  /// of several variants go into one file as processes with distinct `pid`s.
+  explicit PerfettoTraceSink(std::string process_name = "faultline", int pid = 1);
   void on_record(const TraceRecordView& record) override;
-  /// Writes {"traceEvents": [...]} to `out`.
+  /// Writes {"traceEvents": [...]} of this run alone to `out`.
   void write(std::ostream& out) const;
+  /// Writes this run's events, each preceded by ",\n" unless it is the file's first.
+  void write_events(std::ostream& out, bool& first) const;
   std::size_t event_count() const { return events_.size(); }
 
 private:
   int track_of(const std::string& name);
 
   std::string process_name_;
+  int pid_;
   std::map<std::string, int> tracks_;
   std::vector<std::string> events_;  // serialised JSON objects, in record order
   // Open begin/end slices: (source, kind stem, id) → (track, begin time ns).
   std::map<std::string, std::pair<int, std::int64_t>> open_;
 };
+
+/// Writes the runs of several sinks into one trace file, one process each.
+void write_perfetto_trace(std::ostream& out, const std::vector<const PerfettoTraceSink*>& sinks);
 
 }  // namespace faultline::report

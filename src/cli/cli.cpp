@@ -1,0 +1,781 @@
+#include "cli.hpp"
+
+#include <faultline/report/json_results.hpp>
+#include <faultline/report/output_file.hpp>
+#include <faultline/report/perfetto.hpp>
+#include <faultline/report/terminal.hpp>
+#include <faultline/scenario/runner.hpp>
+#include <faultline/scenario/scenario.hpp>
+#include <faultline/simulation.hpp>
+#include <faultline/task.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <fmt/format.h>
+#include <spdlog/logger.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
+
+namespace faultline::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using scenario::ScenarioError;
+
+// --- help -----------------------------------------------------------------------------------
+
+constexpr const char* kMainHelp = R"(faultline — a deterministic simulator that replays distributed-systems outages
+
+usage: faultline <command> [options]
+
+commands:
+  run FILE|DIR       run a scenario (every variant by default) and report side by side
+  validate FILE...   check scenario files without running them
+  list [DIR]         list models, and the scenarios and variants in DIR (default scenarios/)
+  check-determinism FILE
+                     run each variant twice and name the first diverging trace record
+  sweep FILE --seeds A..B
+                     run many seeds in parallel and report the failing ones
+  demo               a tiny kernel demo
+
+`faultline <command> --help` describes a command's options.
+exit codes: 0 all expectations met, 1 an expectation failed, 2 bad input,
+            3 nondeterminism or internal error
+)";
+
+constexpr const char* kRunHelp = R"(usage: faultline run FILE|DIR [options]
+
+Runs the scenario (or every *.json in DIR) and prints the variants side by side, each
+expectation with its measured value, a sparkline of the key series, and reproduce: lines.
+
+options:
+  --variant NAME      run only this variant ("base" is the scenario without variants);
+                      may be given more than once
+  --all-variants      run the base and every variant (the default)
+  --seed N            replace the scenario's seed
+  --set PATH=VALUE    override a value, e.g. --set model.params.timeout=250ms
+                      (VALUE is JSON when it parses as JSON, else a string)
+  --trace OUT.jsonl   write the trace as JSON lines (one file per variant when several:
+                      OUT.<variant>.jsonl)
+  --perfetto OUT.json write a Chrome/Perfetto trace (open it in https://ui.perfetto.dev)
+  --json OUT.json     write machine-readable results
+  --quiet             print only failures and errors
+)";
+
+constexpr const char* kValidateHelp = R"(usage: faultline validate FILE...
+
+Parses every file and resolves every variant, including the model's params, without running.
+Prints "ok" per file, or an error naming the file, the JSON path and the fix (exit code 2).
+)";
+
+constexpr const char* kListHelp = R"(usage: faultline list [DIR]
+
+Lists the registered models, and each scenario in DIR (default: scenarios/) with its variants.
+)";
+
+constexpr const char* kDeterminismHelp = R"(usage: faultline check-determinism FILE [options]
+
+Runs each selected variant twice from the same seed and compares the traces record by record.
+Exit code 3, naming the first diverging record, when they differ.
+
+options:
+  --variant NAME | --all-variants (default) | --seed N | --set PATH=VALUE
+)";
+
+constexpr const char* kSweepHelp = R"(usage: faultline sweep FILE --seeds A..B [options]
+
+Runs every seed in A..B (inclusive) for each selected variant on a pool of worker threads,
+each with its own Simulation, then lists the failing seeds each with the command that
+replays it, and a summary.
+
+options:
+  --seeds A..B        the seed range (required), e.g. 1..200
+  -j N, --jobs N      worker threads (default: every local core)
+  --variant NAME | --all-variants (default) | --set PATH=VALUE
+  --json OUT.json     write every run's results
+  --quiet             print only the summary and failures
+)";
+
+// --- argument parsing -------------------------------------------------------------------------
+
+struct BadUsage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Args {
+  std::vector<std::string> positional;
+  std::vector<std::string> variants;
+  bool all_variants = false;
+  std::optional<std::uint64_t> seed;
+  std::vector<std::string> sets;
+  std::string trace;
+  std::string perfetto;
+  std::string json;
+  bool quiet = false;
+  bool help = false;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> seeds;
+  unsigned jobs = 0;
+};
+
+std::uint64_t parse_u64(const std::string& flag, const std::string& text) {
+  std::uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+    throw BadUsage(flag + ": \"" + text + "\" is not a non-negative integer");
+  }
+  return v;
+}
+
+Args parse_args(const std::vector<std::string>& args, std::size_t first,
+                const std::vector<std::string>& allowed) {
+  Args a;
+  auto allowed_flag = [&](const std::string& f) {
+    return std::find(allowed.begin(), allowed.end(), f) != allowed.end();
+  };
+  for (std::size_t i = first; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::optional<std::string> inline_value;
+    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
+      inline_value = arg.substr(arg.find('=') + 1);
+      arg = arg.substr(0, arg.find('='));
+    }
+    auto value = [&]() -> std::string {
+      if (inline_value) {
+        return *inline_value;
+      }
+      if (i + 1 >= args.size()) {
+        throw BadUsage(arg + " needs a value");
+      }
+      return args[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      a.help = true;
+      continue;
+    }
+    if (arg.empty() || arg[0] != '-') {
+      a.positional.push_back(arg);
+      continue;
+    }
+    if (!allowed_flag(arg)) {
+      std::string hint = scenario::suggestion(arg, allowed);
+      throw BadUsage("unknown option " + arg + (hint.empty() ? "" : " (" + hint + ")"));
+    }
+    if (arg == "--variant") {
+      a.variants.push_back(value());
+    } else if (arg == "--all-variants") {
+      a.all_variants = true;
+    } else if (arg == "--seed") {
+      a.seed = parse_u64("--seed", value());
+    } else if (arg == "--set") {
+      a.sets.push_back(value());
+    } else if (arg == "--trace") {
+      a.trace = value();
+    } else if (arg == "--perfetto") {
+      a.perfetto = value();
+    } else if (arg == "--json") {
+      a.json = value();
+    } else if (arg == "--quiet") {
+      a.quiet = true;
+    } else if (arg == "--seeds") {
+      std::string v = value();
+      auto dots = v.find("..");
+      if (dots == std::string::npos) {
+        throw BadUsage("--seeds: \"" + v + "\" is not a range; write A..B, e.g. 1..200");
+      }
+      auto lo = parse_u64("--seeds", v.substr(0, dots));
+      auto hi = parse_u64("--seeds", v.substr(dots + 2));
+      if (lo > hi) {
+        throw BadUsage("--seeds: the range " + v + " is empty; write the smaller seed first");
+      }
+      a.seeds = {lo, hi};
+    } else if (arg == "-j" || arg == "--jobs") {
+      a.jobs = static_cast<unsigned>(parse_u64(arg, value()));
+      if (a.jobs == 0) {
+        throw BadUsage(arg + " must be at least 1");
+      }
+    }
+  }
+  if (a.all_variants && !a.variants.empty()) {
+    throw BadUsage("--variant and --all-variants exclude each other");
+  }
+  return a;
+}
+
+// --- logging with simulated time --------------------------------------------------------------
+
+// The %* flag prints the simulated time of the run being logged about.
+class SimTimeFlag : public spdlog::custom_flag_formatter {
+public:
+  explicit SimTimeFlag(std::shared_ptr<std::atomic<std::int64_t>> now) : now_(std::move(now)) {}
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string t = "sim " + Duration::nanos(now_->load()).to_string();
+    dest.append(t.data(), t.data() + t.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<SimTimeFlag>(now_);
+  }
+
+private:
+  std::shared_ptr<std::atomic<std::int64_t>> now_;
+};
+
+struct RunLog {
+  std::shared_ptr<std::atomic<std::int64_t>> now = std::make_shared<std::atomic<std::int64_t>>(0);
+  std::shared_ptr<spdlog::logger> logger;
+
+  RunLog(std::ostream& err, bool quiet) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(err);
+    logger = std::make_shared<spdlog::logger>("faultline", sink);  // not registered: no globals
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<SimTimeFlag>('*', now).set_pattern("[%*] %l: %v");
+    logger->set_formatter(std::move(formatter));
+    logger->set_level(quiet ? spdlog::level::warn : spdlog::level::info);
+  }
+};
+
+// --- progress bar (terminal only; the one place that reads the wall clock) -----------------
+
+class ProgressBar {
+public:
+  ProgressBar(std::ostream& err, bool enabled) : err_(err), enabled_(enabled) {}
+  ~ProgressBar() { clear(); }
+
+  void update(double fraction, const std::string& label) {
+    if (!enabled_) {
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();  // determinism-ok: progress display only
+    if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::milliseconds(100)) {
+      return;
+    }
+    last_ = now;
+    constexpr int kWidth = 30;
+    int filled = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * kWidth);
+    std::string bar;
+    for (int i = 0; i < kWidth; ++i) {
+      bar += i < filled ? "█" : "░";
+    }
+    err_ << "\r" << bar << fmt::format(" {:5.1f}% ", fraction * 100) << label << "\x1b[K"
+         << std::flush;
+    drawn_ = true;
+  }
+  void clear() {
+    if (drawn_) {
+      err_ << "\r\x1b[K" << std::flush;
+      drawn_ = false;
+    }
+  }
+
+private:
+  std::ostream& err_;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();  // determinism-ok
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// --- helpers ------------------------------------------------------------------------------------
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(in, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(in, ec)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".json") {
+          found.push_back(entry.path().string());
+        }
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) {
+        throw ScenarioError(in, "", "the directory holds no *.json scenario files",
+                            "pass a scenario file or a directory of them");
+      }
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(in);
+    }
+  }
+  return files;
+}
+
+std::vector<std::string> selected_variants(const scenario::ScenarioFile& file, const Args& a) {
+  if (a.variants.empty()) {
+    return file.variant_names();
+  }
+  auto names = file.variant_names();
+  for (const auto& v : a.variants) {
+    if (std::find(names.begin(), names.end(), v) == names.end()) {
+      throw ScenarioError(file.path(), "/variants",
+                          "--variant " + v + ": no such variant",
+                          scenario::suggestion(v, names));
+    }
+  }
+  return a.variants;
+}
+
+std::string with_variant(const std::string& path, const std::string& variant) {
+  fs::path p(path);
+  return (p.parent_path() / (p.stem().string() + "." + variant + p.extension().string())).string();
+}
+
+// --- commands -----------------------------------------------------------------------------------
+
+int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream& out,
+            std::ostream& err, const Environment& env) {
+  if (a.positional.empty()) {
+    throw BadUsage("run needs a scenario file or directory");
+  }
+  // Resolve everything first: a bad variant is reported before anything runs.
+  struct Planned {
+    std::string file;
+    std::vector<scenario::ScenarioSpec> specs;
+  };
+  std::vector<Planned> plan;
+  for (const auto& path : expand_inputs(a.positional)) {
+    auto file = scenario::ScenarioFile::load(path);
+    Planned p{path, {}};
+    for (const auto& v : selected_variants(file, a)) {
+      p.specs.push_back(file.resolve(v, a.sets, registry));
+    }
+    plan.push_back(std::move(p));
+  }
+  std::size_t total_runs = 0;
+  for (const auto& p : plan) {
+    total_runs += p.specs.size();
+  }
+
+  std::optional<report::OutputFile> single_trace;
+  if (!a.trace.empty() && total_runs == 1) {
+    single_trace.emplace(a.trace);
+  }
+  std::vector<std::unique_ptr<report::PerfettoTraceSink>> perfetto_sinks;
+  std::vector<scenario::RunResult> all;
+  std::vector<std::unique_ptr<report::OutputFile>> trace_files;
+  RunLog log(err, a.quiet);
+  ProgressBar bar(err, env.stderr_is_tty && !a.quiet);
+  int exit = kExitOk;
+  for (const auto& p : plan) {
+    std::vector<scenario::RunResult> runs;
+    for (const auto& spec : p.specs) {
+      scenario::RunOptions options;
+      options.seed = a.seed;
+      std::unique_ptr<JsonLinesTraceSink> jsonl;
+      if (!a.trace.empty()) {
+        std::ostream* stream = nullptr;
+        if (single_trace) {
+          stream = &single_trace->stream();
+        } else {
+          trace_files.push_back(std::make_unique<report::OutputFile>(
+              with_variant(a.trace, spec.name + "." + spec.variant)));
+          stream = &trace_files.back()->stream();
+        }
+        jsonl = std::make_unique<JsonLinesTraceSink>(*stream);
+        options.sinks.push_back(jsonl.get());
+      }
+      if (!a.perfetto.empty()) {
+        perfetto_sinks.push_back(std::make_unique<report::PerfettoTraceSink>(
+            spec.name + " / " + spec.variant, static_cast<int>(perfetto_sinks.size()) + 1));
+        options.sinks.push_back(perfetto_sinks.back().get());
+      }
+      log.now->store(0);
+      log.logger->info("{} / {}: starting (seed {}, duration {})", spec.name, spec.variant,
+                       a.seed.value_or(spec.seed), spec.duration.to_string());
+      std::string label = spec.variant;
+      options.progress = [&](Time now, Time end) {
+        log.now->store(now.ns());
+        bar.update(now.to_seconds() / std::max(end.to_seconds(), 1e-9),
+                   label + " " + now.since_start().to_string());
+      };
+      auto result = scenario::run_scenario(spec, registry, options);
+      bar.clear();
+      log.now->store(spec.duration.ns());
+      for (const auto& e : result.expectations) {
+        if (!e.ok) {
+          log.logger->warn("{} / {}: expectation failed: {} {} (measured {})", spec.name,
+                           spec.variant, e.description, e.bound, e.measured);
+        }
+      }
+      log.logger->info("{} / {}: done, {} events, trace {}", spec.name, spec.variant,
+                       result.events, report::hex64(result.trace_hash));
+      if (!result.ok()) {
+        exit = kExitExpectationFailed;
+      }
+      runs.push_back(std::move(result));
+    }
+    if (!a.quiet || exit != kExitOk) {
+      report::print_report(out, p.specs.front(), runs, a.sets,
+                           {.color = env.stdout_is_tty, .sparkline_width = 48});
+      out << "\n";
+    }
+    all.insert(all.end(), runs.begin(), runs.end());
+  }
+  // Outputs appear only now, complete, or not at all.
+  if (single_trace) {
+    single_trace->commit();
+  }
+  for (auto& f : trace_files) {
+    f->commit();
+  }
+  if (!a.perfetto.empty()) {
+    report::OutputFile file(a.perfetto);
+    std::vector<const report::PerfettoTraceSink*> sinks;
+    for (const auto& s : perfetto_sinks) {
+      sinks.push_back(s.get());
+    }
+    report::write_perfetto_trace(file.stream(), sinks);
+    file.commit();
+    if (!a.quiet) {
+      out << "perfetto trace: " << a.perfetto << " (open in https://ui.perfetto.dev)\n";
+    }
+  }
+  if (!a.json.empty()) {
+    report::write_file_atomically(a.json, report::results_to_json(all, a.sets).dump(2) + "\n");
+  }
+  return exit;
+}
+
+int cmd_validate(const Args& a, const scenario::ModelRegistry& registry, std::ostream& out,
+                 std::ostream& err) {
+  if (a.positional.empty()) {
+    throw BadUsage("validate needs at least one scenario file");
+  }
+  int exit = kExitOk;
+  for (const auto& path : expand_inputs(a.positional)) {
+    try {
+      auto file = scenario::ScenarioFile::load(path);
+      scenario::validate_file(file, registry);
+      out << "ok: " << path << " (" << file.variant_names().size() << " variants)\n";
+    } catch (const ScenarioError& e) {
+      err << "error: " << e.what() << "\n";
+      exit = kExitBadInput;
+    }
+  }
+  return exit;
+}
+
+int cmd_list(const Args& a, const scenario::ModelRegistry& registry, std::ostream& out,
+             const Environment& env) {
+  out << "models:\n";
+  if (registry.all().empty()) {
+    out << "  (none registered)\n";
+  }
+  for (const auto& [name, binding] : registry.all()) {
+    out << fmt::format("  {:<20} {}\n", name, binding.summary);
+  }
+  std::string dir = a.positional.empty() ? env.scenario_dir : a.positional.front();
+  out << "\nscenarios in " << dir << ":\n";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    out << "  (no such directory)\n";
+    return kExitOk;
+  }
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".json") {
+      files.push_back(entry.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    try {
+      auto file = scenario::ScenarioFile::load(f);
+      out << "  " << f << "  " << file.name() << "\n    variants:";
+      for (const auto& v : file.variant_names()) {
+        out << " " << v;
+      }
+      out << "\n";
+    } catch (const ScenarioError& e) {
+      out << "  " << f << "  (invalid: " << e.problem() << ")\n";
+    }
+  }
+  return kExitOk;
+}
+
+int cmd_check_determinism(const Args& a, const scenario::ModelRegistry& registry,
+                          std::ostream& out) {
+  if (a.positional.size() != 1) {
+    throw BadUsage("check-determinism needs exactly one scenario file");
+  }
+  auto file = scenario::ScenarioFile::load(a.positional.front());
+  std::vector<scenario::ScenarioSpec> specs;
+  for (const auto& v : selected_variants(file, a)) {
+    specs.push_back(file.resolve(v, a.sets, registry));
+  }
+  int exit = kExitOk;
+  for (const auto& spec : specs) {
+    auto report = scenario::check_scenario_determinism(spec, registry, a.seed);
+    out << spec.variant << ": " << report.describe() << "\n";
+    if (!report.deterministic) {
+      exit = kExitInternal;
+      out << "reproduce: faultline check-determinism " << file.path()
+          << (spec.variant == scenario::kBaseVariant ? "" : " --variant " + spec.variant)
+          << " --seed " << a.seed.value_or(spec.seed) << "\n";
+    }
+  }
+  return exit;
+}
+
+int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostream& out,
+              std::ostream& err, const Environment& env) {
+  if (a.positional.size() != 1) {
+    throw BadUsage("sweep needs exactly one scenario file");
+  }
+  if (!a.seeds) {
+    throw BadUsage("sweep needs --seeds A..B, e.g. --seeds 1..200");
+  }
+  auto file = scenario::ScenarioFile::load(a.positional.front());
+  std::vector<scenario::ScenarioSpec> specs;
+  for (const auto& v : selected_variants(file, a)) {
+    specs.push_back(file.resolve(v, a.sets, registry));
+  }
+  const auto [lo, hi] = *a.seeds;
+  struct Task {
+    const scenario::ScenarioSpec* spec;
+    std::uint64_t seed;
+    std::optional<scenario::RunResult> result;
+    std::string error;
+  };
+  std::vector<Task> tasks;
+  for (const auto& spec : specs) {
+    for (std::uint64_t s = lo;; ++s) {
+      tasks.push_back({&spec, s, std::nullopt, {}});
+      if (s == hi) {
+        break;
+      }
+    }
+  }
+  const unsigned jobs = a.jobs ? a.jobs : std::max(1u, env.cores);
+  auto wall_start = std::chrono::steady_clock::now();  // determinism-ok: reports wall time
+  std::atomic<std::size_t> done{0};
+  {
+    // Each task builds its own Simulation inside run_scenario: nothing is shared but the
+    // read-only specs and registry.
+    boost::asio::thread_pool pool(jobs);
+    for (auto& t : tasks) {
+      boost::asio::post(pool, [&t, &registry, &done] {
+        try {
+          scenario::RunOptions options;
+          options.seed = t.seed;
+          t.result = scenario::run_scenario(*t.spec, registry, options);
+        } catch (const std::exception& e) {
+          t.error = e.what();
+        }
+        done.fetch_add(1);
+      });
+    }
+    ProgressBar bar(err, env.stderr_is_tty && !a.quiet);
+    while (done.load() < tasks.size()) {
+      bar.update(static_cast<double>(done.load()) / static_cast<double>(tasks.size()),
+                 fmt::format("{}/{} runs", done.load(), tasks.size()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    pool.join();
+  }
+  double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start)
+                      .count();  // determinism-ok
+
+  int exit = kExitOk;
+  std::vector<scenario::RunResult> results;
+  for (const auto& spec : specs) {
+    std::size_t passed = 0;
+    std::size_t failed = 0;
+    std::size_t errors = 0;
+    std::vector<double> availability;
+    std::map<std::string, std::size_t> failures_by_expectation;
+    std::vector<std::string> failing_lines;
+    for (const auto& t : tasks) {
+      if (t.spec != &spec) {
+        continue;
+      }
+      if (!t.result) {
+        ++errors;
+        failing_lines.push_back(fmt::format("  seed {}: error: {}\n    reproduce: {}", t.seed,
+                                            t.error,
+                                            scenario::reproduce_command(file.path(), spec.variant,
+                                                                        t.seed, a.sets)));
+        continue;
+      }
+      availability.push_back(t.result->key.availability);
+      if (t.result->ok()) {
+        ++passed;
+      } else {
+        ++failed;
+        std::string first;
+        for (const auto& e : t.result->expectations) {
+          if (!e.ok) {
+            ++failures_by_expectation[e.description + " " + e.bound];
+            if (first.empty()) {
+              first = e.description + " " + e.bound + ", measured " + e.measured;
+            }
+          }
+        }
+        failing_lines.push_back(fmt::format(
+            "  seed {}: ✗ {}\n    reproduce: {}", t.seed, first,
+            scenario::reproduce_command(file.path(), spec.variant, t.seed, a.sets)));
+      }
+      results.push_back(*t.result);
+    }
+    std::sort(availability.begin(), availability.end());
+    out << fmt::format("{} / {}: {} passed, {} failed{}", spec.name, spec.variant, passed, failed,
+                       errors ? fmt::format(", {} errors", errors) : std::string()) << "\n";
+    if (!availability.empty()) {
+      out << fmt::format("  availability across seeds: min {:.4f}  median {:.4f}  max {:.4f}\n",
+                         availability.front(), availability[availability.size() / 2],
+                         availability.back());
+    }
+    for (const auto& [what, n] : failures_by_expectation) {
+      out << fmt::format("  {} seeds failed: {}\n", n, what);
+    }
+    for (const auto& line : failing_lines) {
+      out << line << "\n";
+    }
+    if (errors) {
+      exit = kExitInternal;
+    } else if (failed && exit == kExitOk) {
+      exit = kExitExpectationFailed;
+    }
+  }
+  std::size_t total_failed = 0;
+  for (const auto& t : tasks) {
+    total_failed += (!t.result || !t.result->ok()) ? 1 : 0;
+  }
+  out << fmt::format("summary: {} runs ({} seeds × {} variants) on {} threads in {:.1f}s wall: "
+                     "{} passed, {} failed\n",
+                     tasks.size(), hi - lo + 1, specs.size(), jobs, wall_s,
+                     tasks.size() - total_failed, total_failed);
+  if (!a.json.empty()) {
+    report::write_file_atomically(a.json,
+                                  report::results_to_json(results, a.sets).dump(2) + "\n");
+  }
+  return exit;
+}
+
+faultline::Task<void> demo_ping(Simulation& sim, int id, int rounds) {
+  for (int i = 0; i < rounds; ++i) {
+    co_await sim.sleep(Duration::millis(10 + id));
+    sim.record("demo", "tick", {{"task", id}, {"round", i}});
+  }
+}
+
+int cmd_demo(std::ostream& out) {
+  Simulation sim({.seed = 42});
+  Process proc(sim, "demo");
+  for (int id = 0; id < 3; ++id) {
+    proc.spawn(demo_ping(sim, id, 5));
+  }
+  sim.run();
+  out << fmt::format("kernel demo: {} events, {} trace records, trace hash {:016x}, ended at {}\n",
+                     sim.events_run(), sim.trace().count(), sim.trace().hash(),
+                     sim.utc_now().to_string());
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry& registry,
+            std::ostream& out, std::ostream& err, const Environment& env) {
+  const std::vector<std::string> run_flags = {"--variant", "--all-variants", "--seed", "--set",
+                                              "--trace", "--perfetto", "--json", "--quiet"};
+  const std::vector<std::string> det_flags = {"--variant", "--all-variants", "--seed", "--set"};
+  const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
+                                                "--all-variants", "--set", "--json", "--quiet"};
+  const std::vector<std::string> commands = {"run", "validate", "list", "check-determinism",
+                                             "sweep", "demo", "help"};
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
+      (args[0] == "help" && args.size() == 1)) {
+    out << kMainHelp;
+    return args.empty() ? kExitBadInput : kExitOk;
+  }
+  std::string cmd = args[0];
+  std::size_t first = 1;
+  if (cmd == "help") {
+    cmd = args[1];
+    first = args.size();
+    if (cmd == "run") {
+      out << kRunHelp;
+    } else if (cmd == "validate") {
+      out << kValidateHelp;
+    } else if (cmd == "list") {
+      out << kListHelp;
+    } else if (cmd == "check-determinism") {
+      out << kDeterminismHelp;
+    } else if (cmd == "sweep") {
+      out << kSweepHelp;
+    } else {
+      out << kMainHelp;
+    }
+    return kExitOk;
+  }
+  try {
+    if (cmd == "run") {
+      Args a = parse_args(args, first, run_flags);
+      if (a.help) {
+        out << kRunHelp;
+        return kExitOk;
+      }
+      return cmd_run(a, registry, out, err, env);
+    }
+    if (cmd == "validate") {
+      Args a = parse_args(args, first, {});
+      if (a.help) {
+        out << kValidateHelp;
+        return kExitOk;
+      }
+      return cmd_validate(a, registry, out, err);
+    }
+    if (cmd == "list") {
+      Args a = parse_args(args, first, {});
+      if (a.help) {
+        out << kListHelp;
+        return kExitOk;
+      }
+      return cmd_list(a, registry, out, env);
+    }
+    if (cmd == "check-determinism") {
+      Args a = parse_args(args, first, det_flags);
+      if (a.help) {
+        out << kDeterminismHelp;
+        return kExitOk;
+      }
+      return cmd_check_determinism(a, registry, out);
+    }
+    if (cmd == "sweep") {
+      Args a = parse_args(args, first, sweep_flags);
+      if (a.help) {
+        out << kSweepHelp;
+        return kExitOk;
+      }
+      return cmd_sweep(a, registry, out, err, env);
+    }
+    if (cmd == "demo") {
+      return cmd_demo(out);
+    }
+    err << "faultline: unknown command \"" << cmd << "\"";
+    std::string hint = scenario::suggestion(cmd, commands);
+    err << (hint.empty() ? "" : " (" + hint + ")") << "; see faultline --help\n";
+    return kExitBadInput;
+  } catch (const BadUsage& e) {
+    err << "faultline " << cmd << ": " << e.what() << " (see faultline " << cmd << " --help)\n";
+    return kExitBadInput;
+  } catch (const ScenarioError& e) {
+    err << "error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    err << "internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+}
+
+}  // namespace faultline::cli
