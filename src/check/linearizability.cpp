@@ -80,6 +80,7 @@ public:
     return id;
   }
   const Value& value(std::uint32_t id) const { return values_[id]; }
+  std::size_t size() const { return values_.size(); }
 
 private:
   std::vector<Value> values_;
@@ -284,8 +285,41 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher) {
   }
   std::vector<PartOp> current = prefix_of(ops, returns[lo]);
   const std::size_t culprit_return = returns[lo];
-  // 2. Remove chunks, then single operations, while the rest still fails (ddmin-like).
-  auto is_culprit = [&](const PartOp& p) { return p.return_order == culprit_return; };
+  // 2. Remove chunks, then single operations, while the rest still fails (ddmin-like). The
+  // culprit stays, and so do its supporters: operations that can move the object into a
+  // state where the culprit's result is possible (the write whose value a read returned).
+  // Without them the sub-history would fail for a different, misleading reason ("that value
+  // was never written").
+  std::size_t culprit_src = kNone;
+  for (const PartOp& p : current) {
+    if (p.return_order == culprit_return) {
+      culprit_src = p.src->id;
+    }
+  }
+  std::vector<std::size_t> supporters;
+  {
+    const Op& c = std::find_if(current.begin(), current.end(), [&](const PartOp& p) {
+                    return p.src->id == culprit_src;
+                  })->src->op;
+    const std::size_t known = std::min<std::size_t>(searcher.states().size(), 4096);
+    for (const PartOp& p : current) {
+      if (p.src->id == culprit_src) {
+        continue;
+      }
+      for (std::uint32_t st = 0; st < known; ++st) {
+        std::uint32_t after = searcher.step(st, p.src->op, p.src->id);
+        if (after != kNoState && after != st &&
+            searcher.step(after, c, culprit_src) != kNoState) {
+          supporters.push_back(p.src->id);
+          break;
+        }
+      }
+    }
+  }
+  auto is_culprit = [&](const PartOp& p) {
+    return p.src->id == culprit_src ||
+           std::find(supporters.begin(), supporters.end(), p.src->id) != supporters.end();
+  };
   int searches = 0;
   for (std::size_t chunk = std::max<std::size_t>(1, current.size() / 2);; chunk /= 2) {
     for (std::size_t start = 0; start < current.size() && searches < 4000;) {
@@ -312,7 +346,7 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher) {
   Shrunk s;
   s.ops = std::move(current);
   for (std::size_t i = 0; i < s.ops.size(); ++i) {
-    if (is_culprit(s.ops[i])) {
+    if (s.ops[i].src->id == culprit_src) {
       s.culprit = i;
     }
   }
@@ -376,7 +410,7 @@ std::string explain(const std::string& key, std::size_t key_ops, const Shrunk& s
   const Operation& c = *s.ops[s.culprit].src;
   std::string out = fmt::format(
       "key \"{}\": not linearizable. Minimal failing sub-history ({} of {} operations on this "
-      "key; removing any one of them makes it linearizable):\n",
+      "key; the others are not needed to show the violation):\n",
       key, s.ops.size(), key_ops);
   std::vector<const PartOp*> by_time;
   for (const PartOp& p : s.ops) {
@@ -391,6 +425,9 @@ std::string explain(const std::string& key, std::size_t key_ops, const Shrunk& s
   std::vector<std::string> states = states_at_culprit(s, searcher, model);
   std::string held = states.empty() ? std::string("(no state: the other operations already "
                                                   "conflict)")
+                    : s.ops.size() == 1
+                        ? fmt::format("{} (no operation produced the value it needs)",
+                                      fmt::join(states, ", "))
                                     : fmt::format("{}", fmt::join(states, ", "));
   if (c.op.kind == OpKind::kRead) {
     out += fmt::format(

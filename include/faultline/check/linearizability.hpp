@@ -10,10 +10,11 @@
 //
 // Outcomes: `fail` operations are dropped (they did not happen); `info` and pending operations
 // may take effect at any time after their invocation, or never; an `info` read constrains
-// nothing and is dropped. On failure the result names the key and a minimal failing
-// sub-history (1-minimal: removing any one operation makes it linearizable) and explains which
-// operation could not take effect and which states the object could hold while it was in
-// flight.
+// nothing and is dropped. On failure the result names the key and a small failing sub-history,
+// and explains which operation could not take effect and which states the object could hold
+// while it was in flight. The sub-history is the shortest failing prefix, shrunk greedily
+// (ddmin-like) while keeping that operation and those it depends on (the write whose value a
+// read returned), so that it fails for the same reason as the whole history.
 #pragma once
 
 #include <faultline/check/history.hpp>
