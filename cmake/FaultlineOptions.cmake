@@ -14,6 +14,9 @@ function(faultline_configure_target target)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
                                              -fno-sanitize-recover=all)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    # GCC 12 reports false maybe-uninitialized warnings inside libstdc++ (std::regex,
+    # std::function) when instrumenting; they are not ours and not real.
+    target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
   endif()
 endfunction()
 
