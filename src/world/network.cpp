@@ -124,12 +124,6 @@ void Network::transmit(Message&& m, bool is_duplicate) {
     const Time tx_done = tx_start + transfer_time(m.size_bytes, tx.bps);
     tx.tx_free = tx_done;
     arrive_at = tx_done + link.latency.sample(rng_) + v.extra_delay;
-    Nic& rx = nic(dh);
-    const Time rx_done = rx.rx_free + transfer_time(m.size_bytes, rx.bps);
-    if (rx_done > arrive_at) {
-      arrive_at = rx_done;
-    }
-    rx.rx_free = arrive_at;
   }
   if (!is_duplicate && !link.duplicate.is_zero() &&
       rng_.bernoulli(link.duplicate.num, link.duplicate.den)) {
@@ -151,9 +145,10 @@ std::uint32_t Network::park(Message&& m) {
     slot = free_head_;
     free_head_ = slab_[slot].next_free;
     slab_[slot].msg = std::move(m);
+    slab_[slot].received = false;
   } else {
     slot = static_cast<std::uint32_t>(slab_.size());
-    slab_.push_back(InFlight{std::move(m), kNoSlot});
+    slab_.push_back(InFlight{std::move(m), kNoSlot, false});
   }
   return slot;
 }
@@ -171,6 +166,25 @@ void Network::schedule_arrival(std::uint32_t slot, Time at) {
 }
 
 void Network::arrive(std::uint32_t slot) {
+  InFlight& f = slab_[slot];
+  if (!f.received) {
+    f.received = true;
+    const HostId sh = endpoints_[f.msg.src.value()]->host_id();
+    const HostId dh = endpoints_[f.msg.dst.value()]->host_id();
+    if (sh != dh || !params().loopback_bypasses_nic) {
+      // The last bit arrives now; the NIC was taking the message in over the transfer time
+      // before. If an earlier arrival still occupied it then, this one finishes later.
+      Nic& rx = nic(dh);
+      const Time now = sim_->now();
+      const Duration tt = transfer_time(f.msg.size_bytes, rx.bps);
+      if (rx.rx_free > now - tt) {
+        rx.rx_free = rx.rx_free + tt;
+        schedule_arrival(slot, rx.rx_free);
+        return;
+      }
+      rx.rx_free = now;
+    }
+  }
   Message m = unpark(slot);
   Endpoint* dst = endpoints_[m.dst.value()];
   if (!rules_.empty()) {

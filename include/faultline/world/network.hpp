@@ -3,8 +3,10 @@
 // say.
 //
 // A message src → dst takes: queueing behind earlier messages on the sender's NIC, then
-// size * 8 / bandwidth to transmit, then one draw of the link's latency, then (if the
-// receiver's NIC is still busy with earlier arrivals) queueing there. Loss and duplication are
+// size * 8 / bandwidth to transmit, then one draw of the link's latency. Reception overlaps
+// transmission (cut-through), unless the receiver's NIC was still taking in an earlier
+// arrival: then the message waits for it (incast), computed in arrival order so that jitter
+// still reorders messages. Loss and duplication are
 // integer ratios drawn from the stream "net". Every delivery, drop (with its reason) and
 // duplicate is a trace record from source "net"; counters "net.delivered", "net.dropped",
 // "net.duplicated" and "net.refused" count them.
@@ -76,6 +78,7 @@ private:
   struct InFlight {
     Message msg;
     std::uint32_t next_free = 0;
+    bool received = false;  // the receiver's NIC has taken it in (incast queueing done)
   };
   Nic& nic(HostId h);
   Duration transfer_time(std::uint64_t bytes, std::int64_t bps) const;
