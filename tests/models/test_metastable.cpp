@@ -4,6 +4,7 @@
 // turn into retries, the queue grows past the client timeout, every attempt then times out
 // and is retried, and the service stays overloaded long after the trigger: nothing in the
 // model says "stay broken"; the loop of queueing, timeouts and retries does.
+// This is the C++ twin of scenarios/metastable-retry-storm.json (same graph, same fault).
 #include "services_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -37,7 +38,7 @@ const char* name(Variant v) {
 ServiceGraphParams storm_params(Variant v, bool open_loop = false) {
   ServiceGraphParams p;
   TierParams api;
-  api.name = "api";
+  api.name = "metadata";
   api.instances = 4;
   api.cores = 2;
   api.service_time.kind = ServiceTime::Kind::exponential;
@@ -45,8 +46,8 @@ ServiceGraphParams storm_params(Variant v, bool open_loop = false) {
   p.tiers.push_back(api);
 
   ClientParams c;
-  c.name = "users";
-  c.target = "api";
+  c.name = "storage-servers";
+  c.target = "metadata";
   c.processes = 8;
   if (open_loop) {
     c.arrival = Arrival::poisson;
@@ -97,14 +98,14 @@ Summary run_storm(Variant v, bool open_loop = false) {
   world::FaultSpec spike;
   spike.at = Duration::seconds(20);
   spike.kind = world::FaultKind::kLatency;
-  spike.target = {world::TargetKind::kGroup, ServiceGraph::tier_group("api")};
+  spike.target = {world::TargetKind::kGroup, ServiceGraph::tier_group("metadata")};
   spike.peer = {world::TargetKind::kAll, ""};
   spike.amount = Duration::seconds(1);
   spike.duration = Duration::seconds(3);
   r.world->faults().schedule(spike);
   r.run_for(Duration::seconds(90));
-  const auto c = client_metric_names("users");
-  const auto t = tier_metric_names("api");
+  const auto c = client_metric_names("storage-servers");
+  const auto t = tier_metric_names("metadata");
   Summary s{r.mean(c.goodput, 5, 20),      r.mean(c.goodput, 60, 90),
             r.mean(c.error_ratio, 5, 20),  r.mean(c.error_ratio, 60, 90),
             r.mean(c.attempts_per_request, 60, 90), r.mean(t.cpu_util, 60, 90),
