@@ -351,6 +351,16 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
     }
     plan.push_back(std::move(p));
   }
+  // Refuse unwritable output paths before spending time on the runs.
+  for (const auto& path : {a.trace, a.perfetto, a.json}) {
+    if (!path.empty()) {
+      try {
+        report::OutputFile probe(path);
+      } catch (const std::exception& e) {
+        throw BadUsage(e.what());
+      }
+    }
+  }
   std::size_t total_runs = 0;
   for (const auto& p : plan) {
     total_runs += p.specs.size();

@@ -1,0 +1,174 @@
+#include "cli.hpp"
+#include "scenario_fixtures.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using faultline::scenario::Json;
+using faultline::scenario::testing::kToyScenario;
+using faultline::scenario::testing::TempDir;
+using faultline::scenario::testing::test_registry;
+
+namespace {
+
+struct Outcome {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Outcome cli(const std::vector<std::string>& args, unsigned cores = 2) {
+  auto registry = test_registry();
+  std::ostringstream o;
+  std::ostringstream e;
+  faultline::cli::Environment env;
+  env.cores = cores;
+  int code = faultline::cli::run_cli(args, registry, o, e, env);
+  return {code, o.str(), e.str()};
+}
+
+Json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return Json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE("cli: run prints the variants side by side with verdicts and reproduce lines",
+          "[scenario][cli]") {
+  TempDir dir("run");
+  std::string file = dir.write("toy.json", kToyScenario);
+  auto r = cli({"run", file});
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("base") != std::string::npos);
+  CHECK(r.out.find("no-outage") != std::string::npos);
+  CHECK(r.out.find("retries") != std::string::npos);
+  CHECK(r.out.find("✓ availability over [20s, 30s] <= 0.01   measured 0") != std::string::npos);
+  CHECK(r.out.find("reproduce: faultline run " + file + " --variant retries --seed 7") !=
+        std::string::npos);
+  CHECK(r.out.find("▁") != std::string::npos);  // the outage dip in the sparkline
+  CHECK(r.out.find("█") != std::string::npos);
+  // spdlog diagnostics carry simulated time.
+  CHECK(r.err.find("[sim 1m] info: toy-outage / base: done") != std::string::npos);
+}
+
+TEST_CASE("cli: a failed expectation exits 1 and names the measured value", "[scenario][cli]") {
+  TempDir dir("fail");
+  std::string file = dir.write("toy.json", kToyScenario);
+  auto r = cli({"run", file, "--variant", "retries", "--set", "model.params.max_attempts=1",
+                "--quiet"});
+  CHECK(r.code == 1);
+  CHECK(r.out.find("✗ retry_amplification over [20s, 30s] >= 2.5   measured 1") !=
+        std::string::npos);
+}
+
+TEST_CASE("cli: run writes JSON results, a Perfetto trace and a JSON-lines trace",
+          "[scenario][cli]") {
+  TempDir dir("outputs");
+  std::string file = dir.write("toy.json", kToyScenario);
+  auto r = cli({"run", file, "--variant", "base", "--json", dir.file("r.json"), "--perfetto",
+                dir.file("p.json"), "--trace", dir.file("t.jsonl"), "--quiet"});
+  REQUIRE(r.code == 0);
+  Json results = read_json(dir.file("r.json"));
+  CHECK(results["ok"] == true);
+  REQUIRE(results["runs"].size() == 1);
+  CHECK(results["runs"][0]["variant"] == "base");
+  CHECK(results["runs"][0]["seed"] == 7);
+  CHECK(results["runs"][0]["series"]["availability"].size() == 60);
+
+  Json perfetto = read_json(dir.file("p.json"));
+  bool global_fault = false;
+  bool slice = false;
+  for (const auto& e : perfetto["traceEvents"]) {
+    if (e["ph"] == "i" && e.value("s", "") == "g" && e["cat"] == "fault") {
+      global_fault = true;
+      CHECK(e["ts"].get<double>() == Approx(20e6));
+    }
+    if (e["ph"] == "X" && e["cat"] == "client") {
+      slice = true;
+    }
+  }
+  CHECK(global_fault);
+  CHECK(slice);
+
+  std::ifstream lines(dir.file("t.jsonl"));
+  std::string first;
+  REQUIRE(std::getline(lines, first));
+  CHECK(Json::parse(first).contains("t_ns"));
+  // No temporary files are left behind.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    CHECK(entry.path().string().find(".tmp-") == std::string::npos);
+  }
+}
+
+TEST_CASE("cli: check-determinism passes a deterministic model and names a divergence",
+          "[scenario][cli][determinism]") {
+  TempDir dir("det");
+  std::string toy = dir.write("toy.json", kToyScenario);
+  auto ok = cli({"check-determinism", toy, "--variant", "base"});
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("deterministic") != std::string::npos);
+  std::string flaky = dir.write(
+      "flaky.json",
+      R"({"format_version": 1, "name": "flaky", "duration": "1s", "model": {"name": "flaky"}})");
+  auto bad = cli({"check-determinism", flaky});
+  CHECK(bad.code == 3);
+  CHECK(bad.out.find("diverge at trace record #5") != std::string::npos);
+  CHECK(bad.out.find("reproduce: faultline check-determinism") != std::string::npos);
+}
+
+TEST_CASE("cli: sweep runs every seed on a thread pool and lists failing seeds",
+          "[scenario][cli][sweep]") {
+  TempDir dir("sweep");
+  std::string file = dir.write("toy.json", kToyScenario);
+  auto ok = cli({"sweep", file, "--seeds", "1..4", "-j", "2", "--quiet"});
+  INFO(ok.out << ok.err);
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("summary: 12 runs (4 seeds × 3 variants) on 2 threads") != std::string::npos);
+  CHECK(ok.out.find("12 passed, 0 failed") != std::string::npos);
+
+  // 99.9% availability over the whole run is impossible with the outage: every seed fails.
+  auto bad = cli({"sweep", file, "--seeds", "10..12", "--variant", "base", "--set",
+                  R"(expectations.1={"metric":"availability","min":0.999})", "--json",
+                  dir.file("sweep.json")});
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("0 passed, 3 failed") != std::string::npos);
+  CHECK(bad.out.find("seed 11: ✗ availability over [0s, end] >= 0.999") != std::string::npos);
+  CHECK(bad.out.find("reproduce: faultline run " + file + " --seed 12 --set") !=
+        std::string::npos);
+  CHECK(read_json(dir.file("sweep.json"))["runs"].size() == 3);
+}
+
+TEST_CASE("cli: sweep results do not depend on the number of threads", "[scenario][cli][sweep]") {
+  TempDir dir("sweepj");
+  std::string file = dir.write("toy.json", kToyScenario);
+  cli({"sweep", file, "--seeds", "1..3", "-j", "1", "--json", dir.file("a.json"), "--quiet"});
+  cli({"sweep", file, "--seeds", "1..3", "-j", "3", "--json", dir.file("b.json"), "--quiet"});
+  Json a = read_json(dir.file("a.json"));
+  Json b = read_json(dir.file("b.json"));
+  REQUIRE(a["runs"].size() == 9);
+  for (std::size_t i = 0; i < a["runs"].size(); ++i) {
+    CHECK(a["runs"][i]["trace_hash"] == b["runs"][i]["trace_hash"]);
+  }
+}
+
+TEST_CASE("cli: list, validate and help", "[scenario][cli]") {
+  TempDir dir("list");
+  dir.write("toy.json", kToyScenario);
+  auto list = cli({"list", dir.path().string()});
+  CHECK(list.code == 0);
+  CHECK(list.out.find("toy ") != std::string::npos);
+  CHECK(list.out.find("variants: base no-outage retries") != std::string::npos);
+  auto validate = cli({"validate", dir.path().string()});
+  CHECK(validate.code == 0);
+  CHECK(validate.out.find("ok: ") != std::string::npos);
+  CHECK(cli({"--help"}).code == 0);
+  auto help = cli({"sweep", "--help"});
+  CHECK(help.code == 0);
+  CHECK(help.out.find("--seeds A..B") != std::string::npos);
+  CHECK(cli({}).code == 2);
+  CHECK(cli({"demo"}).code == 0);
+}
