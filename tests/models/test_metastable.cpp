@@ -93,8 +93,8 @@ struct Summary {
       after_util, after_queue;
 };
 
-Summary run_storm(Variant v, bool open_loop = false) {
-  Run r(storm_params(v, open_loop), 1);
+Summary run_storm(Variant v, bool open_loop = false, std::uint64_t seed = 1) {
+  Run r(storm_params(v, open_loop), seed);
   world::FaultSpec spike;
   spike.at = Duration::seconds(20);
   spike.kind = world::FaultKind::kLatency;
@@ -159,19 +159,58 @@ TEST_CASE("metastable storm: backoff with jitter, a retry budget, a breaker or l
   }
 }
 
+TEST_CASE("metastable storm: the outcome holds across seeds", "[models][services][metastable][.slow]") {
+  for (std::uint64_t seed = 2; seed <= 6; ++seed) {
+    INFO("seed " << seed);
+    CHECK(run_storm(Variant::naive, false, seed).after_errors > 0.8);
+    for (Variant v : {Variant::no_retries, Variant::backoff_jitter, Variant::retry_budget,
+                      Variant::breaker, Variant::shedding}) {
+      INFO(name(v));
+      require_recovered(run_storm(v, false, seed));
+    }
+  }
+}
+
 TEST_CASE("metastable storm: open-loop arrivals are metastable too; budgets, breakers and "
-          "shedding fix them but backoff alone leaves the service degraded",
+          "shedding fix them, backoff alone is marginal",
           "[models][services][metastable][.slow]") {
   // Backoff delays retries but does not remove them: with Poisson arrivals that do not wait
-  // for earlier requests, timed-out attempts still come back, so the load settles where a
-  // fraction of attempts time out and are retried. Only limiting retries (budget, breaker)
-  // or failing fast (shedding) removes the extra load.
-  const Summary naive = run_storm(Variant::naive, true);
-  CHECK(naive.after_errors > 0.8);
-  for (Variant v : {Variant::retry_budget, Variant::breaker, Variant::shedding}) {
-    INFO(name(v));
-    require_recovered(run_storm(v, true));
+  // for earlier requests, timed-out attempts still come back. Whether the service recovers
+  // then depends on the run (the load sits near capacity); limiting retries (budget,
+  // breaker) or failing fast (shedding) removes the extra load in every run.
+  int backoff_recovered = 0;
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    INFO("seed " << seed);
+    CHECK(run_storm(Variant::naive, true, seed).after_errors > 0.8);
+    for (Variant v : {Variant::retry_budget, Variant::breaker, Variant::shedding}) {
+      INFO(name(v));
+      require_recovered(run_storm(v, true, seed));
+    }
+    backoff_recovered += run_storm(Variant::backoff_jitter, true, seed).after_errors < 0.02;
   }
-  const Summary backoff = run_storm(Variant::backoff_jitter, true);
-  CHECK(backoff.after_errors > 0.05);
+  WARN("open loop, backoff with jitter alone recovered in " << backoff_recovered << " of 5 runs");
+}
+
+TEST_CASE("metastable storm: the figure, goodput per 5 s for every variant",
+          "[models][services][metastable][.slow]") {
+  for (Variant v : {Variant::no_retries, Variant::naive, Variant::backoff_jitter,
+                    Variant::retry_budget, Variant::breaker, Variant::shedding}) {
+    Run r(storm_params(v), 1);
+    world::FaultSpec spike;
+    spike.at = Duration::seconds(20);
+    spike.kind = world::FaultKind::kLatency;
+    spike.target = {world::TargetKind::kGroup, ServiceGraph::tier_group("metadata")};
+    spike.peer = {world::TargetKind::kAll, ""};
+    spike.amount = Duration::seconds(1);
+    spike.duration = Duration::seconds(3);
+    r.world->faults().schedule(spike);
+    r.run_for(Duration::seconds(90));
+    const auto c = client_metric_names("storage-servers");
+    std::string row = std::string(name(v)) + ":";
+    for (int t = 0; t < 90; t += 5) {
+      row += " " + std::to_string(static_cast<int>(r.mean(c.goodput, t, t + 5)));
+      CHECK(r.mean(c.goodput, t, t + 5) >= 0.0);
+    }
+    WARN(row);
+  }
 }
