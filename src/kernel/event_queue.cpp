@@ -46,27 +46,131 @@ bool EventQueue::cancel(EventId id) {
   return true;
 }
 
-void EventQueue::refill(unsigned from_index) {
-  buckets_[0].clear();
-  bucket_min_[0] = ~std::uint64_t{0};
-  head_ = 0;
-  auto& from = buckets_[from_index];
-  const std::uint64_t min_key = bucket_min_[from_index];
-  last_ = min_key;
-  // Every entry lands in a bucket below from_index; iterating in order keeps equal keys in
-  // scheduling order.
-  for (const Entry& e : from) {
-    const unsigned b = bucket_of(e.key, min_key);
-    buckets_[b].push_back(e);
-    bucket_min_[b] = std::min(bucket_min_[b], e.key);
+void EventQueue::insert_into_run(const Entry& e) {
+  // Precondition: the run is not empty and e.key is at most its last key. Upper bound: after
+  // the entries with the same time, which were scheduled earlier.
+  const auto pos = std::upper_bound(run_.begin() + static_cast<std::ptrdiff_t>(head_), run_.end(),
+                                    e.key, [](std::uint64_t k, const Entry& x) { return k < x.key; });
+  if (static_cast<std::size_t>(run_.end() - pos) <= kRunShiftMax) {
+    run_.insert(pos, e);
+    return;
   }
-  from.clear();
-  bucket_min_[from_index] = ~std::uint64_t{0};
+  spill_run();
+  place_after_run(e);
+}
+
+void EventQueue::spill_run() {
+  // Every key in the run is >= last_ and below every bucketed key, so the run's entries can go
+  // back to the buckets they belong to around last_; those equal to last_ stay. The run is in
+  // order, so equal keys keep their order.
+  std::size_t kept = 0;
+  for (std::size_t i = head_; i < run_.size(); ++i) {
+    const Entry& e = run_[i];
+    const unsigned b = bucket_of(e.key, last_);
+    if (b == 0) {
+      run_[kept++] = e;
+    } else {
+      push_to_bucket(b, e);
+    }
+  }
+  run_.resize(kept);
+  head_ = 0;
+}
+
+bool EventQueue::refill(std::uint64_t limit) {
+  run_.clear();
+  head_ = 0;
+  if (nonempty_ == 0) {
+    return false;
+  }
+  unsigned b = static_cast<unsigned>(std::countr_zero(nonempty_)) + 1;
+  if (buckets_[b].min_key > limit) {
+    return false;
+  }
+  if (buckets_[b].size > kRunGather) {
+    redistribute(b);  // puts at least the smallest key into the run
+    return true;
+  }
+  // Gather whole buckets in key order; last_ stays, so the other buckets remain valid.
+  for (;;) {
+    take_bucket(b);
+    if (nonempty_ == 0) {
+      break;
+    }
+    b = static_cast<unsigned>(std::countr_zero(nonempty_)) + 1;
+    if (run_.size() + buckets_[b].size > kRunGather) {
+      break;
+    }
+  }
+  // Equal keys come from one bucket, where they were in scheduling order: a stable sort keeps
+  // them so.
+  std::stable_sort(run_.begin(), run_.end(),
+                   [](const Entry& x, const Entry& y) { return x.key < y.key; });
+  for (std::size_t i = 0; i < kPrefetchAhead && i < run_.size(); ++i) {
+    prefetch_slot(run_[i].slot);
+  }
+  return true;
+}
+
+void EventQueue::take_bucket(unsigned b) {
+  Bucket& bucket = buckets_[b];
+  for (Block* block = bucket.head; block != nullptr;) {
+    run_.insert(run_.end(), block->entries, block->entries + block->count);
+    Block* next = block->next;
+    free_block(block);
+    block = next;
+  }
+  bucket = Bucket{};
+  nonempty_ &= ~(std::uint64_t{1} << (b - 1));
+}
+
+void EventQueue::redistribute(unsigned b) {
+  const Bucket from = buckets_[b];
+  buckets_[b] = Bucket{};
+  nonempty_ &= ~(std::uint64_t{1} << (b - 1));
+  last_ = from.min_key;
+  // Every entry lands in a lower bucket (or the run, if equal to the new base); iterating in
+  // order keeps equal keys in scheduling order. Each block is recycled as soon as it is read,
+  // so the blocks being filled are the ones just emptied, still in cache.
+  for (Block* block = from.head; block != nullptr;) {
+    for (std::uint32_t i = 0; i < block->count; ++i) {
+      const Entry& e = block->entries[i];
+      const unsigned to = bucket_of(e.key, last_);
+      if (to == 0) {
+        run_.push_back(e);
+      } else {
+        push_to_bucket(to, e);
+      }
+    }
+    Block* next = block->next;
+    free_block(block);
+    block = next;
+  }
+}
+
+void EventQueue::add_block(Bucket& bucket) {
+  if (free_blocks_ == nullptr) {
+    arenas_.push_back(std::make_unique<Block[]>(kArenaBlocks));
+    Block* arena = arenas_.back().get();
+    for (std::size_t i = 0; i < kArenaBlocks; ++i) {
+      free_block(&arena[i]);
+    }
+  }
+  Block* block = free_blocks_;
+  free_blocks_ = block->next;
+  block->next = nullptr;
+  block->count = 0;
+  if (bucket.tail != nullptr) {
+    bucket.tail->next = block;
+  } else {
+    bucket.head = block;
+  }
+  bucket.tail = block;
 }
 
 std::optional<Time> EventQueue::peek_time() const {
-  for (std::size_t i = head_; i < buckets_[0].size(); ++i) {
-    const Entry& e = buckets_[0][i];
+  for (std::size_t i = head_; i < run_.size(); ++i) {
+    const Entry& e = run_[i];
     if (slot(e.slot).gen == e.gen) {
       return Time::from_ns(static_cast<std::int64_t>(e.key));
     }
@@ -74,9 +178,12 @@ std::optional<Time> EventQueue::peek_time() const {
   // Buckets are ordered: every key in bucket i is below every key in bucket i+1.
   for (unsigned b = 1; b < buckets_.size(); ++b) {
     std::optional<std::uint64_t> best;
-    for (const Entry& e : buckets_[b]) {
-      if (slot(e.slot).gen == e.gen && (!best || e.key < *best)) {
-        best = e.key;
+    for (const Block* block = buckets_[b].head; block != nullptr; block = block->next) {
+      for (std::uint32_t i = 0; i < block->count; ++i) {
+        const Entry& e = block->entries[i];
+        if (slot(e.slot).gen == e.gen && (!best || e.key < *best)) {
+          best = e.key;
+        }
       }
     }
     if (best) {
@@ -87,11 +194,8 @@ std::optional<Time> EventQueue::peek_time() const {
 }
 
 std::size_t EventQueue::memory_bytes() const {
-  std::size_t bytes = chunks_.size() * kChunkSize * sizeof(Slot);
-  for (const auto& b : buckets_) {
-    bytes += b.capacity() * sizeof(Entry);
-  }
-  return bytes;
+  return chunks_.size() * kChunkSize * sizeof(Slot) +
+         arenas_.size() * kArenaBlocks * sizeof(Block) + run_.capacity() * sizeof(Entry);
 }
 
 }  // namespace faultline
