@@ -17,7 +17,9 @@ using faultline::sim::services::testing::Run;
 
 namespace {
 
-enum class Variant { no_retries, naive, backoff_jitter, retry_budget, breaker, shedding };
+enum class Variant {
+  no_retries, naive, backoff_jitter, retry_budget, breaker, shedding, adaptive_throttle
+};
 
 const char* name(Variant v) {
   switch (v) {
@@ -27,6 +29,7 @@ const char* name(Variant v) {
     case Variant::retry_budget: return "retry-budget";
     case Variant::breaker: return "circuit-breaker";
     case Variant::shedding: return "load-shedding";
+    case Variant::adaptive_throttle: return "adaptive-throttle";
   }
   return "?";
 }
@@ -79,6 +82,9 @@ ServiceGraphParams storm_params(Variant v, bool open_loop = false) {
     case Variant::breaker:
       c.policy.circuit_breaker_enabled = true;  // Hystrix defaults
       break;
+    case Variant::adaptive_throttle:
+      c.policy.adaptive_throttle_enabled = true;  // SRE book: K = 2 over two minutes
+      break;
     case Variant::shedding:
       p.tiers[0].admission.codel = true;  // Fail at Scale: CoDel 5 ms / 100 ms, adaptive LIFO
       p.tiers[0].admission.order = resilience::QueueOrder::adaptive_lifo;
@@ -90,10 +96,11 @@ ServiceGraphParams storm_params(Variant v, bool open_loop = false) {
 
 struct Summary {
   double before_goodput, after_goodput, before_errors, after_errors, after_amplification,
-      after_util, after_queue;
+      after_util, after_queue, breaker_open_during, late_goodput, late_errors;
 };
 
-Summary run_storm(Variant v, bool open_loop = false, std::uint64_t seed = 1) {
+Summary run_storm(Variant v, bool open_loop = false, std::uint64_t seed = 1,
+                  Duration length = Duration::seconds(90)) {
   Run r(storm_params(v, open_loop), seed);
   world::FaultSpec spike;
   spike.at = Duration::seconds(20);
@@ -103,13 +110,15 @@ Summary run_storm(Variant v, bool open_loop = false, std::uint64_t seed = 1) {
   spike.amount = Duration::seconds(1);
   spike.duration = Duration::seconds(3);
   r.world->faults().schedule(spike);
-  r.run_for(Duration::seconds(90));
+  r.run_for(length);
   const auto c = client_metric_names("storage-servers");
   const auto t = tier_metric_names("metadata");
+  const double end_s = length.to_seconds();
   Summary s{r.mean(c.goodput, 5, 20),      r.mean(c.goodput, 60, 90),
             r.mean(c.error_ratio, 5, 20),  r.mean(c.error_ratio, 60, 90),
             r.mean(c.attempts_per_request, 60, 90), r.mean(t.cpu_util, 60, 90),
-            r.mean(t.queue_length, 60, 90)};
+            r.mean(t.queue_length, 60, 90), r.mean(c.breaker_open, 20, 40),
+            r.mean(c.goodput, end_s - 30, end_s), r.mean(c.error_ratio, end_s - 30, end_s)};
   WARN(name(v) << (open_loop ? " (open loop)" : "") << ": goodput before " << s.before_goodput << "/s after " << s.after_goodput
                << "/s; error ratio before " << s.before_errors << " after " << s.after_errors
                << "; attempts/request after " << s.after_amplification << "; cpu after "
@@ -156,7 +165,23 @@ TEST_CASE("metastable storm: backoff with jitter, a retry budget, a breaker or l
     const Summary s = run_storm(v);
     require_healthy_before(s);
     require_recovered(s);
+    if (v == Variant::breaker) {
+      CHECK(s.breaker_open_during > 0.0);  // the breakers did open during the storm
+    }
   }
+}
+
+TEST_CASE("metastable storm: adaptive throttling frees the service at once and the clients "
+          "within its two-minute window", "[models][services][metastable]") {
+  // The throttle remembers the storm for its whole window (SRE book: two minutes), so the
+  // clients keep rejecting part of their requests locally for a while after the service has
+  // recovered; the service itself is never overloaded again.
+  const Summary s = run_storm(Variant::adaptive_throttle, false, 1, Duration::seconds(180));
+  require_healthy_before(s);
+  CHECK(s.after_util < 0.9);
+  CHECK(s.after_queue < 50.0);
+  CHECK(s.late_errors < 0.02);
+  CHECK(s.late_goodput > 600.0);
 }
 
 TEST_CASE("metastable storm: the outcome holds across seeds", "[models][services][metastable][.slow]") {

@@ -140,3 +140,34 @@ TEST_CASE("services: the same seed gives the same run", "[models][services][dete
   CHECK(a.sim.metrics().find_histogram(c.latency)->p99() ==
         b.sim.metrics().find_histogram(c.latency)->p99());
 }
+
+TEST_CASE("services: a retry token bucket stops retries when spent and refills on success",
+          "[models][services][budget]") {
+  auto p = one_tier(100.0);
+  p.clients[0].policy.retry.max_attempts = 3;
+  p.clients[0].policy.retry.base = Duration::millis(10);
+  p.clients[0].policy.retry_quota_enabled = true;  // 500 tokens, 5 per retry, per process
+  Run r(p);
+  // Two outages of the whole tier; requests are refused (unavailable, retryable).
+  for (int at : {10, 40}) {
+    world::FaultSpec crash;
+    crash.at = Duration::seconds(at);
+    crash.kind = world::FaultKind::kCrash;
+    crash.target = {world::TargetKind::kGroup, ServiceGraph::tier_group("api")};
+    crash.duration = Duration::seconds(10);
+    r.world->faults().schedule(crash);
+  }
+  const auto c = client_metric_names("users");
+  r.run_for(Duration::seconds(20));
+  const std::uint64_t first = r.count(c.retries);
+  // 4 processes x 500 tokens / 5 per retry = 400 retries at most, then only first attempts.
+  CHECK(first > 300);
+  CHECK(first <= 400);
+  CHECK(r.mean(c.attempts_per_request, 16, 20) < 1.05);
+  r.run_for(Duration::seconds(30));  // healthy from 20 s to 40 s: first-try successes refill
+  CHECK(r.mean(c.error_ratio, 22, 40) == 0.0);
+  r.run_for(Duration::seconds(20));
+  const std::uint64_t second = r.count(c.retries) - first;
+  CHECK(second > 300);  // the bucket had refilled (20 s x 25 successes/s per process >> 100)
+  CHECK(second <= 400);
+}
