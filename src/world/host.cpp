@@ -27,6 +27,7 @@ void Host::crash() {
   up_ = false;
   paused_ = false;
   for (Node* n : nodes_) {
+    n->host_up_ = false;
     n->crash(true);
   }
   cpu_.reset();
@@ -41,6 +42,7 @@ void Host::restart() {
   up_ = true;
   world_->sim().record("host", "restart", {{"host", name_}});
   for (Node* n : nodes_) {
+    n->host_up_ = true;
     n->restart();
   }
 }

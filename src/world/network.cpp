@@ -37,8 +37,10 @@ Network::~Network() = default;
 void Network::attach(NodeId id, Endpoint* endpoint) {
   if (endpoints_.size() <= id.value()) {
     endpoints_.resize(id.value() + 1, nullptr);
+    node_host_.resize(id.value() + 1);
   }
   endpoints_[id.value()] = endpoint;
+  node_host_[id.value()] = endpoint != nullptr ? endpoint->host_id() : HostId{};
 }
 
 Network::Nic& Network::nic(HostId h) {
@@ -89,8 +91,8 @@ void Network::send(Message m) {
 }
 
 void Network::transmit(Message&& m, bool is_duplicate) {
-  const HostId sh = endpoints_[m.src.value()]->host_id();
-  const HostId dh = endpoints_[m.dst.value()]->host_id();
+  const HostId sh = node_host_[m.src.value()];
+  const HostId dh = node_host_[m.dst.value()];
   const LinkParams& link = topology_->link(sh, dh);
   LinkVerdict v;
   if (!rules_.empty()) {
@@ -169,8 +171,8 @@ void Network::arrive(std::uint32_t slot) {
   InFlight& f = slab_[slot];
   if (!f.received) {
     f.received = true;
-    const HostId sh = endpoints_[f.msg.src.value()]->host_id();
-    const HostId dh = endpoints_[f.msg.dst.value()]->host_id();
+    const HostId sh = node_host_[f.msg.src.value()];
+    const HostId dh = node_host_[f.msg.dst.value()];
     if (sh != dh || !params().loopback_bypasses_nic) {
       // The last bit arrives now; the NIC was taking the message in over the transfer time
       // before. If an earlier arrival still occupied it then, this one finishes later.
@@ -188,8 +190,8 @@ void Network::arrive(std::uint32_t slot) {
   Message m = unpark(slot);
   Endpoint* dst = endpoints_[m.dst.value()];
   if (!rules_.empty()) {
-    const HostId sh = endpoints_[m.src.value()]->host_id();
-    const LinkVerdict v = rules_.evaluate(sh, dst->host_id(), true, m.sent_at);
+    const LinkVerdict v = rules_.evaluate(node_host_[m.src.value()], node_host_[m.dst.value()],
+                                          true, m.sent_at);
     if (v.blocked) {
       drop(m, "partition_in_flight");
       return;

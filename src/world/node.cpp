@@ -159,7 +159,7 @@ void Node::unpark(Waiter& w) noexcept {
 HostId Node::host_id() const { return host_->id(); }
 
 Admission Node::admit(const Message&) {
-  if (!host_->up()) {
+  if (!host_up_) {
     return Admission::kHostDown;
   }
   return state_ == NodeState::kCrashed ? Admission::kProcessDown : Admission::kAccept;

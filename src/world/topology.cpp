@@ -62,6 +62,7 @@ HostId Topology::add_host(ZoneId zone, std::string name) {
   HostId id{static_cast<std::uint32_t>(hosts_.size())};
   host_names_.emplace(name, id);
   hosts_.push_back(Host{std::move(name), zone, zones_[zone.value()].region});
+  loc_.push_back(Loc{zone, zones_[zone.value()].region});
   zones_[zone.value()].hosts.push_back(id);
   return id;
 }
@@ -92,8 +93,8 @@ const LinkParams& Topology::link(HostId a, HostId b) const {
       return it->second;
     }
   }
-  const Host& ha = hosts_[a.value()];
-  const Host& hb = hosts_[b.value()];
+  const Loc& ha = loc_[a.value()];
+  const Loc& hb = loc_[b.value()];
   if (!zone_links_.empty() && ha.zone != hb.zone) {
     auto it = zone_links_.find({ha.zone.value(), hb.zone.value()});
     if (it != zone_links_.end()) {

@@ -97,6 +97,9 @@ private:
   LinkRules rules_;
   Rng rng_;
   std::vector<Endpoint*> endpoints_;
+  // Each endpoint's host, copied at attach: the hot path reads this dense array instead of
+  // chasing a pointer into every sender's and receiver's Node.
+  std::vector<HostId> node_host_;
   std::vector<Nic> nics_;
   std::vector<InFlight> slab_;
   std::uint32_t free_head_ = 0xffffffffu;

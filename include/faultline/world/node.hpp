@@ -213,6 +213,7 @@ public:
 
 private:
   friend class Responder;
+  friend class Host;
   struct PendingCallback {
     std::function<void(RpcResult)> done;
     EventId timer;
@@ -235,6 +236,7 @@ private:
   faultline::Process process_;
   std::unique_ptr<Program> program_;
   NodeState state_ = NodeState::kCrashed;
+  bool host_up_ = true;  // mirrors host().up(), read on every arrival
   std::uint64_t incarnation_ = 0;
   MessageHandler on_message_;
   RequestHandler on_request_;

@@ -50,8 +50,8 @@ public:
     if (a == b) {
       return LinkClass::kSameHost;
     }
-    const Host& ha = hosts_[a.value()];
-    const Host& hb = hosts_[b.value()];
+    const Loc& ha = loc_[a.value()];
+    const Loc& hb = loc_[b.value()];
     if (ha.zone == hb.zone) {
       return LinkClass::kSameZone;
     }
@@ -86,12 +86,18 @@ private:
     ZoneId zone;
     RegionId region;
   };
+  /// Where each host is, packed: the per-message link lookup touches 8 bytes per host.
+  struct Loc {
+    ZoneId zone;
+    RegionId region;
+  };
   using Key = std::pair<std::uint32_t, std::uint32_t>;
 
   NetworkParams defaults_;
   std::vector<Region> regions_;
   std::vector<Zone> zones_;
   std::vector<Host> hosts_;
+  std::vector<Loc> loc_;
   std::map<std::string, RegionId, std::less<>> region_names_;
   std::map<std::string, ZoneId, std::less<>> zone_names_;
   std::map<std::string, HostId, std::less<>> host_names_;
