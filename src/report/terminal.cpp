@@ -97,7 +97,30 @@ void print_report(std::ostream& out, const scenario::ScenarioSpec& base,
   };
   out << paint(base.name, "1") << "  (" << base.file << ")\n";
   if (!base.story.summary.empty()) {
-    out << "  " << base.story.summary << "\n";
+    // Wrapped at 98 columns, on word boundaries.
+    std::string line;
+    std::string word;
+    auto flush_word = [&] {
+      if (!word.empty()) {
+        if (!line.empty() && columns(line) + 1 + columns(word) > 96) {
+          out << "  " << line << "\n";
+          line.clear();
+        }
+        line += (line.empty() ? "" : " ") + word;
+        word.clear();
+      }
+    };
+    for (char c : base.story.summary) {
+      if (c == ' ' || c == '\n') {
+        flush_word();
+      } else {
+        word += c;
+      }
+    }
+    flush_word();
+    if (!line.empty()) {
+      out << "  " << line << "\n";
+    }
   }
   for (const auto& s : base.story.sources) {
     out << "  source: " << s << "\n";
@@ -121,8 +144,8 @@ void print_report(std::ostream& out, const scenario::ScenarioSpec& base,
   row("requests", [](const auto& r) { return count_text(r.key.requests); });
   row("availability", [](const auto& r) { return percent(r.key.availability); });
   row("throughput", [](const auto& r) { return fmt::format("{:.1f}/s", r.key.throughput_per_s); });
-  row("latency p50", [](const auto& r) { return r.key.latency_p50.to_string(); });
-  row("latency p99", [](const auto& r) { return r.key.latency_p99.to_string(); });
+  row("latency p50", [](const auto& r) { return scenario::short_duration(r.key.latency_p50); });
+  row("latency p99", [](const auto& r) { return scenario::short_duration(r.key.latency_p99); });
   row("retry amplification",
       [](const auto& r) { return fmt::format("{:.2f}x", r.key.retry_amplification); });
   row("expectations", [&](const scenario::RunResult& r) {

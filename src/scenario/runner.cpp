@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@ struct Counters {
   const Counter* requests = nullptr;
   const Counter* successes = nullptr;
   const Counter* attempts = nullptr;
+  const Counter* failures = nullptr;
   const Histogram* latency = nullptr;
 
   Counters(Metrics& m, const MeasureNames& n) {
@@ -32,6 +34,9 @@ struct Counters {
     if (!n.attempts.empty()) {
       attempts = &m.counter(n.attempts);
     }
+    if (!n.failures.empty()) {
+      failures = &m.counter(n.failures);
+    }
     if (!n.latency.empty()) {
       latency = &m.histogram(n.latency);
     }
@@ -42,13 +47,21 @@ struct Snapshot {
   double requests = 0;
   double successes = 0;
   double attempts = 0;
+  double failures = 0;
+  bool has_failures = false;
   Histogram latency;
+
+  /// The denominator of availability: completed requests when failures are counted, else
+  /// requests issued.
+  double outcomes() const { return has_failures ? successes + failures : requests; }
 
   static Snapshot take(const Counters& c) {
     Snapshot s;
     s.requests = c.requests ? static_cast<double>(c.requests->value()) : 0.0;
     s.successes = c.successes ? static_cast<double>(c.successes->value()) : 0.0;
     s.attempts = c.attempts ? static_cast<double>(c.attempts->value()) : 0.0;
+    s.failures = c.failures ? static_cast<double>(c.failures->value()) : 0.0;
+    s.has_failures = c.failures != nullptr;
     if (c.latency) {
       s.latency = *c.latency;
     }
@@ -85,8 +98,10 @@ std::vector<std::pair<std::int64_t, std::uint64_t>> buckets_of(const Histogram& 
 }
 
 /// The quantile of the samples recorded into `end` after the snapshot `start` was taken.
-std::optional<std::int64_t> window_quantile(const Histogram& start, const Histogram& end,
-                                            double q) {
+}  // namespace
+
+std::optional<std::int64_t> quantile_between(const Histogram& start, const Histogram& end,
+                                             double q) {
   if (start.count() == 0) {
     return end.count() ? std::optional(end.quantile(q)) : std::nullopt;
   }
@@ -118,6 +133,8 @@ std::optional<std::int64_t> window_quantile(const Histogram& start, const Histog
   return by_index.rbegin()->second.first;
 }
 
+namespace {
+
 struct ExpectationState {
   const Expectation* spec = nullptr;
   std::unique_ptr<Counters> counters;
@@ -136,9 +153,9 @@ std::string format_value(double v, bool duration) {
     return duration ? "never" : "inf";
   }
   if (duration) {
-    return Duration::from_seconds(v).to_string();
+    return short_duration(Duration::from_seconds(v));
   }
-  return fmt::format("{:.4g}", v);
+  return fmt::format("{:.6g}", v);
 }
 
 std::string bound_text(const Expectation& e) {
@@ -195,10 +212,13 @@ private:
           double dr = now.requests - last->requests;
           double ds = now.successes - last->successes;
           double da = now.attempts - last->attempts;
+          double dout = now.outcomes() - last->outcomes();
           double secs = obs->every.to_seconds();
           switch (obs->kind) {
-            case Observation::Kind::kAvailability: value = ratio(ds, dr, kNaN); break;
-            case Observation::Kind::kErrorRate: value = dr > 0 ? 1.0 - ds / dr : kNaN; break;
+            case Observation::Kind::kAvailability: value = ratio(ds, dout, kNaN); break;
+            case Observation::Kind::kErrorRate:
+              value = dout > 0 ? 1.0 - ds / dout : kNaN;
+              break;
             case Observation::Kind::kThroughput: value = ds / secs; break;
             case Observation::Kind::kRequestRate: value = dr / secs; break;
             case Observation::Kind::kRetryAmplification: value = ratio(da, dr, kNaN); break;
@@ -207,6 +227,8 @@ private:
           last->requests = now.requests;
           last->successes = now.successes;
           last->attempts = now.attempts;
+          last->failures = now.failures;
+          last->has_failures = now.has_failures;
         }
         series->add(sim_.now(), value);
       };
@@ -320,19 +342,22 @@ private:
         double dr = end.requests - start.requests;
         double ds = end.successes - start.successes;
         double da = end.attempts - start.attempts;
+        double dout = end.outcomes() - start.outcomes();
         switch (e.kind) {
-          case K::kAvailability: value = ratio(ds, dr, kNaN); break;
-          case K::kErrorRate: value = dr > 0 ? 1.0 - ds / dr : kNaN; break;
+          case K::kAvailability: value = ratio(ds, dout, kNaN); break;
+          case K::kErrorRate: value = dout > 0 ? 1.0 - ds / dout : kNaN; break;
           case K::kThroughput: value = ds / (to - e.from).to_seconds(); break;
           case K::kRetryAmplification: value = ratio(da, dr, kNaN); break;
           case K::kLatency: {
-            auto q = window_quantile(start.latency, end.latency, e.quantile);
+            auto q = quantile_between(start.latency, end.latency, e.quantile);
             value = q ? Duration::nanos(*q).to_seconds() : kNaN;
             break;
           }
           default: break;
         }
-        if (dr == 0 && e.kind != K::kThroughput) {
+        if ((e.kind == K::kAvailability || e.kind == K::kErrorRate) && dout == 0) {
+          r.measured = "n/a (no request completed in the window)";
+        } else if (dr == 0 && e.kind != K::kThroughput) {
           r.measured = "n/a (no requests in the window)";
         }
         break;
@@ -362,7 +387,7 @@ private:
       k.requests = static_cast<std::uint64_t>(s.requests);
       k.successes = static_cast<std::uint64_t>(s.successes);
       k.attempts = static_cast<std::uint64_t>(s.attempts);
-      k.availability = ratio(s.successes, s.requests, 1.0);
+      k.availability = ratio(s.successes, s.outcomes(), 1.0);
       k.retry_amplification = ratio(s.attempts, s.requests, 0.0);
       k.throughput_per_s = s.successes / spec_.duration.to_seconds();
       k.latency_p50 = Duration::nanos(s.latency.p50());
@@ -417,6 +442,24 @@ DeterminismReport check_scenario_determinism(const ScenarioSpec& spec,
     Execution execution(sim, spec, registry);
     (void)execution.run({});
   });
+}
+
+std::string short_duration(Duration d) {
+  const double ns = static_cast<double>(d.ns());
+  const double a = ns < 0 ? -ns : ns;
+  if (a < 1e3) {
+    return fmt::format("{}ns", d.ns());
+  }
+  if (a < 1e6) {
+    return fmt::format("{:.3g}us", ns / 1e3);
+  }
+  if (a < 1e9) {
+    return fmt::format("{:.3g}ms", ns / 1e6);
+  }
+  if (a < 60e9) {
+    return fmt::format("{:.3g}s", ns / 1e9);
+  }
+  return Duration::seconds(static_cast<std::int64_t>(std::llround(ns / 1e9))).to_string();
 }
 
 std::string reproduce_command(const std::string& file, const std::string& variant,

@@ -40,7 +40,8 @@ public:
 
   std::optional<MeasureNames> measures(std::string_view of) const override {
     if (of.empty() || of == "client") {
-      return MeasureNames{"toy.requests", "toy.successes", "toy.attempts", "toy.latency"};
+      return MeasureNames{"toy.requests", "toy.successes", "toy.failures", "toy.attempts",
+                         "toy.latency"};
     }
     return std::nullopt;
   }
@@ -92,6 +93,8 @@ private:
       }
       if (n < params_.max_attempts) {
         sim_->schedule_after(params_.backoff, [this, started, n] { attempt(started, n + 1); });
+      } else {
+        sim_->metrics().counter("toy.failures").inc();
       }
     });
   }

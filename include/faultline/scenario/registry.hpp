@@ -26,6 +26,11 @@ namespace faultline::scenario {
 struct MeasureNames {
   std::string requests;   // counter: logical requests issued
   std::string successes;  // counter: logical requests that succeeded
+  /// counter: logical requests that finally failed. When given, availability is
+  /// successes / (successes + failures) of the requests that completed in the window, so a
+  /// window never mixes requests issued in it with outcomes of earlier ones; otherwise it is
+  /// successes / requests.
+  std::string failures;
   std::string attempts;   // counter: attempts sent, retries and hedges included
   std::string latency;    // histogram (ns): latency of successful requests
 };

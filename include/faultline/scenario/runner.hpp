@@ -82,6 +82,15 @@ DeterminismReport check_scenario_determinism(const ScenarioSpec& spec,
                                              const ModelRegistry& registry,
                                              std::optional<std::uint64_t> seed = {});
 
+/// The quantile q of the samples recorded into a histogram between two copies of it, `before`
+/// and `after` (windowed latency percentiles from cumulative histograms); nullopt when no
+/// sample was recorded in between. Exact to the histogram's resolution.
+std::optional<std::int64_t> quantile_between(const Histogram& before, const Histogram& after,
+                                             double q);
+
+/// A duration to three significant digits for reports: "19.8ms", "1.62s", "2h19m".
+std::string short_duration(Duration d);
+
 /// Formats the command that replays this run ("faultline run FILE --variant V --seed N").
 std::string reproduce_command(const std::string& file, const std::string& variant,
                               std::uint64_t seed, const std::vector<std::string>& sets = {});

@@ -1,17 +1,12 @@
 // register_builtin_models: the one place that lists every shipped model binding. Each
-// binding lives in its own file beside this one and is compiled in when its model exists.
+// binding lives in its own file beside this one (services.cpp, ...); a new model adds its
+// register_<model>_model here.
 #include <faultline/scenario/registry.hpp>
 
 namespace faultline::scenario {
 
-#ifdef FAULTLINE_HAVE_SERVICES
 void register_services_model(ModelRegistry& registry);
-#endif
 
-void register_builtin_models([[maybe_unused]] ModelRegistry& registry) {
-#ifdef FAULTLINE_HAVE_SERVICES
-  register_services_model(registry);
-#endif
-}
+void register_builtin_models(ModelRegistry& registry) { register_services_model(registry); }
 
 }  // namespace faultline::scenario

@@ -1,0 +1,302 @@
+// Binding of the generic service-graph model (sim/services): "model": {"name": "services"}.
+// JSON keys are the field names of faultline::sim::services::ServiceGraphParams and the
+// resilience params structs it holds, one to one; durations are strings.
+#include "world_faults.hpp"
+
+#include <faultline/scenario/registry.hpp>
+#include <faultline/sim/services/params.hpp>
+#include <faultline/sim/services/service_graph.hpp>
+#include <faultline/world/world.hpp>
+
+#include <stdexcept>
+
+namespace faultline::scenario {
+namespace {
+
+namespace svc = faultline::sim::services;
+namespace res = faultline::resilience;
+
+void read_timeout(ObjectReader& r, res::TimeoutParams& p) {
+  r.get("timeout", p.timeout, {.min = Duration::nanos(1)});
+  r.get("percentile", p.percentile, {.min = 0.0, .max = 0.999999});
+  r.get("multiplier", p.multiplier, {.min = 0.0});
+  r.get("min_timeout", p.min_timeout, {.min = Duration::zero()});
+  r.get("max_timeout", p.max_timeout, {.min = Duration::zero()});
+  r.get("min_samples", p.min_samples);
+  r.finish();
+}
+
+void read_retry(ObjectReader& r, res::RetryParams& p) {
+  r.get("max_attempts", p.max_attempts, {.min = 1, .max = 1000});
+  r.get("base", p.base, {.min = Duration::zero()});
+  r.get("cap", p.cap, {.min = Duration::zero()});
+  std::string jitter(res::to_string(p.jitter));
+  r.get_choice("jitter", jitter, {"none", "full", "equal", "decorrelated"});
+  p.jitter = *res::parse_jitter(jitter);
+  r.get("retry_on_timeout", p.retry_on_timeout);
+  r.finish();
+}
+
+void read_policy(ObjectReader& r, svc::CallPolicy& p) {
+  if (auto t = r.object("timeout")) {
+    read_timeout(*t, p.timeout);
+  }
+  if (auto t = r.object("retry")) {
+    read_retry(*t, p.retry);
+  }
+  r.get("retry_quota_enabled", p.retry_quota_enabled);
+  if (auto q = r.object("retry_quota")) {
+    q->get("capacity", p.retry_quota.capacity, {.min = 0});
+    q->get("retry_cost", p.retry_quota.retry_cost, {.min = 0});
+    q->get("timeout_retry_cost", p.retry_quota.timeout_retry_cost, {.min = 0});
+    q->get("no_retry_increment", p.retry_quota.no_retry_increment, {.min = 0});
+    q->finish();
+  }
+  r.get("adaptive_throttle_enabled", p.adaptive_throttle_enabled);
+  if (auto a = r.object("adaptive_throttle")) {
+    a->get("k", p.adaptive_throttle.k, {.min = 1.0});
+    a->get("window", p.adaptive_throttle.window, {.min = Duration::nanos(1)});
+    a->get("buckets", p.adaptive_throttle.buckets, {.min = 1});
+    a->finish();
+  }
+  r.get("circuit_breaker_enabled", p.circuit_breaker_enabled);
+  if (auto b = r.object("circuit_breaker")) {
+    auto& cb = p.circuit_breaker;
+    std::string trip(cb.trip == res::BreakerTrip::failure_ratio ? "failure_ratio"
+                                                                : "consecutive_failures");
+    b->get_choice("trip", trip, {"failure_ratio", "consecutive_failures"});
+    cb.trip = trip == "failure_ratio" ? res::BreakerTrip::failure_ratio
+                                      : res::BreakerTrip::consecutive_failures;
+    b->get("failure_ratio", cb.failure_ratio, {.min = 0.0, .max = 1.0});
+    b->get("window", cb.window, {.min = Duration::nanos(1)});
+    b->get("buckets", cb.buckets, {.min = 1});
+    b->get("consecutive_failures", cb.consecutive_failures, {.min = 1});
+    b->get("open_duration", cb.open_duration, {.min = Duration::zero()});
+    b->get("half_open_probes", cb.half_open_probes, {.min = 1});
+    b->get("half_open_successes", cb.half_open_successes, {.min = 1});
+    b->finish();
+  }
+  if (auto h = r.object("hedge")) {
+    auto& hp = p.hedge;
+    h->get("enabled", hp.enabled);
+    h->get("delay", hp.delay, {.min = Duration::zero()});
+    h->get("percentile", hp.percentile, {.min = 0.0, .max = 0.999999});
+    h->get("min_samples", hp.min_samples);
+    h->get("max_hedges", hp.max_hedges, {.min = 0});
+    h->get("tied", hp.tied);
+    h->get("tied_delay", hp.tied_delay, {.min = Duration::zero()});
+    h->finish();
+  }
+  std::string balancer(svc::to_string(p.balancer));
+  r.get_choice("balancer", balancer, {"round_robin", "random", "least_outstanding"});
+  p.balancer = *svc::parse_balancer(balancer);
+  r.finish();
+}
+
+std::string required_name(ObjectReader& r, std::string_view key, std::string_view example) {
+  const Json& v = r.require(key, example);
+  if (!v.is_string() || v.get<std::string>().empty()) {
+    throw r.error(key, "expected a non-empty string");
+  }
+  return v.get<std::string>();
+}
+
+svc::TierParams read_tier(ObjectReader& r) {
+  svc::TierParams t;
+  t.name = required_name(r, "name", "\"api\"");
+  r.get("instances", t.instances, {.min = 1, .max = 100000});
+  r.get("cores", t.cores, {.min = 1, .max = 1024});
+  if (auto s = r.object("service_time")) {
+    std::string kind(svc::to_string(t.service_time.kind));
+    s->get_choice("kind", kind, {"fixed", "exponential", "lognormal"});
+    t.service_time.kind = *svc::parse_service_time_kind(kind);
+    s->get("mean", t.service_time.mean, {.min = Duration::nanos(1)});
+    s->get("sigma", t.service_time.sigma, {.min = 0.0});
+    s->finish();
+  }
+  if (auto a = r.object("admission")) {
+    auto& ad = t.admission;
+    a->get("max_concurrency", ad.max_concurrency, {.min = 0});
+    a->get("max_queue_length", ad.max_queue_length, {.min = 0});
+    a->get("queue_timeout", ad.queue_timeout, {.min = Duration::zero()});
+    a->get("codel", ad.codel);
+    a->get("codel_target", ad.codel_target, {.min = Duration::nanos(1)});
+    a->get("codel_interval", ad.codel_interval, {.min = Duration::nanos(1)});
+    std::string order(res::to_string(ad.order));
+    a->get_choice("order", order, {"fifo", "lifo", "adaptive_lifo"});
+    ad.order = *res::parse_queue_order(order);
+    a->finish();
+  }
+  if (const Json* deps = r.array("dependencies")) {
+    for (std::size_t i = 0; i < deps->size(); ++i) {
+      ObjectReader d((*deps)[i], child_pointer(r.pointer("dependencies"), i), r.source());
+      svc::DependencyParams dep;
+      dep.tier = required_name(d, "tier", "\"db\"");
+      d.get("calls", dep.calls, {.min = 1, .max = 1000});
+      if (auto p = d.object("policy")) {
+        read_policy(*p, dep.policy);
+      }
+      d.finish();
+      t.dependencies.push_back(std::move(dep));
+    }
+  }
+  r.get("request_bytes", t.request_bytes);
+  r.get("response_bytes", t.response_bytes);
+  r.finish();
+  return t;
+}
+
+svc::ClientParams read_client(ObjectReader& r) {
+  svc::ClientParams c;
+  c.name = required_name(r, "name", "\"web\"");
+  c.target = required_name(r, "target", "\"api\"");
+  std::string arrival(svc::to_string(c.arrival));
+  r.get_choice("arrival", arrival, {"poisson", "closed_loop"});
+  c.arrival = *svc::parse_arrival(arrival);
+  r.get("rate_per_s", c.rate_per_s, {.min = 0.0});
+  r.get("sessions", c.sessions, {.min = 1});
+  r.get("think_time", c.think_time, {.min = Duration::zero()});
+  r.get("processes", c.processes, {.min = 1, .max = 100000});
+  r.get("max_outstanding", c.max_outstanding, {.min = 0});
+  r.get("fanout", c.fanout, {.min = 1});
+  r.get("start", c.start, {.min = Duration::zero()});
+  r.get("stop", c.stop, {.min = Duration::zero()});
+  r.get("rate_change_at", c.rate_change_at, {.min = Duration::zero()});
+  r.get("rate_after_change", c.rate_after_change, {.min = 0.0});
+  if (auto p = r.object("policy")) {
+    read_policy(*p, c.policy);
+  }
+  r.finish();
+  return c;
+}
+
+class ServicesInstance : public ModelInstance {
+public:
+  ServicesInstance(svc::ServiceGraphParams params, bindings::FaultPlan faults)
+      : params_(std::move(params)), faults_(std::move(faults)) {}
+  ~ServicesInstance() override {
+    graph_.reset();  // the graph goes before the world it lives in
+    world_.reset();
+  }
+
+  void start(Simulation& sim) override {
+    sim_ = &sim;
+    world_ = std::make_unique<world::World>(sim);
+    graph_ = std::make_unique<svc::ServiceGraph>(params_);
+    graph_->build(*world_);
+    bindings::schedule_faults(world_->faults(), faults_);
+  }
+
+  std::optional<MeasureNames> measures(std::string_view of) const override {
+    if (of.empty() && !params_.clients.empty()) {
+      of = params_.clients.front().name;
+    }
+    for (const auto& c : params_.clients) {
+      if (c.name == of) {
+        auto n = svc::client_metric_names(c.name);
+        return MeasureNames{n.requests, n.successes, n.failures, n.attempts, n.latency};
+      }
+    }
+    for (const auto& t : params_.tiers) {
+      if (t.name == of) {
+        auto n = svc::tier_metric_names(t.name);
+        return MeasureNames{n.arrivals, n.served, "", "", n.queue_wait};
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::vector<std::string> measure_scopes() const override {
+    std::vector<std::string> out;
+    for (const auto& c : params_.clients) {
+      out.push_back(c.name);
+    }
+    for (const auto& t : params_.tiers) {
+      out.push_back(t.name);
+    }
+    return out;
+  }
+
+  std::vector<std::string> probes() const override {
+    std::vector<std::string> out;
+    for (const auto& c : params_.clients) {
+      out.push_back("breaker_open/" + c.name);
+    }
+    for (const auto& t : params_.tiers) {
+      out.push_back("cpu_utilisation/" + t.name);
+      out.push_back("queue_length/" + t.name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  double probe(std::string_view name) const override {
+    auto slash = name.find('/');
+    std::string_view kind = name.substr(0, slash);
+    std::string_view what = name.substr(slash + 1);
+    if (kind == "queue_length") {
+      return graph_->queue_length(what);
+    }
+    if (kind == "breaker_open") {
+      return graph_->breaker_open_fraction(what);
+    }
+    // CPU utilisation of the last completed sampling interval.
+    const TimeSeries* s = sim_->metrics().find_series(svc::tier_metric_names(what).cpu_util);
+    return s == nullptr || s->empty() ? 0.0 : s->samples().back().value;
+  }
+
+private:
+  svc::ServiceGraphParams params_;
+  bindings::FaultPlan faults_;
+  Simulation* sim_ = nullptr;
+  std::unique_ptr<world::World> world_;
+  std::unique_ptr<svc::ServiceGraph> graph_;
+};
+
+std::unique_ptr<ModelInstance> prepare_services(const ModelInput& in) {
+  const Source& source = *in.source;
+  svc::ServiceGraphParams params;
+  ObjectReader r(*in.params, "/model/params", source);
+  r.get("zones", params.zones);
+  r.get("sample_interval", params.sample_interval, {.min = Duration::nanos(1)});
+  params.tiers.clear();
+  if (const Json* tiers = r.array("tiers")) {
+    for (std::size_t i = 0; i < tiers->size(); ++i) {
+      ObjectReader t((*tiers)[i], child_pointer("/model/params/tiers", i), source);
+      params.tiers.push_back(read_tier(t));
+    }
+  }
+  if (const Json* clients = r.array("clients")) {
+    for (std::size_t i = 0; i < clients->size(); ++i) {
+      ObjectReader c((*clients)[i], child_pointer("/model/params/clients", i), source);
+      params.clients.push_back(read_client(c));
+    }
+  }
+  r.finish();
+  try {
+    params.validate();
+  } catch (const std::invalid_argument& e) {
+    throw bindings::params_error(e.what(), "/model/params", source);
+  }
+  std::vector<std::string> groups;
+  for (const auto& t : params.tiers) {
+    groups.push_back(svc::ServiceGraph::tier_group(t.name));
+  }
+  for (const auto& c : params.clients) {
+    groups.push_back(svc::ServiceGraph::client_group(c.name));
+  }
+  auto faults = bindings::parse_faults(in.faults, source, in.duration, groups);
+  return std::make_unique<ServicesInstance>(std::move(params), std::move(faults));
+}
+
+}  // namespace
+
+void register_services_model(ModelRegistry& registry) {
+  registry.add({"services",
+                "generic service graph: clients with open/closed-loop arrivals, tiers with CPU "
+                "and queues, dependencies, per-call resilience policies (sim/services)",
+                {"faults"},
+                prepare_services});
+}
+
+}  // namespace faultline::scenario

@@ -1,0 +1,180 @@
+#include "world_faults.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace faultline::scenario::bindings {
+namespace {
+
+const std::vector<std::string>& fault_kinds() {
+  static const std::vector<std::string> kinds = {
+      "crash", "restart", "pause", "resume", "partition", "heal", "clog", "unclog", "latency",
+      "packet-loss", "clock-jump", "clock-set", "clock-drift", "disk-faults", "cpu-stall"};
+  return kinds;
+}
+
+world::Target parse_target(ObjectReader& r, std::string_view key,
+                           const std::vector<std::string>& groups) {
+  world::Target t;
+  const Json* v = r.raw(key);
+  if (v == nullptr) {
+    return t;  // all
+  }
+  if (!v->is_string()) {
+    throw r.error(key, json_brief(*v) + " is not a target",
+                  "write \"all\" or kind:name, e.g. \"group:tier/api\", \"host:h3\"");
+  }
+  std::string text = v->get<std::string>();
+  if (text == "all") {
+    return t;
+  }
+  auto colon = text.find(':');
+  std::optional<world::TargetKind> kind;
+  if (colon != std::string::npos) {
+    kind = world::parse_target_kind(text.substr(0, colon));
+  }
+  if (!kind || colon + 1 >= text.size()) {
+    throw r.error(key, "\"" + text + "\" is not a target",
+                  "write \"all\" or kind:name with kind one of node, group, host, zone, region "
+                  "(e.g. \"group:tier/api\")");
+  }
+  t.kind = *kind;
+  t.name = text.substr(colon + 1);
+  if (t.kind == world::TargetKind::kGroup && !groups.empty() &&
+      std::find(groups.begin(), groups.end(), t.name) == groups.end()) {
+    throw r.error(key, "no node group \"" + t.name + "\" in this model",
+                  suggestion(t.name, groups));
+  }
+  return t;
+}
+
+world::Ratio parse_ratio(ObjectReader& r, std::string_view key) {
+  world::Ratio ratio;
+  double p = 0.0;
+  r.get(key, p, {.min = 0.0, .max = 1.0});
+  // Probabilities become exact integer ratios in millionths.
+  ratio.num = static_cast<std::uint64_t>(std::llround(p * 1e6));
+  ratio.den = 1'000'000;
+  return ratio;
+}
+
+}  // namespace
+
+FaultPlan parse_faults(const Json* faults, const Source& source, Duration duration,
+                       const std::vector<std::string>& groups) {
+  FaultPlan plan;
+  if (faults == nullptr) {
+    return plan;
+  }
+  if (!faults->is_array()) {
+    throw source.error("/faults", "expected an array of faults, found " + json_type_name(*faults),
+                       "write \"faults\": [{\"kind\": \"crash\", \"at\": \"10s\", ...}]");
+  }
+  for (std::size_t i = 0; i < faults->size(); ++i) {
+    ObjectReader r((*faults)[i], child_pointer("/faults", i), source);
+    world::FaultSpec spec;
+    std::string kind;
+    const Json& k = r.require("kind", "\"crash\"");
+    if (!k.is_string()) {
+      throw r.error("kind", "expected a string", suggestion("", fault_kinds()));
+    }
+    kind = k.get<std::string>();
+    auto parsed = world::parse_fault_kind(kind);
+    if (!parsed) {
+      throw r.error("kind", "unknown fault kind \"" + kind + "\"", suggestion(kind, fault_kinds()));
+    }
+    spec.kind = *parsed;
+    spec.target = parse_target(r, "target", groups);
+    spec.peer = parse_target(r, "peer", groups);
+    r.get("for", spec.duration, {.min = Duration::zero()});
+    r.get("one_way", spec.one_way);
+    r.get("amount", spec.amount);
+    r.get("ppm", spec.ppm);
+    spec.ratio = parse_ratio(r, "ratio");
+    spec.torn = parse_ratio(r, "torn");
+    if (r.has("hits_in_flight")) {
+      bool hits = true;
+      r.get("hits_in_flight", hits);
+      spec.hits_in_flight = hits;
+    }
+    if (r.has("mean_interval")) {
+      world::RandomFaultSpec random;
+      random.kind = spec.kind;
+      random.scope = spec.target;
+      random.shape = spec;
+      r.get("mean_interval", random.mean_interval, {.min = Duration::nanos(1)});
+      std::string pick = "node";
+      r.get_choice("pick", pick, {"node", "host", "zone", "region"});
+      random.pick = *world::parse_target_kind(pick);
+      r.get("start", random.start, {.min = Duration::zero(), .max = duration});
+      r.get("end", random.end, {.min = Duration::zero()});
+      r.finish();
+      try {
+        random.validate();
+      } catch (const std::invalid_argument& e) {
+        throw r.error_here(e.what());
+      }
+      plan.random.push_back(std::move(random));
+      continue;
+    }
+    r.require("at", "\"20s\"");
+    r.get("at", spec.at, {.min = Duration::zero(), .max = duration});
+    r.finish();
+    try {
+      spec.validate();
+    } catch (const std::invalid_argument& e) {
+      throw r.error_here(e.what());
+    }
+    plan.scheduled.push_back(std::move(spec));
+  }
+  return plan;
+}
+
+void schedule_faults(world::FaultInjector& injector, const FaultPlan& plan) {
+  for (const auto& f : plan.scheduled) {
+    injector.schedule(f);
+  }
+  for (const auto& f : plan.random) {
+    injector.add_random(f);
+  }
+}
+
+ScenarioError params_error(const std::string& message, const std::string& base_pointer,
+                           const Source& source) {
+  auto colon = message.find(": ");
+  if (colon == std::string::npos) {
+    return source.error(base_pointer, message);
+  }
+  std::string field = message.substr(0, colon);
+  std::string rest = message.substr(colon + 2);
+  std::string fix;
+  if (auto semi = rest.find("; "); semi != std::string::npos) {
+    fix = rest.substr(semi + 2);
+    rest = rest.substr(0, semi);
+  }
+  if (field.rfind("services.", 0) == 0) {
+    field = field.substr(9);
+  }
+  std::string pointer = base_pointer;
+  std::string token;
+  auto flush = [&] {
+    if (!token.empty()) {
+      pointer = child_pointer(pointer, token);
+      token.clear();
+    }
+  };
+  for (char c : field) {
+    if (c == '.' || c == '[') {
+      flush();
+    } else if (c == ']') {
+      flush();
+    } else {
+      token += c;
+    }
+  }
+  flush();
+  return source.error(pointer, rest, fix);
+}
+
+}  // namespace faultline::scenario::bindings

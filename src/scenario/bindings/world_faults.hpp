@@ -1,0 +1,36 @@
+// JSON → world::FaultSpec / RandomFaultSpec for the "faults" section, shared by every model
+// binding that runs on the world layer. Private to the scenario layer.
+//
+//   {"kind": "latency", "at": "20s", "for": "3s", "amount": "1s",
+//    "target": "group:tier/metadata", "peer": "all", "one_way": false}
+//   {"kind": "crash", "target": "group:tier/api", "pick": "node", "mean_interval": "10m",
+//    "start": "0s", "end": "1h", "for": "30s"}            (random: has "mean_interval")
+#pragma once
+
+#include <faultline/scenario/json_reader.hpp>
+#include <faultline/world/fault.hpp>
+
+#include <string>
+#include <vector>
+
+namespace faultline::scenario::bindings {
+
+struct FaultPlan {
+  std::vector<world::FaultSpec> scheduled;
+  std::vector<world::RandomFaultSpec> random;
+};
+
+/// Parses /faults. `groups` are the node groups the model creates ("tier/api"), used to check
+/// group targets with a did-you-mean; `duration` bounds fault times.
+FaultPlan parse_faults(const Json* faults, const Source& source, Duration duration,
+                       const std::vector<std::string>& groups);
+
+/// Schedules the plan on a world's fault injector.
+void schedule_faults(world::FaultInjector& injector, const FaultPlan& plan);
+
+/// Turns "tiers[1].dependencies[0].tier: problem; fix" from a params validate() into an
+/// error at /<base>/tiers/1/dependencies/0/tier.
+ScenarioError params_error(const std::string& message, const std::string& base_pointer,
+                           const Source& source);
+
+}  // namespace faultline::scenario::bindings
