@@ -276,6 +276,10 @@ void Node::finish_callback(std::uint64_t call_id, RpcResult r) {
   r.latency = sim().now() - it->second.started;
   auto done = std::move(it->second.done);
   pending_cb_.erase(it);
+  if (state_ == NodeState::kUp) {
+    done(std::move(r));  // the common case, without wrapping the callback again
+    return;
+  }
   run_or_defer([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
 }
 
