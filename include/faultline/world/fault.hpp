@@ -41,7 +41,7 @@ class World;
 enum class FaultKind : std::uint8_t {
   kCrash,       // target's nodes crash (host/zone/region targets: their hosts lose power)
   kRestart,     // target's nodes (or hosts) restart from durable state
-  kPause,       // target's nodes freeze (host targets also stall the CPU)
+  kPause,       // target's nodes freeze: nothing of them runs until resumed
   kResume,
   kPartition,   // messages between target and peer are dropped (one_way: target → peer only)
   kHeal,        // removes every partition

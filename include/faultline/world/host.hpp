@@ -2,7 +2,8 @@
 //
 // Host-level faults act on everything on the machine: a host crash kills every node on it
 // and empties the disk's page cache; a restart boots them again (each from its factory); a
-// pause freezes the nodes and stalls the CPU until resume.
+// pause freezes every node until resume (work already on the CPU finishes, but nothing it
+// wakes runs until then). A CPU stall is its own fault (Cpu::stall).
 #pragma once
 
 #include <faultline/world/clock.hpp>
