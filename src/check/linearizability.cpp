@@ -1,5 +1,5 @@
 // Wing–Gong/Lowe linearizability search with Porcupine-style partitioning and memoisation,
-// plus shrinking of a failing key to a 1-minimal sub-history and an explanation of it.
+// plus shrinking of a failing key to a small sub-history and an explanation of it.
 #include <faultline/check/linearizability.hpp>
 
 #include <algorithm>
@@ -87,14 +87,22 @@ private:
   std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_hash_;
 };
 
+/// A configuration: the set of linearized operations, as a 128-bit Zobrist fingerprint (two
+/// independent 64-bit XOR hashes), and the model state. Comparing fingerprints instead of
+/// bitsets keeps an entry at 24 bytes whatever the history's length; two different sets share
+/// a fingerprint with probability about 2^-128 per pair, far below any hardware error rate.
 struct CacheKey {
-  std::vector<std::uint64_t> bits;
+  std::uint64_t h1;
+  std::uint64_t h2;
   std::uint32_t state;
-  std::uint64_t hash;
-  bool operator==(const CacheKey& o) const { return state == o.state && bits == o.bits; }
+  bool operator==(const CacheKey& o) const {
+    return h1 == o.h1 && h2 == o.h2 && state == o.state;
+  }
 };
 struct CacheKeyHash {
-  std::size_t operator()(const CacheKey& k) const { return static_cast<std::size_t>(k.hash); }
+  std::size_t operator()(const CacheKey& k) const {
+    return static_cast<std::size_t>(k.h1 ^ mix64(k.state));
+  }
 };
 
 class Searcher {
@@ -117,8 +125,15 @@ public:
     return id;
   }
 
+  /// The furthest return entry a failed search reached. Linearizability is prefix-closed, so
+  /// this is the return of the operation that ends the shortest failing prefix: the search
+  /// reaches it (everything before is linearizable) and never gets past it.
+  std::size_t max_return_hit() const { return max_return_hit_; }
+  void set_budget(std::uint64_t budget) { budget_ = budget; }
+
   Verdict run(const std::vector<PartOp>& ops) {
     const std::size_t n = ops.size();
+    max_return_hit_ = 0;
     struct Entry {
       std::size_t order;
       std::uint32_t op;
@@ -134,8 +149,9 @@ public:
         ++remaining;
       }
     }
-    std::sort(entries.begin(), entries.end(),
-              [](const Entry& a, const Entry& b) { return a.order < b.order; });
+    // Stable: an observed unknown write shares its deadline with its first observer.
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const Entry& a, const Entry& b) { return a.order < b.order; });
     // Nodes: 0 = head, 1..m = entries, m+1 = tail.
     const std::size_t m = entries.size();
     const std::size_t tail = m + 1;
@@ -158,13 +174,13 @@ public:
       next[prev[x]] = x;
       prev[next[x]] = x;
     };
-    // Zobrist-style hash of the linearized set: XOR of one random word per operation.
-    std::vector<std::uint64_t> zobrist(n);
+    // Zobrist hashes of the linearized set: XOR of one random word per operation, twice.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> zobrist(n);
     for (std::size_t i = 0; i < n; ++i) {
-      zobrist[i] = mix64(i + 1);
+      zobrist[i] = {mix64(2 * i + 1), mix64(~(2 * i + 2))};
     }
-    std::vector<std::uint64_t> bits((n + 63) / 64, 0);
-    std::uint64_t set_hash = 0;
+    std::uint64_t set_h1 = 0;
+    std::uint64_t set_h2 = 0;
     std::unordered_set<CacheKey, CacheKeyHash> cache;
     std::uint32_t state = states_.intern(model_.initial);
     std::vector<std::pair<std::size_t, std::uint32_t>> stack;  // (call node, previous state)
@@ -177,10 +193,9 @@ public:
         std::uint32_t op = entries[node - 1].op;
         std::uint32_t after = step(state, ops[op].src->op, ops[op].src->id);
         if (after != kNoState) {
-          bits[op / 64] ^= std::uint64_t{1} << (op % 64);
-          set_hash ^= zobrist[op];
-          CacheKey key{bits, after, set_hash ^ mix64(after)};
-          if (cache.insert(std::move(key)).second) {
+          set_h1 ^= zobrist[op].first;
+          set_h2 ^= zobrist[op].second;
+          if (cache.insert(CacheKey{set_h1, set_h2, after}).second) {
             if (++explored > budget_) {
               explored_total_ += explored;
               return Verdict::kBudgetExceeded;
@@ -197,14 +212,17 @@ public:
             node = next[0];
             continue;
           }
-          bits[op / 64] ^= std::uint64_t{1} << (op % 64);
-          set_hash ^= zobrist[op];
+          set_h1 ^= zobrist[op].first;
+          set_h2 ^= zobrist[op].second;
         }
         node = next[node];
         continue;
       }
       // A return entry (or the tail with nothing lifted): its operation was not linearized
       // in time, so undo the most recent choice and try the next candidate after it.
+      if (node != tail) {
+        max_return_hit_ = std::max(max_return_hit_, entries[node - 1].order);
+      }
       if (stack.empty()) {
         explored_total_ += explored;
         return Verdict::kNotLinearizable;
@@ -213,8 +231,8 @@ public:
       stack.pop_back();
       std::uint32_t op = entries[call - 1].op;
       state = before;
-      bits[op / 64] ^= std::uint64_t{1} << (op % 64);
-      set_hash ^= zobrist[op];
+      set_h1 ^= zobrist[op].first;
+      set_h2 ^= zobrist[op].second;
       if (ops[op].required()) {
         ++remaining;
       }
@@ -232,6 +250,7 @@ private:
   const Model& model_;
   std::uint64_t budget_;
   std::uint64_t explored_total_ = 0;
+  std::size_t max_return_hit_ = 0;
   StateTable states_;
   std::unordered_map<std::uint64_t, std::uint32_t> step_cache_;
 };
@@ -257,34 +276,21 @@ std::vector<PartOp> prefix_of(const std::vector<PartOp>& ops, std::size_t cutoff
 }
 
 struct Shrunk {
-  std::vector<PartOp> ops;  ///< 1-minimal failing sub-history, in invocation order.
+  std::vector<PartOp> ops;  ///< Small failing sub-history, in invocation order.
   std::size_t culprit = 0;  ///< Index in ops of the operation that cannot take effect.
 };
 
-Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher) {
+/// `culprit_return`: max_return_hit() of the failed search over `ops`. Each shrinking trial
+/// gets `trial_budget` configurations; one that runs out keeps its operations (only proven
+/// failures shrink the sub-history), so shrinking costs a bounded multiple of the search.
+Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher, std::size_t culprit_return,
+              std::uint64_t trial_budget, bool by_value) {
+  searcher.set_budget(trial_budget);
   auto fails = [&](const std::vector<PartOp>& sub) {
-    return searcher.run(sub) != Verdict::kLinearizable;
+    return searcher.run(sub) == Verdict::kNotLinearizable;
   };
-  // 1. The shortest failing prefix: linearizability is prefix-closed, so binary search.
-  std::vector<std::size_t> returns;
-  for (const PartOp& p : ops) {
-    if (p.required()) {
-      returns.push_back(p.return_order);
-    }
-  }
-  std::sort(returns.begin(), returns.end());
-  std::size_t lo = 0;
-  std::size_t hi = returns.size() - 1;  // the whole partition fails
-  while (lo < hi) {
-    std::size_t mid = lo + (hi - lo) / 2;
-    if (fails(prefix_of(ops, returns[mid]))) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  std::vector<PartOp> current = prefix_of(ops, returns[lo]);
-  const std::size_t culprit_return = returns[lo];
+  // 1. The shortest failing prefix ends at the culprit's return.
+  std::vector<PartOp> current = prefix_of(ops, culprit_return);
   // 2. Remove chunks, then single operations, while the rest still fails (ddmin-like). The
   // culprit stays, and so do its supporters: operations that can move the object into a
   // state where the culprit's result is possible (the write whose value a read returned).
@@ -292,7 +298,7 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher) {
   // was never written").
   std::size_t culprit_src = kNone;
   for (const PartOp& p : current) {
-    if (p.return_order == culprit_return) {
+    if (p.return_order == culprit_return && p.src->ok()) {
       culprit_src = p.src->id;
     }
   }
@@ -301,28 +307,83 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher) {
     const Op& c = std::find_if(current.begin(), current.end(), [&](const PartOp& p) {
                     return p.src->id == culprit_src;
                   })->src->op;
-    const std::size_t known = std::min<std::size_t>(searcher.states().size(), 4096);
-    for (const PartOp& p : current) {
-      if (p.src->id == culprit_src) {
-        continue;
+    if (by_value) {
+      // Register semantics: the supporters are the writers of the value the culprit needs.
+      std::vector<std::int64_t> needed;
+      if (c.kind == OpKind::kRead && c.value.is_int()) {
+        needed.push_back(c.value.as_int());
+      } else if (c.kind == OpKind::kRead && c.value.is_list()) {
+        needed = c.value.as_list();
+      } else if (c.kind == OpKind::kCas && c.expected.is_int()) {
+        needed.push_back(c.expected.as_int());
+      } else if (c.kind == OpKind::kCas && c.expected.is_list()) {
+        needed = c.expected.as_list();
       }
-      for (std::uint32_t st = 0; st < known; ++st) {
-        std::uint32_t after = searcher.step(st, p.src->op, p.src->id);
-        if (after != kNoState && after != st &&
-            searcher.step(after, c, culprit_src) != kNoState) {
+      std::sort(needed.begin(), needed.end());
+      for (const PartOp& p : current) {
+        const Op& op = p.src->op;
+        if (p.src->id != culprit_src && op.kind != OpKind::kRead && op.value.is_int() &&
+            std::binary_search(needed.begin(), needed.end(), op.value.as_int())) {
           supporters.push_back(p.src->id);
-          break;
+        }
+      }
+    } else {
+      // Any model: an operation that can move some known state into one where the culprit
+      // is possible. Bounded: a few dozen states are enough to find the usual writer.
+      const std::size_t known = std::min<std::size_t>(searcher.states().size(), 64);
+      for (const PartOp& p : current) {
+        if (p.src->id == culprit_src) {
+          continue;
+        }
+        for (std::uint32_t st = 0; st < known; ++st) {
+          std::uint32_t after = searcher.step(st, p.src->op, p.src->id);
+          if (after != kNoState && after != st &&
+              searcher.step(after, c, culprit_src) != kNoState) {
+            supporters.push_back(p.src->id);
+            break;
+          }
         }
       }
     }
+    std::sort(supporters.begin(), supporters.end());
   }
   auto is_culprit = [&](const PartOp& p) {
     return p.src->id == culprit_src ||
-           std::find(supporters.begin(), supporters.end(), p.src->id) != supporters.end();
+           std::binary_search(supporters.begin(), supporters.end(), p.src->id);
   };
-  int searches = 0;
+  // 2a. Most violations involve the culprit, its supporters and a few operations just before
+  // it (the write that overwrote what a stale read returned): try growing windows of the
+  // latest other operations first, which is cheap, before the general ddmin pass.
+  {
+    std::vector<std::size_t> others;
+    for (std::size_t i = 0; i < current.size(); ++i) {
+      if (!is_culprit(current[i])) {
+        others.push_back(i);
+      }
+    }
+    for (std::size_t w = 4; w < others.size(); w *= 2) {
+      std::vector<bool> in(current.size(), true);
+      for (std::size_t j = 0; j + w < others.size(); ++j) {
+        in[others[j]] = false;
+      }
+      std::vector<PartOp> trial;
+      for (std::size_t i = 0; i < current.size(); ++i) {
+        if (in[i]) {
+          trial.push_back(current[i]);
+        }
+      }
+      if (fails(trial)) {
+        current = std::move(trial);
+        break;
+      }
+    }
+  }
+  // 2b. ddmin-like: remove chunks, then single operations, within a total budget.
+  const std::uint64_t explored_at_start = searcher.explored();
+  const std::uint64_t total_budget = 20 * trial_budget;
   for (std::size_t chunk = std::max<std::size_t>(1, current.size() / 2);; chunk /= 2) {
-    for (std::size_t start = 0; start < current.size() && searches < 4000;) {
+    for (std::size_t start = 0;
+         start < current.size() && searcher.explored() - explored_at_start < total_budget;) {
       std::vector<PartOp> trial;
       bool removed_any = false;
       for (std::size_t i = 0; i < current.size(); ++i) {
@@ -332,7 +393,6 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher) {
         }
         trial.push_back(current[i]);
       }
-      ++searches;
       if (removed_any && fails(trial)) {
         current = std::move(trial);
       } else {
@@ -452,14 +512,73 @@ std::string explain(const std::string& key, std::size_t key_ops, const Shrunk& s
   return out;
 }
 
+/// Operations with unknown outcome that write a value (write, cas, append): with a unique
+/// writer per value, an unobserved one cannot matter and is dropped, and an observed one must
+/// take effect before its first observer returned, so it gets that deadline.
+void prune_unknown_writes(std::vector<PartOp>& part) {
+  std::map<std::int64_t, std::size_t> writers;
+  std::map<std::int64_t, std::size_t> first_seen;  // value → earliest observer return
+  auto observe = [&](std::int64_t v, std::size_t order) {
+    auto [it, inserted] = first_seen.emplace(v, order);
+    if (!inserted) {
+      it->second = std::min(it->second, order);
+    }
+  };
+  for (const PartOp& p : part) {
+    const Op& op = p.src->op;
+    if (op.kind == OpKind::kWrite || op.kind == OpKind::kCas || op.kind == OpKind::kAppend) {
+      if (op.value.is_int()) {
+        ++writers[op.value.as_int()];
+      }
+    }
+    if (!p.src->ok()) {
+      continue;
+    }
+    if (op.kind == OpKind::kRead && op.value.is_int()) {
+      observe(op.value.as_int(), p.return_order);
+    } else if (op.kind == OpKind::kRead && op.value.is_list()) {
+      for (std::int64_t v : op.value.as_list()) {
+        observe(v, p.return_order);
+      }
+    } else if (op.kind == OpKind::kCas && op.expected.is_int()) {
+      observe(op.expected.as_int(), p.return_order);
+    } else if (op.kind == OpKind::kCas && op.expected.is_list()) {
+      for (std::int64_t v : op.expected.as_list()) {
+        observe(v, p.return_order);
+      }
+    }
+  }
+  std::vector<PartOp> kept;
+  kept.reserve(part.size());
+  for (PartOp& p : part) {
+    const Op& op = p.src->op;
+    bool writes = op.kind == OpKind::kWrite || op.kind == OpKind::kCas ||
+                  op.kind == OpKind::kAppend;
+    if (!p.src->unknown() || !writes || !op.value.is_int() ||
+        writers[op.value.as_int()] != 1) {
+      kept.push_back(p);
+      continue;
+    }
+    auto seen = first_seen.find(op.value.as_int());
+    if (seen == first_seen.end()) {
+      continue;  // never observed: taking effect could not have helped any operation
+    }
+    if (seen->second > p.call_order) {
+      p.return_order = seen->second;  // must take effect before its first observer returned
+    }
+    kept.push_back(p);
+  }
+  part = std::move(kept);
+}
+
 }  // namespace
 
 Model Model::register_model(Value initial) {
-  return Model{"register", false, std::move(initial), register_step};
+  return Model{"register", false, std::move(initial), register_step, true};
 }
 
 Model Model::key_value(Value initial) {
-  return Model{"key-value", true, std::move(initial), register_step};
+  return Model{"key-value", true, std::move(initial), register_step, true};
 }
 
 CheckResult check_linearizable(const History& history, const Model& model,
@@ -482,6 +601,11 @@ CheckResult check_linearizable(const History& history, const Model& model,
     p.call_order = op.invoke_event;
     p.return_order = op.ok() ? op.complete_event : kNone;
     parts[model.partition_by_key ? op.op.key : std::string()].push_back(p);
+  }
+  if (model.observed_by_value) {
+    for (auto& [key, part] : parts) {
+      prune_unknown_writes(part);
+    }
   }
   std::size_t failed_keys = 0;
   std::size_t inconclusive_keys = 0;
@@ -514,7 +638,9 @@ CheckResult check_linearizable(const History& history, const Model& model,
       }
       continue;
     }
-    Shrunk s = shrink(part, searcher);
+    Shrunk s = shrink(part, searcher, searcher.max_return_hit(),
+                      std::max<std::uint64_t>(200'000, 2 * searcher.explored()),
+                      model.observed_by_value);
     Time t = s.ops[s.culprit].src->complete_time;
     if (t < first_failure) {
       first_failure = t;

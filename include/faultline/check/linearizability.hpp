@@ -35,6 +35,12 @@ struct Model {
   bool partition_by_key = true;
   Value initial;
   std::function<std::optional<Value>(const Value& state, const Op& op)> step;
+  /// Register semantics: a value written can be observed only by a read that returns it (or
+  /// a list containing it) or a cas that expects it. Lets the checker prune operations with
+  /// unknown outcome: one whose (unique) value nobody observed is dropped, since taking effect
+  /// could not have helped; one whose value was observed must take effect before the first
+  /// observer returned. Without this, each `info` write doubles the search space.
+  bool observed_by_value = false;
 
   /// One register: read, write, cas, append. Keys are ignored.
   static Model register_model(Value initial = {});
