@@ -841,6 +841,20 @@ double ServiceGraph::queue_length(std::string_view tier) const {
   return sum;
 }
 
+double ServiceGraph::cpu_busy_fraction(std::string_view tier) const {
+  if (!impl_) {
+    return 0.0;
+  }
+  double busy = 0.0;
+  double cores = 0.0;
+  for (world::HostId h : impl_->tier(tier).hosts) {
+    const world::Cpu& cpu = impl_->world->host(h).cpu();
+    busy += cpu.busy_cores();
+    cores += cpu.cores();
+  }
+  return cores > 0.0 ? busy / cores : 0.0;
+}
+
 double ServiceGraph::breaker_open_fraction(std::string_view client) const {
   if (!impl_) {
     return 0.0;

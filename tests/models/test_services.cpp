@@ -58,6 +58,10 @@ TEST_CASE("services: a service under capacity serves everything once, at the off
   CHECK(r.mean(c.error_ratio, 2, 20) == 0.0);
   CHECK(r.mean(c.attempts_per_request, 2, 20) == 1.0);
   CHECK(r.mean(t.cpu_util, 2, 20) == Approx(0.5).epsilon(0.15));  // 400/s of 800/s capacity
+  CHECK(r.graph->cpu_busy_fraction("api") >= 0.0);
+  CHECK(r.graph->cpu_busy_fraction("api") <= 1.0);
+  CHECK(r.graph->instances("api").size() == 4);
+  CHECK(r.graph->client_processes("users").size() == 4);
   CHECK(r.count(c.attempts) == r.count(c.requests));  // no retries were needed
   // Every success was served once (a few requests may still be in flight at the end).
   CHECK(r.count(t.served) >= r.count(c.successes));

@@ -75,6 +75,8 @@ public:
   /// fraction of a population's processes whose breaker is not closed.
   double queue_length(std::string_view tier) const;
   double breaker_open_fraction(std::string_view client) const;
+  /// Busy cores over all cores of a tier's hosts, now (the series cpu_util integrates it).
+  double cpu_busy_fraction(std::string_view tier) const;
 
   struct Impl;
 
