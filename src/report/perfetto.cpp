@@ -74,9 +74,16 @@ int PerfettoTraceSink::track_of(const std::string& name) {
 
 void PerfettoTraceSink::on_record(const TraceRecordView& r) {
   std::string track_name(r.source);
-  if (const TraceField* host = field(r, "host");
-      host != nullptr && host->value.kind() == TraceValue::Kind::kInt) {
+  const TraceField* host = field(r, "host");
+  const TraceField* dst = field(r, "dst");
+  const TraceField* node = field(r, "node");
+  if (host != nullptr && host->value.kind() == TraceValue::Kind::kInt) {
     track_name = "host/" + std::to_string(host->value.as_int());
+  } else if (dst != nullptr && dst->value.kind() == TraceValue::Kind::kInt) {
+    // A message shows on the track of the node that receives it.
+    track_name = "node/" + std::to_string(dst->value.as_int());
+  } else if (node != nullptr && node->value.kind() == TraceValue::Kind::kString) {
+    track_name = "node " + std::string(node->value.as_string());
   }
   const int tid = track_of(track_name);
   const std::int64_t t = r.time.ns();
