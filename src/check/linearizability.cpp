@@ -183,16 +183,27 @@ public:
     std::uint64_t set_h2 = 0;
     std::unordered_set<CacheKey, CacheKeyHash> cache;
     std::uint32_t state = states_.intern(model_.initial);
-    std::vector<std::pair<std::size_t, std::uint32_t>> stack;  // (call node, previous state)
+    struct Choice {
+      std::size_t call;     ///< the call node lifted
+      std::uint32_t state;  ///< the state before it
+      bool forced;          ///< it left the state unchanged: no alternative needs trying
+    };
+    std::vector<Choice> stack;
     std::uint64_t explored = 0;
     std::size_t node = next[0];
     while (remaining > 0) {
       // Every return entry lies after the scan position (the scan only passes calls), so the
       // tail is unreachable while required operations remain; treat it as a return anyway.
-      if (node != tail && entries[node - 1].call) {
+      bool dead_end = node == tail || !entries[node - 1].call;
+      if (!dead_end) {
         std::uint32_t op = entries[node - 1].op;
         std::uint32_t after = step(state, ops[op].src->op, ops[op].src->id);
         if (after != kNoState) {
+          // An operation that leaves the state unchanged (a read that fits) can always go
+          // first: moving it to the front of any linearization from here keeps that
+          // linearization valid. So it is taken without trying alternatives, and if its
+          // configuration was already explored (and so failed), this one fails too.
+          const bool no_change = after == state;
           set_h1 ^= zobrist[op].first;
           set_h2 ^= zobrist[op].second;
           if (cache.insert(CacheKey{set_h1, set_h2, after}).second) {
@@ -200,7 +211,7 @@ public:
               explored_total_ += explored;
               return Verdict::kBudgetExceeded;
             }
-            stack.emplace_back(node, state);
+            stack.push_back({node, state, no_change});
             state = after;
             if (ops[op].required()) {
               --remaining;
@@ -214,33 +225,40 @@ public:
           }
           set_h1 ^= zobrist[op].first;
           set_h2 ^= zobrist[op].second;
+          dead_end = no_change;
         }
-        node = next[node];
-        continue;
-      }
-      // A return entry (or the tail with nothing lifted): its operation was not linearized
-      // in time, so undo the most recent choice and try the next candidate after it.
-      if (node != tail) {
+        if (!dead_end) {
+          node = next[node];
+          continue;
+        }
+      } else if (node != tail) {
         max_return_hit_ = std::max(max_return_hit_, entries[node - 1].order);
       }
-      if (stack.empty()) {
-        explored_total_ += explored;
-        return Verdict::kNotLinearizable;
+      // A return entry whose operation was not linearized in time (or a dead end): undo the
+      // most recent free choice and try the next candidate after it.
+      while (true) {
+        if (stack.empty()) {
+          explored_total_ += explored;
+          return Verdict::kNotLinearizable;
+        }
+        Choice c = stack.back();
+        stack.pop_back();
+        std::uint32_t op = entries[c.call - 1].op;
+        state = c.state;
+        set_h1 ^= zobrist[op].first;
+        set_h2 ^= zobrist[op].second;
+        if (ops[op].required()) {
+          ++remaining;
+        }
+        if (return_node[op] != kNone) {
+          relink(return_node[op]);
+        }
+        relink(c.call);
+        if (!c.forced) {
+          node = next[c.call];
+          break;
+        }
       }
-      auto [call, before] = stack.back();
-      stack.pop_back();
-      std::uint32_t op = entries[call - 1].op;
-      state = before;
-      set_h1 ^= zobrist[op].first;
-      set_h2 ^= zobrist[op].second;
-      if (ops[op].required()) {
-        ++remaining;
-      }
-      if (return_node[op] != kNone) {
-        relink(return_node[op]);
-      }
-      relink(call);
-      node = next[call];
     }
     explored_total_ += explored;
     return Verdict::kLinearizable;
