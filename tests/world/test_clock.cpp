@@ -190,3 +190,43 @@ TEST_CASE("clock: under kernel-2012 a loop of 500 ms timed waits spins the CPU u
     CHECK(during < 0.001);
   }
 }
+
+TEST_CASE("clock: a clock that ignores the leap is 1 s ahead until NTP steps it back",
+          "[world][clock][leap]") {
+  const UtcInstant midnight = UtcInstant::from_civil(2012, 7, 1);
+  Simulation sim(Simulation::Options{9, UtcInstant::from_civil(2012, 6, 30, 23, 59, 0)});
+  WorldParams p = quiet_params();
+  p.leap_seconds = {midnight};
+  p.host_defaults.clock.leap_mode = LeapMode::kNone;
+  p.host_defaults.clock.ntp_enabled = true;
+  World world(sim, p);
+  two_regions(world, 1);
+  Clock& c = world.host(HostId{0}).clock();
+  const Time leap = world.leap_start(midnight);
+  sim.run_until(leap + 2_s);
+  CHECK(c.error() == 1_s);
+  CHECK(c.ntp_steps() == 0);
+  sim.run_until(leap + 70_s);  // one full poll interval later
+  CHECK(c.ntp_steps() == 1);
+  CHECK(c.error() == Duration::zero());
+  CHECK(c.hrtimer_error() == Duration::zero());
+}
+
+TEST_CASE("clock: under kernel-2012 the hrtimer error appears at the leap and an NTP-style "
+          "step clears it",
+          "[world][clock][leap]") {
+  LeapWorld w(UtcInstant::from_civil(2016, 12, 31, 23, 59, 0), kMidnight2017);
+  Clock& c = w.clock_with(LeapMode::kKernel2012);
+  const Time leap = w.world.leap_start(kMidnight2017);
+  w.sim.run_until(leap - 1_ms);
+  CHECK(c.hrtimer_error() == Duration::zero());
+  // A wait across the step lasts a second longer: 23:59:59 comes twice.
+  CHECK(c.expiry_of(c.now() + 500_ms) == w.sim.now() + 1500_ms);
+  w.sim.run_until(leap + 1_ms);
+  CHECK(c.hrtimer_error() == 1_s);
+  CHECK(c.expiry_of(c.now() + 500_ms) == w.sim.now());           // already expired
+  CHECK(c.expiry_of(c.now() + 1500_ms) == w.sim.now() + 500_ms);  // 1 s early
+  c.set_time(w.world.true_utc(w.sim.now()));
+  CHECK(c.hrtimer_error() == Duration::zero());
+  CHECK(c.expiry_of(c.now() + 500_ms) == w.sim.now() + 500_ms);
+}

@@ -209,3 +209,32 @@ TEST_CASE("node: a paused node runs nothing until resumed, then catches up in or
   CHECK(events[0] == "woke@" + (Time::zero() + 300_ms).to_string());
   CHECK(events[1] == "msg@" + (Time::zero() + 300_ms).to_string());
 }
+
+TEST_CASE("node: a process crash keeps the page cache when configured, a host crash never does",
+          "[world][node][disk]") {
+  Simulation sim;
+  WorldParams p = quiet_params();
+  p.host_defaults.disk.lose_unsynced_on_process_crash = false;
+  World world(sim, p);
+  two_regions(world, 1);
+  NodeId id = world.add_node(HostId{0}, "n", "g", idle());
+  sim.run_for(1_ms);
+  Host& h = world.host(HostId{0});
+  h.disk().append_now("f", "dirty");
+  world.node(id).crash();
+  REQUIRE(h.disk().read("f") != nullptr);
+  CHECK(*h.disk().read("f") == "dirty");
+  world.node(id).restart();
+  FaultSpec crash;
+  crash.kind = FaultKind::kCrash;
+  crash.target = Target{TargetKind::kHost, h.name()};
+  crash.duration = 1_s;
+  world.faults().apply(crash);
+  CHECK_FALSE(h.up());
+  CHECK(h.disk().read("f") == nullptr);
+  CHECK_FALSE(world.node(id).up());
+  sim.run_for(2_s);
+  CHECK(h.up());
+  CHECK(world.node(id).up());
+  CHECK(world.node(id).incarnation() == 3);
+}
