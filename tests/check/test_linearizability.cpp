@@ -260,3 +260,105 @@ TEST_CASE("linearizability: a 10,000-operation history on 200 keys is checked",
   REQUIRE(testing_support::make_future_read(h));
   CHECK_FALSE(check_linearizable(h, Model::key_value()).ok);
 }
+
+namespace {
+
+/// Reference decision by enumeration: every subset of the unknown-outcome operations, every
+/// order of the chosen ones that respects real time, run through the model.
+bool brute_force_linearizable(const History& h, const Model& model) {
+  std::vector<Operation> all = h.operations();
+  std::vector<Operation> ops;
+  for (const Operation& op : all) {
+    if (op.outcome != Outcome::kFail && !(op.unknown() && op.op.kind == OpKind::kRead)) {
+      ops.push_back(op);
+    }
+  }
+  std::vector<std::size_t> unknown;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].unknown()) {
+      unknown.push_back(i);
+    }
+  }
+  for (std::uint32_t mask = 0; mask < (1u << unknown.size()); ++mask) {
+    std::vector<std::size_t> chosen;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      auto u = std::find(unknown.begin(), unknown.end(), i);
+      if (u == unknown.end() || (mask >> (u - unknown.begin())) & 1u) {
+        chosen.push_back(i);
+      }
+    }
+    std::sort(chosen.begin(), chosen.end());
+    do {
+      bool valid = true;
+      for (std::size_t a = 0; a < chosen.size() && valid; ++a) {
+        for (std::size_t b = a + 1; b < chosen.size() && valid; ++b) {
+          // b is placed after a: a must not have been invoked after b returned.
+          const Operation& x = ops[chosen[a]];
+          const Operation& y = ops[chosen[b]];
+          valid = !(y.ok() && y.complete_event < x.invoke_event);
+        }
+      }
+      Value state = model.initial;
+      for (std::size_t k = 0; k < chosen.size() && valid; ++k) {
+        std::optional<Value> next = model.step(state, ops[chosen[k]].op);
+        valid = next.has_value();
+        if (valid) {
+          state = *next;
+        }
+      }
+      if (valid) {
+        return true;
+      }
+    } while (std::next_permutation(chosen.begin(), chosen.end()));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("linearizability: agrees with brute force on small random histories",
+          "[check][linearizability][random]") {
+  std::uint64_t seed = GENERATE(range(1, 401));
+  Rng rng(seed);
+  // Up to 6 operations on one register from 3 clients, with arbitrary (often wrong) results.
+  testing_support::Builder b;
+  std::vector<std::int64_t> free_at(3, 0);
+  std::int64_t next_value = 1;
+  auto n = rng.uniform_int(2, 6);
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto c = static_cast<std::size_t>(rng.below(3));
+    std::int64_t from = free_at[c] + rng.uniform_int(0, 3);
+    std::int64_t to = from + rng.uniform_int(1, 6);
+    free_at[c] = to + 1;
+    auto pick_value = [&]() {
+      auto r = rng.below(4);
+      return r == 0 ? Value::nil()
+                    : Value::of(r == 3 ? 99 : rng.uniform_int(1, std::max<std::int64_t>(
+                                                                     1, next_value)));
+    };
+    Op op;
+    auto kind = rng.below(3);
+    if (kind == 0) {
+      op = Op::write("x", next_value++);
+    } else if (kind == 1) {
+      op = Op::cas("x", pick_value(), next_value++);
+    } else {
+      op = Op::read("x");
+    }
+    auto outcome = rng.below(10);
+    EventType end = outcome < 7 ? EventType::kOk : outcome < 9 ? EventType::kInfo : EventType::kFail;
+    Op result = op;
+    if (op.kind == OpKind::kRead) {
+      result.value = pick_value();
+    }
+    b.op(static_cast<std::int64_t>(c), from, to, op, end, result);
+  }
+  History h = b.build();
+  bool expected = brute_force_linearizable(h, Model::key_value());
+  CheckResult r = check_linearizable(h, Model::key_value());
+  INFO("seed " << seed << "\n" << r.to_string());
+  CHECK(r.ok == expected);
+  if (!r.ok) {
+    CHECK_THAT(r.details, Catch::Contains("<== cannot take effect"));
+  }
+}
