@@ -535,11 +535,16 @@ std::string explain(const std::string& key, std::size_t key_ops, const Shrunk& s
 /// take effect before its first observer returned, so it gets that deadline.
 void prune_unknown_writes(std::vector<PartOp>& part) {
   std::map<std::int64_t, std::size_t> writers;
-  std::map<std::int64_t, std::size_t> first_seen;  // value → earliest observer return
-  auto observe = [&](std::int64_t v, std::size_t order) {
-    auto [it, inserted] = first_seen.emplace(v, order);
+  std::map<std::int64_t, std::size_t> first_seen;  // value → earliest ok observer's return
+  std::set<std::int64_t> referenced;               // values any kept operation depends on
+  auto observe = [&](std::int64_t v, const PartOp& p) {
+    referenced.insert(v);
+    if (!p.src->ok()) {
+      return;  // an in-doubt cas needs the value only if it took effect: no deadline
+    }
+    auto [it, inserted] = first_seen.emplace(v, p.return_order);
     if (!inserted) {
-      it->second = std::min(it->second, order);
+      it->second = std::min(it->second, p.return_order);
     }
   };
   for (const PartOp& p : part) {
@@ -549,20 +554,14 @@ void prune_unknown_writes(std::vector<PartOp>& part) {
         ++writers[op.value.as_int()];
       }
     }
-    if (!p.src->ok()) {
-      continue;
-    }
-    if (op.kind == OpKind::kRead && op.value.is_int()) {
-      observe(op.value.as_int(), p.return_order);
-    } else if (op.kind == OpKind::kRead && op.value.is_list()) {
-      for (std::int64_t v : op.value.as_list()) {
-        observe(v, p.return_order);
-      }
-    } else if (op.kind == OpKind::kCas && op.expected.is_int()) {
-      observe(op.expected.as_int(), p.return_order);
-    } else if (op.kind == OpKind::kCas && op.expected.is_list()) {
-      for (std::int64_t v : op.expected.as_list()) {
-        observe(v, p.return_order);
+    const Value* seen = op.kind == OpKind::kRead  ? &op.value
+                        : op.kind == OpKind::kCas ? &op.expected
+                                                  : nullptr;
+    if (seen != nullptr && seen->is_int()) {
+      observe(seen->as_int(), p);
+    } else if (seen != nullptr && seen->is_list()) {
+      for (std::int64_t v : seen->as_list()) {
+        observe(v, p);
       }
     }
   }
@@ -577,11 +576,11 @@ void prune_unknown_writes(std::vector<PartOp>& part) {
       kept.push_back(p);
       continue;
     }
-    auto seen = first_seen.find(op.value.as_int());
-    if (seen == first_seen.end()) {
+    if (referenced.count(op.value.as_int()) == 0) {
       continue;  // never observed: taking effect could not have helped any operation
     }
-    if (seen->second > p.call_order) {
+    auto seen = first_seen.find(op.value.as_int());
+    if (seen != first_seen.end() && seen->second > p.call_order) {
       p.return_order = seen->second;  // must take effect before its first observer returned
     }
     kept.push_back(p);
