@@ -276,9 +276,9 @@ int main(int argc, char** argv) {
     return static_cast<std::uint64_t>(std::llround(static_cast<double>(events) * scale));
   };
   const std::array<Config, 3> configs{{
-      {10'000, 1, 1'000'000, scaled(20'000'000), "1e4,1"},
-      {10'000, 16, 1'000'000, scaled(20'000'000), "1e4,16"},
-      {1'000'000, 1, 3'000'000, scaled(6'000'000), "1e6,1"},
+      {10'000, 1, 1'000'000, scaled(12'000'000), "1e4,1"},
+      {10'000, 16, 1'000'000, scaled(6'000'000), "1e4,16"},
+      {1'000'000, 1, 1'500'000, scaled(3'000'000), "1e6,1"},
   }};
 
   std::printf("PHOLD: 1 time unit = 1 ms; delay = 0.1 + Exp(mean 1.0) units; remote with p = 0.5\n");

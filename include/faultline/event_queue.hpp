@@ -3,11 +3,14 @@
 // callables.
 //
 // Why a radix heap: simulated time never goes backwards, so every pending key is >= the base
-// key `last_` the heap was last reorganised around. Bucket i (1..64) holds the entries whose
-// highest bit differing from `last_` is bit i-1, so every key in bucket i is below every key in
-// bucket i+1. When the run is used up, the lowest buckets are gathered into it and sorted if
-// they are small; a large lowest bucket is first redistributed around its smallest key, each
-// entry moving to a strictly lower bucket. Entries are 16 bytes and are only ever appended to
+// key `last_` the heap was last reorganised around. The heap has 16 levels of 16 buckets, one
+// per 4-bit digit of the key: an entry sits at the level of the highest digit in which its key
+// differs from `last_`, in the bucket of that digit. Numbering buckets level * 16 + digit puts
+// them in key order (every key in a bucket is below every key in a higher-numbered bucket), and
+// a bitmap finds the lowest non-empty one. When the run is used up, the lowest buckets are
+// gathered into it and sorted if they are small; a large lowest bucket is first redistributed
+// around its smallest key, each entry moving down at least one level, so an entry is moved at
+// most a few times however large the queue. Entries are 16 bytes and are only ever appended to
 // buckets and streamed out of them.
 //
 // Why the run: the callable of the next event lives in a slot that is, in a big simulation, in
@@ -209,7 +212,7 @@ private:
 
   // --- buckets ---------------------------------------------------------------------------
   static constexpr std::uint32_t kBlockEntries = 32;
-  static constexpr std::size_t kArenaBlocks = 64;
+  static constexpr std::size_t kArenaBlocks = 16;
   struct Block {
     Entry entries[kBlockEntries];
     Block* next;
@@ -230,9 +233,28 @@ private:
   // How many events ahead pop_and_run prefetches slots.
   static constexpr std::size_t kPrefetchAhead = 4;
 
+  static constexpr unsigned kDigitBits = 4;
+  static constexpr unsigned kBuckets = 256;  // 16 levels x 16 digits
+  /// The bucket of `key` around base `last`, or 0 when they are equal (0 is never a bucket: at
+  /// level 0 a key's digit is above the base's digit, so it is at least 1).
   static unsigned bucket_of(std::uint64_t key, std::uint64_t last) {
-    return key == last ? 0u : 64u - static_cast<unsigned>(std::countl_zero(key ^ last));
+    if (key == last) {
+      return 0;
+    }
+    const unsigned level = (63u - static_cast<unsigned>(std::countl_zero(key ^ last))) / kDigitBits;
+    const unsigned digit = static_cast<unsigned>(key >> (level * kDigitBits)) & 15u;
+    return level * 16u + digit;
   }
+  /// The lowest non-empty bucket, or 0 when all are empty.
+  unsigned lowest_bucket() const {
+    for (unsigned w = 0; w < nonempty_.size(); ++w) {
+      if (nonempty_[w] != 0) {
+        return w * 64u + static_cast<unsigned>(std::countr_zero(nonempty_[w]));
+      }
+    }
+    return 0;
+  }
+  void mark_empty(unsigned b) { nonempty_[b / 64] &= ~(std::uint64_t{1} << (b % 64)); }
   // always_inline: GCC deems a helper that only prefetches "pure" and deletes calls to it.
   [[gnu::always_inline]] void prefetch_slot(std::uint32_t index) const {
     const char* p = reinterpret_cast<const char*>(&slot(index));
@@ -247,7 +269,7 @@ private:
     bucket.tail->entries[bucket.tail->count++] = e;
     ++bucket.size;
     bucket.min_key = std::min(bucket.min_key, e.key);
-    nonempty_ |= std::uint64_t{1} << (b - 1);
+    nonempty_[b / 64] |= std::uint64_t{1} << (b % 64);
   }
   /// Places an entry whose key is above every key in the run (or the run is empty).
   void place_after_run(const Entry& e) {
@@ -297,6 +319,7 @@ private:
   void take_bucket(unsigned b);
   void redistribute(unsigned b);
   void add_block(Bucket& bucket);
+  static void prefetch_block(const Block* block);
   void free_block(Block* block) {
     block->next = free_blocks_;
     free_blocks_ = block;
@@ -307,8 +330,8 @@ private:
   std::uint32_t free_head_ = kNoFree;
   std::vector<Entry> run_;  // sorted by (key, scheduling order); consumed from head_
   std::size_t head_ = 0;
-  std::array<Bucket, 65> buckets_{};  // [0] unused: keys equal to last_ go to the run
-  std::uint64_t nonempty_ = 0;        // bit i-1 set when bucket i is not empty
+  std::array<Bucket, kBuckets> buckets_{};  // [0] unused: keys equal to last_ go to the run
+  std::array<std::uint64_t, kBuckets / 64> nonempty_{};  // bit b set when bucket b is not empty
   std::vector<std::unique_ptr<Block[]>> arenas_;
   Block* free_blocks_ = nullptr;
   std::uint64_t last_ = 0;

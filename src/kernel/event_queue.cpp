@@ -46,6 +46,19 @@ bool EventQueue::cancel(EventId id) {
   return true;
 }
 
+// always_inline: GCC deems a function that only prefetches "pure" and may delete calls to it.
+[[gnu::always_inline]] inline void EventQueue::prefetch_block(const Block* block) {
+  // A bucket's blocks were written long ago and are chained, which the hardware prefetcher
+  // cannot follow: fetch the next block while this one is being read.
+  if (block == nullptr) {
+    return;
+  }
+  const char* p = reinterpret_cast<const char*>(block);
+  for (std::size_t offset = 0; offset < sizeof(Block); offset += 64) {
+    __builtin_prefetch(p + offset);
+  }
+}
+
 void EventQueue::insert_into_run(const Entry& e) {
   // Precondition: the run is not empty and e.key is at most its last key. Upper bound: after
   // the entries with the same time, which were scheduled earlier.
@@ -80,11 +93,8 @@ void EventQueue::spill_run() {
 bool EventQueue::refill(std::uint64_t limit) {
   run_.clear();
   head_ = 0;
-  if (nonempty_ == 0) {
-    return false;
-  }
-  unsigned b = static_cast<unsigned>(std::countr_zero(nonempty_)) + 1;
-  if (buckets_[b].min_key > limit) {
+  unsigned b = lowest_bucket();
+  if (b == 0 || buckets_[b].min_key > limit) {
     return false;
   }
   if (buckets_[b].size > kRunGather) {
@@ -94,11 +104,8 @@ bool EventQueue::refill(std::uint64_t limit) {
   // Gather whole buckets in key order; last_ stays, so the other buckets remain valid.
   for (;;) {
     take_bucket(b);
-    if (nonempty_ == 0) {
-      break;
-    }
-    b = static_cast<unsigned>(std::countr_zero(nonempty_)) + 1;
-    if (run_.size() + buckets_[b].size > kRunGather) {
+    b = lowest_bucket();
+    if (b == 0 || run_.size() + buckets_[b].size > kRunGather) {
       break;
     }
   }
@@ -115,24 +122,26 @@ bool EventQueue::refill(std::uint64_t limit) {
 void EventQueue::take_bucket(unsigned b) {
   Bucket& bucket = buckets_[b];
   for (Block* block = bucket.head; block != nullptr;) {
+    prefetch_block(block->next);
     run_.insert(run_.end(), block->entries, block->entries + block->count);
     Block* next = block->next;
     free_block(block);
     block = next;
   }
   bucket = Bucket{};
-  nonempty_ &= ~(std::uint64_t{1} << (b - 1));
+  mark_empty(b);
 }
 
 void EventQueue::redistribute(unsigned b) {
   const Bucket from = buckets_[b];
   buckets_[b] = Bucket{};
-  nonempty_ &= ~(std::uint64_t{1} << (b - 1));
+  mark_empty(b);
   last_ = from.min_key;
-  // Every entry lands in a lower bucket (or the run, if equal to the new base); iterating in
+  // Every entry lands at a lower level (or in the run, if equal to the new base); iterating in
   // order keeps equal keys in scheduling order. Each block is recycled as soon as it is read,
   // so the blocks being filled are the ones just emptied, still in cache.
   for (Block* block = from.head; block != nullptr;) {
+    prefetch_block(block->next);
     for (std::uint32_t i = 0; i < block->count; ++i) {
       const Entry& e = block->entries[i];
       const unsigned to = bucket_of(e.key, last_);
@@ -175,7 +184,7 @@ std::optional<Time> EventQueue::peek_time() const {
       return Time::from_ns(static_cast<std::int64_t>(e.key));
     }
   }
-  // Buckets are ordered: every key in bucket i is below every key in bucket i+1.
+  // Buckets are in key order: every key in bucket b is below every key in bucket b+1.
   for (unsigned b = 1; b < buckets_.size(); ++b) {
     std::optional<std::uint64_t> best;
     for (const Block* block = buckets_[b].head; block != nullptr; block = block->next) {

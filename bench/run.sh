@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the benchmarks in a Release tree (build-bench/, -O2 for the library and the
+# benchmarks alike), runs the PHOLD comparison and writes the results, with a description of
+# the machine, to bench/results/phold-latest.txt. Extra arguments go to the phold program
+# (e.g. --reps 5, --scale 0.5, --no-ns3).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${FAULTLINE_BENCH_BUILD_DIR:-$root/build-bench}
+out_dir=$root/bench/results
+out=$out_dir/phold-latest.txt
+mkdir -p "$out_dir"
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DFAULTLINE_BUILD_TESTS=OFF -DFAULTLINE_BUILD_BENCH=ON >/dev/null
+targets=(phold)
+if [[ -f $root/bench/world_bench.cpp ]]; then
+  targets+=(world_bench)
+fi
+cmake --build "$build" --target "${targets[@]}" -j2
+
+ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not installed")
+{
+  echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit:    $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "cpu:       $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores"
+  echo "compiler:  $(g++ --version | head -n1), -O2 -DNDEBUG"
+  echo "ns-3:      libns3-dev $ns3_version"
+  echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
+  echo
+  "$build/bench/phold" "$@"
+} | tee "$out"
+echo "results written to $out"
