@@ -240,9 +240,7 @@ public:
     if (kind == "breaker_open") {
       return graph_->breaker_open_fraction(what);
     }
-    // CPU utilisation of the last completed sampling interval.
-    const TimeSeries* s = sim_->metrics().find_series(svc::tier_metric_names(what).cpu_util);
-    return s == nullptr || s->empty() ? 0.0 : s->samples().back().value;
+    return graph_->cpu_busy_fraction(what);
   }
 
 private:
