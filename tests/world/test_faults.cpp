@@ -207,3 +207,10 @@ TEST_CASE("world: the same seed gives the same trace hash", "[world][determinism
   CHECK(a.trace().hash() == report.hash_first);
   CHECK(a.trace().hash() != b.trace().hash());
 }
+
+TEST_CASE("world: determinism holds across a sweep of seeds", "[world][determinism][.slow]") {
+  const std::uint64_t seed = GENERATE(range<std::uint64_t>(1, 9));
+  const DeterminismReport report = check_determinism(Simulation::Options{seed, {}}, busy_world);
+  INFO("seed " << seed << ": " << report.describe());
+  CHECK(report.deterministic);
+}
