@@ -320,6 +320,20 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher, std::size_t cu
       culprit_src = p.src->id;
     }
   }
+  if (culprit_src == kNone) {
+    // Defensive: should the furthest return not name a completed operation, report the whole
+    // key unshrunk with its last completed operation rather than a wrong culprit.
+    Shrunk whole;
+    whole.ops = ops;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].src->ok() &&
+          (!whole.ops[whole.culprit].src->ok() ||
+           ops[i].return_order > whole.ops[whole.culprit].return_order)) {
+        whole.culprit = i;
+      }
+    }
+    return whole;
+  }
   std::vector<std::size_t> supporters;
   {
     const Op& c = std::find_if(current.begin(), current.end(), [&](const PartOp& p) {
