@@ -41,7 +41,11 @@ void handle(std::uint32_t lp) {
   ns3::Simulator::Schedule(ns3::NanoSeconds(hop.delay_ns), &handle, hop.target);
 }
 
-std::size_t heap_in_use() { return mallinfo2().uordblks; }
+// Heap bytes in use: small chunks plus mmap'ed large ones (the priority queue's vector).
+std::size_t heap_in_use() {
+  const struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
 
 }  // namespace
 
