@@ -87,6 +87,20 @@ TEST_CASE("services binding: mistakes in params and faults name their JSON path"
   CHECK_THAT(error_of(doc), Catch::Contains("did you mean \"web\"?"));
 }
 
+TEST_CASE("services binding: a fault on a node that does not exist is bad input, not a crash",
+          "[scenario][services][errors]") {
+  Json doc = small_services();
+  doc["faults"][0]["target"] = "node:api-9";
+  auto registry = test_registry();
+  auto spec = ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, registry);
+  try {
+    run_scenario(spec, registry);
+    FAIL("a fault on an unknown node was accepted");
+  } catch (const ScenarioError& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("s.json: /faults/0/target: "));
+  }
+}
+
 TEST_CASE("perfetto: begin/end pairs become slices and faults global instants",
           "[scenario][report]") {
   Simulation sim;

@@ -64,6 +64,7 @@ world::Ratio parse_ratio(ObjectReader& r, std::string_view key) {
 FaultPlan parse_faults(const Json* faults, const Source& source, Duration duration,
                        const std::vector<std::string>& groups) {
   FaultPlan plan;
+  plan.source = source;
   if (faults == nullptr) {
     return plan;
   }
@@ -116,6 +117,7 @@ FaultPlan parse_faults(const Json* faults, const Source& source, Duration durati
         throw r.error_here(e.what());
       }
       plan.random.push_back(std::move(random));
+      plan.random_pointers.push_back(r.pointer());
       continue;
     }
     r.require("at", "\"20s\"");
@@ -127,16 +129,25 @@ FaultPlan parse_faults(const Json* faults, const Source& source, Duration durati
       throw r.error_here(e.what());
     }
     plan.scheduled.push_back(std::move(spec));
+    plan.scheduled_pointers.push_back(r.pointer());
   }
   return plan;
 }
 
 void schedule_faults(world::FaultInjector& injector, const FaultPlan& plan) {
-  for (const auto& f : plan.scheduled) {
-    injector.schedule(f);
+  auto guarded = [&](const std::string& pointer, auto&& schedule) {
+    try {
+      schedule();
+    } catch (const std::invalid_argument& e) {
+      throw plan.source.error(child_pointer(pointer, "target"), e.what(),
+                              "name a node, host, zone or region the model creates");
+    }
+  };
+  for (std::size_t i = 0; i < plan.scheduled.size(); ++i) {
+    guarded(plan.scheduled_pointers[i], [&] { injector.schedule(plan.scheduled[i]); });
   }
-  for (const auto& f : plan.random) {
-    injector.add_random(f);
+  for (std::size_t i = 0; i < plan.random.size(); ++i) {
+    guarded(plan.random_pointers[i], [&] { injector.add_random(plan.random[i]); });
   }
 }
 

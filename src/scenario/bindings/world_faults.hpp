@@ -18,6 +18,9 @@ namespace faultline::scenario::bindings {
 struct FaultPlan {
   std::vector<world::FaultSpec> scheduled;
   std::vector<world::RandomFaultSpec> random;
+  std::vector<std::string> scheduled_pointers;  // where each fault is written
+  std::vector<std::string> random_pointers;
+  Source source;  // a copy: the plan outlives the parse
 };
 
 /// Parses /faults. `groups` are the node groups the model creates ("tier/api"), used to check
@@ -25,7 +28,8 @@ struct FaultPlan {
 FaultPlan parse_faults(const Json* faults, const Source& source, Duration duration,
                        const std::vector<std::string>& groups);
 
-/// Schedules the plan on a world's fault injector.
+/// Schedules the plan on a world's fault injector. A target the world does not know (a node
+/// name that does not exist) becomes a ScenarioError at that fault's path.
 void schedule_faults(world::FaultInjector& injector, const FaultPlan& plan);
 
 /// Turns "tiers[1].dependencies[0].tier: problem; fix" from a params validate() into an
