@@ -225,13 +225,14 @@ public:
         m_.rejected_local->inc();
         break;
       }
+      const std::uint64_t generation = breaker_ ? breaker_->generation() : 0;
       ++attempts;
       if (attempts > 1) {
         m_.retries->inc();
       }
       const Outcome o = co_await attempt(instance);
       if (breaker_) {
-        breaker_->record(sim.now(), o == Outcome::ok);
+        breaker_->record(sim.now(), o == Outcome::ok, generation);
       }
       if (throttle_ && resilience::backend_accepted(o)) {
         throttle_->on_accepted(sim.now());

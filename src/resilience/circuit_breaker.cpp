@@ -71,6 +71,7 @@ void CircuitBreaker::move_to(Time now, BreakerState s) {
     return;
   }
   state_ = s;
+  ++generation_;
   transitions_.push_back({now, s});
   if (s == BreakerState::open) {
     opened_at_ = now;
@@ -108,6 +109,14 @@ bool CircuitBreaker::allow(Time now) {
       return false;
   }
   return false;
+}
+
+void CircuitBreaker::record(Time now, bool success, std::uint64_t allowed_in) {
+  (void)state(now);  // an expired open wait becomes half-open (a new generation) first
+  if (allowed_in != generation_) {
+    return;
+  }
+  record(now, success);
 }
 
 void CircuitBreaker::record(Time now, bool success) {

@@ -99,6 +99,28 @@ TEST_CASE("breaker: failures older than the window do not count", "[resilience][
   CHECK(b.state(now) == BreakerState::closed);
 }
 
+TEST_CASE("breaker: a slow reply from before it opened cannot close it when half-open",
+          "[resilience][breaker]") {
+  CircuitBreakerParams p = ratio_params();
+  p.trip = BreakerTrip::consecutive_failures;
+  p.consecutive_failures = 1;
+  CircuitBreaker b(p);
+  Time now{};
+  REQUIRE(b.allow(now));
+  const std::uint64_t slow_call = b.generation();  // sent while closed, answers late
+  REQUIRE(b.allow(now));
+  b.record(now, false, b.generation());
+  REQUIRE(b.state(now) == BreakerState::open);
+  now += Duration::seconds(6);
+  REQUIRE(b.state(now) == BreakerState::half_open);
+  b.record(now, true, slow_call);  // the late success is ignored
+  CHECK(b.state(now) == BreakerState::half_open);
+  const std::uint64_t probe = b.generation();
+  REQUIRE(b.allow(now));
+  b.record(now, true, probe);
+  CHECK(b.state(now) == BreakerState::closed);
+}
+
 TEST_CASE("breaker params: bad values name the field", "[resilience][breaker][params]") {
   CircuitBreakerParams p;
   p.failure_ratio = 1.5;

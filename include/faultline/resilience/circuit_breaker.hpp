@@ -55,6 +55,12 @@ public:
   bool allow(Time now);
   /// The outcome of a call that allow() let through.
   void record(Time now, bool success);
+  /// As record(), for a call allowed while generation() was `allowed_in`: a reply to a call
+  /// sent before the latest state change (a slow call from before the breaker opened) is
+  /// ignored, so it can neither close a half-open breaker nor trip a freshly closed one.
+  void record(Time now, bool success, std::uint64_t allowed_in);
+  /// Incremented on every state change.
+  std::uint64_t generation() const { return generation_; }
   /// The state at `now` (an open breaker whose wait is over reports half_open).
   BreakerState state(Time now);
   /// Every state change, in order (for the breaker-state-over-time series).
@@ -75,6 +81,7 @@ private:
   int probes_in_flight_ = 0;
   int probe_successes_ = 0;
   std::uint64_t rejected_ = 0;
+  std::uint64_t generation_ = 0;
   std::vector<Transition> transitions_;
 };
 
