@@ -177,7 +177,8 @@ public:
   /// Completes the client's pending read with the value it returned.
   void ok(std::int64_t client, Time t, Value read_value);
   /// Completes with a full result op (a transaction's reads) and an optional commit timestamp.
-  void ok(std::int64_t client, Time t, Op result, std::optional<std::int64_t> commit_ts);
+  void ok(std::int64_t client, Time t, Op result,
+          std::optional<std::int64_t> commit_ts = std::nullopt);
   /// The operation certainly did not take effect.
   void fail(std::int64_t client, Time t);
   /// The outcome is unknown: it may have taken effect, once, at any time after its invocation.
