@@ -3,6 +3,7 @@
 #include <faultline/check/linearizability.hpp>
 
 #include <catch2/catch.hpp>
+#include <sstream>
 
 using namespace faultline;
 using namespace faultline::check;
@@ -364,4 +365,18 @@ TEST_CASE("linearizability: agrees with brute force on small random histories",
   if (!r.ok) {
     CHECK_THAT(r.details, Catch::Contains("<== cannot take effect"));
   }
+}
+
+TEST_CASE("linearizability: a history saved as JSON lines gets the same verdict offline",
+          "[check][linearizability][json]") {
+  History h = testing_support::generate(11, {.clients = 6, .ops = 200, .keys = 2});
+  REQUIRE(testing_support::make_future_read(h));
+  std::stringstream file;
+  h.save_jsonl(file);
+  History loaded = History::load_jsonl(file, "bug.jsonl");
+  CheckResult before = check_linearizable(h, Model::key_value());
+  CheckResult after = check_linearizable(loaded, Model::key_value());
+  CHECK_FALSE(after.ok);
+  CHECK(after.summary == before.summary);
+  CHECK(after.details == before.details);
 }
