@@ -74,7 +74,7 @@ public:
   void start();
 
   // --- reading ---------------------------------------------------------------------------
-  /// The local clock now: what `clock_gettime(CLOCK_REALTIME)` returns on this host.
+  /// The local clock now: what CLOCK_REALTIME reads on this host.
   UtcInstant now() const { return read_at(sim_->now()); }
   /// The reading at true time t, given the corrections made so far (t >= the last one).
   UtcInstant read_at(Time t) const;
