@@ -148,7 +148,9 @@ struct MinimalEvent {
 };
 struct Later {
   bool operator()(const MinimalEvent& a, const MinimalEvent& b) const {
-    return a.time_ns != b.time_ns ? a.time_ns > b.time_ns : a.seq > b.seq;
+    // Written like ns-3's EventKey comparison: as a ?: chain GCC compiles the heap's child
+    // choice to cmov, which serialises the cache misses of a large heap (2x slower at 1e6).
+    return a.time_ns > b.time_ns || (a.time_ns == b.time_ns && a.seq > b.seq);
   }
 };
 
