@@ -238,6 +238,14 @@ const Json* ObjectReader::raw(std::string_view key) { return lookup(key); }
 const Json& ObjectReader::require(std::string_view key, std::string_view example) {
   const Json* v = lookup(key);
   if (v == nullptr) {
+    // A misspelt key is the likeliest cause: point at it rather than at the absence.
+    const std::vector<std::string> wanted{std::string(key)};
+    for (const auto& [present, value] : json_.items()) {
+      if (known_.find(present) == known_.end() && !closest_match(present, wanted).empty()) {
+        throw source_.error(pointer(present), "unknown key \"" + present + "\"",
+                            "did you mean \"" + std::string(key) + "\"?");
+      }
+    }
     std::string fix = example.empty() ? std::string("add it")
                                       : "add it, e.g. \"" + std::string(key) + "\": " +
                                             std::string(example);

@@ -72,6 +72,12 @@ std::vector<BadCase> bad_cases() {
        "ISO 8601"},
       {"a missing name", [](Json& j) { j.erase("name"); }, ": /:",
        "missing required key \"name\""},
+      {"a misspelt required key",
+       [](Json& j) {
+         j["duraton"] = j["duration"];
+         j.erase("duration");
+       },
+       ": /duraton:", "unknown key \"duraton\"; did you mean \"duration\"?"},
       {"a duplicated variant name", [](Json& j) { j["variants"][1]["name"] = "no-outage"; },
        ": /variants/1/name:", "is used twice"},
       {"a variant with neither patch nor overrides",
