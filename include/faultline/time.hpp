@@ -110,6 +110,7 @@ public:
   constexpr std::int64_t unix_ns() const { return ns_; }
   constexpr auto operator<=>(const UtcInstant&) const = default;
   constexpr UtcInstant operator+(Duration d) const { return UtcInstant{ns_ + d.ns()}; }
+  constexpr UtcInstant operator-(Duration d) const { return UtcInstant{ns_ - d.ns()}; }
   constexpr Duration operator-(UtcInstant o) const { return Duration::nanos(ns_ - o.ns_); }
 
   /// ISO 8601 with millisecond precision: "2012-06-30T23:59:59.000Z".

@@ -261,7 +261,7 @@ void Clock::ntp_poll() {
 
 Time Clock::expiry_of(UtcInstant deadline) const {
   const Time now = sim_->now();
-  const UtcInstant target = deadline + (-hrtimer_error_);
+  const UtcInstant target = deadline - hrtimer_error_;
   Time t = now;
   // The reading advances at 1 ± a few hundred ppm and may step back at a leap second, so a
   // few fixed-point steps land on the first instant at which it reaches the target.

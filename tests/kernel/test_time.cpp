@@ -55,6 +55,7 @@ TEST_CASE("time: UTC instants round-trip the civil calendar", "[kernel][time]") 
   CHECK(leap_eve->unix_ns() == (1'341'100'800LL - 1) * 1'000'000'000LL);
   CHECK(leap_eve->to_string() == "2012-06-30T23:59:59.000Z");
   CHECK(UtcInstant::from_civil(1970, 1, 1).unix_ns() == 0);
+  CHECK(*leap_eve - Duration::seconds(59) == *UtcInstant::parse("2012-06-30T23:59:00Z"));
   CHECK(UtcInstant::from_civil(2000, 3, 1).to_string() == "2000-03-01T00:00:00.000Z");
   CHECK(UtcInstant::parse("2016-12-31T14:00:00.250Z")->to_string() == "2016-12-31T14:00:00.250Z");
   CHECK(UtcInstant::from_civil(1969, 12, 31, 23, 59, 59).unix_ns() == -1'000'000'000LL);
