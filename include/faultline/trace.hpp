@@ -112,5 +112,8 @@ private:
 
 /// Appends `text` to `out` as a JSON string literal, quotes included.
 void append_json_string(std::string& out, std::string_view text);
+/// Appends the fields as one JSON object, {"key":value,...}; non-finite doubles become null
+/// (JSON has no NaN or infinity).
+void append_json_fields(std::string& out, std::span<const TraceField> fields);
 
 }  // namespace faultline

@@ -167,33 +167,24 @@ CheckResult check_strict_serializable(const History& history,
   for (const Operation* t : committed) {
     std::map<std::string, Value> own;  // this transaction's writes so far
     for (const MicroOp& m : steps[t->id]) {
-      if (m.kind != OpKind::kRead) {
-        auto it = own.find(m.key);
-        Value base;
-        if (it != own.end()) {
-          base = it->second;
-        } else if (auto sit = states.find(m.key); sit != states.end()) {
-          const auto& vs = versions[m.key];
-          auto n = static_cast<std::size_t>(
-              std::lower_bound(vs.begin(), vs.end(), *t->commit_ts,
-                               [](const VersionStep& v, std::int64_t ts) { return v.ts < ts; }) -
-              vs.begin());
-          base = sit->second[n];
-        }
-        own[m.key] = apply(base, m);
-        continue;
-      }
-      Value expected;
+      // The value this step sees: the transaction's own earlier write, else the latest version
+      // committed before its timestamp.
+      Value seen;
       if (auto it = own.find(m.key); it != own.end()) {
-        expected = it->second;
+        seen = it->second;
       } else if (auto sit = states.find(m.key); sit != states.end()) {
         const auto& vs = versions[m.key];
         auto n = static_cast<std::size_t>(
             std::lower_bound(vs.begin(), vs.end(), *t->commit_ts,
                              [](const VersionStep& v, std::int64_t ts) { return v.ts < ts; }) -
             vs.begin());
-        expected = sit->second[n];
+        seen = sit->second[n];
       }
+      if (m.kind != OpKind::kRead) {
+        own[m.key] = apply(seen, m);
+        continue;
+      }
+      const Value& expected = seen;
       if (m.value == expected) {
         continue;
       }

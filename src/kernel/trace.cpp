@@ -2,6 +2,7 @@
 #include <faultline/trace.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <bit>
 #include <cstring>
 #include <ostream>
@@ -103,39 +104,38 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
+void append_json_fields(std::string& out, std::span<const TraceField> fields) {
+  out += '{';
+  bool first = true;
+  for (const auto& f : fields) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    append_json_string(out, f.key);
+    out += ':';
+    switch (f.value.kind()) {
+      case TraceValue::Kind::kString:
+        append_json_string(out, f.value.as_string());
+        break;
+      case TraceValue::Kind::kDouble:
+        out += std::isfinite(f.value.as_double()) ? f.value.to_string() : std::string("null");
+        break;
+      default:
+        out += f.value.to_string();
+    }
+  }
+  out += '}';
+}
+
 void JsonLinesTraceSink::on_record(const TraceRecordView& r) {
   std::string line = fmt::format("{{\"i\":{},\"t_ns\":{},\"src\":", r.index, r.time.ns());
   append_json_string(line, r.source);
   line += ",\"kind\":";
   append_json_string(line, r.kind);
-  line += ",\"f\":{";
-  bool first = true;
-  for (const auto& f : r.fields) {
-    if (!first) {
-      line += ',';
-    }
-    first = false;
-    append_json_string(line, f.key);
-    line += ':';
-    switch (f.value.kind()) {
-      case TraceValue::Kind::kString:
-        append_json_string(line, f.value.as_string());
-        break;
-      case TraceValue::Kind::kDouble: {
-        const double d = f.value.as_double();
-        // JSON has no NaN or infinity; write them as strings rather than break the line.
-        if (d != d || d > 1.7e308 || d < -1.7e308) {
-          append_json_string(line, f.value.to_string());
-        } else {
-          line += f.value.to_string();
-        }
-        break;
-      }
-      default:
-        line += f.value.to_string();
-    }
-  }
-  line += "}}\n";
+  line += ",\"f\":";
+  append_json_fields(line, r.fields);
+  line += "}\n";
   out_ << line;
 }
 

@@ -13,27 +13,8 @@ std::string micros(std::int64_t ns) {
 }
 
 std::string args_json(const TraceRecordView& r) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& f : r.fields) {
-    if (!first) {
-      out += ',';
-    }
-    first = false;
-    append_json_string(out, f.key);
-    out += ':';
-    switch (f.value.kind()) {
-      case TraceValue::Kind::kInt: out += std::to_string(f.value.as_int()); break;
-      case TraceValue::Kind::kBool: out += f.value.as_bool() ? "true" : "false"; break;
-      case TraceValue::Kind::kDouble: {
-        double d = f.value.as_double();
-        out += std::isfinite(d) ? fmt::format("{}", d) : std::string("null");
-        break;
-      }
-      case TraceValue::Kind::kString: append_json_string(out, f.value.as_string()); break;
-    }
-  }
-  out += '}';
+  std::string out;
+  append_json_fields(out, r.fields);
   return out;
 }
 

@@ -216,33 +216,23 @@ Task<void> Node::serve_co(Message m) {
 // --- sending --------------------------------------------------------------------------------
 
 void Node::send(NodeId dst, Payload payload, std::uint64_t size_bytes) {
-  Message m;
-  m.src = id_;
-  m.dst = dst;
-  m.kind = MessageKind::kOneWay;
-  m.size_bytes = size_bytes;
-  m.src_incarnation = incarnation_;
-  m.payload = std::move(payload);
-  world_->network().send(std::move(m));
+  send_message(dst, MessageKind::kOneWay, 0, std::move(payload), size_bytes);
 }
 
 void Node::send_request(NodeId dst, std::uint64_t call_id, Payload p, std::uint64_t size) {
-  Message m;
-  m.src = id_;
-  m.dst = dst;
-  m.kind = MessageKind::kRequest;
-  m.size_bytes = size;
-  m.call_id = call_id;
-  m.src_incarnation = incarnation_;
-  m.payload = std::move(p);
-  world_->network().send(std::move(m));
+  send_message(dst, MessageKind::kRequest, call_id, std::move(p), size);
 }
 
 void Node::send_reply(NodeId to, std::uint64_t call_id, Payload p, std::uint64_t size) {
+  send_message(to, MessageKind::kReply, call_id, std::move(p), size);
+}
+
+void Node::send_message(NodeId dst, MessageKind kind, std::uint64_t call_id, Payload p,
+                        std::uint64_t size) {
   Message m;
   m.src = id_;
-  m.dst = to;
-  m.kind = MessageKind::kReply;
+  m.dst = dst;
+  m.kind = kind;
   m.size_bytes = size;
   m.call_id = call_id;
   m.src_incarnation = incarnation_;

@@ -222,6 +222,8 @@ private:
   void dispatch(Message&& m);
   void send_reply(NodeId to, std::uint64_t call_id, Payload p, std::uint64_t size);
   void send_request(NodeId dst, std::uint64_t call_id, Payload p, std::uint64_t size);
+  void send_message(NodeId dst, MessageKind kind, std::uint64_t call_id, Payload p,
+                    std::uint64_t size);
   void finish_callback(std::uint64_t call_id, RpcResult r);
   Task<void> serve_co(Message m);
   void run_parked();
