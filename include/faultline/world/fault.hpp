@@ -85,11 +85,11 @@ struct FaultSpec {
   Duration amount{};
   double ppm = 0.0;
   /// Packet loss or disk I/O error probability.
-  Ratio ratio;
+  Ratio ratio{};
   /// Disk faults: torn-write probability.
-  Ratio torn;
+  Ratio torn{};
   /// Whether link faults also hit messages already in flight (default: the network's).
-  std::optional<bool> hits_in_flight;
+  std::optional<bool> hits_in_flight{};
 
   void validate() const;
 };
