@@ -251,6 +251,7 @@ void Node::call(NodeId dst, Payload request, std::uint64_t size_bytes, Duration 
   PendingCallback& pc = pending_cb_[call_id];
   pc.done = std::move(done);
   pc.started = sim().now();
+  pc.dst = dst;
   pc.timer = process_.schedule_after(timeout, [this, call_id] {
     finish_callback(call_id, RpcResult{RpcStatus::kTimeout, {}, 0, {}});
   });
@@ -264,6 +265,7 @@ void Node::finish_callback(std::uint64_t call_id, RpcResult r) {
   }
   process_.cancel(it->second.timer);
   r.latency = sim().now() - it->second.started;
+  trace_call(it->second.dst, r);
   auto done = std::move(it->second.done);
   pending_cb_.erase(it);
   if (state_ == NodeState::kUp) {
@@ -271,6 +273,14 @@ void Node::finish_callback(std::uint64_t call_id, RpcResult r) {
     return;
   }
   run_or_defer([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+}
+
+void Node::trace_call(NodeId dst, const RpcResult& r) {
+  sim().record("rpc", "call",
+               {{"node", name_},
+                {"to", dst.value()},
+                {"status", to_string(r.status)},
+                {"latency_ns", r.latency}});
 }
 
 void Node::after(Duration d, std::function<void()> fn) {
@@ -327,6 +337,7 @@ void Node::CallAwaiter::complete(RpcResult r) {
   call_id_ = 0;
   result_ = std::move(r);
   result_.latency = n_->sim().now() - started_;
+  n_->trace_call(dst_, result_);
   n_->wake(waiter_);
 }
 

@@ -218,8 +218,12 @@ private:
     std::function<void(RpcResult)> done;
     EventId timer;
     Time started{};
+    NodeId dst;
   };
   void dispatch(Message&& m);
+  /// One trace record per finished call, on the caller's track, with its latency (the
+  /// Perfetto export draws it as a slice).
+  void trace_call(NodeId dst, const RpcResult& r);
   void send_reply(NodeId to, std::uint64_t call_id, Payload p, std::uint64_t size);
   void send_request(NodeId dst, std::uint64_t call_id, Payload p, std::uint64_t size);
   void send_message(NodeId dst, MessageKind kind, std::uint64_t call_id, Payload p,
