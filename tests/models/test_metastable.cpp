@@ -99,9 +99,8 @@ struct Summary {
       after_util, after_queue, breaker_open_during, late_goodput, late_errors;
 };
 
-Summary run_storm(Variant v, bool open_loop = false, std::uint64_t seed = 1,
-                  Duration length = Duration::seconds(90)) {
-  Run r(storm_params(v, open_loop), seed);
+// The trigger: every metadata instance answers 1 s slower from 20 s to 23 s.
+void schedule_latency_spike(Run& r) {
   world::FaultSpec spike;
   spike.at = Duration::seconds(20);
   spike.kind = world::FaultKind::kLatency;
@@ -110,6 +109,12 @@ Summary run_storm(Variant v, bool open_loop = false, std::uint64_t seed = 1,
   spike.amount = Duration::seconds(1);
   spike.duration = Duration::seconds(3);
   r.world->faults().schedule(spike);
+}
+
+Summary run_storm(Variant v, bool open_loop = false, std::uint64_t seed = 1,
+                  Duration length = Duration::seconds(90)) {
+  Run r(storm_params(v, open_loop), seed);
+  schedule_latency_spike(r);
   r.run_for(length);
   const auto c = client_metric_names("storage-servers");
   const auto t = tier_metric_names("metadata");
@@ -221,14 +226,7 @@ TEST_CASE("metastable storm: the figure, goodput per 5 s for every variant",
   for (Variant v : {Variant::no_retries, Variant::naive, Variant::backoff_jitter,
                     Variant::retry_budget, Variant::breaker, Variant::shedding}) {
     Run r(storm_params(v), 1);
-    world::FaultSpec spike;
-    spike.at = Duration::seconds(20);
-    spike.kind = world::FaultKind::kLatency;
-    spike.target = {world::TargetKind::kGroup, ServiceGraph::tier_group("metadata")};
-    spike.peer = {world::TargetKind::kAll, ""};
-    spike.amount = Duration::seconds(1);
-    spike.duration = Duration::seconds(3);
-    r.world->faults().schedule(spike);
+    schedule_latency_spike(r);
     r.run_for(Duration::seconds(90));
     const auto c = client_metric_names("storage-servers");
     std::string row = std::string(name(v)) + ":";
