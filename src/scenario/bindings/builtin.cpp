@@ -1,12 +1,12 @@
-// register_builtin_models: the one place that lists every shipped model binding. Each
-// binding lives in its own file beside this one (services.cpp, ...); a new model adds its
-// register_<model>_model here.
+// register_builtin_models: registers every shipped model binding. Each binding lives in its
+// own file beside this one, named after its model folder (sim/services → services.cpp), and
+// defines register_<model>_model; the build generates the list (see ../CMakeLists.txt).
 #include <faultline/scenario/registry.hpp>
 
 namespace faultline::scenario {
 
-void register_services_model(ModelRegistry& registry);
+#include "builtin_models.inc"
 
-void register_builtin_models(ModelRegistry& registry) { register_services_model(registry); }
+void register_builtin_models(ModelRegistry& registry) { register_each_builtin_model(registry); }
 
 }  // namespace faultline::scenario
