@@ -1,0 +1,104 @@
+// Parameters of the Spanner model (sim/spanner): the deployment, Paxos and leases, the
+// transaction layer and the built-in workload, with defaults from the OSDI 2012 paper where it
+// gives a figure (model-facts §2) and marked assumptions elsewhere.
+//
+// Every field is a plain value with a default; validate() throws std::invalid_argument naming
+// the field and the fix, so the scenario binding can map JSON onto it one key at a time.
+#pragma once
+
+#include <faultline/time.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace faultline::sim::spanner {
+
+/// Where the model takes TT.now() from.
+enum class TimeSourceKind : std::uint8_t {
+  /// The TrueTime oracle (time masters per zone, a daemon per host; truetime.hpp).
+  kTrueTime,
+  /// The host's own clock ± a fixed assumed epsilon: sound only while every clock really is
+  /// within epsilon of true time, which is what the broken-clock tests violate.
+  kHostClock,
+};
+std::string_view to_string(TimeSourceKind k);
+
+struct WorkloadParams {
+  /// Client processes per zone (each a closed loop: think, one transaction, repeat).
+  int clients_per_zone = 2;
+  /// Mean think time between a client's transactions (exponential).
+  Duration think_time = Duration::millis(20);
+  /// Mix, in parts: read-write transactions, read-only transactions, snapshot reads at a
+  /// slightly stale timestamp (served by the closest replica).
+  int read_write_parts = 1;
+  int read_only_parts = 1;
+  int snapshot_parts = 0;
+  /// Keys touched per transaction, and how many groups they are drawn from (1 = single-group
+  /// transactions; more = two-phase commit across that many participants).
+  int keys_per_txn = 2;
+  int groups_per_txn = 1;
+  /// How far in the past snapshot reads read.
+  Duration snapshot_staleness = Duration::seconds(10);
+  /// Give up on a transaction (client side) after this long; counted as a failure.
+  Duration txn_timeout = Duration::seconds(5);
+  /// Attempts per transaction (aborts by wound-wait and leader changes are retried).
+  int max_attempts = 3;
+  /// Zones (indices) whose clients run; empty = all zones.
+  std::vector<int> client_zones;
+  /// Records every transaction in a check::History for the end-of-run checkers.
+  bool record_history = true;
+
+  void validate() const;
+};
+
+struct SpannerParams {
+  /// Zones of the universe (one region); replicas of a group go to distinct zones.
+  int zones = 3;
+  /// Spanservers per zone; each serves the replicas placed on it.
+  int servers_per_zone = 1;
+  /// Paxos groups (one per tablet) and replicas per group (3 or 5 in the paper).
+  int groups = 6;
+  int replicas = 3;
+  /// Keys in the key space ("k0000"...), range-partitioned over the groups.
+  int keys = 60;
+  /// Zone index where the placement driver puts every leader; -1 spreads leaders round robin
+  /// (Figure 5 puts all leaders in one zone).
+  int leader_zone = -1;
+
+  /// Leader lease length: "10 seconds by default" (Spanner §4.1.2, model-facts §2).
+  Duration lease = Duration::seconds(10);
+  /// A leader renews its lease (a no-op write, which also carries MinNextTS) this often.
+  /// Assumption: a few times per lease, so a healthy leader never lets it lapse.
+  Duration lease_renew_interval = Duration::seconds(2);
+  /// Replicas whose leader lease has lapsed campaign after a random backoff up to this long.
+  Duration election_backoff_max = Duration::millis(200);
+  /// How often a replica checks whether it should campaign.
+  Duration election_check_interval = Duration::millis(100);
+  /// Timeout of RPCs between spanservers and from clients.
+  Duration rpc_timeout = Duration::millis(500);
+  /// A participant that stays prepared this long asks the coordinator what happened.
+  Duration in_doubt_timeout = Duration::seconds(1);
+  /// fsync latency of the Paxos log (Spanner logs to Colossus; calibrated so a 3-replica
+  /// Paxos write takes about 9 ms, Table 3). Assumption.
+  Duration log_fsync_latency = Duration::millis(5);
+  /// CPU time per request at a spanserver. Assumption.
+  Duration op_cpu = Duration::micros(50);
+
+  /// Commit wait on (the paper's rule). False is the deliberately broken variant.
+  bool commit_wait = true;
+  TimeSourceKind time_source = TimeSourceKind::kTrueTime;
+  /// kHostClock only: the epsilon the model assumes.
+  Duration host_clock_epsilon = Duration::millis(4);
+
+  /// Soft kill (Figure 5): at handoff_at, every leader in zone handoff_zone hands its group
+  /// to a replica in another zone. -1: no hand-off.
+  int handoff_zone = -1;
+  Duration handoff_at = Duration::zero();
+
+  WorkloadParams workload;
+
+  void validate() const;
+};
+
+}  // namespace faultline::sim::spanner

@@ -1,0 +1,681 @@
+// The Spanner cluster builder, placement, invariants, the client library and the workload.
+#include "server.hpp"
+
+#include <faultline/check/transactions.hpp>
+#include <faultline/world/host.hpp>
+#include <faultline/world/world.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+namespace faultline::sim::spanner {
+
+using world::NodeId;
+using world::Payload;
+using world::RpcResult;
+
+namespace {
+
+void require(bool ok, const std::string& what) {
+  if (!ok) {
+    throw std::invalid_argument(what);
+  }
+}
+
+class HostClockOracle final : public TimeOracle {
+public:
+  HostClockOracle(world::World& world, Duration epsilon) : world_(&world), epsilon_(epsilon) {}
+  TimeBounds now(world::HostId host) override {
+    UtcInstant c = world_->host(host).clock().now();
+    return {c - epsilon_, c + epsilon_};
+  }
+
+private:
+  world::World* world_;
+  Duration epsilon_;
+};
+
+}  // namespace
+
+std::unique_ptr<TimeOracle> make_host_clock_oracle(world::World& world, Duration epsilon) {
+  return std::make_unique<HostClockOracle>(world, epsilon);
+}
+
+// --- params -------------------------------------------------------------------------------------
+
+std::string_view to_string(TimeSourceKind k) {
+  return k == TimeSourceKind::kTrueTime ? "truetime" : "host_clock";
+}
+
+void WorkloadParams::validate() const {
+  require(clients_per_zone >= 0, "workload.clients_per_zone: is negative; use 0 or more");
+  require(think_time >= Duration::zero(), "workload.think_time: is negative; use 0s or more");
+  require(read_write_parts >= 0 && read_only_parts >= 0 && snapshot_parts >= 0,
+          "workload.*_parts: a part is negative; use 0 or more");
+  require(clients_per_zone == 0 || read_write_parts + read_only_parts + snapshot_parts > 0,
+          "workload: every part is 0; give read_write_parts, read_only_parts or snapshot_parts "
+          "a positive weight");
+  require(keys_per_txn >= 1, "workload.keys_per_txn: must be at least 1");
+  require(groups_per_txn >= 1, "workload.groups_per_txn: must be at least 1");
+  require(groups_per_txn <= keys_per_txn,
+          "workload.groups_per_txn: exceeds keys_per_txn; each group needs a key");
+  require(txn_timeout > Duration::zero(), "workload.txn_timeout: must be positive");
+  require(max_attempts >= 1, "workload.max_attempts: must be at least 1");
+  require(snapshot_staleness >= Duration::zero(),
+          "workload.snapshot_staleness: is negative; use 0s or more");
+}
+
+void SpannerParams::validate() const {
+  require(zones >= 1 && zones <= 64, "zones: must be 1 to 64");
+  require(servers_per_zone >= 1, "servers_per_zone: must be at least 1");
+  require(groups >= 1, "groups: must be at least 1");
+  require(replicas >= 1 && replicas <= 15, "replicas: must be 1 to 15");
+  require(replicas <= zones, "replicas: exceeds zones; each replica of a group needs its own zone");
+  require(keys >= groups, "keys: fewer keys than groups; use keys >= groups");
+  require(leader_zone >= -1 && leader_zone < zones, "leader_zone: must be -1 or a zone index below zones");
+  require(lease > Duration::zero(), "lease: must be positive");
+  require(lease_renew_interval > Duration::zero() && lease_renew_interval * 2 <= lease,
+          "lease_renew_interval: must be positive and at most half the lease");
+  require(election_backoff_max >= Duration::zero(), "election_backoff_max: is negative");
+  require(election_check_interval > Duration::zero(), "election_check_interval: must be positive");
+  require(rpc_timeout > Duration::zero(), "rpc_timeout: must be positive");
+  require(in_doubt_timeout > Duration::zero(), "in_doubt_timeout: must be positive");
+  require(log_fsync_latency >= Duration::zero(), "log_fsync_latency: is negative");
+  require(op_cpu >= Duration::zero(), "op_cpu: is negative");
+  require(host_clock_epsilon >= Duration::zero(), "host_clock_epsilon: is negative");
+  require(handoff_zone >= -1 && handoff_zone < zones,
+          "handoff_zone: must be -1 or a zone index below zones");
+  require(handoff_at >= Duration::zero(), "handoff_at: is negative");
+  workload.validate();
+  for (int z : workload.client_zones) {
+    require(z >= 0 && z < zones, "workload.client_zones: a zone index is out of range; use 0 to zones-1");
+  }
+}
+
+// --- invariants ---------------------------------------------------------------------------------
+
+void PaxosInvariants::leader_acted(int group, std::int64_t ballot, Time t) {
+  auto [it, fresh] = intervals_.try_emplace({group, ballot}, Interval{ballot, t, t});
+  if (!fresh) {
+    it->second.last = std::max(it->second.last, t);
+  }
+}
+
+void PaxosInvariants::chosen(int group, std::int64_t slot, std::uint64_t digest, Time t) {
+  auto [it, fresh] = chosen_.try_emplace({group, slot}, digest);
+  if (!fresh && it->second != digest && agreement_violations_.size() < 10) {
+    agreement_violations_.push_back(
+        fmt::format("group {} slot {}: two different values learned as chosen (second at {})",
+                    group, slot, t));
+  }
+}
+
+std::vector<PaxosInvariants::Interval> PaxosInvariants::intervals(int group) const {
+  std::vector<Interval> out;
+  for (const auto& [key, iv] : intervals_) {
+    if (key.first == group) {
+      out.push_back(iv);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Interval& a, const Interval& b) {
+    return a.first < b.first || (a.first == b.first && a.ballot < b.ballot);
+  });
+  return out;
+}
+
+check::CheckResult PaxosInvariants::result() const {
+  std::vector<std::string> bad = agreement_violations_;
+  std::set<int> groups;
+  for (const auto& [key, iv] : intervals_) {
+    groups.insert(key.first);
+  }
+  for (int g : groups) {
+    auto ivs = intervals(g);
+    for (std::size_t i = 1; i < ivs.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (ivs[j].last >= ivs[i].first && bad.size() < 20) {
+          bad.push_back(fmt::format(
+              "group {}: leaders with ballots {} and {} both acted in [{}, {}] (lease "
+              "disjointness)",
+              g, ivs[j].ballot, ivs[i].ballot, ivs[i].first, std::min(ivs[j].last, ivs[i].last)));
+        }
+      }
+    }
+  }
+  check::CheckResult r;
+  r.checker = "invariants";
+  r.ok = bad.empty();
+  if (r.ok) {
+    r.summary = fmt::format("one leader per lease interval in every group; {} slots agreed",
+                            chosen_.size());
+  } else {
+    r.summary = fmt::format("{} Paxos invariant violation(s): {}", bad.size(), bad.front());
+    for (const auto& b : bad) {
+      r.details += b + "\n";
+    }
+  }
+  return r;
+}
+
+// --- cluster ------------------------------------------------------------------------------------
+
+Cluster::Cluster(world::World& world, SpannerParams params, const OracleFactory& oracle)
+    : world_(&world), params_(std::move(params)) {
+  params_.validate();
+  auto region = world.add_region("universe");
+  world::HostParams server_host = world.params().host_defaults;
+  server_host.disk.fsync_latency = params_.log_fsync_latency;
+  std::vector<std::vector<world::HostId>> server_hosts(params_.zones);
+  for (int z = 0; z < params_.zones; ++z) {
+    auto zone = world.add_zone(region, zone_name(z));
+    zones_.push_back(zone);
+    for (int s = 0; s < params_.servers_per_zone; ++s) {
+      server_hosts[z].push_back(world.add_host(zone, fmt::format("{}-s{}", zone_name(z), s), server_host));
+    }
+    client_hosts_.push_back(world.add_host(zone, fmt::format("{}-c", zone_name(z))));
+  }
+  oracle_ = oracle(world);
+  // Spanserver nodes (one per host); they boot after placement is known.
+  std::vector<std::vector<NodeId>> by_zone(params_.zones);
+  for (int z = 0; z < params_.zones; ++z) {
+    for (int s = 0; s < params_.servers_per_zone; ++s) {
+      NodeId id = world.add_node(server_hosts[z][s], fmt::format("{}-s{}", zone_name(z), s),
+                                 server_group(z), [this](world::Node& n) {
+                                   return std::make_unique<Spanserver>(*this, n);
+                                 });
+      by_zone[z].push_back(id);
+      servers_.push_back(id);
+      server_zone_[id.value()] = z;
+    }
+  }
+  // The placement driver: replicas of a group in distinct zones, replica 0 (the preferred
+  // leader) in leader_zone or round robin, spread over the servers of each zone.
+  for (int g = 0; g < params_.groups; ++g) {
+    int first = params_.leader_zone >= 0 ? params_.leader_zone : g % params_.zones;
+    std::vector<NodeId> reps;
+    for (int j = 0; j < params_.replicas; ++j) {
+      int z = (first + j) % params_.zones;
+      reps.push_back(by_zone[z][(g / params_.zones + j) % params_.servers_per_zone]);
+    }
+    placement_.push_back(std::move(reps));
+  }
+}
+
+Cluster::~Cluster() = default;
+
+std::string Cluster::key_name(int index) { return fmt::format("k{:04d}", index); }
+
+int Cluster::group_of(std::string_view key) const {
+  int idx = 0;
+  for (char c : key.substr(1)) {
+    idx = idx * 10 + (c - '0');
+  }
+  return static_cast<int>(static_cast<std::int64_t>(idx) * params_.groups / params_.keys);
+}
+
+world::ZoneId Cluster::zone_of(NodeId node) const { return world_->node(node).host().zone(); }
+
+Spanserver* Cluster::server(NodeId node) const {
+  world::Node& n = world_->node(node);
+  if (!n.up() || n.program() == nullptr) {
+    return nullptr;
+  }
+  return dynamic_cast<Spanserver*>(n.program());
+}
+
+int Cluster::replica_index(int group, NodeId node) const {
+  const auto& reps = placement_.at(group);
+  for (std::size_t i = 0; i < reps.size(); ++i) {
+    if (reps[i] == node) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+std::optional<NodeId> Cluster::leader_of(int group) const {
+  for (NodeId n : placement_.at(group)) {
+    Spanserver* s = server(n);
+    if (s == nullptr) {
+      continue;
+    }
+    Replica* r = s->replica(group);
+    if (r != nullptr && s->has_lease(*r)) {
+      return n;
+    }
+  }
+  return std::nullopt;
+}
+
+int Cluster::leaders_in_zone(int zone_index) const {
+  int count = 0;
+  for (int g = 0; g < params_.groups; ++g) {
+    auto l = leader_of(g);
+    if (l && zone_of(*l) == zones_.at(zone_index)) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+void Cluster::hand_off_leaders_in_zone(int zone_index) {
+  for (int g = 0; g < params_.groups; ++g) {
+    auto l = leader_of(g);
+    if (l && zone_of(*l) == zones_.at(zone_index)) {
+      server(*l)->hand_off(g);
+    }
+  }
+}
+
+check::CheckResult Cluster::check_serializable() const {
+  return check::check_strict_serializable(history_);
+}
+
+void Cluster::note_commit_wait(Duration waited, Duration two_epsilon) {
+  ++commit_wait_.commits;
+  commit_wait_.min_margin = std::min(commit_wait_.min_margin, waited - two_epsilon);
+  commit_wait_.min_wait = std::min(commit_wait_.min_wait, waited);
+}
+
+// --- client library -----------------------------------------------------------------------------
+
+Client::Client(Cluster& cluster, world::Node& node, std::int64_t history_id)
+    : cluster_(&cluster), node_(&node), history_id_(history_id) {}
+
+void Client::record_invoke(check::Op op) {
+  if (history_id_ >= 0) {
+    cluster_->history().invoke(history_id_, node_->sim().now(), std::move(op));
+  }
+}
+
+void Client::record_end(const TxnResult& r, check::Op op) {
+  if (history_id_ < 0) {
+    return;
+  }
+  auto& h = cluster_->history();
+  Time now = node_->sim().now();
+  switch (r.status) {
+    case TxnResult::Status::kCommitted:
+      h.ok(history_id_, now, std::move(op), r.ts);
+      break;
+    case TxnResult::Status::kAborted:
+      h.fail(history_id_, now);
+      break;
+    case TxnResult::Status::kUnknown:
+      h.info(history_id_, now);
+      break;
+  }
+}
+
+Task<RpcResult> Client::call_leader(int group, Payload request, std::uint64_t bytes,
+                                    bool idempotent) {
+  const auto& reps = cluster_->replicas(group);
+  const auto& p = cluster_->params();
+  NodeId target = reps.front();
+  if (auto it = leader_cache_.find(group); it != leader_cache_.end()) {
+    target = it->second;
+  }
+  RpcResult last;
+  std::size_t next = 0;
+  int tries = static_cast<int>(reps.size()) * 2;
+  for (int i = 0; i < tries; ++i) {
+    RpcResult res = co_await node_->call(target, request, bytes, p.rpc_timeout);
+    last_leader_ = target;
+    const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+    if (resp != nullptr && resp->st != St::kNotLeader) {
+      leader_cache_[group] = target;
+      co_return res;
+    }
+    last = std::move(res);
+    if (last.status == world::RpcStatus::kTimeout && !idempotent) {
+      co_return last;
+    }
+    if (resp != nullptr && resp->hint.valid() && resp->hint != target) {
+      target = resp->hint;
+    } else {
+      target = reps[next++ % reps.size()];
+      if (target == last_leader_) {
+        target = reps[next++ % reps.size()];
+      }
+      // Nobody leads yet (an election after a lease lapsed): back off a little.
+      co_await node_->sleep(p.rpc_timeout / 10);
+    }
+  }
+  co_return last;
+}
+
+Task<void> Client::abort_everywhere(std::int64_t txn, const std::vector<int>& groups) {
+  for (int g : groups) {
+    for (NodeId n : cluster_->replicas(g)) {
+      node_->call(n, Payload::make<AbortReq>(AbortReq{g, txn, false}), 128,
+                  cluster_->params().rpc_timeout, [](RpcResult) {});
+    }
+  }
+  co_return;
+}
+
+namespace {
+
+/// How a commit reply reads: committed, certainly not, or unknown.
+TxnResult::Status commit_outcome(const RpcResult& res) {
+  const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+  if (resp == nullptr) {
+    // Refused everywhere (processes down): never proposed. Timed out: unknown.
+    return res.status == world::RpcStatus::kUnreachable ? TxnResult::Status::kAborted
+                                                        : TxnResult::Status::kUnknown;
+  }
+  switch (resp->st) {
+    case St::kOk:
+      return TxnResult::Status::kCommitted;
+    case St::kAborted:
+    case St::kNotLeader:
+    case St::kRetry:
+      return TxnResult::Status::kAborted;
+    case St::kPending:
+      return TxnResult::Status::kUnknown;
+  }
+  return TxnResult::Status::kUnknown;
+}
+
+}  // namespace
+
+Task<TxnResult> Client::rw_attempt(const std::vector<std::string>& read_keys,
+                                   const std::function<Writes(const ReadValues&)>& writes,
+                                   std::int64_t txn, Timestamp priority, Writes& written) {
+  TxnResult result;
+  std::map<int, std::vector<std::string>> reads_by_group;
+  for (const auto& k : read_keys) {
+    reads_by_group[cluster_->group_of(k)].push_back(k);
+  }
+  std::vector<int> touched;
+  for (const auto& [g, keys] : reads_by_group) {
+    touched.push_back(g);
+    RpcResult res = co_await call_leader(
+        g, Payload::make<ReadLockReq>(ReadLockReq{g, txn, priority, keys}), 128, true);
+    const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+    if (resp == nullptr || resp->st != St::kOk || resp->values.size() != keys.size()) {
+      co_await abort_everywhere(txn, touched);
+      result.status = TxnResult::Status::kAborted;
+      co_return result;
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      result.reads[keys[i]] = resp->values[i];
+    }
+  }
+  written = writes(result.reads);
+  std::map<int, Writes> writes_by_group;
+  for (const auto& w : written) {
+    writes_by_group[cluster_->group_of(w.first)].push_back(w);
+  }
+  std::set<int> part_set(touched.begin(), touched.end());
+  for (const auto& [g, w] : writes_by_group) {
+    part_set.insert(g);
+  }
+  std::vector<int> parts(part_set.begin(), part_set.end());
+
+  std::vector<check::MicroOp> invoked;
+  std::vector<check::MicroOp> done;
+  for (const auto& k : read_keys) {
+    invoked.push_back(check::MicroOp::read(k));
+    const auto& v = result.reads[k];
+    done.push_back(check::MicroOp::read(k, v ? check::Value::of(*v) : check::Value::nil()));
+  }
+  for (const auto& [k, v] : written) {
+    invoked.push_back(check::MicroOp::write(k, v));
+    done.push_back(check::MicroOp::write(k, v));
+  }
+  record_invoke(check::Op::transaction(invoked));
+
+  Timestamp min_ts = 0;
+  int coordinator = parts.front();
+  std::vector<int> others(parts.begin() + 1, parts.end());
+  for (int g : others) {
+    CommitReq prep{g, txn, priority, writes_by_group[g], reads_by_group[g], true, coordinator, {}, 0};
+    RpcResult res = co_await call_leader(g, Payload::make<CommitReq>(std::move(prep)),
+                                         128 + 4096 * writes_by_group[g].size(), false);
+    const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+    if (resp == nullptr || resp->st != St::kOk) {
+      // The coordinator was never asked to commit, so it never will: a definite abort.
+      co_await abort_everywhere(txn, parts);
+      result.status = TxnResult::Status::kAborted;
+      record_end(result, check::Op::transaction(done));
+      co_return result;
+    }
+    min_ts = std::max(min_ts, resp->ts);
+  }
+  CommitReq commit{coordinator, txn,    priority, writes_by_group[coordinator],
+                   reads_by_group[coordinator], false, coordinator, others, min_ts};
+  RpcResult res = co_await call_leader(coordinator, Payload::make<CommitReq>(std::move(commit)),
+                                       128 + 4096 * writes_by_group[coordinator].size(), false);
+  result.status = commit_outcome(res);
+  if (const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr) {
+    result.ts = resp->ts;
+  }
+  if (result.status == TxnResult::Status::kAborted) {
+    co_await abort_everywhere(txn, parts);
+  }
+  record_end(result, check::Op::transaction(done));
+  co_return result;
+}
+
+Task<TxnResult> Client::read_write(std::vector<std::string> read_keys,
+                                   std::function<Writes(const ReadValues&)> writes) {
+  const auto& wp = cluster_->params().workload;
+  Timestamp priority = cluster_->tt_now(node_->host().id()).latest.unix_ns();
+  TxnResult result;
+  for (int attempt = 1; attempt <= wp.max_attempts; ++attempt) {
+    std::int64_t txn = cluster_->next_txn_id();
+    Writes written;
+    result = co_await rw_attempt(read_keys, writes, txn, priority, written);
+    result.attempts = attempt;
+    if (result.status != TxnResult::Status::kAborted) {
+      break;
+    }
+    co_await node_->sleep(Duration::millis(2) * attempt);
+  }
+  co_return result;
+}
+
+Task<TxnResult> Client::read_only(std::vector<std::string> keys) {
+  TxnResult result;
+  result.attempts = 1;
+  std::map<int, std::vector<std::string>> by_group;
+  for (const auto& k : keys) {
+    by_group[cluster_->group_of(k)].push_back(k);
+  }
+  std::vector<check::MicroOp> invoked;
+  for (const auto& k : keys) {
+    invoked.push_back(check::MicroOp::read(k));
+  }
+  record_invoke(check::Op::transaction(invoked));
+  // One group: the leader picks LastTS(). Several: s_read = TT.now().latest.
+  Timestamp ts = 0;
+  if (by_group.size() > 1) {
+    ts = cluster_->tt_now(node_->host().id()).latest.unix_ns();
+  }
+  for (const auto& [g, ks] : by_group) {
+    RpcResult res = co_await call_leader(g, Payload::make<ReadAtReq>(ReadAtReq{g, ks, ts, false}),
+                                         128, true);
+    const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+    if (resp == nullptr || resp->st != St::kOk || resp->values.size() != ks.size()) {
+      result.status = TxnResult::Status::kAborted;
+      record_end(result, {});
+      co_return result;
+    }
+    result.ts = resp->ts;
+    for (std::size_t i = 0; i < ks.size(); ++i) {
+      result.reads[ks[i]] = resp->values[i];
+    }
+  }
+  result.status = TxnResult::Status::kCommitted;
+  std::vector<check::MicroOp> done;
+  for (const auto& k : keys) {
+    const auto& v = result.reads[k];
+    done.push_back(check::MicroOp::read(k, v ? check::Value::of(*v) : check::Value::nil()));
+  }
+  record_end(result, check::Op::transaction(done));
+  co_return result;
+}
+
+Task<TxnResult> Client::snapshot_read(std::vector<std::string> keys, Timestamp ts) {
+  TxnResult result;
+  result.attempts = 1;
+  result.ts = ts;
+  std::map<int, std::vector<std::string>> by_group;
+  for (const auto& k : keys) {
+    by_group[cluster_->group_of(k)].push_back(k);
+  }
+  world::ZoneId here = node_->host().zone();
+  for (const auto& [g, ks] : by_group) {
+    // The closest replica: one in this zone if the group has one, else the leader.
+    std::optional<NodeId> local;
+    for (NodeId n : cluster_->replicas(g)) {
+      if (cluster_->zone_of(n) == here) {
+        local = n;
+      }
+    }
+    auto req = Payload::make<ReadAtReq>(ReadAtReq{g, ks, ts, true});
+    RpcResult res;
+    if (local) {
+      res = co_await node_->call(*local, req, 128, cluster_->params().rpc_timeout);
+    }
+    const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+    if (resp == nullptr || resp->st != St::kOk) {
+      res = co_await call_leader(g, req, 128, true);
+      resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+    }
+    if (resp == nullptr || resp->st != St::kOk || resp->values.size() != ks.size()) {
+      result.status = TxnResult::Status::kAborted;
+      co_return result;
+    }
+    for (std::size_t i = 0; i < ks.size(); ++i) {
+      result.reads[ks[i]] = resp->values[i];
+    }
+  }
+  result.status = TxnResult::Status::kCommitted;
+  co_return result;
+}
+
+// --- workload -----------------------------------------------------------------------------------
+
+namespace {
+
+class WorkloadClient final : public world::Program {
+public:
+  WorkloadClient(Cluster& cluster, world::Node& node, std::int64_t history_id)
+      : cluster_(&cluster),
+        node_(&node),
+        client_(cluster, node, history_id),
+        rng_(node.sim().rng(fmt::format("spanner/client/{}/{}", node.name(), node.incarnation()))) {}
+
+  void start(world::Node& node) override { node.spawn(loop()); }
+
+private:
+  void count(const std::string& scope, const TxnResult& r, Duration latency) {
+    auto& m = node_->sim().metrics();
+    m.counter("spanner." + scope + ".requests").inc();
+    if (r.committed()) {
+      m.counter("spanner." + scope + ".successes").inc();
+      m.histogram("spanner." + scope + ".latency").record(latency);
+    } else {
+      m.counter("spanner." + scope + ".failures").inc();
+    }
+  }
+
+  Task<void> loop() {
+    const auto& p = cluster_->params();
+    const auto& w = p.workload;
+    std::uint64_t total = static_cast<std::uint64_t>(w.read_write_parts + w.read_only_parts + w.snapshot_parts);
+    for (;;) {
+      co_await node_->sleep(Duration::from_seconds(rng_.exponential(w.think_time.to_seconds())));
+      // Groups first (distinct), then keys spread over them.
+      std::vector<int> groups;
+      int want = std::min(w.groups_per_txn, p.groups);
+      while (static_cast<int>(groups.size()) < want) {
+        int g = static_cast<int>(rng_.below(static_cast<std::uint64_t>(p.groups)));
+        if (std::find(groups.begin(), groups.end(), g) == groups.end()) {
+          groups.push_back(g);
+        }
+      }
+      std::vector<std::string> keys;
+      for (int i = 0; i < w.keys_per_txn; ++i) {
+        int g = groups[static_cast<std::size_t>(i) % groups.size()];
+        std::int64_t lo = (static_cast<std::int64_t>(g) * p.keys + p.groups - 1) / p.groups;
+        std::int64_t hi = (static_cast<std::int64_t>(g + 1) * p.keys + p.groups - 1) / p.groups - 1;
+        std::string k = Cluster::key_name(static_cast<int>(rng_.uniform_int(lo, hi)));
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
+          keys.push_back(k);
+        }
+      }
+      std::uint64_t pick = rng_.below(total);
+      Time start = node_->sim().now();
+      if (pick < static_cast<std::uint64_t>(w.read_write_parts)) {
+        Cluster* c = cluster_;
+        TxnResult r = co_await client_.read_write(keys, [c](const ReadValues& reads) {
+          Writes out;
+          for (const auto& [k, v] : reads) {
+            out.emplace_back(k, c->next_value());
+          }
+          return out;
+        });
+        Duration lat = node_->sim().now() - start;
+        count("rw", r, lat);
+        count("txn", r, lat);
+        if (client_.last_leader().valid()) {
+          world::ZoneId z = cluster_->zone_of(client_.last_leader());
+          count("rw/" + cluster_->world().topology().name(z), r, lat);
+        }
+      } else if (pick < static_cast<std::uint64_t>(w.read_write_parts + w.read_only_parts)) {
+        TxnResult r = co_await client_.read_only(keys);
+        Duration lat = node_->sim().now() - start;
+        count("ro", r, lat);
+        count("txn", r, lat);
+      } else {
+        Timestamp ts = cluster_->tt_now(node_->host().id()).latest.unix_ns() -
+                       w.snapshot_staleness.ns();
+        TxnResult r = co_await client_.snapshot_read(keys, ts);
+        Duration lat = node_->sim().now() - start;
+        count("snapshot", r, lat);
+        count("txn", r, lat);
+      }
+    }
+  }
+
+  Cluster* cluster_;
+  world::Node* node_;
+  Client client_;
+  Rng rng_;
+};
+
+}  // namespace
+
+void Cluster::start_workload() {
+  const auto& w = params_.workload;
+  std::vector<int> zones = w.client_zones;
+  if (zones.empty()) {
+    for (int z = 0; z < params_.zones; ++z) {
+      zones.push_back(z);
+    }
+  }
+  for (int z : zones) {
+    for (int c = 0; c < w.clients_per_zone; ++c) {
+      world_->add_node(client_hosts_.at(z), fmt::format("{}-client{}", zone_name(z), c),
+                       "client/" + zone_name(z), [this](world::Node& n) {
+                         // Each incarnation is a new history client: an operation the crashed
+                         // one left in flight stays pending (unknown outcome).
+                         std::int64_t id = client_seq_++;
+                         return std::make_unique<WorkloadClient>(
+                             *this, n, params_.workload.record_history ? id : -1);
+                       });
+    }
+  }
+  if (params_.handoff_zone >= 0) {
+    world_->sim().schedule_at(Time::zero() + params_.handoff_at,
+                              [this] { hand_off_leaders_in_zone(params_.handoff_zone); });
+  }
+}
+
+}  // namespace faultline::sim::spanner
