@@ -2,6 +2,9 @@
 #include <faultline/world/node.hpp>
 #include <faultline/world/world.hpp>
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace faultline::world {
 
 std::string_view to_string(RpcStatus s) {
@@ -69,8 +72,7 @@ void Node::crash(bool host_crash) {
   state_ = NodeState::kCrashed;
   // Every frame and timer of the incarnation dies here; awaitables unregister themselves.
   process_.kill();
-  pending_.clear();
-  pending_cb_.clear();
+  reset_calls();
   deferred_.clear();
   on_message_ = nullptr;
   on_request_ = nullptr;
@@ -195,12 +197,10 @@ void Node::dispatch(Message&& m) {
       r.status = m.kind == MessageKind::kReply ? RpcStatus::kOk : RpcStatus::kUnreachable;
       r.size_bytes = m.size_bytes;
       r.payload = std::move(m.payload);
-      if (auto it = pending_.find(m.call_id); it != pending_.end()) {
-        it->second->complete(std::move(r));
-      } else {
-        finish_callback(m.call_id, std::move(r));
+      if (CallSlot* s = find_call(m.call_id)) {
+        complete_call(*s, std::move(r));
       }
-      return;
+      return;  // else a late reply, or one for a call of an earlier incarnation
     }
   }
 }
@@ -242,37 +242,170 @@ void Node::send_message(NodeId dst, MessageKind kind, std::uint64_t call_id, Pay
 
 void Node::call(NodeId dst, Payload request, std::uint64_t size_bytes, Duration timeout,
                 std::function<void(RpcResult)> done) {
-  const std::uint64_t call_id = next_call_id_++;
   if (!dst.valid() || dst.value() >= world_->node_count()) {
     // No such node: refused at once, but never inline.
     after(Duration::zero(), [done = std::move(done)] { done(RpcResult{RpcStatus::kUnreachable, {}, 0, {}}); });
     return;
   }
-  PendingCallback& pc = pending_cb_[call_id];
-  pc.done = std::move(done);
-  pc.started = sim().now();
-  pc.dst = dst;
-  pc.timer = process_.schedule_after(timeout, [this, call_id] {
-    finish_callback(call_id, RpcResult{RpcStatus::kTimeout, {}, 0, {}});
-  });
+  const std::uint64_t call_id = open_call(dst, timeout, nullptr, &done);
   send_request(dst, call_id, std::move(request), size_bytes);
 }
 
-void Node::finish_callback(std::uint64_t call_id, RpcResult r) {
-  auto it = pending_cb_.find(call_id);
-  if (it == pending_cb_.end()) {
-    return;  // a late reply, or one for a call of an earlier incarnation
+// --- the call table and its timeouts --------------------------------------------------------
+
+std::uint64_t Node::open_call(NodeId dst, Duration timeout, CallAwaiter* awaiter,
+                              std::function<void(RpcResult)>* done) {
+  std::uint32_t index;
+  if (calls_free_ != 0xffffffffu) {
+    index = calls_free_;
+    calls_free_ = calls_[index].next_free;
+  } else {
+    if (calls_.size() > kCallIndexMask) {
+      throw std::length_error("node " + name_ + ": more than 16M calls outstanding");
+    }
+    index = static_cast<std::uint32_t>(calls_.size());
+    calls_.emplace_back();
   }
-  process_.cancel(it->second.timer);
-  r.latency = sim().now() - it->second.started;
-  trace_call(it->second.dst, r);
-  auto done = std::move(it->second.done);
-  pending_cb_.erase(it);
+  CallSlot& s = calls_[index];
+  const Time now = sim().now();
+  s.call_id = (next_call_seq_++ << kCallIndexBits) | index;
+  s.started = now;
+  // A timeout too long to represent never fires (Time::max is "no deadline").
+  const Duration t = std::max(timeout, Duration::zero());
+  s.deadline = t >= Time::max() - now ? Time::max() : now + t;
+  s.awaiter = awaiter;
+  if (done != nullptr) {
+    s.done = std::move(*done);
+  }
+  s.dst = dst;
+  ++calls_live_;
+  if (s.deadline < newer_min_) {
+    newer_min_ = s.deadline;
+  }
+  if (s.deadline < timer_at_) {
+    arm_timeouts();
+  }
+  return s.call_id;
+}
+
+Node::CallSlot* Node::find_call(std::uint64_t call_id) {
+  const std::uint64_t index = call_id & kCallIndexMask;
+  if (call_id == 0 || index >= calls_.size() || calls_[index].call_id != call_id) {
+    return nullptr;
+  }
+  return &calls_[index];
+}
+
+void Node::close_call(CallSlot& s) {
+  s.call_id = 0;
+  s.awaiter = nullptr;
+  s.done = nullptr;
+  const auto index = static_cast<std::uint32_t>(&s - calls_.data());
+  s.next_free = calls_free_;
+  calls_free_ = index;
+  --calls_live_;
+}
+
+void Node::complete_call(CallSlot& s, RpcResult r) {
+  r.latency = sim().now() - s.started;
+  const NodeId dst = s.dst;
+  if (CallAwaiter* a = s.awaiter) {
+    close_call(s);
+    a->call_id_ = 0;
+    a->result_ = std::move(r);
+    trace_call(dst, a->result_);
+    wake(a->waiter_);
+    return;
+  }
+  auto done = std::move(s.done);
+  close_call(s);
+  trace_call(dst, r);
   if (state_ == NodeState::kUp) {
     done(std::move(r));  // the common case, without wrapping the callback again
     return;
   }
   run_or_defer([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+}
+
+void Node::arm_timeouts() {
+  // Drop the entries of finished calls from the front, so the timer is not armed for them.
+  while (sorted_head_ < sorted_.size() && find_call(sorted_[sorted_head_].call_id) == nullptr) {
+    ++sorted_head_;
+  }
+  if (sorted_head_ == sorted_.size()) {
+    sorted_.clear();
+    sorted_head_ = 0;
+  }
+  Time next = newer_min_;
+  if (sorted_head_ < sorted_.size()) {
+    next = std::min(next, sorted_[sorted_head_].at);
+  }
+  if (next == timer_at_) {
+    return;
+  }
+  if (timer_at_ != Time::max()) {
+    process_.cancel(timer_);
+  }
+  timer_at_ = next;
+  if (next != Time::max()) {
+    timer_ = process_.schedule_at(next, [this] { on_timeout_timer(); });
+  }
+}
+
+void Node::rescan_deadlines() {
+  sorted_.clear();
+  sorted_head_ = 0;
+  for (const CallSlot& s : calls_) {
+    if (s.call_id != 0 && s.deadline != Time::max()) {
+      sorted_.push_back(Deadline{s.deadline, s.call_id});
+    }
+  }
+  // Call ids grow with call order (the sequence is in the high bits), so equal deadlines
+  // expire in the order the calls were made, as separate timers would.
+  std::sort(sorted_.begin(), sorted_.end(), [](const Deadline& a, const Deadline& b) {
+    return a.at != b.at ? a.at < b.at : a.call_id < b.call_id;
+  });
+  newer_min_ = Time::max();
+}
+
+void Node::on_timeout_timer() {
+  timer_at_ = Time::max();
+  timer_ = EventId{};
+  const Time now = sim().now();
+  if (newer_min_ <= now) {
+    rescan_deadlines();
+  }
+  // Completing a call runs its callback, which may make calls (re-arming the timer) or crash
+  // this node (emptying the table): re-read the list on every step.
+  while (sorted_head_ < sorted_.size()) {
+    const Deadline d = sorted_[sorted_head_];
+    CallSlot* s = find_call(d.call_id);
+    if (s == nullptr) {
+      ++sorted_head_;
+      continue;
+    }
+    if (d.at > now) {
+      break;
+    }
+    ++sorted_head_;
+    complete_call(*s, RpcResult{RpcStatus::kTimeout, {}, 0, {}});
+  }
+  arm_timeouts();
+}
+
+void Node::reset_calls() {
+  // The process was killed: its timer with it, and every awaiter has unregistered itself.
+  calls_.clear();
+  calls_free_ = 0xffffffffu;
+  calls_live_ = 0;
+  sorted_.clear();
+  sorted_head_ = 0;
+  newer_min_ = Time::max();
+  if (timer_at_ != Time::max()) {
+    process_.cancel(timer_);
+  }
+  timer_at_ = Time::max();
+  timer_ = EventId{};
 }
 
 void Node::trace_call(NodeId dst, const RpcResult& r) {
@@ -307,11 +440,9 @@ void Node::SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
 
 Node::CallAwaiter::~CallAwaiter() {
   if (call_id_ != 0) {
-    auto it = n_->pending_.find(call_id_);
-    if (it != n_->pending_.end() && it->second == this) {
-      n_->pending_.erase(it);
+    if (CallSlot* s = n_->find_call(call_id_); s != nullptr && s->awaiter == this) {
+      n_->close_call(*s);
     }
-    n_->sim().cancel(timer_);
   }
 }
 
@@ -322,23 +453,9 @@ bool Node::CallAwaiter::await_suspend(std::coroutine_handle<> h) {
     return false;
   }
   waiter_.handle = h;
-  call_id_ = n_->next_call_id_++;
-  n_->pending_[call_id_] = this;
-  timer_ = n_->process_.schedule_after(timeout_, [this] {
-    complete(RpcResult{RpcStatus::kTimeout, {}, 0, {}});
-  });
+  call_id_ = n_->open_call(dst_, timeout_, this, nullptr);
   n_->send_request(dst_, call_id_, std::move(req_), size_);
   return true;
-}
-
-void Node::CallAwaiter::complete(RpcResult r) {
-  n_->pending_.erase(call_id_);
-  n_->sim().cancel(timer_);
-  call_id_ = 0;
-  result_ = std::move(r);
-  result_.latency = n_->sim().now() - started_;
-  n_->trace_call(dst_, result_);
-  n_->wake(waiter_);
 }
 
 }  // namespace faultline::world
