@@ -76,6 +76,17 @@ Duration ContentionResult::completion_quantile(double q) const {
 
 Duration ContentionResult::completion_max() const { return completion_quantile(1.0); }
 
+Duration ContentionResult::completion_mean() const {
+  if (trial_completion.empty()) {
+    return Duration::zero();
+  }
+  std::int64_t sum = 0;
+  for (Duration d : trial_completion) {
+    sum += d.ns();
+  }
+  return Duration::nanos(sum / static_cast<std::int64_t>(trial_completion.size()));
+}
+
 bool ContentionResult::done() const {
   return succeeded + gave_up == client_calls.size() && !client_calls.empty();
 }

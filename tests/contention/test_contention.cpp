@@ -44,6 +44,7 @@ TEST_CASE("contention: a lone client writes once, four message delays after it s
   CHECK(r.gave_up == 0);
   // read, read reply, write, write reply: 4 x 10 ms.
   CHECK(r.completion_max() == Duration::millis(40));
+  CHECK(r.completion_mean() == Duration::millis(40));
   CHECK(r.done());
 }
 
@@ -166,7 +167,8 @@ TEST_CASE("contention story: the figure, calls and time for 10 to 50 clients",
       const auto r = run_contention(params_for(clients, 100, j), 1);
       WARN(clients << " clients, " << resilience::to_string(j) << ": "
                    << r.mean_calls_per_trial() << " calls/run, " << r.calls_per_client()
-                   << " calls/client, time p50 " << r.completion_quantile(0.5).to_millis()
+                   << " calls/client, time mean " << r.completion_mean().to_millis()
+                   << " ms, p50 " << r.completion_quantile(0.5).to_millis()
                    << " ms, p99 " << r.completion_quantile(0.99).to_millis() << " ms, max "
                    << r.completion_max().to_millis() << " ms");
       CHECK(r.succeeded == static_cast<std::uint64_t>(clients) * 100);

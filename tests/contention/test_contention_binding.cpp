@@ -67,7 +67,8 @@ TEST_CASE("contention binding: every client writes once; trials measure calls pe
   CHECK(r.series.front().samples.back().value == 0.0);
 }
 
-TEST_CASE("contention binding: an expectation the run contradicts fails", "[contention][scenario]") {
+TEST_CASE("contention binding: an expectation the run contradicts fails",
+          "[contention][scenario]") {
   Json doc = small("none");
   // Un-jittered clients collide: they cannot average a single write each.
   doc["expectations"] = Json::parse(

@@ -83,6 +83,8 @@ struct ContentionResult {
   /// Exact order statistic of trial_completion (q in [0, 1], nearest rank).
   Duration completion_quantile(double q) const;
   Duration completion_max() const;
+  /// Mean of trial_completion (the blog reports the mean time per run).
+  Duration completion_mean() const;
   bool done() const;
 };
 
