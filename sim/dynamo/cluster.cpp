@@ -149,6 +149,7 @@ struct Cluster::Impl {
   std::vector<std::vector<std::uint32_t>> replicas_of_arc;
   std::map<std::string, std::vector<NodeId>, std::less<>> client_ids;
   std::vector<CartOp> history;
+  std::vector<std::uint64_t> writer_seq;  // per writer id: dots issued so far
   std::vector<std::uint64_t> owner_cur, owner_last, replica_cur, replica_last;
   bool have_window = false;
   std::uint64_t gets_ok = 0;
@@ -267,7 +268,9 @@ void send_write(const std::shared_ptr<WriteOp>& op, std::uint32_t target, std::u
           }
         } else {
           op->view->suspect_until[target] = now + cc.p.failure_timeout;
-          if (cc.p.sloppy_quorum && !op->done) {
+          // Sloppy quorum: a replica that failed is replaced by the next healthy node even
+          // after the write has its W acks, so the write still reaches N nodes.
+          if (cc.p.sloppy_quorum) {
             const std::uint32_t next = next_candidate(cc, *op->view, op->walk, op->used, now);
             if (next != kNone) {
               std::uint32_t owner = hint;
@@ -288,11 +291,10 @@ void send_write(const std::shared_ptr<WriteOp>& op, std::uint32_t target, std::u
       });
 }
 
-/// Writes `items` as the successor of `context`. `writer` is the node whose vector-clock
-/// entry is bumped (kNone: the first chosen replica, as client-driven coordination does).
-void start_write(Cluster::Impl& c, Node& node, View& view, const std::string& key,
-                 const VectorClock& context, std::vector<std::string> items,
-                 std::uint32_t writer, std::function<void(bool)> finish) {
+/// Writes `items` as the successor of `context`, under a fresh dot of `writer`.
+void start_write(Cluster::Impl& c, Node& node, View& view, std::uint32_t writer,
+                 const std::string& key, const VectorClock& context,
+                 std::vector<std::string> items, std::function<void(bool)> finish) {
   const Time now = c.sim->now();
   Targets t = choose_targets(c, view, key, now);
   auto op = std::make_shared<WriteOp>();
@@ -308,12 +310,13 @@ void start_write(Cluster::Impl& c, Node& node, View& view, const std::string& ke
     return;
   }
   ++c.owner_cur[t.chosen.front()];
-  if (writer == kNone) {
-    writer = t.chosen.front();
-  }
   const std::int64_t ts = node.clock_now().unix_ns();
+  // The sequence lives in the cluster, not the process, so a restarted writer never reuses a
+  // dot (a real node would persist it).
+  const std::uint64_t dot = (static_cast<std::uint64_t>(writer) << 32) | ++c.writer_seq[writer];
   op->version.clock = context;
-  op->version.clock.increment(writer, ts, static_cast<std::size_t>(c.p.clock_max_entries));
+  op->version.clock.increment(dot, ts, static_cast<std::size_t>(c.p.clock_max_entries));
+  op->version.dot = dot;
   op->version.items = std::move(items);
   op->version.timestamp_ns = ts;
   op->version.coordinator = writer;
@@ -605,7 +608,7 @@ private:
                   });
       return;
     }
-    start_write(c_, *node_, view_, q.key, q.context, q.items, self_, [resp](bool ok) {
+    start_write(c_, *node_, view_, self_, q.key, q.context, q.items, [resp](bool ok) {
       resp.reply(Payload::make<ClientReply>(ok, std::vector<Version>{}), kHeaderBytes);
     });
   }
@@ -770,9 +773,11 @@ private:
 // --- client ---------------------------------------------------------------------------------
 class ClientProgram final : public world::Program {
 public:
-  ClientProgram(Cluster& cluster, Cluster::Impl& c, const ClientParams& cp, int index)
+  ClientProgram(Cluster& cluster, Cluster::Impl& c, const ClientParams& cp, int index,
+                 std::uint32_t writer_id)
       : cluster_(cluster), c_(c), cp_(cp), index_(index),
-        rng_(c.sim->rng("dynamo/client/" + cp.name + "/" + std::to_string(index))) {}
+        rng_(c.sim->rng("dynamo/client/" + cp.name + "/" + std::to_string(index))),
+        writer_(writer_id) {}
 
   void start(Node& node) override {
     node_ = &node;
@@ -788,6 +793,7 @@ public:
   const ClientParams& params() const { return cp_; }
   View& view() { return view_; }
   Rng& rng() { return rng_; }
+  std::uint32_t writer() const { return writer_; }
 
 private:
   Task<void> poll_loop() {
@@ -843,6 +849,7 @@ private:
   Rng rng_;
   Node* node_ = nullptr;
   View view_;
+  std::uint32_t writer_;
   std::uint64_t seq_ = 0;
   std::map<std::string, std::vector<std::string>> added_;
 };
@@ -944,6 +951,7 @@ void Cluster::build(world::World& world) {
       return std::make_unique<StorageProgram>(*cp, i);
     }));
   }
+  std::uint32_t next_writer = 0;
   for (const auto& client : c.p.clients) {
     std::size_t zone = 0;
     for (std::size_t z = 0; z < c.p.zones.size(); ++z) {
@@ -956,12 +964,18 @@ void Cluster::build(world::World& world) {
       const std::string name = client.name + "-" + std::to_string(j);
       auto host = world.add_host(zones[zone], name);
       const ClientParams* cl = &client;
+      // Client-driven coordination writes clock entries under the client's own id, after the
+      // storage nodes' ids (the paper's note that clocks grow with the number of coordinators,
+      // hence truncation, applies).
+      const auto writer_id = static_cast<std::uint32_t>(nodes + next_writer++);
       ids.push_back(world.add_node(host, name, client_group(client.name),
-                                   [this, cl, j](Node&) {
-                                     return std::make_unique<ClientProgram>(*this, *impl_, *cl, j);
+                                   [this, cl, j, writer_id](Node&) {
+                                     return std::make_unique<ClientProgram>(*this, *impl_, *cl, j,
+                                                                            writer_id);
                                    }));
     }
   }
+  c.writer_seq.assign(nodes + next_writer, 0);
   c.index_of.assign(world.node_count(), kNone);
   for (std::uint32_t i = 0; i < nodes; ++i) {
     c.index_of[c.storage_ids[i].value()] = i;
@@ -1044,7 +1058,7 @@ Task<bool> Cluster::put(world::Node& client, std::string key, VectorClock contex
     m.attempt();
     if (cp.coordination == Coordination::kClient) {
       Completion<bool> done(*c.sim);
-      start_write(c, client, prog.view(), key, context, items, kNone,
+      start_write(c, client, prog.view(), prog.writer(), key, context, items,
                   [done](bool success) mutable { done.set(success); });
       std::optional<bool> r = co_await done.wait_for(cp.attempt_timeout);
       ok = r.value_or(false);

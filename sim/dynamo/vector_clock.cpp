@@ -14,7 +14,7 @@ std::string_view to_string(ClockOrder o) {
   return "?";
 }
 
-std::uint64_t VectorClock::counter(std::uint32_t node) const {
+std::uint64_t VectorClock::counter(std::uint64_t node) const {
   for (const auto& e : entries_) {
     if (e.node == node) {
       return e.counter;
@@ -23,15 +23,15 @@ std::uint64_t VectorClock::counter(std::uint32_t node) const {
   return 0;
 }
 
-void VectorClock::increment(std::uint32_t node, std::int64_t timestamp_ns,
-                            std::size_t max_entries) {
+void VectorClock::increment(std::uint64_t node, std::int64_t timestamp_ns,
+                            std::size_t max_entries, std::uint64_t floor) {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), node,
-                             [](const ClockEntry& e, std::uint32_t n) { return e.node < n; });
+                             [](const ClockEntry& e, std::uint64_t n) { return e.node < n; });
   if (it != entries_.end() && it->node == node) {
-    ++it->counter;
+    it->counter = std::max(it->counter, floor) + 1;
     it->timestamp_ns = timestamp_ns;
   } else {
-    entries_.insert(it, ClockEntry{node, 1, timestamp_ns});
+    entries_.insert(it, ClockEntry{node, floor + 1, timestamp_ns});
   }
   while (max_entries > 0 && entries_.size() > max_entries) {
     // Never drop the entry just bumped: it is the newest by construction unless the host clock
@@ -119,7 +119,11 @@ std::string VectorClock::to_string() const {
     if (i > 0) {
       s += ", ";
     }
-    s += "n" + std::to_string(entries_[i].node) + ":" + std::to_string(entries_[i].counter);
+    const std::uint64_t id = entries_[i].node;
+    // A dot (writer << 32 | sequence) prints as "n<writer>.<sequence>".
+    s += "n" + (id >> 32 ? std::to_string(id >> 32) + "." + std::to_string(id & 0xffffffffULL)
+                         : std::to_string(id));
+    s += ":" + std::to_string(entries_[i].counter);
   }
   return s + "]";
 }

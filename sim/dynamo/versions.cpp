@@ -20,7 +20,7 @@ std::optional<Reconcile> parse_reconcile(std::string_view text) {
 }
 
 std::uint64_t Version::digest() const {
-  std::uint64_t h = clock.digest();
+  std::uint64_t h = clock.digest() ^ (dot * 0x9e3779b97f4a7c15ULL);
   for (const auto& item : items) {
     h = fnv1a64(item, h ^ 0x51ULL);
   }
@@ -42,6 +42,13 @@ bool lww_newer(const Version& a, const Version& b) {
 }
 }  // namespace
 
+bool supersedes(const Version& a, const Version& b) {
+  if (b.dot != 0) {
+    return a.dot == b.dot || a.clock.contains(b.dot, 1);
+  }
+  return VectorClock::descends(a.clock, b.clock);
+}
+
 bool apply_version(std::vector<Version>& versions, const Version& incoming, Reconcile mode) {
   if (mode == Reconcile::kLastWriterWins) {
     if (versions.empty()) {
@@ -55,13 +62,11 @@ bool apply_version(std::vector<Version>& versions, const Version& incoming, Reco
     return true;
   }
   for (const auto& v : versions) {
-    if (VectorClock::descends(v.clock, incoming.clock)) {
-      return false;  // already have it, or something newer
+    if (supersedes(v, incoming)) {
+      return false;  // already have it, or something that saw it
     }
   }
-  std::erase_if(versions, [&](const Version& v) {
-    return VectorClock::descends(incoming.clock, v.clock);
-  });
+  std::erase_if(versions, [&](const Version& v) { return supersedes(incoming, v); });
   versions.push_back(incoming);
   // Keep a canonical order so replicas holding the same set hash the same.
   std::sort(versions.begin(), versions.end(), [](const Version& a, const Version& b) {

@@ -28,7 +28,12 @@ std::optional<Reconcile> parse_reconcile(std::string_view text);
 
 /// One version of a shopping cart: its items (sorted, unique) and its causal history.
 struct Version {
+  /// The causal history: the writes (dots) this version has seen, its own dot included.
   VectorClock clock;
+  /// The write that created this version: entry `dot` with counter 1 in `clock`. A version
+  /// supersedes another exactly when its clock contains the other's dot (0: no dot; then the
+  /// plain vector-clock order decides, as for hand-made clocks in tests).
+  std::uint64_t dot = 0;
   std::vector<std::string> items;
   /// The coordinator's clock reading when it wrote the version (ns since the Unix epoch).
   std::int64_t timestamp_ns = 0;
@@ -37,11 +42,14 @@ struct Version {
   /// A stable digest of clock, items and timestamp (Merkle leaves, divergence counts).
   std::uint64_t digest() const;
   bool operator==(const Version& o) const {
-    return clock == o.clock && items == o.items && timestamp_ns == o.timestamp_ns &&
-           coordinator == o.coordinator;
+    return clock == o.clock && dot == o.dot && items == o.items &&
+           timestamp_ns == o.timestamp_ns && coordinator == o.coordinator;
   }
 };
 
+/// Whether `a` supersedes (or is) `b`: a's clock contains b's dot; for versions without dots,
+/// a's clock descends from b's.
+bool supersedes(const Version& a, const Version& b);
 /// Adds `incoming` to a key's version set under `mode`. Returns true if the set changed.
 bool apply_version(std::vector<Version>& versions, const Version& incoming, Reconcile mode);
 /// Applies every version of `incoming`; true if anything changed.

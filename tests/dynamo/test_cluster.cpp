@@ -1,0 +1,264 @@
+#include <catch2/catch.hpp>
+
+#include "dynamo_fixture.hpp"
+
+#include <faultline/determinism.hpp>
+#include <faultline/world/fault.hpp>
+
+#include <algorithm>
+
+using namespace faultline;
+using namespace faultline::sim::dynamo;
+using namespace faultline::sim::dynamo::testing;
+using world::FaultKind;
+using world::TargetKind;
+
+namespace {
+world::FaultSpec node_fault(FaultKind kind, Duration at, int node, Duration duration = {}) {
+  world::FaultSpec f;
+  f.at = at;
+  f.kind = kind;
+  f.target = {TargetKind::kNode, Cluster::node_name(node)};
+  f.duration = duration;
+  return f;
+}
+
+bool holds(const std::vector<Version>& vs, const std::string& item) {
+  return std::any_of(vs.begin(), vs.end(), [&](const Version& v) { return has_item(v.items, item); });
+}
+}  // namespace
+
+TEST_CASE("dynamo: with R + W > N and no failures every read sees the latest write",
+          "[dynamo][quorum]") {
+  const std::uint64_t seed = GENERATE(1u, 2u, 3u);
+  const auto coordination = GENERATE(Coordination::kClient, Coordination::kServer);
+  DynamoParams p = test_params(6);
+  p.clients[0].coordination = coordination;
+  p.read_repair = false;  // the quorum alone must do it
+  p.anti_entropy_interval = Duration::zero();
+  Run run(p, seed);
+  int stale = 0;
+  int checked = 0;
+  auto body = [&](world::Node& c) -> Task<void> {
+    for (int i = 0; i < 40; ++i) {
+      const std::string key = "k" + std::to_string(i % 5);
+      GetResult before = co_await run.cluster->get(c, key);
+      Reconciled rec = reconcile(before.versions, Reconcile::kUnion);
+      const std::string item = "v" + std::to_string(i);
+      std::vector<std::string> items{item};
+      const bool ok = co_await run.cluster->put(c, key, rec.context, items);
+      if (!ok) {
+        continue;
+      }
+      GetResult after = co_await run.cluster->get(c, key);
+      ++checked;
+      if (!after.ok || after.versions.size() != 1 || after.versions[0].items.size() != 1 ||
+          after.versions[0].items[0] != item) {
+        ++stale;
+      }
+    }
+  };
+  REQUIRE(run.drive(body));
+  REQUIRE(checked == 40);
+  REQUIRE(stale == 0);
+}
+
+TEST_CASE("dynamo: with R + W <= N a read can miss the latest write", "[dynamo][quorum]") {
+  // The counterpart that shows the test above can fail: R = W = 1 reads from one replica
+  // while the write may have reached another. Slow storage on one side makes it visible.
+  DynamoParams p = test_params(6);
+  p.r = 1;
+  p.w = 1;
+  p.read_repair = false;
+  p.anti_entropy_interval = Duration::zero();
+  p.storage.sigma = 1.5;
+  Run run(p, 4);
+  int stale = 0;
+  auto body = [&](world::Node& c) -> Task<void> {
+    for (int i = 0; i < 200; ++i) {
+      const std::string key = "k" + std::to_string(i % 5);
+      GetResult before = co_await run.cluster->get(c, key);
+      Reconciled rec = reconcile(before.versions, Reconcile::kUnion);
+      const std::string item = "v" + std::to_string(i);
+      std::vector<std::string> items{item};
+      const bool ok = co_await run.cluster->put(c, key, rec.context, items);
+      if (!ok) {
+        continue;
+      }
+      GetResult after = co_await run.cluster->get(c, key);
+      if (!holds(after.versions, item)) {
+        ++stale;
+      }
+    }
+  };
+  REQUIRE(run.drive(body, Duration::seconds(120)));
+  REQUIRE(stale > 0);
+}
+
+TEST_CASE("dynamo: hinted handoff delivers a hint after the owner recovers", "[dynamo][handoff]") {
+  DynamoParams p = test_params(6);
+  p.anti_entropy_interval = Duration::zero();  // only the hint may repair the owner
+  p.read_repair = false;
+  Run run(p, 1);
+  const std::string key = "cart-handoff";
+  const auto natural = run.cluster->ring().preference_list(key_position(key), 3);
+  const int owner = static_cast<int>(natural[1]);
+  run.world->faults().schedule(node_fault(FaultKind::kCrash, run.sim.now().since_start(), owner));
+  run.run_for(Duration::seconds(7));  // gossip notices the crash
+  bool ok = false;
+  auto body = [&](world::Node& c) -> Task<void> {
+    std::vector<std::string> items{"book"};
+    ok = co_await run.cluster->put(c, key, VectorClock{}, items);
+  };
+  REQUIRE(run.drive(body));
+  REQUIRE(ok);
+  run.run_for(Duration::millis(500));  // the stand-in's write lands after the quorum answered
+  REQUIRE(run.cluster->hints_pending() == 1);
+  REQUIRE_FALSE(holds(run.cluster->replica_versions(owner, key), "book"));
+  // Still down: the hint stays.
+  run.run_for(Duration::seconds(5));
+  REQUIRE(run.cluster->hints_pending() == 1);
+  run.world->faults().schedule(node_fault(FaultKind::kRestart, run.sim.now().since_start(), owner));
+  run.run_for(Duration::seconds(10));
+  REQUIRE(run.cluster->hints_pending() == 0);
+  REQUIRE(holds(run.cluster->replica_versions(owner, key), "book"));
+  REQUIRE(run.sim.metrics().counter("dynamo.hints.delivered").value() == 1);
+}
+
+TEST_CASE("dynamo: Merkle anti-entropy converges replicas that missed writes",
+          "[dynamo][merkle]") {
+  const bool anti_entropy = GENERATE(true, false);
+  DynamoParams p = test_params(6);
+  p.sloppy_quorum = false;  // strict quorum: no hints, the replica that was down just misses it
+  p.read_repair = false;
+  p.anti_entropy_interval = anti_entropy ? Duration::seconds(5) : Duration::zero();
+  Run run(p, 2);
+  const int victim = 0;
+  run.world->faults().schedule(node_fault(FaultKind::kCrash, run.sim.now().since_start(), victim, Duration::seconds(10)));
+  run.run_for(Duration::seconds(1));
+  int written = 0;
+  auto body = [&](world::Node& c) -> Task<void> {
+    for (int i = 0; i < 30; ++i) {
+      std::vector<std::string> items{"x"};
+      const bool ok = co_await run.cluster->put(c, "key-" + std::to_string(i), VectorClock{}, items);
+      written += ok ? 1 : 0;
+    }
+  };
+  REQUIRE(run.drive(body));
+  REQUIRE(written == 30);
+  run.run_for(Duration::seconds(10));  // the victim is back, behind
+  REQUIRE(run.storage(victim).up());
+  const std::size_t behind = run.cluster->divergent_keys();
+  REQUIRE(behind > 0);
+  run.run_for(Duration::seconds(20));
+  if (anti_entropy) {
+    REQUIRE(run.cluster->divergent_keys() == 0);
+    REQUIRE(run.sim.metrics().counter("dynamo.anti_entropy.keys").value() >= behind);
+  } else {
+    REQUIRE(run.cluster->divergent_keys() == behind);
+  }
+}
+
+TEST_CASE("dynamo: read repair fixes a stale replica that a read touched", "[dynamo][repair]") {
+  DynamoParams p = test_params(6);
+  p.sloppy_quorum = false;
+  p.anti_entropy_interval = Duration::zero();
+  Run run(p, 3);
+  const std::string key = "k";
+  const auto natural = run.cluster->ring().preference_list(key_position(key), 3);
+  run.world->faults().schedule(node_fault(FaultKind::kCrash, run.sim.now().since_start(), static_cast<int>(natural[2]), Duration::seconds(2)));
+  auto body = [&](world::Node& c) -> Task<void> {
+    std::vector<std::string> items{"x"};
+    co_await run.cluster->put(c, key, VectorClock{}, items);
+  };
+  REQUIRE(run.drive(body));
+  run.run_for(Duration::seconds(3));
+  REQUIRE(run.cluster->divergent_keys() == 1);
+  auto reads = [&](world::Node& c) -> Task<void> {
+    for (int i = 0; i < 5; ++i) {
+      co_await run.cluster->get(c, key);
+    }
+  };
+  REQUIRE(run.drive(reads));
+  run.run_for(Duration::seconds(1));
+  REQUIRE(run.cluster->divergent_keys() == 0);
+  REQUIRE(run.sim.metrics().counter("dynamo.read_repairs").value() >= 1);
+}
+
+namespace {
+/// Two client populations on both sides of a zone partition add items to the same carts.
+CartAudit partitioned_carts(Reconcile mode, std::uint64_t seed) {
+  DynamoParams p;
+  p.nodes = 6;
+  p.zones = {"zone-a", "zone-b"};
+  p.reconcile = mode;
+  for (const char* zone : {"zone-a", "zone-b"}) {
+    ClientParams c;
+    c.name = std::string("shop-") + zone;
+    c.zone = zone;
+    c.processes = 2;
+    c.rate_per_s = 20;
+    c.carts = 3;
+    c.stop = Duration::seconds(25);
+    p.clients.push_back(c);
+  }
+  Run run(p, seed);
+  world::FaultSpec cut;
+  cut.at = Duration::seconds(5);
+  cut.kind = FaultKind::kPartition;
+  cut.target = {TargetKind::kZone, "zone-a"};
+  cut.peer = {TargetKind::kZone, "zone-b"};
+  cut.duration = Duration::seconds(15);
+  run.world->faults().schedule(cut);
+  run.run_for(Duration::seconds(45));
+  return run.cluster->audit();
+}
+}  // namespace
+
+TEST_CASE("dynamo: union merge keeps every acknowledged cart add across a partition",
+          "[dynamo][cart]") {
+  const std::uint64_t seed = GENERATE(1u, 2u);
+  CartAudit a = partitioned_carts(Reconcile::kUnion, seed);
+  REQUIRE(a.acknowledged_adds > 500);
+  REQUIRE(a.lost_adds == 0);
+}
+
+TEST_CASE("dynamo: last-writer-wins loses concurrent cart adds", "[dynamo][cart]") {
+  const std::uint64_t seed = GENERATE(1u, 2u);
+  CartAudit a = partitioned_carts(Reconcile::kLastWriterWins, seed);
+  REQUIRE(a.acknowledged_adds > 500);
+  REQUIRE(a.lost_adds > 10);
+}
+
+TEST_CASE("dynamo: the same seed gives the same trace hash", "[dynamo][determinism]") {
+  auto body = [](Simulation& sim) {
+    world::World world(sim);
+    DynamoParams p;
+    p.nodes = 5;
+    p.zones = {"a", "b"};
+    p.write_buffer = true;
+    ClientParams c;
+    c.rate_per_s = 50;
+    c.remove_fraction = 0.2;
+    p.clients.push_back(c);
+    Cluster cluster(p);
+    cluster.build(world);
+    world.faults().schedule(node_fault(FaultKind::kCrash, Duration::seconds(3), 1, Duration::seconds(4)));
+    sim.run_until(Time::zero() + Duration::seconds(15));
+  };
+  auto report = check_determinism({.seed = 9}, body);
+  INFO(report.describe());
+  REQUIRE(report.deterministic);
+  REQUIRE(report.records_first > 1000);
+  auto other = check_determinism({.seed = 10}, body);
+  REQUIRE(other.hash_first != report.hash_first);
+}
+
+TEST_CASE("dynamo: bad params name the field", "[dynamo][params]") {
+  DynamoParams p;
+  p.r = 4;
+  REQUIRE_THROWS_WITH(Cluster(p), Catch::Contains("r: must be within [1, n]"));
+  DynamoParams q;
+  q.clients.push_back({.name = "x", .zone = "nowhere"});
+  REQUIRE_THROWS_WITH(Cluster(q), Catch::Contains("clients[0].zone"));
+}
