@@ -1,0 +1,232 @@
+// Binding of the Dynamo model (sim/dynamo): "model": {"name": "dynamo"}. JSON keys are the
+// field names of faultline::sim::dynamo::DynamoParams, ClientParams, RingParams and
+// StorageParams, one to one; durations are strings.
+#include "world_faults.hpp"
+
+#include <faultline/scenario/registry.hpp>
+#include <faultline/sim/dynamo/cluster.hpp>
+#include <faultline/sim/dynamo/params.hpp>
+#include <faultline/world/world.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace faultline::scenario {
+namespace {
+
+namespace dyn = faultline::sim::dynamo;
+
+std::string required_name(ObjectReader& r, std::string_view key, std::string_view example) {
+  const Json& v = r.require(key, example);
+  if (!v.is_string() || v.get<std::string>().empty()) {
+    throw r.error(key, "expected a non-empty string");
+  }
+  return v.get<std::string>();
+}
+
+dyn::ClientParams read_client(ObjectReader& r) {
+  dyn::ClientParams c;
+  c.name = required_name(r, "name", "\"shoppers\"");
+  r.get("zone", c.zone);
+  r.get("processes", c.processes, {.min = 1, .max = 10000});
+  r.get("rate_per_s", c.rate_per_s, {.min = 0.0, .max = 1e6});
+  std::string coordination(dyn::to_string(c.coordination));
+  r.get_choice("coordination", coordination, {"client", "server"});
+  c.coordination = *dyn::parse_coordination(coordination);
+  r.get("carts", c.carts, {.min = 1, .max = 1e7});
+  r.get("cart_prefix", c.cart_prefix);
+  r.get("remove_fraction", c.remove_fraction, {.min = 0.0, .max = 1.0});
+  r.get("start", c.start, {.min = Duration::zero()});
+  r.get("stop", c.stop, {.min = Duration::zero()});
+  r.get("attempt_timeout", c.attempt_timeout, {.min = Duration::nanos(1)});
+  r.get("attempts", c.attempts, {.min = 1, .max = 100});
+  r.get("membership_poll", c.membership_poll, {.min = Duration::nanos(1)});
+  r.get("request_bytes", c.request_bytes, {.min = 0, .max = 1e9});
+  r.finish();
+  return c;
+}
+
+class DynamoInstance : public ModelInstance {
+public:
+  DynamoInstance(dyn::DynamoParams params, bindings::FaultPlan faults)
+      : params_(std::move(params)), faults_(std::move(faults)) {}
+  ~DynamoInstance() override {
+    cluster_.reset();  // the cluster goes before the world it lives in
+    world_.reset();
+  }
+
+  void start(Simulation& sim) override {
+    world_ = std::make_unique<world::World>(sim);
+    cluster_ = std::make_unique<dyn::Cluster>(params_);
+    cluster_->build(*world_);
+    bindings::schedule_faults(world_->faults(), faults_);
+  }
+
+  std::optional<MeasureNames> measures(std::string_view of) const override {
+    if (of.empty() && !params_.clients.empty()) {
+      of = params_.clients.front().name;
+    }
+    auto to_measures = [](const dyn::MetricNames& n) {
+      return MeasureNames{n.requests, n.successes, n.failures, n.attempts, n.latency};
+    };
+    for (const auto& c : params_.clients) {
+      if (c.name == of) {
+        return to_measures(dyn::client_metric_names(c.name));
+      }
+    }
+    if (of == "get" || of == "put") {
+      return to_measures(dyn::op_metric_names(of));
+    }
+    return std::nullopt;
+  }
+
+  std::vector<std::string> measure_scopes() const override {
+    std::vector<std::string> out;
+    for (const auto& c : params_.clients) {
+      out.push_back(c.name);
+    }
+    out.push_back("get");
+    out.push_back("put");
+    return out;
+  }
+
+  std::vector<std::string> probes() const override {
+    std::vector<std::string> out{"divergent_keys",          "divergent_read_fraction",
+                                 "hints_pending",           "lost_adds",
+                                 "max_owner_load_ratio",    "max_replica_load_ratio",
+                                 "out_of_balance_fraction", "resurfaced_removes"};
+    for (int i = 0; i < params_.nodes; ++i) {
+      out.push_back("owner_load_share/" + dyn::Cluster::node_name(i));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  double probe(std::string_view name) const override {
+    const dyn::Cluster& c = *cluster_;
+    if (name == "divergent_keys") {
+      return static_cast<double>(c.divergent_keys());
+    }
+    if (name == "divergent_read_fraction") {
+      return c.divergent_read_fraction();
+    }
+    if (name == "hints_pending") {
+      return static_cast<double>(c.hints_pending());
+    }
+    if (name == "lost_adds") {
+      return static_cast<double>(c.audit().lost_adds);
+    }
+    if (name == "resurfaced_removes") {
+      return static_cast<double>(c.audit().resurfaced_removes);
+    }
+    if (name == "max_owner_load_ratio") {
+      return c.max_owner_load_ratio();
+    }
+    if (name == "max_replica_load_ratio") {
+      return c.max_replica_load_ratio();
+    }
+    if (name == "out_of_balance_fraction") {
+      return c.out_of_balance_fraction();
+    }
+    // owner_load_share/dynamo-<i>
+    const auto load = c.owner_load();
+    const std::string node(name.substr(name.find('/') + 1));
+    double total = 0;
+    for (auto l : load) {
+      total += static_cast<double>(l);
+    }
+    for (int i = 0; i < params_.nodes; ++i) {
+      if (dyn::Cluster::node_name(i) == node) {
+        return total == 0 ? 0.0 : static_cast<double>(load[static_cast<std::size_t>(i)]) / total;
+      }
+    }
+    return 0.0;
+  }
+
+  std::vector<std::string> checkers() const override { return {"cart-adds-kept"}; }
+
+  CheckVerdict check(std::string_view /*name*/, Simulation& /*sim*/) override {
+    auto r = cluster_->check_cart_adds_kept();
+    return {r.ok, r.summary};
+  }
+
+private:
+  dyn::DynamoParams params_;
+  bindings::FaultPlan faults_;
+  std::unique_ptr<world::World> world_;
+  std::unique_ptr<dyn::Cluster> cluster_;
+};
+
+std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
+  const Source& source = *in.source;
+  dyn::DynamoParams p;
+  ObjectReader r(*in.params, "/model/params", source);
+  r.get("nodes", p.nodes, {.min = 1, .max = 10000});
+  r.get("zones", p.zones);
+  if (auto ring = r.object("ring")) {
+    std::string placement(dyn::to_string(p.ring.placement));
+    ring->get_choice("placement", placement, {"random_tokens", "equal_partitions"});
+    p.ring.placement = placement == "random_tokens" ? dyn::Placement::kRandomTokens
+                                                    : dyn::Placement::kEqualPartitions;
+    ring->get("tokens_per_node", p.ring.tokens_per_node, {.min = 1, .max = 4096});
+    ring->get("partitions", p.ring.partitions, {.min = 0, .max = 1e7});
+    ring->finish();
+  }
+  r.get("n", p.n, {.min = 1, .max = 100});
+  r.get("r", p.r, {.min = 1, .max = 100});
+  r.get("w", p.w, {.min = 1, .max = 100});
+  std::string reconcile(dyn::to_string(p.reconcile));
+  r.get_choice("reconcile", reconcile, {"union", "last_writer_wins"});
+  p.reconcile = *dyn::parse_reconcile(reconcile);
+  r.get("clock_max_entries", p.clock_max_entries, {.min = 0, .max = 1000});
+  r.get("replica_timeout", p.replica_timeout, {.min = Duration::nanos(1)});
+  r.get("sloppy_quorum", p.sloppy_quorum);
+  r.get("hint_scan_interval", p.hint_scan_interval, {.min = Duration::zero()});
+  r.get("read_repair", p.read_repair);
+  r.get("anti_entropy_interval", p.anti_entropy_interval, {.min = Duration::zero()});
+  r.get("merkle_depth", p.merkle_depth, {.min = 0, .max = 20});
+  r.get("gossip_interval", p.gossip_interval, {.min = Duration::nanos(1)});
+  r.get("seeds", p.seeds, {.min = 1, .max = 10000});
+  r.get("failure_timeout", p.failure_timeout, {.min = Duration::nanos(1)});
+  r.get("write_buffer", p.write_buffer);
+  r.get("flush_interval", p.flush_interval, {.min = Duration::nanos(1)});
+  if (auto s = r.object("storage")) {
+    s->get("read_median", p.storage.read_median, {.min = Duration::nanos(1)});
+    s->get("write_median", p.storage.write_median, {.min = Duration::nanos(1)});
+    s->get("sigma", p.storage.sigma, {.min = 0.0, .max = 4.0});
+    s->get("buffer_write", p.storage.buffer_write, {.min = Duration::zero()});
+    s->finish();
+  }
+  r.get("load_window", p.load_window, {.min = Duration::nanos(1)});
+  if (const Json* clients = r.array("clients")) {
+    for (std::size_t i = 0; i < clients->size(); ++i) {
+      ObjectReader c((*clients)[i], child_pointer("/model/params/clients", i), source);
+      p.clients.push_back(read_client(c));
+    }
+  }
+  r.finish();
+  try {
+    p.validate();
+  } catch (const std::invalid_argument& e) {
+    throw bindings::params_error(e.what(), "/model/params", source);
+  }
+  std::vector<std::string> groups{std::string(dyn::Cluster::kNodeGroup)};
+  for (const auto& c : p.clients) {
+    groups.push_back(dyn::Cluster::client_group(c.name));
+  }
+  auto faults = bindings::parse_faults(in.faults, source, in.duration, groups);
+  return std::make_unique<DynamoInstance>(std::move(p), std::move(faults));
+}
+
+}  // namespace
+
+void register_dynamo_model(ModelRegistry& registry) {
+  registry.add({"dynamo",
+                "Dynamo-style store: consistent hashing with virtual nodes, N/R/W quorums, "
+                "sloppy quorum and hinted handoff, vector clocks with union or last-writer-wins "
+                "carts, read repair, Merkle anti-entropy (sim/dynamo)",
+                {"faults"},
+                prepare_dynamo});
+}
+
+}  // namespace faultline::scenario
