@@ -393,8 +393,9 @@ Task<TxnResult> Client::rw_attempt(const std::vector<std::string>& read_keys,
   std::vector<int> touched;
   for (const auto& [g, keys] : reads_by_group) {
     touched.push_back(g);
-    RpcResult res = co_await call_leader(
-        g, Payload::make<ReadLockReq>(ReadLockReq{g, txn, priority, keys}), 128, true);
+    ReadLockReq lock_req{g, txn, priority, keys};
+    Payload lock_payload = Payload::make<ReadLockReq>(std::move(lock_req));
+    RpcResult res = co_await call_leader(g, lock_payload, 128, true);
     const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
     if (resp == nullptr || resp->st != St::kOk || resp->values.size() != keys.size()) {
       co_await abort_everywhere(txn, touched);
@@ -434,8 +435,9 @@ Task<TxnResult> Client::rw_attempt(const std::vector<std::string>& read_keys,
   std::vector<int> others(parts.begin() + 1, parts.end());
   for (int g : others) {
     CommitReq prep{g, txn, priority, writes_by_group[g], reads_by_group[g], true, coordinator, {}, 0};
-    RpcResult res = co_await call_leader(g, Payload::make<CommitReq>(std::move(prep)),
-                                         128 + 4096 * writes_by_group[g].size(), false);
+    std::uint64_t prep_bytes = 128 + 4096 * writes_by_group[g].size();
+    Payload prep_payload = Payload::make<CommitReq>(std::move(prep));
+    RpcResult res = co_await call_leader(g, prep_payload, prep_bytes, false);
     const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
     if (resp == nullptr || resp->st != St::kOk) {
       // The coordinator was never asked to commit, so it never will: a definite abort.
@@ -448,8 +450,9 @@ Task<TxnResult> Client::rw_attempt(const std::vector<std::string>& read_keys,
   }
   CommitReq commit{coordinator, txn,    priority, writes_by_group[coordinator],
                    reads_by_group[coordinator], false, coordinator, others, min_ts};
-  RpcResult res = co_await call_leader(coordinator, Payload::make<CommitReq>(std::move(commit)),
-                                       128 + 4096 * writes_by_group[coordinator].size(), false);
+  std::uint64_t commit_bytes = 128 + 4096 * writes_by_group[coordinator].size();
+  Payload commit_payload = Payload::make<CommitReq>(std::move(commit));
+  RpcResult res = co_await call_leader(coordinator, commit_payload, commit_bytes, false);
   result.status = commit_outcome(res);
   if (const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr) {
     result.ts = resp->ts;
@@ -497,8 +500,9 @@ Task<TxnResult> Client::read_only(std::vector<std::string> keys) {
     ts = cluster_->tt_now(node_->host().id()).latest.unix_ns();
   }
   for (const auto& [g, ks] : by_group) {
-    RpcResult res = co_await call_leader(g, Payload::make<ReadAtReq>(ReadAtReq{g, ks, ts, false}),
-                                         128, true);
+    ReadAtReq read_req{g, ks, ts, false};
+    Payload read_payload = Payload::make<ReadAtReq>(std::move(read_req));
+    RpcResult res = co_await call_leader(g, read_payload, 128, true);
     const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
     if (resp == nullptr || resp->st != St::kOk || resp->values.size() != ks.size()) {
       result.status = TxnResult::Status::kAborted;
@@ -614,13 +618,14 @@ private:
       Time start = node_->sim().now();
       if (pick < static_cast<std::uint64_t>(w.read_write_parts)) {
         Cluster* c = cluster_;
-        TxnResult r = co_await client_.read_write(keys, [c](const ReadValues& reads) {
+        std::function<Writes(const ReadValues&)> fresh = [c](const ReadValues& reads) {
           Writes out;
           for (const auto& [k, v] : reads) {
             out.emplace_back(k, c->next_value());
           }
           return out;
-        });
+        };
+        TxnResult r = co_await client_.read_write(keys, fresh);
         Duration lat = node_->sim().now() - start;
         count("rw", r, lat);
         count("txn", r, lat);

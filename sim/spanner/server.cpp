@@ -199,10 +199,10 @@ world::Reply Spanserver::not_leader(const Replica* r) const {
   return make_reply(std::move(resp));
 }
 
-Task<bool> Spanserver::persist(Replica& r, std::string record) {
+Task<bool> Spanserver::persist(Replica& r, const std::string& record) {
   auto& disk = node_->host().disk();
   std::string file = log_file(r.group);
-  auto st = co_await disk.append(file, std::move(record));
+  auto st = co_await disk.append(file, record);
   if (st != world::IoStatus::kOk) {
     co_return false;
   }
@@ -273,7 +273,8 @@ Task<void> Spanserver::campaign(int group, bool now) {
   r.promised = ballot;
   r.vote_ballot = ballot;
   r.vote_until = t0.latest + p.lease;
-  if (!co_await persist(r, fmt::format("P {}\n", ballot))) {
+  std::string promise_record = fmt::format("P {}\n", ballot);
+  if (!co_await persist(r, promise_record)) {
     r.campaigning = false;
     co_return;
   }
@@ -367,7 +368,7 @@ Task<void> Spanserver::campaign(int group, bool now) {
     std::string rec = encode_accept(s, ballot, e);
     node_->spawn([](Spanserver* self, int g, Slot slot, Ballot b, std::string record) -> Task<void> {
       Replica* rr = self->replica(g);
-      if (rr == nullptr || !co_await self->persist(*rr, std::move(record))) {
+      if (rr == nullptr || !co_await self->persist(*rr, record)) {
         co_return;
       }
       if (rr->leader && rr->ballot == b) {
@@ -418,7 +419,7 @@ Task<void> Spanserver::leader_loop() {
       node_->spawn([](Spanserver* self, int group, Entry e) -> Task<void> {
         Replica* rr = self->replica(group);
         if (rr != nullptr) {
-          co_await self->propose(*rr, std::move(e));
+          co_await self->propose(*rr, e);
         }
       }(this, g, noop));
       // Transactions whose client went silent (no keepalive) give their locks back.
@@ -470,7 +471,7 @@ Task<void> Spanserver::abdicate(int group) {
 
 // --- phase 2 ------------------------------------------------------------------------------------
 
-Task<bool> Spanserver::propose(Replica& r, Entry e) {
+Task<bool> Spanserver::propose(Replica& r, const Entry& e) {
   const auto& p = cluster_->params();
   if (!r.leader) {
     co_return false;
@@ -486,7 +487,8 @@ Task<bool> Spanserver::propose(Replica& r, Entry e) {
     r.pending_ts.insert(e.ts);
   }
   send_accepts(r, {{slot, e}});
-  if (co_await persist(r, encode_accept(slot, ballot, e))) {
+  std::string accept_record = encode_accept(slot, ballot, e);
+  if (co_await persist(r, accept_record)) {
     Replica* rr = replica(group);
     if (rr != nullptr && rr->leader && rr->ballot == ballot) {
       auto it = rr->inflight.find(slot);
@@ -876,7 +878,8 @@ Task<Reply> Spanserver::on_prepare_ballot(PrepareBallotReq req) {
   r->vote_ballot = req.ballot;
   r->vote_until = now.latest + cluster_->params().lease;
   Ballot promised = req.ballot;
-  if (!co_await persist(*r, fmt::format("P {}\n", promised))) {
+  std::string promise_record = fmt::format("P {}\n", promised);
+  if (!co_await persist(*r, promise_record)) {
     co_return status_reply(St::kRetry);
   }
   r = replica(req.group);
@@ -916,7 +919,7 @@ Task<Reply> Spanserver::on_accept(AcceptReq req) {
     r->log[s] = {req.ballot, e};
     records += encode_accept(s, req.ballot, e);
   }
-  if (!records.empty() && !co_await persist(*r, std::move(records))) {
+  if (!records.empty() && !co_await persist(*r, records)) {
     co_return status_reply(St::kRetry);
   }
   r = replica(req.group);

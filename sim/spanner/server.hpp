@@ -209,9 +209,9 @@ private:
   Task<void> campaign(int group, bool now);
   Task<void> abdicate(int group);
 
-  Task<bool> persist(Replica& r, std::string record);
+  Task<bool> persist(Replica& r, const std::string& record);
   /// Proposes `e` at the next slot; true once it is chosen and applied under this ballot.
-  Task<bool> propose(Replica& r, Entry e);
+  Task<bool> propose(Replica& r, const Entry& e);
   void send_accepts(Replica& r, std::vector<std::pair<Slot, Entry>> entries, int only_peer = -1);
   void on_accepted(int group, Ballot ballot, int peer, const std::vector<Slot>& slots,
                    const world::RpcResult& res);
