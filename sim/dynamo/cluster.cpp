@@ -217,6 +217,17 @@ Targets choose_targets(Cluster::Impl& c, const View& view, const std::string& ke
   return t;
 }
 
+/// Owner load: the request counts for the first node of its walk that is up (true state, not
+/// any process's view), i.e. the node that owns the key's range once membership converges.
+void count_owner(Cluster::Impl& c, const std::vector<std::uint32_t>& walk) {
+  for (auto node : walk) {
+    if (c.live(node)) {
+      ++c.owner_cur[node];
+      return;
+    }
+  }
+}
+
 struct WriteOp {
   Cluster::Impl* c = nullptr;
   Node* node = nullptr;
@@ -309,7 +320,7 @@ void start_write(Cluster::Impl& c, Node& node, View& view, std::uint32_t writer,
     op->finish(false);
     return;
   }
-  ++c.owner_cur[t.chosen.front()];
+  count_owner(c, op->walk);
   const std::int64_t ts = node.clock_now().unix_ns();
   // The sequence lives in the cluster, not the process, so a restarted writer never reuses a
   // dot (a real node would persist it).
@@ -410,7 +421,7 @@ void start_read(Cluster::Impl& c, Node& node, View& view, const std::string& key
     op->finish(false, {});
     return;
   }
-  ++c.owner_cur[t.chosen.front()];
+  count_owner(c, op->walk);
   for (auto target : t.chosen) {
     send_read(op, target);
   }
