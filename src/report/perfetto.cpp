@@ -63,8 +63,11 @@ void PerfettoTraceSink::on_record(const TraceRecordView& r) {
   } else if (dst != nullptr && dst->value.kind() == TraceValue::Kind::kInt) {
     // A message shows on the track of the node that receives it.
     track_name = "node/" + std::to_string(dst->value.as_int());
-  } else if (node != nullptr && node->value.kind() == TraceValue::Kind::kString) {
-    track_name = "node " + std::string(node->value.as_string());
+  } else if (node != nullptr && (node->value.kind() == TraceValue::Kind::kString ||
+                                  node->value.kind() == TraceValue::Kind::kInt)) {
+    // Same "node/" prefix as the receiver tracks above, so every node track reads alike and
+    // sorts together; a record naming its node by id joins that node's receiver track.
+    track_name = "node/" + node->value.to_string();
   }
   const int tid = track_of(track_name);
   const std::int64_t t = r.time.ns();

@@ -136,3 +136,29 @@ TEST_CASE("perfetto: begin/end pairs become slices and faults global instants",
   CHECK(globals == 1);
   CHECK(tracks == std::set<std::string>{"host/2", "fault", "node/4"});
 }
+
+TEST_CASE("perfetto: node tracks are all named node/<x>, whether a record names the node or "
+          "addresses it",
+          "[scenario][report]") {
+  Simulation sim;
+  report::PerfettoTraceSink sink("test", 1);
+  sim.trace().attach(&sink);
+  sim.trace().record(Time::from_ns(1000), "node", "start", {{"node", "api-0"}});
+  sim.trace().record(Time::from_ns(2000), "rpc", "call",
+                     {{"node", "api-0"}, {"to", 4}, {"latency_ns", 500}});
+  sim.trace().record(Time::from_ns(3000), "net", "deliver", {{"src", 1}, {"dst", 4}});
+  sim.trace().record(Time::from_ns(4000), "node", "pause", {{"node", 4}});
+  sim.trace().detach(&sink);
+  std::ostringstream out;
+  sink.write(out);
+  Json j = Json::parse(out.str());
+  std::set<std::string> tracks;
+  for (const auto& e : j["traceEvents"]) {
+    if (e["name"] == "thread_name") {
+      tracks.insert(e["args"]["name"].get<std::string>());
+    }
+  }
+  // One track per node identity, every one with the same prefix: the node named in a record
+  // and the receiver of a message never end up as "node api-0" beside "node/4".
+  CHECK(tracks == std::set<std::string>{"node/api-0", "node/4"});
+}
