@@ -4,7 +4,7 @@
 // Attach a PerfettoTraceSink to sim.trace() for the run, then write(). Mapping of trace records:
 // - track: "host/<n>" when the record has an integer field "host" (so hosts are tracks);
 //   "node/<n>" for an integer field "dst" (a message is drawn on its receiver's track);
-//   "node <name>" for a string field "node"; else the record's source ("fault", "client", ...);
+//   "node/<name>" for a string field "node"; else the record's source ("fault", "client", ...);
 // - a record with a field "latency_ns", "duration_ns" or "dur_ns" becomes a slice that ends at
 //   the record's time (an RPC completing after its latency is drawn as the RPC);
 // - records of kind "<x>.begin" / "<x>.end" (or "<x>_begin" / "<x>_end") with the same source
