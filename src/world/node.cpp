@@ -160,11 +160,28 @@ void Node::unpark(Waiter& w) noexcept {
 
 HostId Node::host_id() const { return host_->id(); }
 
-Admission Node::admit(const Message&) {
+Admission Node::admit(const Message& m) {
   if (!host_up_) {
     return Admission::kHostDown;
   }
-  return state_ == NodeState::kCrashed ? Admission::kProcessDown : Admission::kAccept;
+  if (state_ == NodeState::kCrashed) {
+    return Admission::kProcessDown;
+  }
+  // The handler will most likely read the program's state, which is rarely in cache with many
+  // nodes: start fetching it while the network records the delivery.
+  if (const auto* p = reinterpret_cast<const char*>(program_.get())) {
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+  }
+  // A reply will look up its call: fetch the slot now too.
+  if (m.kind == MessageKind::kReply || m.kind == MessageKind::kRefused) {
+    if (const std::uint64_t index = m.call_id & kCallIndexMask; index < calls_.size()) {
+      const auto* c = reinterpret_cast<const char*>(&calls_[index]);
+      __builtin_prefetch(c);
+      __builtin_prefetch(c + sizeof(CallSlot) - 1);
+    }
+  }
+  return Admission::kAccept;
 }
 
 void Node::deliver(Message&& m) {

@@ -84,7 +84,9 @@ private:
   Duration transfer_time(std::uint64_t bytes, std::int64_t bps) const;
   void transmit(Message&& m, bool is_duplicate);
   void schedule_arrival(std::uint32_t slot, Time at);
-  void arrive(std::uint32_t slot);
+  // GCC may drop a call to a helper that only prefetches (it looks pure): always_inline.
+  [[gnu::always_inline]] inline void prefetch_arrival(std::uint32_t slot, std::uint32_t dst) const;
+  void arrive(std::uint32_t slot, std::uint32_t dst_hint);
   void finish(Message&& m);
   void drop(const Message& m, const char* reason);
   void refuse(const Message& m);
