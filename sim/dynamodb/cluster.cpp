@@ -1,0 +1,755 @@
+#include <faultline/sim/dynamodb/cluster.hpp>
+
+#include <faultline/resilience/backoff.hpp>
+#include <faultline/task.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+#include <stdexcept>
+#include <utility>
+
+namespace faultline::sim::dynamodb {
+
+using world::Message;
+using world::Node;
+using world::NodeId;
+using world::Payload;
+using world::Responder;
+using world::RpcResult;
+
+ClientMetricNames client_metric_names(std::string_view client) {
+  const std::string p = fmt::format("dynamodb/client/{}/", client);
+  return {p + "requests", p + "successes", p + "failures", p + "throttled", p + "latency"};
+}
+
+namespace {
+
+// --- wire messages ------------------------------------------------------------------------
+struct CheckIn {
+  int node = 0;
+};
+struct Membership {
+  int entries = 0;
+};
+struct CheckInRefused {};
+struct Heartbeat {};
+/// A customer request to a router, or a router's request to a replica.
+struct ItemRequest {
+  int partition = 0;  // global partition index
+  bool replicate = false;  // replica-to-replica acknowledgement
+};
+enum class Status : std::uint8_t { ok, not_serving, no_quorum, throttled, unavailable };
+struct StatusReply {
+  Status status = Status::ok;
+};
+
+constexpr std::uint64_t kSmallBytes = 256;
+constexpr std::uint64_t kItemBytes = 1024;
+// A replica or router gives up on one hop after this long (assumption: an intra-region hop
+// takes ~1 ms).
+constexpr Duration kHopTimeout = Duration::millis(100);
+
+/// A client population as the cluster runs it (customers, or the queue service's clients).
+struct ClientSpec {
+  std::string name;
+  double rate_per_s = 0.0;  // per process
+  std::vector<int> tables;  // flattened tables it uses
+  double hot_fraction = 0.0;
+  Duration timeout;
+  Duration start;
+  bool via_queue = false;
+};
+
+Payload status(Status s) { return Payload::make<StatusReply>(StatusReply{s}); }
+
+Status status_of(const RpcResult& r) {
+  if (!r.ok()) {
+    return Status::unavailable;
+  }
+  const auto* s = r.payload.get<StatusReply>();
+  return s != nullptr ? s->status : Status::unavailable;
+}
+
+}  // namespace
+
+// --- shared state -------------------------------------------------------------------------
+class MetadataProgram;
+
+struct DynamoDbCluster::State {
+  DynamoDbParams params;
+  std::vector<TableInfo> tables;
+  std::vector<PartitionInfo> partitions;
+  std::vector<int> entries;           // per storage node
+  std::vector<std::uint8_t> serving;  // per storage node, as the node itself believes
+  std::vector<int> cell_of;           // per storage node
+  std::vector<std::uint64_t> assign_key;  // per storage node: picks its metadata instance
+  std::vector<TableThroughput> throughput;  // per flattened table
+  std::vector<std::vector<int>> spec_tables;  // TableParams index -> flattened tables
+  world::World* world = nullptr;
+  Simulation* sim = nullptr;
+  std::vector<NodeId> storage_ids, metadata_ids, router_ids, queue_ids;
+  std::vector<MetadataProgram*> metadata_programs;  // per instance; nullptr while down
+  int active_instances = 0;  // the first N metadata instances take check-ins
+  bool paused = false;
+  bool admit_limited = false;
+  std::vector<ClientSpec> clients;  // fixed at build; client programs refer into it
+
+  int zones() const { return static_cast<int>(params.zones.size()); }
+  int storage_count() const { return params.storage.nodes_per_zone * zones(); }
+
+  std::uint64_t bytes(int node) const {
+    return params.metadata.response_base_bytes +
+           static_cast<std::uint64_t>(entries[static_cast<std::size_t>(node)]) *
+               params.metadata.bytes_per_entry;
+  }
+  Duration cpu(int node) const {
+    return params.metadata.cpu_base + params.metadata.cpu_per_entry * entries[static_cast<std::size_t>(node)];
+  }
+  Duration timeout(int node) const {
+    return params.storage.checkin_timeout +
+           params.storage.timeout_per_entry * entries[static_cast<std::size_t>(node)];
+  }
+  /// The metadata instance storage node `node` checks in with: one of the active instances of
+  /// its cell, picked by a hash of the node (as a client library hashes a host name), so some
+  /// instances serve more nodes than others.
+  NodeId metadata_for(int node) const {
+    const int cells = params.metadata.cells;
+    const int cell = cell_of[static_cast<std::size_t>(node)];
+    int in_cell = 0;
+    for (int j = cell; j < active_instances; j += cells) {
+      ++in_cell;
+    }
+    const int k = static_cast<int>(assign_key[static_cast<std::size_t>(node)] % static_cast<std::uint64_t>(in_cell));
+    return metadata_ids[static_cast<std::size_t>(cell + k * cells)];
+  }
+  bool node_serving(int i) const {
+    return serving[static_cast<std::size_t>(i)] != 0 &&
+           world->node(storage_ids[static_cast<std::size_t>(i)]).up();
+  }
+};
+
+namespace {
+using State = DynamoDbCluster::State;
+}  // namespace
+
+// --- metadata service ---------------------------------------------------------------------
+class MetadataProgram final : public world::Program {
+public:
+  MetadataProgram(State& s, int index) : s_(s), index_(index) {}
+  ~MetadataProgram() override {
+    if (s_.metadata_programs[static_cast<std::size_t>(index_)] == this) {
+      s_.metadata_programs[static_cast<std::size_t>(index_)] = nullptr;
+    }
+  }
+
+  void start(Node& node) override {
+    node_ = &node;
+    s_.metadata_programs[static_cast<std::size_t>(index_)] = this;
+    const double rate = s_.params.metadata.admit_rate_per_s;
+    admit_ = TokenBucket(rate, std::max(1.0, rate), std::max(1.0, rate), node.sim().now());
+    node.on_request([this](const Message& m, Responder r) { on_checkin(m, std::move(r)); });
+  }
+
+  /// The operator's pause: drop every waiting check-in (their callers have given up or will).
+  void drop_queue() {
+    dropped_ += queue_.size();
+    queue_.clear();
+  }
+
+  int busy() const { return busy_; }
+  std::size_t queued() const { return queue_.size(); }
+
+private:
+  struct Waiting {
+    Responder responder;
+    Duration cpu;
+    std::uint64_t bytes;
+    int entries;
+  };
+
+  void on_checkin(const Message& m, Responder r) {
+    if (m.payload.get<Heartbeat>() != nullptr) {
+      r.reply(Payload::make<Heartbeat>(), 64);
+      return;
+    }
+    const auto* req = m.payload.get<CheckIn>();
+    if (req == nullptr) {
+      return;
+    }
+    Metrics& metrics = node_->sim().metrics();
+    metrics.counter("dynamodb/metadata/checkins").inc();
+    if (s_.paused || (s_.admit_limited && !admit_.try_take(node_->sim().now()))) {
+      metrics.counter("dynamodb/metadata/refused").inc();
+      r.reply(Payload::make<CheckInRefused>(), kSmallBytes);
+      return;
+    }
+    queue_.push_back(Waiting{std::move(r), s_.cpu(req->node), s_.bytes(req->node),
+                             s_.entries[static_cast<std::size_t>(req->node)]});
+    pump();
+  }
+
+  void pump() {
+    while (busy_ < s_.params.metadata.cores && !queue_.empty()) {
+      Waiting w = std::move(queue_.front());
+      queue_.pop_front();
+      ++busy_;
+      node_->compute(w.cpu, [this, w = std::move(w)] {
+        --busy_;
+        node_->sim().metrics().counter("dynamodb/metadata/served").inc();
+        w.responder.reply(Payload::make<Membership>(Membership{w.entries}), w.bytes);
+        pump();
+      });
+    }
+  }
+
+  State& s_;
+  int index_;
+  Node* node_ = nullptr;
+  std::deque<Waiting> queue_;
+  int busy_ = 0;
+  std::uint64_t dropped_ = 0;
+  TokenBucket admit_;
+};
+
+namespace {
+
+// --- storage node -------------------------------------------------------------------------
+class StorageProgram final : public world::Program {
+public:
+  StorageProgram(State& s, int index) : s_(s), index_(index), backoff_(s.params.storage.retry) {}
+
+  void start(Node& node) override {
+    node_ = &node;
+    rng_ = node.sim().rng(fmt::format("dynamodb/storage/{}/{}", index_, node.incarnation()));
+    // The run begins in steady state: a first incarnation already holds its membership. A
+    // restarted node must fetch it first ("on startup", model-facts §3.1).
+    const bool first = node.incarnation() == 1;
+    set_serving(first);
+    node.on_request([this](const Message& m, Responder r) { on_request(m, std::move(r)); });
+    node.spawn(checkin_loop(first));
+  }
+
+private:
+  void set_serving(bool on) { s_.serving[static_cast<std::size_t>(index_)] = on ? 1 : 0; }
+  bool serving() const { return s_.serving[static_cast<std::size_t>(index_)] != 0; }
+
+  Duration jittered_interval() {
+    const auto i = s_.params.storage.checkin_interval.ns();
+    return Duration::nanos(rng_.uniform_int(i / 2, i + i / 2));
+  }
+
+  /// One loop per incarnation: keepalives, periodic check-ins, and the check-ins a startup,
+  /// a disruption or a failed check-in calls for.
+  Task<void> checkin_loop(bool first) {
+    const StorageParams& sp = s_.params.storage;
+    Metrics& metrics = node_->sim().metrics();
+    Time next_periodic = node_->sim().now() + (first ? Duration::nanos(rng_.uniform_int(0, sp.checkin_interval.ns()))
+                                                     : Duration::zero());
+    bool need_membership = !first;
+    bool connected = true;
+    int failures = 0;
+    if (first) {
+      co_await node_->sleep(Duration::nanos(rng_.uniform_int(0, sp.heartbeat_interval.ns())));
+    }
+    for (;;) {
+      const Time now = node_->sim().now();
+      if (need_membership || now >= next_periodic) {
+        metrics.counter("dynamodb/storage/checkins").inc();
+        const NodeId meta = s_.metadata_for(index_);
+        RpcResult r = co_await node_->call(meta, Payload::make<CheckIn>(CheckIn{index_}),
+                                           kSmallBytes, s_.timeout(index_));
+        if (r.ok() && r.payload.get<Membership>() != nullptr) {
+          failures = 0;
+          backoff_.reset();
+          if (!serving()) {
+            metrics.counter("dynamodb/storage/rejoined").inc();
+          }
+          set_serving(true);
+          need_membership = false;
+          connected = true;
+          next_periodic = node_->sim().now() + jittered_interval();
+          co_await node_->sleep(sp.heartbeat_interval);
+          continue;
+        }
+        ++failures;
+        need_membership = true;
+        if (!r.ok()) {  // a refusal (paused, limited) is an answer: the node keeps its state
+          metrics.counter("dynamodb/storage/checkin_timeouts").inc();
+          if (sp.self_evict_on_timeout && serving()) {
+            metrics.counter("dynamodb/storage/self_evictions").inc();
+            set_serving(false);
+          }
+        }
+        co_await node_->sleep(backoff_.delay(failures, rng_));
+        continue;
+      }
+      RpcResult hb = co_await node_->call(s_.metadata_for(index_), Payload::make<Heartbeat>(),
+                                          64, sp.heartbeat_timeout);
+      if (!hb.ok()) {
+        connected = false;
+      } else if (!connected) {
+        connected = true;
+        need_membership = true;  // re-request after a network disruption
+        continue;
+      }
+      const Duration pause = connected ? sp.heartbeat_interval : sp.reconnect_interval;
+      co_await node_->sleep(pause);  // never co_await inside ?: (g++ 12, docs/kernel.md)
+    }
+  }
+
+  void on_request(const Message& m, Responder r) {
+    const auto* req = m.payload.get<ItemRequest>();
+    if (req == nullptr) {
+      return;
+    }
+    if (!serving()) {
+      r.reply(status(Status::not_serving), kSmallBytes);
+      return;
+    }
+    if (req->replicate) {
+      r.reply(status(Status::ok), kSmallBytes);
+      return;
+    }
+    const int partition = req->partition;
+    node_->compute(s_.params.storage.request_cpu, [this, partition, r = std::move(r)]() mutable {
+      if (!serving()) {
+        r.reply(status(Status::not_serving), kSmallBytes);
+        return;
+      }
+      replicate(partition, 0, std::move(r));
+    });
+  }
+
+  /// Asks the partition's other replicas in turn for one acknowledgement (a majority of three
+  /// with this one).
+  void replicate(int partition, std::size_t next, Responder r) {
+    const auto& replicas = s_.partitions[static_cast<std::size_t>(partition)].replicas;
+    const std::size_t needed = replicas.size() / 2;  // acknowledgements besides this replica
+    if (needed == 0) {
+      r.reply(status(Status::ok), kSmallBytes);
+      return;
+    }
+    while (next < replicas.size() && replicas[next] == index_) {
+      ++next;
+    }
+    if (next >= replicas.size()) {
+      r.reply(status(Status::no_quorum), kSmallBytes);
+      return;
+    }
+    const NodeId peer = s_.storage_ids[static_cast<std::size_t>(replicas[next])];
+    node_->call(peer, Payload::make<ItemRequest>(ItemRequest{partition, true}), kItemBytes,
+                kHopTimeout, [this, partition, next, r = std::move(r)](RpcResult res) mutable {
+                  if (status_of(res) == Status::ok) {
+                    r.reply(status(Status::ok), kSmallBytes);
+                  } else {
+                    replicate(partition, next + 1, std::move(r));
+                  }
+                });
+  }
+
+  State& s_;
+  int index_;
+  Node* node_ = nullptr;
+  Rng rng_{0};
+  resilience::Backoff backoff_;
+};
+
+// --- request router -----------------------------------------------------------------------
+class RouterProgram final : public world::Program {
+public:
+  explicit RouterProgram(State& s) : s_(s) {}
+
+  void start(Node& node) override {
+    node_ = &node;
+    node.on_request([this](const Message& m, Responder r) { on_request(m, std::move(r)); });
+  }
+
+private:
+  void on_request(const Message& m, Responder r) {
+    const auto* req = m.payload.get<ItemRequest>();
+    if (req == nullptr) {
+      return;
+    }
+    const auto& p = s_.partitions[static_cast<std::size_t>(req->partition)];
+    auto& tp = s_.throughput[static_cast<std::size_t>(p.table)];
+    if (tp.admit(p.partition, node_->sim().now()) == Admission::throttled) {
+      r.reply(status(Status::throttled), kSmallBytes);
+      return;
+    }
+    route(req->partition, 0, std::move(r));
+  }
+
+  void route(int partition, std::size_t next, Responder r) {
+    const auto& replicas = s_.partitions[static_cast<std::size_t>(partition)].replicas;
+    if (next >= replicas.size()) {
+      r.reply(status(Status::unavailable), kSmallBytes);
+      return;
+    }
+    const NodeId replica = s_.storage_ids[static_cast<std::size_t>(replicas[next])];
+    node_->call(replica, Payload::make<ItemRequest>(ItemRequest{partition, false}), kItemBytes,
+                kHopTimeout * 2, [this, partition, next, r = std::move(r)](RpcResult res) mutable {
+                  if (status_of(res) == Status::ok) {
+                    r.reply(status(Status::ok), kSmallBytes);
+                  } else {
+                    route(partition, next + 1, std::move(r));
+                  }
+                });
+  }
+
+  State& s_;
+  Node* node_ = nullptr;
+};
+
+// --- queue service (SQS on a table) -------------------------------------------------------
+class QueueProgram final : public world::Program {
+public:
+  QueueProgram(State& s, int index) : s_(s), index_(index) {}
+
+  void start(Node& node) override {
+    node_ = &node;
+    rng_ = node.sim().rng(fmt::format("dynamodb/queue/{}/{}", index_, node.incarnation()));
+    node.on_request([this](const Message& m, Responder r) { on_request(m, std::move(r)); });
+  }
+
+private:
+  void on_request(const Message& m, Responder r) {
+    const auto* req = m.payload.get<ItemRequest>();
+    if (req == nullptr) {
+      return;
+    }
+    const NodeId router = s_.router_ids[rng_.below(s_.router_ids.size())];
+    node_->call(router, Payload::make<ItemRequest>(*req), kItemBytes, kHopTimeout * 8,
+                [r = std::move(r)](RpcResult res) {
+                  r.reply(status(status_of(res)), kSmallBytes);
+                });
+  }
+
+  State& s_;
+  int index_;
+  Node* node_ = nullptr;
+  Rng rng_{0};
+};
+
+class ClientProgram final : public world::Program {
+public:
+  ClientProgram(State& s, const ClientSpec& spec, int index)
+      : s_(s), spec_(spec), index_(index), names_(client_metric_names(spec.name)) {}
+
+  void start(Node& node) override {
+    node_ = &node;
+    rng_ = node.sim().rng(fmt::format("dynamodb/client/{}/{}/{}", spec_.name, index_,
+                                      node.incarnation()));
+    if (spec_.rate_per_s > 0.0) {
+      const Time now = node.sim().now();
+      const Time begin = Time::zero() + spec_.start;
+      node.after(begin > now ? begin - now : Duration::zero(), [this] { next(); });
+    }
+  }
+
+private:
+  void next() {
+    node_->after(Duration::from_seconds(rng_.exponential(1.0 / spec_.rate_per_s)), [this] {
+      issue();
+      next();
+    });
+  }
+
+  int pick_partition() {
+    const int table = spec_.tables[rng_.below(spec_.tables.size())];
+    const TableInfo& t = s_.tables[static_cast<std::size_t>(table)];
+    if (spec_.hot_fraction > 0.0 && rng_.uniform01() < spec_.hot_fraction) {
+      return s_.tables[static_cast<std::size_t>(spec_.tables.front())].first_partition;
+    }
+    return t.first_partition + static_cast<int>(rng_.below(static_cast<std::uint64_t>(t.partitions)));
+  }
+
+  void issue() {
+    Metrics& metrics = node_->sim().metrics();
+    metrics.counter(names_.requests).inc();
+    const int partition = pick_partition();
+    const std::vector<NodeId>& targets = spec_.via_queue ? s_.queue_ids : s_.router_ids;
+    const NodeId target = targets[rng_.below(targets.size())];
+    const Time started = node_->sim().now();
+    node_->call(target, Payload::make<ItemRequest>(ItemRequest{partition, false}), kItemBytes,
+                spec_.timeout, [this, started](RpcResult res) {
+                  Metrics& m = node_->sim().metrics();
+                  const Status st = status_of(res);
+                  if (st == Status::ok) {
+                    m.counter(names_.successes).inc();
+                    m.histogram(names_.latency).record(node_->sim().now() - started);
+                    return;
+                  }
+                  m.counter(names_.failures).inc();
+                  if (st == Status::throttled) {
+                    m.counter(names_.throttled).inc();
+                  }
+                });
+  }
+
+  State& s_;
+  const ClientSpec& spec_;
+  int index_;
+  ClientMetricNames names_;
+  Node* node_ = nullptr;
+  Rng rng_{0};
+};
+
+}  // namespace
+
+DynamoDbCluster::DynamoDbCluster(DynamoDbParams params)
+    : params_(std::move(params)), state_(std::make_unique<State>()) {
+  params_.validate();
+  State& s = *state_;
+  s.params = params_;
+  const int zones = s.zones();
+  const int per_zone = params_.storage.nodes_per_zone;
+  const int n = s.storage_count();
+  s.entries.assign(static_cast<std::size_t>(n), 0);
+  s.serving.assign(static_cast<std::size_t>(n), 1);
+  s.cell_of.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    // Contiguous blocks of the zone-major fleet, so cells follow zones when cells == zones.
+    s.cell_of[static_cast<std::size_t>(i)] =
+        static_cast<int>(static_cast<std::int64_t>(i) * params_.metadata.cells / n);
+  }
+  // Placement: one replica per zone, the preferred leader's zone rotating with the partition;
+  // within a zone, a node picked at random (a stream of its own, so the layout is fixed by the
+  // seed-independent name "dynamodb/placement").
+  Rng rng = Rng::derive(0x44594e414d4f4442ULL, "dynamodb/placement");
+  s.assign_key.resize(static_cast<std::size_t>(n));
+  for (auto& k : s.assign_key) {
+    k = rng.next_u64();
+  }
+  s.spec_tables.resize(params_.tables.size());
+  for (std::size_t spec = 0; spec < params_.tables.size(); ++spec) {
+    const TableParams& tp = params_.tables[spec];
+    for (int c = 0; c < tp.count; ++c) {
+      TableInfo info;
+      info.name = tp.count == 1 ? tp.name : fmt::format("{}-{}", tp.name, c);
+      info.spec = tp.name;
+      info.first_partition = static_cast<int>(s.partitions.size());
+      info.partitions = tp.partitions_total();
+      const int table_index = static_cast<int>(s.tables.size());
+      s.spec_tables[spec].push_back(table_index);
+      for (int p = 0; p < info.partitions; ++p) {
+        PartitionInfo part;
+        part.table = table_index;
+        part.partition = p;
+        for (int r = 0; r < params_.storage.replication; ++r) {
+          const int zone = (static_cast<int>(s.partitions.size()) + r) % zones;
+          const int node = zone * per_zone + static_cast<int>(rng.below(static_cast<std::uint64_t>(per_zone)));
+          part.replicas.push_back(node);
+          ++s.entries[static_cast<std::size_t>(node)];
+        }
+        s.partitions.push_back(std::move(part));
+      }
+      s.throughput.emplace_back(tp.throughput, info.partitions);
+      s.tables.push_back(std::move(info));
+    }
+  }
+  s.metadata_programs.assign(
+      static_cast<std::size_t>(params_.metadata.instances + params_.metadata.added_instances),
+      nullptr);
+  s.active_instances = params_.metadata.instances;
+}
+
+DynamoDbCluster::~DynamoDbCluster() = default;
+
+void DynamoDbCluster::build(world::World& w) {
+  State& s = *state_;
+  if (s.world != nullptr) {
+    throw std::logic_error("DynamoDbCluster::build: already built");
+  }
+  s.world = &w;
+  s.sim = &w.sim();
+  Simulation& sim = w.sim();
+  const auto region = w.add_region(params_.region);
+  std::vector<world::ZoneId> zones;
+  for (const auto& z : params_.zones) {
+    zones.push_back(w.add_zone(region, z));
+  }
+  auto zone_at = [&](int i) { return zones[static_cast<std::size_t>(i) % zones.size()]; };
+
+  world::HostParams meta_host = w.params().host_defaults;
+  meta_host.cpu.cores = static_cast<std::uint32_t>(params_.metadata.cores);
+  meta_host.cpu.sample_interval = Duration::zero();
+  meta_host.nic_bandwidth_bps = params_.metadata.nic_bandwidth_bps;
+  const int meta_total = params_.metadata.instances + params_.metadata.added_instances;
+  for (int j = 0; j < meta_total; ++j) {
+    auto h = w.add_host(zone_at(j), fmt::format("metadata-{}", j), meta_host);
+    s.metadata_ids.push_back(w.add_node(h, fmt::format("metadata-{}", j),
+                                        std::string(metadata_group()), [&s, j](Node&) {
+                                          return std::make_unique<MetadataProgram>(s, j);
+                                        }));
+  }
+
+  world::HostParams small_host = w.params().host_defaults;
+  small_host.cpu.sample_interval = Duration::zero();
+  world::HostParams storage_host = small_host;
+  storage_host.cpu.cores = static_cast<std::uint32_t>(params_.storage.cores);
+  const int per_zone = params_.storage.nodes_per_zone;
+  for (int i = 0; i < s.storage_count(); ++i) {
+    const int z = i / per_zone;
+    auto h = w.add_host(zones[static_cast<std::size_t>(z)], fmt::format("storage-{}", i), storage_host);
+    s.storage_ids.push_back(w.add_node(
+        h, fmt::format("storage-{}", i), storage_group(params_.zones[static_cast<std::size_t>(z)]),
+        [&s, i](Node&) { return std::make_unique<StorageProgram>(s, i); }));
+  }
+  for (int i = 0; i < params_.routers; ++i) {
+    auto h = w.add_host(zone_at(i), fmt::format("router-{}", i), small_host);
+    s.router_ids.push_back(w.add_node(h, fmt::format("router-{}", i), std::string(router_group()),
+                                      [&s](Node&) { return std::make_unique<RouterProgram>(s); }));
+  }
+  auto& specs = s.clients;
+  specs.clear();
+  auto tables_of = [&](const std::string& spec_name) {
+    for (std::size_t i = 0; i < params_.tables.size(); ++i) {
+      if (params_.tables[i].name == spec_name) {
+        return s.spec_tables[i];
+      }
+    }
+    return s.spec_tables.front();
+  };
+  for (const auto& c : params_.customers) {
+    specs.push_back(ClientSpec{c.name, c.rate_per_s / c.processes, tables_of(c.table),
+                               c.hot_fraction, c.timeout, c.start, false});
+  }
+  if (params_.queue.enabled) {
+    const auto& q = params_.queue;
+    for (int i = 0; i < q.instances; ++i) {
+      auto h = w.add_host(zone_at(i), fmt::format("{}-{}", q.name, i), small_host);
+      s.queue_ids.push_back(w.add_node(h, fmt::format("{}-{}", q.name, i), q.name,
+                                       [&s, i](Node&) { return std::make_unique<QueueProgram>(s, i); }));
+    }
+    specs.push_back(ClientSpec{q.name + "-clients", q.rate_per_s / q.processes, tables_of(q.table),
+                               0.0, q.timeout, Duration::zero(), true});
+  }
+  // specs no longer grows: references into it stay valid.
+  for (const auto& spec : specs) {
+    const int processes = spec.via_queue ? params_.queue.processes
+                                         : [&] {
+                                             for (const auto& c : params_.customers) {
+                                               if (c.name == spec.name) {
+                                                 return c.processes;
+                                               }
+                                             }
+                                             return 1;
+                                           }();
+    for (int p = 0; p < processes; ++p) {
+      auto h = w.add_host(zone_at(p), fmt::format("{}-{}", spec.name, p), small_host);
+      const ClientSpec* sp = &spec;
+      w.add_node(h, fmt::format("{}-{}", spec.name, p), client_group(spec.name),
+                 [&s, sp, p](Node&) { return std::make_unique<ClientProgram>(s, *sp, p); });
+    }
+  }
+
+  // The operator's levers, as scheduled control-plane actions.
+  const auto& mp = params_.metadata;
+  if (mp.admit_limit_at > Duration::zero()) {
+    sim.schedule_at(Time::zero() + mp.admit_limit_at, [&s] {
+      s.admit_limited = true;
+      s.sim->record("dynamodb", "admission-limit", {});
+    });
+  }
+  if (mp.pause_at > Duration::zero()) {
+    sim.schedule_at(Time::zero() + mp.pause_at, [&s] {
+      s.paused = true;
+      for (auto* m : s.metadata_programs) {
+        if (m != nullptr) {
+          m->drop_queue();
+        }
+      }
+      s.sim->record("dynamodb", "pause", {});
+    });
+    sim.schedule_at(Time::zero() + mp.pause_at + mp.pause_for, [&s] {
+      s.paused = false;
+      s.active_instances = s.params.metadata.instances + s.params.metadata.added_instances;
+      s.admit_limited = s.params.metadata.admit_rate_per_s > 0.0;
+      s.sim->record("dynamodb", "unpause", {});
+    });
+  }
+
+  // The model's own series, for C++ users and the story's plots.
+  sim.sample_every("dynamodb/storage/in_service", params_.sample_interval,
+                   [this] { return storage_in_service_fraction(); });
+  sim.sample_every("dynamodb/partitions/unavailable", params_.sample_interval,
+                   [this] { return partitions_unavailable_fraction(); });
+  sim.sample_every("dynamodb/metadata/utilisation", params_.sample_interval,
+                   [this] { return metadata_utilisation(); });
+}
+
+const std::vector<TableInfo>& DynamoDbCluster::tables() const { return state_->tables; }
+const std::vector<PartitionInfo>& DynamoDbCluster::partitions() const { return state_->partitions; }
+int DynamoDbCluster::storage_nodes() const { return state_->storage_count(); }
+int DynamoDbCluster::membership_entries(int node) const {
+  return state_->entries.at(static_cast<std::size_t>(node));
+}
+std::uint64_t DynamoDbCluster::membership_bytes(int node) const { return state_->bytes(node); }
+Duration DynamoDbCluster::checkin_cpu(int node) const { return state_->cpu(node); }
+Duration DynamoDbCluster::checkin_timeout(int node) const { return state_->timeout(node); }
+const std::vector<NodeId>& DynamoDbCluster::storage_node_ids() const { return state_->storage_ids; }
+
+bool DynamoDbCluster::in_service(int node) const { return state_->node_serving(node); }
+
+int DynamoDbCluster::storage_in_service() const {
+  int count = 0;
+  for (int i = 0; i < state_->storage_count(); ++i) {
+    count += state_->node_serving(i) ? 1 : 0;
+  }
+  return count;
+}
+
+double DynamoDbCluster::storage_in_service_fraction() const {
+  return static_cast<double>(storage_in_service()) / state_->storage_count();
+}
+
+double DynamoDbCluster::partitions_unavailable_fraction() const {
+  const State& s = *state_;
+  std::size_t down = 0;
+  for (const auto& p : s.partitions) {
+    std::size_t up = 0;
+    for (int r : p.replicas) {
+      up += s.node_serving(r) ? 1 : 0;
+    }
+    down += up * 2 <= p.replicas.size() ? 1 : 0;
+  }
+  return s.partitions.empty() ? 0.0 : static_cast<double>(down) / s.partitions.size();
+}
+
+double DynamoDbCluster::metadata_utilisation() const {
+  const State& s = *state_;
+  int busy = 0;
+  for (int j = 0; j < s.active_instances; ++j) {
+    if (const auto* m = s.metadata_programs[static_cast<std::size_t>(j)]) {
+      busy += m->busy();
+    }
+  }
+  return static_cast<double>(busy) / (s.active_instances * s.params.metadata.cores);
+}
+
+std::size_t DynamoDbCluster::metadata_queue_length() const {
+  std::size_t q = 0;
+  for (const auto* m : state_->metadata_programs) {
+    q += m != nullptr ? m->queued() : 0;
+  }
+  return q;
+}
+
+std::vector<std::string> DynamoDbCluster::groups() const {
+  std::vector<std::string> out{std::string(metadata_group()), std::string(router_group())};
+  for (const auto& z : params_.zones) {
+    out.push_back(storage_group(z));
+  }
+  for (const auto& c : params_.customers) {
+    out.push_back(client_group(c.name));
+  }
+  if (params_.queue.enabled) {
+    out.push_back(params_.queue.name);
+    out.push_back(client_group(params_.queue.name + "-clients"));
+  }
+  return out;
+}
+
+}  // namespace faultline::sim::dynamodb
