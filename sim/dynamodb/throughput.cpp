@@ -115,22 +115,27 @@ TableThroughput::TableThroughput(ThroughputParams params, int partitions, Time n
 }
 
 void TableThroughput::track_peak(Time now, double units) {
+  // The peak is of whole seconds already finished, so a surge cannot raise its own limit
+  // within the second it happens.
   const std::int64_t second = now.ns() / 1'000'000'000;
   if (second != second_) {
+    if (this_second_units_ > peak_per_s_) {
+      peak_per_s_ = this_second_units_;
+      table_.set_rate(now, on_demand_limit_per_s(), on_demand_limit_per_s());
+    }
     second_ = second;
     this_second_units_ = 0.0;
   }
   this_second_units_ += units;
-  if (this_second_units_ > peak_per_s_) {
-    peak_per_s_ = this_second_units_;
-    table_.set_rate(now, on_demand_limit_per_s(), on_demand_limit_per_s());
-  }
 }
 
 Admission TableThroughput::admit(int partition, Time now, double units) {
   auto& ceiling = ceiling_.at(static_cast<std::size_t>(partition));
   auto& share = share_.at(static_cast<std::size_t>(partition));
   Admission how = Admission::throttled;
+  if (params_.mode == CapacityMode::on_demand) {
+    track_peak(now, 0.0);  // closes the previous second first
+  }
   if (ceiling.available(now) + 1e-9 >= units) {
     if (params_.mode == CapacityMode::on_demand) {
       if (table_.available(now) + 1e-9 >= units) {

@@ -85,7 +85,8 @@ public:
 
   /// The partition's share of provisioned capacity, units per second.
   double share_per_s() const { return share_per_s_; }
-  /// The table's current on-demand limit (twice the previous peak), units per second.
+  /// The table's current on-demand limit (twice the previous peak, the peak being the most
+  /// units admitted in one whole second so far), units per second.
   double on_demand_limit_per_s() const { return 2.0 * peak_per_s_; }
   const ThroughputParams& params() const { return params_; }
   std::uint64_t throttled() const { return throttled_; }
