@@ -331,6 +331,8 @@ Task<RpcResult> Client::call_leader(int group, Payload request, std::uint64_t by
     }
     last = std::move(res);
     if (last.status == world::RpcStatus::kTimeout && !idempotent) {
+      // Unknown outcome: do not resend, but do not trust this replica next time either.
+      leader_cache_[group] = reps[(static_cast<std::size_t>(std::find(reps.begin(), reps.end(), target) - reps.begin()) + 1) % reps.size()];
       co_return last;
     }
     if (resp != nullptr && resp->hint.valid() && resp->hint != target) {
@@ -489,15 +491,19 @@ Task<TxnResult> Client::read_only(std::vector<std::string> keys) {
   for (const auto& k : keys) {
     by_group[cluster_->group_of(k)].push_back(k);
   }
+  const bool read_wait = cluster_->params().ro_read_wait;
   std::vector<check::MicroOp> invoked;
   for (const auto& k : keys) {
     invoked.push_back(check::MicroOp::read(k));
   }
-  record_invoke(check::Op::transaction(invoked));
-  // One group: the leader picks LastTS(). Several: s_read = TT.now().latest.
-  Timestamp ts = 0;
-  if (by_group.size() > 1) {
-    ts = cluster_->tt_now(node_->host().id()).latest.unix_ns();
+  if (read_wait) {
+    record_invoke(check::Op::transaction(invoked));
+  }
+  // With read wait, s_read = TT.now().latest for one group as for several; without it, the
+  // paper's rule: one group reads at the leader's LastTS() (ts 0 asks the leader for it).
+  Timestamp ts = cluster_->tt_now(node_->host().id()).latest.unix_ns();
+  if (!read_wait && by_group.size() == 1) {
+    ts = 0;
   }
   for (const auto& [g, ks] : by_group) {
     ReadAtReq read_req{g, ks, ts, false};
@@ -506,7 +512,9 @@ Task<TxnResult> Client::read_only(std::vector<std::string> keys) {
     const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
     if (resp == nullptr || resp->st != St::kOk || resp->values.size() != ks.size()) {
       result.status = TxnResult::Status::kAborted;
-      record_end(result, {});
+      if (read_wait) {
+        record_end(result, {});
+      }
       co_return result;
     }
     result.ts = resp->ts;
@@ -515,6 +523,15 @@ Task<TxnResult> Client::read_only(std::vector<std::string> keys) {
     }
   }
   result.status = TxnResult::Status::kCommitted;
+  if (!read_wait) {
+    co_return result;
+  }
+  // Read wait: the result is released once s_read has certainly passed, so any transaction
+  // that begins later takes a larger timestamp.
+  while (!(cluster_->tt_now(node_->host().id()).earliest.unix_ns() > ts)) {
+    Duration d = Duration::nanos(ts - cluster_->tt_now(node_->host().id()).earliest.unix_ns() + 1);
+    co_await node_->sleep(d);
+  }
   std::vector<check::MicroOp> done;
   for (const auto& k : keys) {
     const auto& v = result.reads[k];

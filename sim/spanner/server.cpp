@@ -58,6 +58,17 @@ bool decode_entry(std::istringstream& in, Entry& e) {
     }
     e.writes.emplace_back(std::move(k), v);
   }
+  std::size_t nr = 0;
+  if (!(in >> nr)) {
+    return false;
+  }
+  for (std::size_t i = 0; i < nr; ++i) {
+    std::string k;
+    if (!(in >> k)) {
+      return false;
+    }
+    e.reads.push_back(std::move(k));
+  }
   return true;
 }
 
@@ -68,6 +79,10 @@ std::string Entry::encode() const {
                                 writes.size());
   for (const auto& [k, v] : writes) {
     out += fmt::format(" {} {}", k, v);
+  }
+  out += fmt::format(" {}", reads.size());
+  for (const auto& k : reads) {
+    out += " " + k;
   }
   return out;
 }
@@ -173,6 +188,22 @@ Replica* Spanserver::replica(int group) {
 
 bool Spanserver::has_lease(const Replica& r) const {
   return r.leader && r.serving && tt().latest < r.lease_end;
+}
+
+void Spanserver::relock_prepared(Replica& r) {
+  for (const auto& [id, pr] : r.prepared) {
+    auto& t = r.txns[id];
+    t.committing = true;
+    t.last_seen = node_->sim().now();
+    for (const auto& [k, v] : pr.writes) {
+      r.locks[k].writer = id;
+      t.keys.insert(k);
+    }
+    for (const auto& k : pr.reads) {
+      r.locks[k].readers.insert(id);
+      t.keys.insert(k);
+    }
+  }
 }
 
 Timestamp Spanserver::next_ts(Replica& r) {
@@ -362,6 +393,7 @@ Task<void> Spanserver::campaign(int group, bool now) {
   for (auto& [s, e] : reprop) {
     r.log[s] = {ballot, e};
     r.inflight[s].done = Completion<bool>(node_->sim());
+    r.inflight[s].sent = t0.earliest;
     if (e.ts > 0) {
       r.pending_ts.insert(e.ts);
     }
@@ -396,6 +428,7 @@ Task<void> Spanserver::campaign(int group, bool now) {
     co_return;
   }
   again->serving = true;
+  relock_prepared(*again);
   again->changed.notify();
 }
 
@@ -482,6 +515,11 @@ Task<bool> Spanserver::propose(Replica& r, const Entry& e) {
   r.log[slot] = {ballot, e};
   auto& inf = r.inflight[slot];
   inf.done = Completion<bool>(node_->sim());
+  TimeBounds sent = tt();
+  inf.sent = sent.earliest;
+  // The leader is an acceptor too: its own vote follows its writes.
+  r.vote_ballot = ballot;
+  r.vote_until = sent.latest + p.lease;
   Completion<bool> done = *inf.done;
   if (e.ts > 0) {
     r.pending_ts.insert(e.ts);
@@ -575,6 +613,8 @@ void Spanserver::advance_commit(Replica& r) {
     }
     Slot s = it->first;
     Completion<bool> done = *it->second.done;
+    // A write acknowledged by a majority extends the lease (Spanner §4.1.2).
+    r.lease_end = std::max(r.lease_end, it->second.sent + cluster_->params().lease);
     r.commit_known = std::max(r.commit_known, s);
     const Entry& e = r.log.at(s).second;
     if (e.ts > 0) {
@@ -631,7 +671,7 @@ void Spanserver::apply(Replica& r, Slot slot, const Entry& e) {
       break;
     case EntryKind::kPrepare:
       if (!r.decided.contains(e.txn)) {
-        r.prepared[e.txn] = {e.ts, e.writes, e.coordinator, node_->sim().now()};
+        r.prepared[e.txn] = {e.ts, e.writes, e.reads, e.coordinator, node_->sim().now()};
       }
       break;
     case EntryKind::kResolve: {
@@ -1015,6 +1055,9 @@ Task<Reply> Spanserver::on_commit(CommitReq req) {
   e.txn = req.txn;
   e.writes = req.writes;
   e.coordinator = req.coordinator;
+  if (req.prepare_only) {
+    e.reads = req.read_keys;
+  }
   Timestamp ts = next_ts(*r);
   if (req.min_ts >= ts) {
     ts = req.min_ts + (req.prepare_only ? 1 : 0);
@@ -1158,25 +1201,27 @@ Task<void> Spanserver::in_doubt_loop() {
       }
     }
     for (const auto& [g, q] : ask) {
-      const auto [txn, coord] = q;
-      if (coord < 0) {
-        continue;
-      }
-      for (NodeId n : cluster_->replicas(coord)) {
-        node_->call(n, Payload::make<StatusReq>(StatusReq{coord, txn}), kSmallBytes,
-                    p.rpc_timeout, [this, g = g, txn = txn](RpcResult res) {
-                      const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
-                      if (resp == nullptr || (resp->st != St::kOk && resp->st != St::kAborted)) {
-                        return;
-                      }
-                      bool commit = resp->st == St::kOk;
-                      Timestamp ts = resp->ts;
-                      node_->spawn([](Spanserver* self, ResolveReq rq) -> Task<void> {
-                        co_await self->on_resolve(rq);
-                      }(this, ResolveReq{g, txn, commit, ts}));
-                    });
-      }
+      ask_coordinator(g, q.first, q.second);
     }
+  }
+}
+
+void Spanserver::ask_coordinator(int group, TxnId txn, int coordinator) {
+  if (coordinator < 0) {
+    return;
+  }
+  for (NodeId n : cluster_->replicas(coordinator)) {
+    node_->call(n, Payload::make<StatusReq>(StatusReq{coordinator, txn}), kSmallBytes,
+                cluster_->params().rpc_timeout, [this, group, txn](RpcResult res) {
+                  const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+                  if (resp == nullptr || (resp->st != St::kOk && resp->st != St::kAborted)) {
+                    return;
+                  }
+                  ResolveReq rq{group, txn, resp->st == St::kOk, resp->ts};
+                  node_->spawn([](Spanserver* self, ResolveReq q) -> Task<void> {
+                    co_await self->on_resolve(q);
+                  }(this, rq));
+                });
   }
 }
 
@@ -1189,6 +1234,11 @@ Task<Reply> Spanserver::on_abort(AbortReq req) {
   if (t != r->txns.end() && !t->second.committing) {
     wound(*r, req.txn);
     r->txns.erase(req.txn);
+  }
+  // A prepared participant cannot abort on its own: it asks the coordinator now (which
+  // decides abort unless it is committing) instead of waiting for the in-doubt timeout.
+  if (auto pr = r->prepared.find(req.txn); pr != r->prepared.end()) {
+    ask_coordinator(req.group, req.txn, pr->second.coordinator);
   }
   co_return status_reply(St::kOk);
 }
@@ -1219,6 +1269,25 @@ Task<Reply> Spanserver::on_read_at(ReadAtReq req) {
   bool ok = co_await wait_safe(*r, ts, at_leader);
   r = replica(req.group);
   if (!ok || r == nullptr) {
+    co_return status_reply(St::kRetry);
+  }
+  // Commit wait's promise: no one sees a write before TT.after(its timestamp). A version at or
+  // below ts may be applied while its writer still waits; the read waits with it.
+  Timestamp newest = 0;
+  for (const auto& k : req.keys) {
+    if (auto it = r->versions.find(k); it != r->versions.end()) {
+      for (const auto& [t, v] : it->second) {
+        if (t <= ts) {
+          newest = std::max(newest, t);
+        }
+      }
+    }
+  }
+  if (cluster_->params().commit_wait) {
+    co_await commit_wait(newest);
+  }
+  r = replica(req.group);
+  if (r == nullptr) {
     co_return status_reply(St::kRetry);
   }
   Resp resp;

@@ -34,6 +34,8 @@ struct Entry {
   Timestamp ts = 0;
   int coordinator = -1;
   Writes writes;
+  /// kPrepare: the keys the transaction read here, locked until it resolves.
+  std::vector<std::string> reads;
   std::string encode() const;
   std::uint64_t digest() const;
 };
@@ -146,6 +148,7 @@ struct Replica {
   struct Prepared {
     Timestamp ts;
     Writes writes;
+    std::vector<std::string> reads;
     int coordinator;
     Time since;
   };
@@ -165,6 +168,9 @@ struct Replica {
   struct Inflight {
     std::set<int> acks;
     bool chosen = false;
+    /// TT.now().earliest when the accepts went out: a majority of acks extends the lease
+    /// to this plus the lease length (the acceptors renewed their votes after it).
+    UtcInstant sent;
     std::optional<Completion<bool>> done;
   };
   std::map<Slot, Inflight> inflight;
@@ -220,6 +226,9 @@ private:
   void apply(Replica& r, Slot slot, const Entry& e);
   void step_down(Replica& r);
   Timestamp next_ts(Replica& r);
+  /// A new leader takes the locks of transactions prepared in its log (they are held until
+  /// the transactions resolve, whoever leads).
+  void relock_prepared(Replica& r);
   void acted(Replica& r, Timestamp ts);
 
   Task<bool> lock(Replica& r, TxnId txn, Timestamp priority, const std::string& key, bool write);
@@ -233,6 +242,7 @@ private:
   void send_resolves(int coordinator_group, TxnId txn, const std::vector<int>& participants,
                      std::optional<Timestamp> ts);
   Task<void> in_doubt_loop();
+  void ask_coordinator(int group, TxnId txn, int coordinator);
 
   Task<world::Reply> on_prepare_ballot(PrepareBallotReq req);
   Task<world::Reply> on_accept(AcceptReq req);

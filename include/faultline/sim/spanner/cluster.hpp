@@ -177,8 +177,8 @@ public:
   /// to workload.max_attempts with the first attempt's priority.
   Task<TxnResult> read_write(std::vector<std::string> read_keys,
                              std::function<Writes(const ReadValues&)> writes);
-  /// A lock-free read-only transaction: one group reads at the leader's LastTS(); several
-  /// groups read at s_read = TT.now().latest, waiting for safe time at each leader.
+  /// A lock-free read-only transaction at s_read = TT.now().latest, served by each group's
+  /// leader once its safe time passes s_read (prepared and in-flight writes below it resolved).
   Task<TxnResult> read_only(std::vector<std::string> keys);
   /// A snapshot read at `ts`, served by the closest replica whose safe time has passed `ts`.
   Task<TxnResult> snapshot_read(std::vector<std::string> keys, Timestamp ts);
