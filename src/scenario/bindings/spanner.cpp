@@ -1,0 +1,285 @@
+// Binding of the Spanner model (sim/spanner): "model": {"name": "spanner"}. JSON keys are the
+// field names of faultline::sim::spanner::SpannerParams (and WorkloadParams under "workload",
+// a few TrueTimeParams under "truetime"), plus scenario levers: "master_outages" (time masters
+// down for a while, the paper's April 13 event) and "leap_seconds" (inserted leap seconds, by
+// the midnight after them).
+#include "world_faults.hpp"
+
+#include <faultline/check/result.hpp>
+#include <faultline/scenario/registry.hpp>
+#include <faultline/sim/spanner/cluster.hpp>
+#include <faultline/sim/spanner/truetime_oracle.hpp>
+#include <faultline/world/world.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace faultline::scenario {
+namespace {
+
+namespace sp = faultline::sim::spanner;
+
+struct MasterOutage {
+  int zone = 0;  // index
+  int index = 0;
+  Duration at{};
+  Duration length{};
+};
+
+struct SpannerScenario {
+  sp::SpannerParams params;
+  sp::TrueTimeParams truetime;
+  std::vector<MasterOutage> outages;
+  std::vector<UtcInstant> leap_seconds;
+};
+
+int zone_index(const Json& v, const std::string& pointer, const Source& source, int zones) {
+  if (!v.is_string()) {
+    throw source.error(pointer, "expected a zone name such as \"z1\"");
+  }
+  std::string name = v.get<std::string>();
+  for (int z = 0; z < zones; ++z) {
+    if (name == fmt::format("z{}", z + 1)) {
+      return z;
+    }
+  }
+  throw source.error(pointer, fmt::format("unknown zone \"{}\"", name),
+                     fmt::format("use z1 to z{} (the model names its zones z1, z2, ...)", zones));
+}
+
+void read_workload(ObjectReader& r, sp::WorkloadParams& w, int zones) {
+  r.get("clients_per_zone", w.clients_per_zone, {.min = 0, .max = 1000});
+  r.get("think_time", w.think_time, {.min = Duration::zero()});
+  r.get("read_write_parts", w.read_write_parts, {.min = 0, .max = 1000});
+  r.get("read_only_parts", w.read_only_parts, {.min = 0, .max = 1000});
+  r.get("snapshot_parts", w.snapshot_parts, {.min = 0, .max = 1000});
+  r.get("keys_per_txn", w.keys_per_txn, {.min = 1, .max = 1000});
+  r.get("groups_per_txn", w.groups_per_txn, {.min = 1, .max = 1000});
+  r.get("snapshot_staleness", w.snapshot_staleness, {.min = Duration::zero()});
+  r.get("txn_timeout", w.txn_timeout, {.min = Duration::nanos(1)});
+  r.get("max_attempts", w.max_attempts, {.min = 1, .max = 100});
+  r.get("record_history", w.record_history);
+  if (const Json* zs = r.array("client_zones")) {
+    for (std::size_t i = 0; i < zs->size(); ++i) {
+      w.client_zones.push_back(
+          zone_index((*zs)[i], child_pointer(r.pointer("client_zones"), i), r.source(), zones));
+    }
+  }
+  r.finish();
+}
+
+void read_truetime(ObjectReader& r, sp::TrueTimeParams& t) {
+  r.get("gps_masters_per_zone", t.gps_masters_per_zone, {.min = 0, .max = 100});
+  r.get("armageddon_masters_per_zone", t.armageddon_masters_per_zone, {.min = 0, .max = 100});
+  r.get("poll_interval", t.poll_interval, {.min = Duration::nanos(1)});
+  r.get("assumed_drift_ppm", t.assumed_drift_ppm, {.min = 0.0});
+  r.get("nearby_gps_polled", t.nearby_gps_polled, {.min = 0, .max = 100});
+  r.get("farther_gps_polled", t.farther_gps_polled, {.min = 0, .max = 100});
+  r.get("armageddon_polled", t.armageddon_polled, {.min = 0, .max = 100});
+  r.get("tolerated_liars", t.tolerated_liars, {.min = 0, .max = 100});
+  r.get("nearby_rtt", t.nearby_rtt, {.min = Duration::zero()});
+  r.get("farther_rtt", t.farther_rtt, {.min = Duration::zero()});
+  r.finish();
+}
+
+class SpannerInstance : public ModelInstance {
+public:
+  SpannerInstance(SpannerScenario s, bindings::FaultPlan faults)
+      : s_(std::move(s)), faults_(std::move(faults)) {}
+  ~SpannerInstance() override {
+    cluster_.reset();  // the cluster goes before the world it lives in
+    world_.reset();
+  }
+
+  void start(Simulation& sim) override {
+    world::WorldParams wp;
+    wp.leap_seconds = s_.leap_seconds;
+    world_ = std::make_unique<world::World>(sim, wp);
+    const bool use_tt = s_.params.time_source == sp::TimeSourceKind::kTrueTime;
+    cluster_ = std::make_unique<sp::Cluster>(
+        *world_, s_.params, [&](world::World& w) -> std::unique_ptr<sp::TimeOracle> {
+          if (use_tt) {
+            auto o = std::make_unique<sp::TrueTimeOracle>(w, s_.truetime);
+            truetime_ = &o->truetime();
+            return o;
+          }
+          return sp::make_host_clock_oracle(w, s_.params.host_clock_epsilon);
+        });
+    cluster_->start_workload();
+    bindings::schedule_faults(world_->faults(), faults_);
+    for (const auto& o : s_.outages) {
+      world::ZoneId zone = cluster_->zones().at(o.zone);
+      int index = o.index;
+      sp::TrueTime* tt = truetime_;
+      sim.schedule_at(Time::zero() + o.at, [tt, zone, index] { tt->set_master_up(zone, index, false); });
+      if (o.length > Duration::zero()) {
+        sim.schedule_at(Time::zero() + o.at + o.length,
+                        [tt, zone, index] { tt->set_master_up(zone, index, true); });
+      }
+    }
+  }
+
+  std::optional<MeasureNames> measures(std::string_view of) const override {
+    std::string scope = of.empty() ? "txn" : std::string(of);
+    auto scopes = measure_scopes();
+    if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
+      return std::nullopt;
+    }
+    std::string base = "spanner." + scope;
+    return MeasureNames{base + ".requests", base + ".successes", base + ".failures", "",
+                        base + ".latency"};
+  }
+
+  std::vector<std::string> measure_scopes() const override {
+    std::vector<std::string> out{"txn", "rw", "ro", "snapshot"};
+    for (int z = 0; z < s_.params.zones; ++z) {
+      out.push_back(fmt::format("rw/z{}", z + 1));
+    }
+    return out;
+  }
+
+  std::vector<std::string> probes() const override {
+    std::vector<std::string> out;
+    for (int z = 0; z < s_.params.zones; ++z) {
+      out.push_back(fmt::format("leaders/z{}", z + 1));
+      if (s_.params.time_source == sp::TimeSourceKind::kTrueTime) {
+        out.push_back(fmt::format("epsilon_ms/z{}", z + 1));
+      }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  double probe(std::string_view name) const override {
+    auto slash = name.find('/');
+    std::string_view kind = name.substr(0, slash);
+    int z = std::stoi(std::string(name.substr(slash + 2))) - 1;
+    if (kind == "leaders") {
+      return cluster_->leaders_in_zone(z);
+    }
+    return truetime_->mean_epsilon(cluster_->zones().at(z)).to_millis();
+  }
+
+  std::vector<std::string> checkers() const override {
+    return {"invariants", "strict-serializability"};
+  }
+
+  CheckVerdict check(std::string_view name, Simulation&) override {
+    check::CheckResult r = name == "invariants" ? cluster_->invariants().result()
+                                                : cluster_->check_serializable();
+    return {r.ok, r.summary};
+  }
+
+private:
+  SpannerScenario s_;
+  bindings::FaultPlan faults_;
+  std::unique_ptr<world::World> world_;
+  std::unique_ptr<sp::Cluster> cluster_;
+  sp::TrueTime* truetime_ = nullptr;
+};
+
+std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
+  const Source& source = *in.source;
+  SpannerScenario s;
+  auto& p = s.params;
+  ObjectReader r(*in.params, "/model/params", source);
+  r.get("zones", p.zones, {.min = 1, .max = 64});
+  r.get("servers_per_zone", p.servers_per_zone, {.min = 1, .max = 1000});
+  r.get("groups", p.groups, {.min = 1, .max = 100000});
+  r.get("replicas", p.replicas, {.min = 1, .max = 15});
+  r.get("keys", p.keys, {.min = 1, .max = 10000000});
+  if (const Json* lz = r.raw("leader_zone")) {
+    p.leader_zone = zone_index(*lz, r.pointer("leader_zone"), source, p.zones);
+  }
+  r.get("lease", p.lease, {.min = Duration::nanos(1)});
+  r.get("lease_renew_interval", p.lease_renew_interval, {.min = Duration::nanos(1)});
+  r.get("election_backoff_max", p.election_backoff_max, {.min = Duration::zero()});
+  r.get("election_check_interval", p.election_check_interval, {.min = Duration::nanos(1)});
+  r.get("rpc_timeout", p.rpc_timeout, {.min = Duration::nanos(1)});
+  r.get("in_doubt_timeout", p.in_doubt_timeout, {.min = Duration::nanos(1)});
+  r.get("log_fsync_latency", p.log_fsync_latency, {.min = Duration::zero()});
+  r.get("op_cpu", p.op_cpu, {.min = Duration::zero()});
+  r.get("commit_wait", p.commit_wait);
+  r.get("ro_read_wait", p.ro_read_wait);
+  std::string source_kind(sp::to_string(p.time_source));
+  r.get_choice("time_source", source_kind, {"truetime", "host_clock"});
+  p.time_source = source_kind == "truetime" ? sp::TimeSourceKind::kTrueTime
+                                            : sp::TimeSourceKind::kHostClock;
+  r.get("host_clock_epsilon", p.host_clock_epsilon, {.min = Duration::zero()});
+  if (const Json* hz = r.raw("handoff_zone")) {
+    p.handoff_zone = zone_index(*hz, r.pointer("handoff_zone"), source, p.zones);
+  }
+  r.get("handoff_at", p.handoff_at, {.min = Duration::zero(), .max = in.duration});
+  if (auto w = r.object("workload")) {
+    read_workload(*w, p.workload, p.zones);
+  }
+  if (auto t = r.object("truetime")) {
+    read_truetime(*t, s.truetime);
+  }
+  if (const Json* outs = r.array("master_outages")) {
+    if (p.time_source != sp::TimeSourceKind::kTrueTime && !outs->empty()) {
+      throw r.error("master_outages", "time masters exist only with the TrueTime oracle",
+                    "set \"time_source\": \"truetime\" or remove master_outages");
+    }
+    for (std::size_t i = 0; i < outs->size(); ++i) {
+      std::string ptr = child_pointer(r.pointer("master_outages"), i);
+      ObjectReader o((*outs)[i], ptr, source);
+      MasterOutage m;
+      m.zone = zone_index(o.require("zone", "\"z1\""), o.pointer("zone"), source, p.zones);
+      o.get("index", m.index,
+            {.min = 0, .max = static_cast<double>(s.truetime.gps_masters_per_zone +
+                                                  s.truetime.armageddon_masters_per_zone - 1)});
+      m.at = parse_duration(o.require("at", "\"10m\""), o.pointer("at"), source);
+      o.get("for", m.length, {.min = Duration::zero()});
+      o.finish();
+      if (m.at > in.duration) {
+        throw source.error(o.pointer("at"), "is after the end of the run",
+                           "use a time within the scenario's duration");
+      }
+      s.outages.push_back(m);
+    }
+  }
+  if (const Json* leaps = r.array("leap_seconds")) {
+    for (std::size_t i = 0; i < leaps->size(); ++i) {
+      std::string ptr = child_pointer(r.pointer("leap_seconds"), i);
+      const Json& v = (*leaps)[i];
+      std::optional<UtcInstant> at;
+      if (v.is_string()) {
+        at = UtcInstant::parse(v.get<std::string>());
+      }
+      if (!at) {
+        throw source.error(ptr, "expected a UTC midnight such as \"2012-07-01T00:00:00Z\"",
+                           "name each leap second by the midnight right after it");
+      }
+      s.leap_seconds.push_back(*at);
+    }
+  }
+  r.finish();
+  try {
+    p.validate();
+    s.truetime.validate();
+  } catch (const std::invalid_argument& e) {
+    throw bindings::params_error(e.what(), "/model/params", source);
+  }
+  std::vector<std::string> groups;
+  for (int z = 0; z < p.zones; ++z) {
+    groups.push_back(sp::Cluster::server_group(z));
+    groups.push_back(fmt::format("client/z{}", z + 1));
+  }
+  auto faults = bindings::parse_faults(in.faults, source, in.duration, groups);
+  return std::make_unique<SpannerInstance>(std::move(s), std::move(faults));
+}
+
+}  // namespace
+
+void register_spanner_model(ModelRegistry& registry) {
+  registry.add({"spanner",
+                "Spanner (OSDI 2012): Multi-Paxos groups with leader leases, 2PC, TrueTime "
+                "commit wait, lock-free reads (sim/spanner)",
+                {"faults"},
+                prepare_spanner});
+}
+
+}  // namespace faultline::scenario
