@@ -116,6 +116,26 @@ void TierParams::validate(std::string_view where) const {
   }
   service_time.validate(where);
   nested(where, admission);
+  if (timed_wait_threads < 0 || timed_wait_threads > 100'000) {
+    bad(where, "timed_wait_threads",
+        fmt::format("must be in [0, 100000] (got {})", timed_wait_threads),
+        "threads per instance that loop on timed waits; 0 for none");
+  }
+  if (timed_wait <= Duration::zero()) {
+    bad(where, "timed_wait", fmt::format("must be positive (got {})", timed_wait),
+        "e.g. 100ms; the 2012 bug hits waits under 1s");
+  }
+  if (cpu_slice < Duration::zero()) {
+    bad(where, "cpu_slice", fmt::format("must be >= 0 (got {})", cpu_slice),
+        "e.g. 3ms (a CFS slice), or 0 to run request work to completion");
+  }
+  if (clock) {
+    try {
+      clock->validate();
+    } catch (const std::invalid_argument& e) {
+      bad(where, "clock", e.what(), "fix the clock parameters");
+    }
+  }
   for (std::size_t i = 0; i < dependencies.size(); ++i) {
     const auto& d = dependencies[i];
     const std::string w = fmt::format("{}.dependencies[{}]", where, i);

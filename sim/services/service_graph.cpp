@@ -451,6 +451,9 @@ public:
   }
 
   void start(Node& node) override {
+    for (int i = 0; i < tier_.params->timed_wait_threads; ++i) {
+      node.spawn(timed_wait_loop());
+    }
     node.on_request([this](Message m) -> Task<world::Reply> { return serve(std::move(m)); });
     node.on_message([this](const Message& m) {
       if (const auto* c = m.payload.get<SvcCancel>()) {
@@ -520,7 +523,7 @@ private:
     if (req.tie_peer.valid()) {
       node_.send(req.tie_peer, Payload::make<SvcCancel>(SvcCancel{m.src, req.id}), kCancelBytes);
     }
-    co_await node_.compute(draw(tier_.params->service_time, rng_));
+    co_await run_sliced(draw(tier_.params->service_time, rng_));
     Outcome out = Outcome::ok;
     for (auto& d : deps_) {
       for (int c = 0; c < d.calls && out == Outcome::ok; ++c) {
@@ -532,6 +535,39 @@ private:
     tm.served->inc();
     release();
     co_return reply(out);
+  }
+
+  /// Request work on the host CPU, in slices when the tier has a time slice (round robin with
+  /// whatever else is runnable), else in one piece.
+  Task<void> run_sliced(Duration work) {
+    const Duration slice = tier_.params->cpu_slice;
+    if (slice <= Duration::zero()) {
+      co_await node_.compute(work);
+      co_return;
+    }
+    while (work > Duration::zero()) {
+      const Duration now_work = std::min(work, slice);
+      co_await node_.compute(now_work);
+      work -= now_work;
+    }
+  }
+
+  /// A background thread: `for (;;) futex_wait(abs = now + timed_wait)`. A wait that is
+  /// already expired when armed (the 2012 hrtimer bug) returns at once after the syscall's
+  /// CPU, and the thread loops again without sleeping: with a time slice, it keeps its core
+  /// for the rest of the slice before the run queue lets others in.
+  Task<void> timed_wait_loop() {
+    world::Clock& clock = node_.host().clock();
+    const TierParams& p = *tier_.params;
+    for (;;) {
+      const UtcInstant deadline = node_.clock_now() + p.timed_wait;
+      const bool spins = clock.expiry_of(deadline) <= node_.sim().now();
+      co_await node_.wait_until_abs(deadline);
+      const Duration rest = p.cpu_slice - clock.params().timed_wait_cost;
+      if (spins && rest > Duration::zero()) {
+        co_await node_.compute(rest);
+      }
+    }
   }
 
   /// A request finished: hand its slot to the next waiting request, shedding stale ones.
@@ -741,6 +777,9 @@ void ServiceGraph::build(world::World& w) {
     for (int i = 0; i < t.params->instances; ++i) {
       world::HostParams hp = w.params().host_defaults;
       hp.cpu.cores = static_cast<std::uint32_t>(t.params->cores);
+      if (t.params->clock) {
+        hp.clock = *t.params->clock;
+      }
       const auto zone = zones[static_cast<std::size_t>(i) % zones.size()];
       t.hosts.push_back(w.add_host(zone, fmt::format("{}-{}", t.params->name, i), hp));
     }

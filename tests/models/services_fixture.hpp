@@ -18,8 +18,10 @@ struct Run {
   std::unique_ptr<ServiceGraph> graph;
 
   Run(ServiceGraphParams params, std::uint64_t seed = 1)
-      : sim(Simulation::Options{.seed = seed}) {
-    world = std::make_unique<world::World>(sim);
+      : Run(std::move(params), Simulation::Options{.seed = seed}, world::WorldParams{}) {}
+  Run(ServiceGraphParams params, Simulation::Options options, world::WorldParams world_params)
+      : sim(options) {
+    world = std::make_unique<world::World>(sim, std::move(world_params));
     graph = std::make_unique<ServiceGraph>(std::move(params));
     graph->build(*world);
   }

@@ -87,6 +87,28 @@ TEST_CASE("services binding: mistakes in params and faults name their JSON path"
   CHECK_THAT(error_of(doc), Catch::Contains("did you mean \"web\"?"));
 }
 
+TEST_CASE("services binding: host clocks and leap seconds are read, and mistakes named",
+          "[scenario][services][errors]") {
+  Json doc = small_services();
+  doc["model"]["params"]["leap_seconds"] = Json::array({"2012-07-01T00:00:00Z"});
+  doc["model"]["params"]["tiers"][0]["timed_wait_threads"] = 4;
+  doc["model"]["params"]["tiers"][0]["cpu_slice"] = "3ms";
+  doc["model"]["params"]["tiers"][0]["clock"] = Json::parse(
+      R"({"leap_mode": "kernel-2012", "ntp_enabled": false, "smear": {"before": "1h"}})");
+  CHECK(error_of(doc) == "no error");
+  doc["model"]["params"]["tiers"][0]["clock"]["leap_mode"] = "kernel2012";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/tiers/0/clock/leap_mode: "
+                                            "\"kernel2012\" is not a valid choice; did you mean "
+                                            "\"kernel-2012\"?"));
+  doc = small_services();
+  doc["model"]["params"]["tiers"][0]["clock"] = Json::parse(R"({"smear": {"befor": "1h"}})");
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/tiers/0/clock/smear/befor: unknown key"));
+  doc = small_services();
+  doc["model"]["params"]["leap_seconds"] = Json::array({"2012-06-30T23:59:60Z"});
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/leap_seconds/0: "
+                                            "\"2012-06-30T23:59:60Z\" is not a UTC instant"));
+}
+
 TEST_CASE("services binding: a fault on a node that does not exist is bad input, not a crash",
           "[scenario][services][errors]") {
   Json doc = small_services();

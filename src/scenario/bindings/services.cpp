@@ -142,6 +142,14 @@ svc::TierParams read_tier(ObjectReader& r) {
   }
   r.get("request_bytes", t.request_bytes);
   r.get("response_bytes", t.response_bytes);
+  r.get("timed_wait_threads", t.timed_wait_threads, {.min = 0, .max = 100000});
+  r.get("timed_wait", t.timed_wait, {.min = Duration::nanos(1)});
+  r.get("cpu_slice", t.cpu_slice, {.min = Duration::zero()});
+  if (auto c = r.object("clock")) {
+    world::ClockParams clock;
+    bindings::read_clock(*c, clock);
+    t.clock = clock;
+  }
   r.finish();
   return t;
 }
@@ -172,8 +180,10 @@ svc::ClientParams read_client(ObjectReader& r) {
 
 class ServicesInstance : public ModelInstance {
 public:
-  ServicesInstance(svc::ServiceGraphParams params, bindings::FaultPlan faults)
-      : params_(std::move(params)), faults_(std::move(faults)) {}
+  ServicesInstance(svc::ServiceGraphParams params, world::WorldParams world_params,
+                   bindings::FaultPlan faults)
+      : params_(std::move(params)), world_params_(std::move(world_params)),
+        faults_(std::move(faults)) {}
   ~ServicesInstance() override {
     graph_.reset();  // the graph goes before the world it lives in
     world_.reset();
@@ -181,7 +191,7 @@ public:
 
   void start(Simulation& sim) override {
     sim_ = &sim;
-    world_ = std::make_unique<world::World>(sim);
+    world_ = std::make_unique<world::World>(sim, world_params_);
     graph_ = std::make_unique<svc::ServiceGraph>(params_);
     graph_->build(*world_);
     bindings::schedule_faults(world_->faults(), faults_);
@@ -245,6 +255,7 @@ public:
 
 private:
   svc::ServiceGraphParams params_;
+  world::WorldParams world_params_;
   bindings::FaultPlan faults_;
   Simulation* sim_ = nullptr;
   std::unique_ptr<world::World> world_;
@@ -257,6 +268,8 @@ std::unique_ptr<ModelInstance> prepare_services(const ModelInput& in) {
   ObjectReader r(*in.params, "/model/params", source);
   r.get("zones", params.zones);
   r.get("sample_interval", params.sample_interval, {.min = Duration::nanos(1)});
+  world::WorldParams world_params;
+  bindings::read_leap_seconds(r, "leap_seconds", world_params.leap_seconds);
   params.tiers.clear();
   if (const Json* tiers = r.array("tiers")) {
     for (std::size_t i = 0; i < tiers->size(); ++i) {
@@ -284,7 +297,8 @@ std::unique_ptr<ModelInstance> prepare_services(const ModelInput& in) {
     groups.push_back(svc::ServiceGraph::client_group(c.name));
   }
   auto faults = bindings::parse_faults(in.faults, source, in.duration, groups);
-  return std::make_unique<ServicesInstance>(std::move(params), std::move(faults));
+  return std::make_unique<ServicesInstance>(std::move(params), std::move(world_params),
+                                            std::move(faults));
 }
 
 }  // namespace

@@ -188,4 +188,50 @@ ScenarioError params_error(const std::string& message, const std::string& base_p
   return source.error(pointer, rest, fix);
 }
 
+void read_clock(ObjectReader& r, world::ClockParams& out) {
+  r.get("initial_offset", out.initial_offset);
+  r.get("drift_ppm", out.drift_ppm, {.min = -1e5, .max = 1e5});
+  r.get("ntp_enabled", out.ntp_enabled);
+  r.get("ntp_poll_interval", out.ntp_poll_interval, {.min = Duration::nanos(1)});
+  std::string correction(world::to_string(out.ntp_correction));
+  r.get_choice("ntp_correction", correction, {"step", "slew", "step-or-slew"});
+  out.ntp_correction = *world::parse_ntp_correction(correction);
+  r.get("ntp_step_threshold", out.ntp_step_threshold, {.min = Duration::zero()});
+  r.get("ntp_max_slew_ppm", out.ntp_max_slew_ppm, {.min = 0.0, .max = 1e5});
+  std::string leap(world::to_string(out.leap_mode));
+  r.get_choice("leap_mode", leap, {"none", "step", "smear", "kernel-2012"});
+  out.leap_mode = *world::parse_leap_mode(leap);
+  if (auto s = r.object("smear")) {
+    s->get("before", out.smear.before, {.min = Duration::zero()});
+    s->get("after", out.smear.after, {.min = Duration::zero()});
+    s->finish();
+  }
+  r.get("timed_wait_cost", out.timed_wait_cost, {.min = Duration::zero()});
+  r.finish();
+  try {
+    out.validate();
+  } catch (const std::invalid_argument& e) {
+    throw r.error_here(e.what(), "fix the clock parameters");
+  }
+}
+
+void read_leap_seconds(ObjectReader& r, std::string_view key, std::vector<UtcInstant>& out) {
+  std::vector<std::string> texts;
+  r.get(key, texts);
+  if (!r.has(key)) {
+    return;
+  }
+  out.clear();
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto t = UtcInstant::parse(texts[i]);
+    if (!t) {
+      throw r.source().error(child_pointer(r.pointer(key), i),
+                             fmt::format("\"{}\" is not a UTC instant", texts[i]),
+                             "name each leap second by the midnight after it, e.g. "
+                             "\"2012-07-01T00:00:00Z\" for 2012-06-30T23:59:60Z");
+    }
+    out.push_back(*t);
+  }
+}
+
 }  // namespace faultline::scenario::bindings

@@ -9,6 +9,7 @@
 
 #include <faultline/scenario/json_reader.hpp>
 #include <faultline/world/fault.hpp>
+#include <faultline/world/params.hpp>
 
 #include <string>
 #include <vector>
@@ -31,6 +32,16 @@ FaultPlan parse_faults(const Json* faults, const Source& source, Duration durati
 /// Schedules the plan on a world's fault injector. A target the world does not know (a node
 /// name that does not exist) becomes a ScenarioError at that fault's path.
 void schedule_faults(world::FaultInjector& injector, const FaultPlan& plan);
+
+/// Reads a host clock object into `out` (fields absent keep their value):
+///   {"leap_mode": "kernel-2012", "drift_ppm": 5, "initial_offset": "0s", "ntp_enabled": true,
+///    "ntp_poll_interval": "64s", "ntp_correction": "step-or-slew",
+///    "smear": {"before": "12h", "after": "12h"}}
+void read_clock(ObjectReader& r, world::ClockParams& out);
+
+/// Reads a list of inserted leap seconds, each named by the UTC midnight after it
+/// (["2012-07-01T00:00:00Z"]), at `key` of `r`.
+void read_leap_seconds(ObjectReader& r, std::string_view key, std::vector<UtcInstant>& out);
 
 /// Turns "tiers[1].dependencies[0].tier: problem; fix" from a params validate() into an
 /// error at /<base>/tiers/1/dependencies/0/tier.

@@ -14,6 +14,7 @@
 #include <faultline/resilience/retry_budget.hpp>
 #include <faultline/resilience/timeout.hpp>
 #include <faultline/time.hpp>
+#include <faultline/world/params.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -80,6 +81,21 @@ struct TierParams {
   std::vector<DependencyParams> dependencies;
   std::uint64_t request_bytes = 512;
   std::uint64_t response_bytes = 1024;
+
+  /// Background threads per instance that loop on short absolute timed waits on the host clock
+  /// (JVM housekeeping, Cassandra, MySQL: futex_wait with an absolute CLOCK_REALTIME timeout,
+  /// model-facts §1.1). Harmless normally; on a kernel-2012 host after a leap second every
+  /// wait under 1 s returns at once and each such thread spins.
+  int timed_wait_threads = 0;
+  /// Each wait's length (must be under 1 s to be hit by the 2012 bug).
+  Duration timed_wait = Duration::millis(100);
+  /// The run queue's time slice. When > 0, request work runs in slices of this length, each
+  /// queued behind other runnable work (round robin, as CFS shares cores among runnable
+  /// threads), and a thread spinning on already-expired waits holds a core for one slice per
+  /// turn (many loop iterations). 0: request work runs to completion once it has a core.
+  Duration cpu_slice = Duration::zero();
+  /// The clock of the tier's hosts (leap mode, drift, NTP); unset: the world's host defaults.
+  std::optional<world::ClockParams> clock;
 
   void validate(std::string_view where) const;
 };
