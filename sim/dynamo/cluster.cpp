@@ -149,7 +149,7 @@ struct Cluster::Impl {
   std::vector<std::vector<std::uint32_t>> replicas_of_arc;
   std::map<std::string, std::vector<NodeId>, std::less<>> client_ids;
   std::vector<CartOp> history;
-  std::vector<std::uint64_t> writer_seq;  // per writer id: dots issued so far
+  std::map<std::pair<std::uint32_t, std::string>, std::uint64_t> writer_seq;  // dots issued
   std::vector<std::uint64_t> owner_cur, owner_last, replica_cur, replica_last;
   bool have_window = false;
   std::uint64_t gets_ok = 0;
@@ -322,12 +322,13 @@ void start_write(Cluster::Impl& c, Node& node, View& view, std::uint32_t writer,
   }
   count_owner(c, op->walk);
   const std::int64_t ts = node.clock_now().unix_ns();
-  // The sequence lives in the cluster, not the process, so a restarted writer never reuses a
-  // dot (a real node would persist it).
-  const std::uint64_t dot = (static_cast<std::uint64_t>(writer) << 32) | ++c.writer_seq[writer];
+  // Per (writer, key), so a key's dots from one writer are 1, 2, 3... and fold into one
+  // counter once seen in order. The sequence lives in the cluster, not the process, so a
+  // restarted writer never reuses a dot (a real node would persist it).
+  const std::uint64_t k = ++c.writer_seq[{writer, key}];
   op->version.clock = context;
-  op->version.clock.increment(dot, ts, static_cast<std::size_t>(c.p.clock_max_entries));
-  op->version.dot = dot;
+  op->version.clock.add_dot(writer, k, ts, static_cast<std::size_t>(c.p.clock_max_entries));
+  op->version.dot = (static_cast<std::uint64_t>(writer) << 32) | k;
   op->version.items = std::move(items);
   op->version.timestamp_ns = ts;
   op->version.coordinator = writer;
@@ -986,7 +987,6 @@ void Cluster::build(world::World& world) {
                                    }));
     }
   }
-  c.writer_seq.assign(nodes + next_writer, 0);
   c.index_of.assign(world.node_count(), kNone);
   for (std::uint32_t i = 0; i < nodes; ++i) {
     c.index_of[c.storage_ids[i].value()] = i;

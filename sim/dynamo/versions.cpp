@@ -44,7 +44,7 @@ bool lww_newer(const Version& a, const Version& b) {
 
 bool supersedes(const Version& a, const Version& b) {
   if (b.dot != 0) {
-    return a.dot == b.dot || a.clock.contains(b.dot, 1);
+    return a.dot == b.dot || a.clock.contains(b.dot >> 32, b.dot & 0xffffffffULL);
   }
   return VectorClock::descends(a.clock, b.clock);
 }

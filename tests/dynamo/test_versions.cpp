@@ -92,9 +92,9 @@ TEST_CASE("versions: two writes from one writer on the same context both survive
   const std::uint64_t w = std::uint64_t{7} << 32;
   VectorClock ctx;
   Version first{ctx, w | 1, {"a"}, 1, 7};
-  first.clock.increment(w | 1, 1);
+  first.clock.add_dot(7, 1, 1);
   Version second{ctx, w | 2, {"b"}, 2, 7};
-  second.clock.increment(w | 2, 2);
+  second.clock.add_dot(7, 2, 2);
   std::vector<Version> vs;
   apply_version(vs, first, Reconcile::kUnion);
   apply_version(vs, second, Reconcile::kUnion);
@@ -103,7 +103,7 @@ TEST_CASE("versions: two writes from one writer on the same context both survive
   REQUIRE(r.items == std::vector<std::string>{"a", "b"});
   // A write that saw both supersedes both.
   Version third{r.context, w | 3, {"a", "b", "c"}, 3, 7};
-  third.clock.increment(w | 3, 3);
+  third.clock.add_dot(7, 3, 3);
   apply_version(vs, third, Reconcile::kUnion);
   REQUIRE(vs.size() == 1);
   REQUIRE(supersedes(third, first));
@@ -111,7 +111,7 @@ TEST_CASE("versions: two writes from one writer on the same context both survive
   // A write that saw only the first leaves the second as a sibling.
   std::vector<Version> ws{first, second};
   Version partial{first.clock, w | 4, {"a", "d"}, 4, 7};
-  partial.clock.increment(w | 4, 4);
+  partial.clock.add_dot(7, 4, 4);
   apply_version(ws, partial, Reconcile::kUnion);
   REQUIRE(ws.size() == 2);
   REQUIRE(reconcile(ws, Reconcile::kUnion).items == std::vector<std::string>{"a", "b", "d"});
@@ -202,4 +202,68 @@ TEST_CASE("merkle: equal content gives equal roots; one changed key changes one 
   }
   c.build();
   REQUIRE(c.root() == a.root());
+}
+
+TEST_CASE("vector clock: dots fold into counters once contiguous; truncation keeps the writer",
+          "[dynamo][clock]") {
+  VectorClock c;
+  c.add_dot(3, 2, 20);
+  REQUIRE(c.counter(3) == 0);
+  REQUIRE(c.contains(3, 2));
+  REQUIRE_FALSE(c.contains(3, 1));  // event 1 of node 3 was never seen
+  REQUIRE(c.to_string() == "[n3@2]");
+  c.add_dot(3, 1, 10);
+  REQUIRE(c.counter(3) == 2);
+  REQUIRE(c.dots().empty());
+  // Merging two sibling histories gives one that has seen both.
+  VectorClock a;
+  a.add_dot(1, 1, 1);
+  VectorClock b;
+  b.add_dot(1, 2, 2);
+  VectorClock m = VectorClock::merge(a, b);
+  REQUIRE(m.counter(1) == 2);
+  REQUIRE(VectorClock::compare(m, a) == ClockOrder::kAfter);
+  REQUIRE(VectorClock::compare(a, b) == ClockOrder::kConcurrent);
+  // Truncation at 3 nodes drops the node whose latest event is oldest, never the writer.
+  VectorClock t;
+  for (std::uint64_t n = 0; n < 5; ++n) {
+    t.add_dot(n, 1, static_cast<std::int64_t>(100 - n), 3);  // node 4 is the oldest event
+  }
+  REQUIRE(t.size() == 3);
+  REQUIRE(t.contains(4, 1));  // the writer of the last event stays
+  REQUIRE_FALSE(t.contains(3, 1));
+  REQUIRE_FALSE(t.contains(2, 1));
+}
+
+TEST_CASE("versions: a write that missed a sibling never supersedes it, even on a hot key",
+          "[dynamo][cart]") {
+  // Writer 1 writes its k-th version from the context it read; one replica keeps an old
+  // sibling from writer 2 that writer 1 never saw. However many writes follow, the sibling
+  // stays until a write that saw it.
+  std::vector<Version> replica;
+  Version other;
+  other.clock.add_dot(2, 1, 1, 10);
+  other.dot = (std::uint64_t{2} << 32) | 1;
+  other.items = {"from-2"};
+  apply_version(replica, other, Reconcile::kUnion);
+  VectorClock ctx;
+  for (std::uint64_t k = 1; k <= 30; ++k) {
+    Version v;
+    v.clock = ctx;
+    v.clock.add_dot(1, k, static_cast<std::int64_t>(10 + k), 10);
+    v.dot = (std::uint64_t{1} << 32) | k;
+    v.items = {"from-1"};
+    apply_version(replica, v, Reconcile::kUnion);
+    ctx = v.clock;
+  }
+  REQUIRE(replica.size() == 2);
+  Reconciled r = reconcile(replica, Reconcile::kUnion);
+  REQUIRE(r.items == std::vector<std::string>{"from-1", "from-2"});
+  Version merged;
+  merged.clock = r.context;
+  merged.clock.add_dot(1, 31, 100, 10);
+  merged.dot = (std::uint64_t{1} << 32) | 31;
+  merged.items = r.items;
+  apply_version(replica, merged, Reconcile::kUnion);
+  REQUIRE(replica.size() == 1);
 }

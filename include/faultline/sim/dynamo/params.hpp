@@ -33,7 +33,7 @@ struct StorageParams {
   Duration read_median = Duration::micros(1500);
   Duration write_median = Duration::micros(2000);
   /// Lognormal sigma (of the natural log); 0 makes every operation take the median.
-  double sigma = 0.9;
+  double sigma = 1.3;
   /// A write into the in-memory write buffer (when enabled).
   Duration buffer_write = Duration::micros(50);
 };

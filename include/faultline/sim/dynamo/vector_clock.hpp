@@ -3,28 +3,30 @@
 // matching counter of `b`, `a` is an ancestor of `b` and can be forgotten; otherwise the two
 // are concurrent and both are kept as siblings for the application to reconcile.
 //
-// Each entry also carries the coordinator's wall-clock timestamp of its last update, because
-// the paper truncates a clock that grows past a threshold ("say 10") by dropping the entry with
+// Each entry also carries the writer's wall-clock timestamp of its last update, because the
+// paper truncates a clock that grows past a threshold ("say 10") by dropping the entry with
 // the oldest timestamp. Truncation can make a descendant look concurrent with its ancestor (a
 // false conflict, never a lost update), which the paper accepts as rare.
 //
-// Entry ids are 64-bit "actors". The store (versions.hpp) gives every write its own actor,
-// a dot (writer << 32 | sequence), so a clock is the set of writes a version has seen: with one
-// counter per coordinator, two writes through one coordinator from the same context get
-// counters k and k+1, and the second then looks like a descendant of the first although it
-// never saw it, silently dropping the first (the flaw dotted version vectors fix). The plain
-// per-node counters of the paper remain available through increment() for any actor.
+// Besides the contiguous counters, a clock holds "dots": single events (node, k) seen without
+// all of node's events before k. The store gives every write a dot, and a version supersedes
+// another only if it has seen that version's dot. Why: with plain counters, two writes by one
+// writer from the same context get counters k and k+1, and the second then looks like a
+// descendant of the first although it never saw it, silently dropping it (the flaw that
+// dotted version vectors fix). Dots that become contiguous fold into the counter, so a clock
+// stays one entry per writer in the common case.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace faultline::sim::dynamo {
 
 /// The order between two clocks.
 enum class ClockOrder : std::uint8_t {
-  kEqual,       // same counters
+  kEqual,       // same history
   kBefore,      // a is an ancestor of b (a < b)
   kAfter,       // a descends from b (a > b)
   kConcurrent,  // neither: siblings
@@ -34,7 +36,7 @@ std::string_view to_string(ClockOrder o);
 struct ClockEntry {
   std::uint64_t node = 0;
   std::uint64_t counter = 0;
-  /// The coordinator's clock reading (ns since the Unix epoch) when it last bumped the entry.
+  /// The writer's clock reading (ns since the Unix epoch) when it last added to this entry.
   std::int64_t timestamp_ns = 0;
   bool operator==(const ClockEntry&) const = default;
 };
@@ -43,38 +45,49 @@ class VectorClock {
 public:
   VectorClock() = default;
 
-  /// The entries, sorted by node id.
+  /// The contiguous entries (node has seen events 1..counter), sorted by node id.
   const std::vector<ClockEntry>& entries() const { return entries_; }
-  std::size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  /// The counter of `node` (0 when absent).
+  /// Single events beyond the contiguous part, sorted by (node, counter).
+  const std::vector<ClockEntry>& dots() const { return dots_; }
+  /// Number of distinct nodes the clock names.
+  std::size_t size() const;
+  bool empty() const { return entries_.empty() && dots_.empty(); }
+  /// The contiguous counter of `node` (0 when absent).
   std::uint64_t counter(std::uint64_t node) const;
-  /// Whether the clock has seen `node`'s event number `counter`.
-  bool contains(std::uint64_t node, std::uint64_t counter) const {
-    return counter > 0 && this->counter(node) >= counter;
-  }
+  /// Whether the clock has seen `node`'s event number `k`.
+  bool contains(std::uint64_t node, std::uint64_t k) const;
 
-  /// Sets `node`'s counter to max(its counter, `floor`) + 1 and stamps it; then, while the
-  /// clock has more than `max_entries` entries (0 = unbounded), drops the entry with the
-  /// oldest timestamp. `floor` is the highest counter the writer has already issued for the
-  /// key: two writes from one writer on the same context must never get the same clock (with
-  /// equal clocks one write would silently replace the other).
+  /// Sets `node`'s counter to max(its counter, `floor`) + 1 and stamps it (the paper's
+  /// per-coordinator increment); then truncates to `max_entries` nodes (0 = unbounded).
   void increment(std::uint64_t node, std::int64_t timestamp_ns, std::size_t max_entries = 0,
                  std::uint64_t floor = 0);
-  /// The least upper bound: per node, the larger counter (and that entry's timestamp).
+  /// Records the single event (node, k), then truncates to `max_entries` nodes, never
+  /// dropping `node` itself.
+  void add_dot(std::uint64_t node, std::uint64_t k, std::int64_t timestamp_ns,
+               std::size_t max_entries = 0);
+  /// The least upper bound: everything either clock has seen.
   static VectorClock merge(const VectorClock& a, const VectorClock& b);
   static ClockOrder compare(const VectorClock& a, const VectorClock& b);
-  /// a descends from (or equals) b.
+  /// a has seen everything b has (a descends from or equals b).
   static bool descends(const VectorClock& a, const VectorClock& b);
 
-  /// A stable 64-bit digest of the counters (for Merkle leaves and trace records).
+  /// A stable 64-bit digest (for Merkle leaves and trace records).
   std::uint64_t digest() const;
-  /// "[n0:3, n2:1]"
+  /// "[n0:3, n2:1, n4@7]" (n4@7: the single event 7 of node 4)
   std::string to_string() const;
-  bool operator==(const VectorClock& o) const { return entries_ == o.entries_; }
+  bool operator==(const VectorClock& o) const {
+    return entries_ == o.entries_ && dots_ == o.dots_;
+  }
 
 private:
+  /// Folds dots that continue a counter into it and drops dots a counter already covers.
+  void normalize();
+  /// Drops whole nodes, oldest latest-timestamp first, until at most `max_entries` remain.
+  void truncate(std::size_t max_entries, std::uint64_t keep);
+  ClockEntry* find(std::uint64_t node);
+
   std::vector<ClockEntry> entries_;
+  std::vector<ClockEntry> dots_;
 };
 
 }  // namespace faultline::sim::dynamo

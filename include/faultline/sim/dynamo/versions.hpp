@@ -30,9 +30,9 @@ std::optional<Reconcile> parse_reconcile(std::string_view text);
 struct Version {
   /// The causal history: the writes (dots) this version has seen, its own dot included.
   VectorClock clock;
-  /// The write that created this version: entry `dot` with counter 1 in `clock`. A version
-  /// supersedes another exactly when its clock contains the other's dot (0: no dot; then the
-  /// plain vector-clock order decides, as for hand-made clocks in tests).
+  /// The write that created this version, (writer << 32 | k): the writer's k-th write of
+  /// this key, an event in `clock`. A version supersedes another exactly when its clock
+  /// contains the other's dot (0: no dot; then the plain vector-clock order decides).
   std::uint64_t dot = 0;
   std::vector<std::string> items;
   /// The coordinator's clock reading when it wrote the version (ns since the Unix epoch).
