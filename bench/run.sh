@@ -18,6 +18,11 @@ cmake --build "$build" --target phold -j2
 if [[ -f $root/bench/world_bench.cpp ]]; then
   cmake --build "$build" --target world_bench -j2 || echo "run.sh: world_bench did not build" >&2
 fi
+# The DynamoDB storm benchmark (docs/performance.md): built and run when present, never stopping
+# PHOLD; its results go to bench/results/dynamodb-storm-latest.txt.
+if [[ -f $root/bench/dynamodb_storm.cpp ]]; then
+  cmake --build "$build" --target dynamodb_storm -j2 || echo "run.sh: dynamodb_storm did not build" >&2
+fi
 
 ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not installed")
 {
@@ -31,3 +36,9 @@ ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not 
   "$build/bench/phold" "$@"
 } | tee "$out"
 echo "results written to $out"
+if [[ -x $build/bench/dynamodb_storm ]]; then
+  { echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
+    "$build/bench/dynamodb_storm"; } | tee "$out_dir/dynamodb-storm-latest.txt" ||
+    echo "run.sh: dynamodb_storm failed" >&2
+fi
