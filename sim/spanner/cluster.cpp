@@ -342,6 +342,10 @@ Task<RpcResult> Client::call_leader(int group, Payload request, std::uint64_t by
       if (target == last_leader_) {
         target = reps[next++ % reps.size()];
       }
+      // A replica that timed out or refused is not where the next request should start.
+      if (!last.ok()) {
+        leader_cache_[group] = target;
+      }
       // Nobody leads yet (an election after a lease lapsed): back off a little.
       co_await node_->sleep(p.rpc_timeout / 10);
     }

@@ -220,7 +220,10 @@ void Spanserver::acted(Replica& r, Timestamp ts) {
 world::Reply Spanserver::not_leader(const Replica* r) const {
   Resp resp;
   resp.st = St::kNotLeader;
-  if (r != nullptr && r->vote_ballot >= 0 && r->vote_ballot != std::numeric_limits<Ballot>::max()) {
+  // Point at the replica this one has voted for, while that vote lasts (a lapsed vote may
+  // name a dead leader).
+  if (r != nullptr && r->vote_ballot >= 0 &&
+      r->vote_ballot != std::numeric_limits<Ballot>::max() && !(tt().earliest > r->vote_until)) {
     int idx = static_cast<int>(r->vote_ballot % kBallotStride);
     const auto& reps = cluster_->replicas(r->group);
     if (idx < static_cast<int>(reps.size())) {
@@ -489,14 +492,16 @@ Task<void> Spanserver::abdicate(int group) {
   const auto& peers = cluster_->replicas(group);
   for (std::size_t i = 0; i < peers.size(); ++i) {
     if (static_cast<int>(i) != rp->index) {
-      node_->send(peers[i], Payload::make<ReleaseReq>(ReleaseReq{group, ballot}), kSmallBytes);
+      node_->call(peers[i], Payload::make<ReleaseReq>(ReleaseReq{group, ballot}), kSmallBytes,
+                  p.rpc_timeout, [](RpcResult) {});
     }
   }
   // The nominee: the first replica outside this zone.
   world::ZoneId here = cluster_->zone_of(node_->id());
   for (std::size_t i = 0; i < peers.size(); ++i) {
     if (cluster_->zone_of(peers[i]) != here) {
-      node_->send(peers[i], Payload::make<CampaignReq>(CampaignReq{group}), kSmallBytes);
+      node_->call(peers[i], Payload::make<CampaignReq>(CampaignReq{group}), kSmallBytes,
+                  p.rpc_timeout, [](RpcResult) {});
       break;
     }
   }
