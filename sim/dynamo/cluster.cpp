@@ -201,6 +201,16 @@ Targets choose_targets(Cluster::Impl& c, const View& view, const std::string& ke
       t.chosen.push_back(node);
     }
   }
+  // Too few healthy nodes: try suspected ones rather than fail outright (a suspicion may be
+  // a slow reply, not a failure).
+  for (auto node : t.walk) {
+    if (t.chosen.size() == n) {
+      break;
+    }
+    if (std::find(t.chosen.begin(), t.chosen.end(), node) == t.chosen.end()) {
+      t.chosen.push_back(node);
+    }
+  }
   // Pair the natural owners that were skipped with the stand-ins beyond the top N, in order:
   // each stand-in keeps the replica with a hint naming the owner (paper §4.6).
   std::vector<std::uint32_t> skipped;
@@ -278,7 +288,7 @@ void send_write(const std::shared_ptr<WriteOp>& op, std::uint32_t target, std::u
             op->finish(true);
           }
         } else {
-          op->view->suspect_until[target] = now + cc.p.failure_timeout;
+          op->view->suspect_until[target] = now + cc.p.suspect_for;
           // Sloppy quorum: a replica that failed is replaced by the next healthy node even
           // after the write has its W acks, so the write still reaches N nodes.
           if (cc.p.sloppy_quorum) {
@@ -389,7 +399,7 @@ void send_read(const std::shared_ptr<ReadOp>& op, std::uint32_t target) {
             op->finish(true, op->merged);
           }
         } else {
-          op->view->suspect_until[target] = now + cc.p.failure_timeout;
+          op->view->suspect_until[target] = now + cc.p.suspect_for;
           if (cc.p.sloppy_quorum && !op->done) {
             const std::uint32_t next = next_candidate(cc, *op->view, op->walk, op->used, now);
             if (next != kNone) {

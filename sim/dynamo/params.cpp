@@ -69,6 +69,9 @@ void DynamoParams::validate() const {
   if (failure_timeout <= gossip_interval) {
     bad("failure_timeout", "must exceed gossip_interval, or every peer looks down");
   }
+  if (suspect_for < Duration::zero()) {
+    bad("suspect_for", "must be >= 0");
+  }
   if (write_buffer && flush_interval <= Duration::zero()) {
     bad("flush_interval", "must be positive when write_buffer is on");
   }

@@ -188,6 +188,7 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
   r.get("gossip_interval", p.gossip_interval, {.min = Duration::nanos(1)});
   r.get("seeds", p.seeds, {.min = 1, .max = 10000});
   r.get("failure_timeout", p.failure_timeout, {.min = Duration::nanos(1)});
+  r.get("suspect_for", p.suspect_for, {.min = Duration::zero()});
   r.get("write_buffer", p.write_buffer);
   r.get("flush_interval", p.flush_interval, {.min = Duration::nanos(1)});
   if (auto s = r.object("storage")) {

@@ -93,6 +93,9 @@ struct DynamoParams {
   int seeds = 2;
   /// A peer whose heartbeat has not advanced for this long is treated as down.
   Duration failure_timeout = Duration::seconds(5);
+  /// Local failure detection (paper §4.8.3): a node that did not answer one request is
+  /// avoided for this long, then tried again (an assumption; the paper says "periodically").
+  Duration suspect_for = Duration::seconds(1);
   /// In-memory write buffer (paper §6.1): writes go to memory and a writer flushes them; one
   /// replica per write (the first) still writes durably. Buffered writes die with a crash.
   bool write_buffer = false;
