@@ -221,7 +221,8 @@ private:
     std::uint64_t call_id = 0;  // 0: free
     Time deadline{};
     Time started{};
-    CallAwaiter* awaiter = nullptr;         // a coroutine call, or
+    CallAwaiter* awaiter = nullptr;         // a coroutine call (frame: its coroutine), or
+    void* frame = nullptr;
     std::function<void(RpcResult)> done;    // a callback call
     NodeId dst;
     std::uint32_t next_free = 0;
@@ -267,6 +268,7 @@ private:
   Host* host_;
   std::uint64_t incarnation_ = 0;
   std::unique_ptr<Program> program_;
+  std::string name_;  // in every RPC's trace record
   MessageHandler on_message_;
   RequestHandler on_request_;
   CoRequestHandler on_co_request_;
@@ -279,7 +281,6 @@ private:
   Time newer_min_ = Time::max();
   std::vector<Deadline> sorted_;
   std::size_t sorted_head_ = 0;
-  std::string name_;
   std::string group_;
   ProgramFactory factory_;
   faultline::Process process_;
