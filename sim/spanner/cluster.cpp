@@ -314,9 +314,21 @@ Task<RpcResult> Client::call_leader(int group, Payload request, std::uint64_t by
                                     bool idempotent) {
   const auto& reps = cluster_->replicas(group);
   const auto& p = cluster_->params();
+  auto suspect = [&](NodeId n) {
+    auto it = suspect_until_.find(n.value());
+    return it != suspect_until_.end() && it->second > node_->sim().now();
+  };
+  // Start at the cached leader, else the first replica not recently unresponsive.
   NodeId target = reps.front();
-  if (auto it = leader_cache_.find(group); it != leader_cache_.end()) {
+  if (auto it = leader_cache_.find(group); it != leader_cache_.end() && !suspect(it->second)) {
     target = it->second;
+  } else {
+    for (NodeId n : reps) {
+      if (!suspect(n)) {
+        target = n;
+        break;
+      }
+    }
   }
   RpcResult last;
   std::size_t next = 0;
@@ -330,25 +342,30 @@ Task<RpcResult> Client::call_leader(int group, Payload request, std::uint64_t by
       co_return res;
     }
     last = std::move(res);
+    if (!last.ok()) {
+      // Down or cut off: skip it for a while (a client would mark the connection broken).
+      suspect_until_[target.value()] = node_->sim().now() + p.rpc_timeout * 4;
+      leader_cache_.erase(group);
+    }
     if (last.status == world::RpcStatus::kTimeout && !idempotent) {
-      // Unknown outcome: do not resend, but do not trust this replica next time either.
-      leader_cache_[group] = reps[(static_cast<std::size_t>(std::find(reps.begin(), reps.end(), target) - reps.begin()) + 1) % reps.size()];
-      co_return last;
+      co_return last;  // unknown outcome: never resend a commit
     }
-    if (resp != nullptr && resp->hint.valid() && resp->hint != target) {
+    if (resp != nullptr && resp->hint.valid() && resp->hint != target && !suspect(resp->hint)) {
       target = resp->hint;
-    } else {
-      target = reps[next++ % reps.size()];
-      if (target == last_leader_) {
-        target = reps[next++ % reps.size()];
-      }
-      // A replica that timed out or refused is not where the next request should start.
-      if (!last.ok()) {
-        leader_cache_[group] = target;
-      }
-      // Nobody leads yet (an election after a lease lapsed): back off a little.
-      co_await node_->sleep(p.rpc_timeout / 10);
+      continue;
     }
+    // Nobody leads yet (an election after a lease lapsed) or the hint is stale: try the next
+    // responsive replica after a short pause.
+    NodeId candidate = target;
+    for (std::size_t k = 0; k < reps.size(); ++k) {
+      NodeId n = reps[next++ % reps.size()];
+      if (n != target && !suspect(n)) {
+        candidate = n;
+        break;
+      }
+    }
+    target = candidate;
+    co_await node_->sleep(p.rpc_timeout / 10);
   }
   co_return last;
 }

@@ -205,6 +205,7 @@ private:
   world::Node* node_;
   std::int64_t history_id_;
   std::map<int, world::NodeId> leader_cache_;
+  std::map<std::uint32_t, Time> suspect_until_;  // node id → skip it until then
   world::NodeId last_leader_;
 };
 
