@@ -54,13 +54,14 @@ check::CheckResult check_cart_adds_kept(
     const std::vector<CartOp>& history,
     const std::map<std::string, std::vector<std::string>>& final_carts) {
   const CartAudit a = audit_carts(history, final_carts);
-  std::string counts = std::to_string(a.acknowledged_adds) + " acknowledged adds to " +
-                       std::to_string(final_carts.size()) + " carts, " +
-                       std::to_string(a.resurfaced_removes) + " of " +
-                       std::to_string(a.acknowledged_removes) +
-                       " acknowledged removes resurfaced";
+  const std::string removes = std::to_string(a.resurfaced_removes) + " of " +
+                              std::to_string(a.acknowledged_removes) +
+                              " acknowledged removes resurfaced";
+  const std::string carts = std::to_string(final_carts.size()) + " carts";
   if (a.lost_adds == 0) {
-    return check::CheckResult::pass("cart-adds-kept", counts + "; no add lost");
+    return check::CheckResult::pass("cart-adds-kept",
+                                    "no add lost: " + std::to_string(a.acknowledged_adds) +
+                                        " acknowledged adds to " + carts + "; " + removes);
   }
   std::string details = "lost adds (cart/item), first " +
                         std::to_string(a.lost_examples.size()) + ":";
@@ -68,7 +69,9 @@ check::CheckResult check_cart_adds_kept(
     details += "\n  " + e;
   }
   return check::CheckResult::fail("cart-adds-kept",
-                                  std::to_string(a.lost_adds) + " of " + counts + " lost",
+                                  std::to_string(a.lost_adds) + " of " +
+                                      std::to_string(a.acknowledged_adds) +
+                                      " acknowledged adds lost (" + carts + "; " + removes + ")",
                                   details);
 }
 
