@@ -1,0 +1,65 @@
+// The dynamo binding maps JSON onto DynamoParams and reports mistakes at their JSON path.
+#include <faultline/scenario/registry.hpp>
+#include <faultline/scenario/scenario.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace faultline;
+using namespace faultline::scenario;
+
+namespace {
+
+Json small_dynamo() {
+  return Json::parse(R"({
+    "format_version": 1, "name": "small", "duration": "5s",
+    "model": {"name": "dynamo", "params": {
+      "nodes": 4, "zones": ["a", "b"], "ring": {"placement": "random_tokens", "tokens_per_node": 8},
+      "clients": [{"name": "shop", "zone": "a", "rate_per_s": 20}]}},
+    "faults": [{"kind": "crash", "at": "2s", "for": "1s", "target": "node:dynamo-1"}],
+    "expectations": [{"metric": "checker", "checker": "cart-adds-kept"}]
+  })");
+}
+
+std::string error_of(const Json& doc) {
+  ModelRegistry registry;
+  register_builtin_models(registry);
+  try {
+    ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, registry);
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("dynamo binding: a valid file resolves", "[dynamo][binding]") {
+  REQUIRE(error_of(small_dynamo()) == "no error");
+}
+
+TEST_CASE("dynamo binding: mistakes name their JSON path and the fix", "[dynamo][binding]") {
+  Json doc = small_dynamo();
+  doc["model"]["params"]["ring"]["tokns_per_node"] = 3;
+  CHECK_THAT(error_of(doc), Catch::Contains("s.json: /model/params/ring/tokns_per_node: unknown "
+                                            "key \"tokns_per_node\"; did you mean "
+                                            "\"tokens_per_node\"?"));
+  doc = small_dynamo();
+  doc["model"]["params"]["r"] = 5;
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/r: must be within [1, n]"));
+  doc = small_dynamo();
+  doc["model"]["params"]["clients"][0]["zone"] = "c";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/clients/0/zone: \"c\" is not one of "
+                                            "zones"));
+  doc = small_dynamo();
+  doc["model"]["params"]["reconcile"] = "lww";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/reconcile"));
+  doc = small_dynamo();
+  doc["model"]["params"]["nodes"] = 0;
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/nodes: 0 is out of range"));
+  doc = small_dynamo();
+  doc["faults"][0]["target"] = "group:dynamoo";
+  CHECK_THAT(error_of(doc), Catch::Contains("did you mean \"dynamo\"?"));
+  doc = small_dynamo();
+  doc["expectations"][0]["checker"] = "cart-adds-kep";
+  CHECK_THAT(error_of(doc), Catch::Contains("is not a checker of this model"));
+}
