@@ -262,3 +262,39 @@ TEST_CASE("dynamo: bad params name the field", "[dynamo][params]") {
   q.clients.push_back({.name = "x", .zone = "nowhere"});
   REQUIRE_THROWS_WITH(Cluster(q), Catch::Contains("clients[0].zone"));
 }
+
+TEST_CASE("dynamo: buffered writes die with a crash; the durable replica keeps the write",
+          "[dynamo][buffer]") {
+  const bool crash_before_flush = GENERATE(true, false);
+  DynamoParams p = test_params(6);
+  p.write_buffer = true;
+  p.flush_interval = Duration::seconds(10);
+  p.anti_entropy_interval = Duration::zero();
+  p.read_repair = false;
+  Run run(p, 5);
+  const std::string key = "buffered";
+  // The client coordinates; with no failures it picks the top N in order, the first durable.
+  const auto natural = run.cluster->ring().preference_list(key_position(key), 3);
+  auto body = [&](world::Node& c) -> Task<void> {
+    std::vector<std::string> items{"x"};
+    co_await run.cluster->put(c, key, VectorClock{}, items);
+  };
+  REQUIRE(run.drive(body));
+  run.run_for(Duration::millis(200));
+  for (auto n : natural) {
+    REQUIRE(holds(run.cluster->replica_versions(static_cast<int>(n), key), "x"));
+  }
+  if (!crash_before_flush) {
+    run.run_for(Duration::seconds(11));  // a flush happened
+  }
+  for (auto n : natural) {
+    run.world->faults().schedule(node_fault(FaultKind::kCrash, run.sim.now().since_start(),
+                                            static_cast<int>(n), Duration::seconds(1)));
+  }
+  run.run_for(Duration::seconds(2));
+  REQUIRE(holds(run.cluster->replica_versions(static_cast<int>(natural[0]), key), "x"));
+  for (std::size_t i = 1; i < natural.size(); ++i) {
+    REQUIRE(holds(run.cluster->replica_versions(static_cast<int>(natural[i]), key), "x") ==
+            !crash_before_flush);
+  }
+}
