@@ -59,6 +59,13 @@ void Network::set_nic_bandwidth(HostId h, std::int64_t bps) {
 }
 
 Duration Network::transfer_time(std::uint64_t bytes, std::int64_t bps) const {
+  // Messages under ~2 GB: the product fits 64 bits, and a 64-bit division is several times
+  // cheaper than the 128-bit one (a library call); both give the same quotient.
+  constexpr std::uint64_t kMaxFast = ~std::uint64_t{0} / 8'000'000'000ULL;
+  if (bytes <= kMaxFast) {
+    return Duration::nanos(
+        static_cast<std::int64_t>(bytes * 8'000'000'000ULL / static_cast<std::uint64_t>(bps)));
+  }
   __extension__ using U128 = unsigned __int128;
   return Duration::nanos(static_cast<std::int64_t>(static_cast<U128>(bytes) * 8'000'000'000ULL /
                                                    static_cast<U128>(bps)));
