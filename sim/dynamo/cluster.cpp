@@ -1145,6 +1145,16 @@ std::size_t Cluster::hints_held(int i) const {
   return impl_->disks.at(static_cast<std::size_t>(i)).hints.size();
 }
 
+bool Cluster::believes_healthy(int observer, int peer) const {
+  const Impl& c = *impl_;
+  Node& n = c.world->node(c.storage_ids.at(static_cast<std::size_t>(observer)));
+  if (!n.up() || n.program() == nullptr) {
+    return false;
+  }
+  return n.program_as<StorageProgram>().view().healthy(static_cast<std::uint32_t>(peer),
+                                                        c.sim->now(), c.p.failure_timeout);
+}
+
 std::size_t Cluster::hints_pending() const {
   std::size_t n = 0;
   for (const auto& d : impl_->disks) {

@@ -298,3 +298,26 @@ TEST_CASE("dynamo: buffered writes die with a crash; the durable replica keeps t
             !crash_before_flush);
   }
 }
+
+TEST_CASE("dynamo: gossip spreads a crash and a recovery to every node", "[dynamo][gossip]") {
+  DynamoParams p = test_params(8);
+  Run run(p, 6);
+  run.run_for(Duration::seconds(3));
+  auto everyone_believes = [&](int peer, bool healthy) {
+    for (int i = 0; i < 8; ++i) {
+      if (i != peer && run.cluster->believes_healthy(i, peer) != healthy) {
+        return false;
+      }
+    }
+    return true;
+  };
+  REQUIRE(everyone_believes(5, true));
+  run.world->faults().schedule(node_fault(FaultKind::kCrash, run.sim.now().since_start(), 5,
+                                          Duration::seconds(10)));
+  run.run_for(Duration::seconds(3));
+  REQUIRE(everyone_believes(5, true));  // within failure_timeout (5 s) nobody knows yet
+  run.run_for(Duration::seconds(4));
+  REQUIRE(everyone_believes(5, false));
+  run.run_for(Duration::seconds(6));  // restarted at 10 s; heartbeats spread by gossip
+  REQUIRE(everyone_believes(5, true));
+}

@@ -77,8 +77,11 @@ public:
   // --- inspection (true state, for checkers, probes and tests) ----------------------------
   /// Every version node `i` holds for `key`: durable, write buffer and hinted.
   std::vector<Version> replica_versions(int i, const std::string& key) const;
-  /// Versions node `i` holds as hints for `owner` (all keys).
+  /// Hinted (owner, key) entries node `i` holds for other nodes.
   std::size_t hints_held(int i) const;
+  /// Whether storage node `observer` (up) currently believes node `peer` healthy, from its
+  /// gossip view and local failure detection.
+  bool believes_healthy(int observer, int peer) const;
   std::size_t hints_pending() const;
   /// Keys whose natural replicas (the top N, live ones only) hold different version sets.
   std::size_t divergent_keys() const;
