@@ -9,6 +9,7 @@
 #include <faultline/scenario/registry.hpp>
 #include <faultline/sim/spanner/cluster.hpp>
 #include <faultline/sim/spanner/truetime_oracle.hpp>
+#include <faultline/sim/services/service_graph.hpp>
 #include <faultline/world/world.hpp>
 
 #include <fmt/format.h>
@@ -33,7 +34,49 @@ struct SpannerScenario {
   sp::TrueTimeParams truetime;
   std::vector<MasterOutage> outages;
   std::vector<UtcInstant> leap_seconds;
+  /// Clock of every host the spanner model builds (its hosts smear in the leap story).
+  world::ClockParams host_clock;
+  /// A Linux service fleet beside the Spanner fleet (sim/services), for the leap-second story.
+  std::optional<faultline::sim::services::ServiceGraphParams> linux_fleet;
 };
+
+namespace svc = faultline::sim::services;
+
+/// "linux_fleet": one service tier "api" (threads that loop on short absolute timed waits) and
+/// one open-loop client population "users", built as a sim/services graph.
+svc::ServiceGraphParams read_linux_fleet(ObjectReader& r) {
+  svc::ServiceGraphParams g;
+  svc::TierParams api;
+  api.name = "api";
+  api.service_time.kind = svc::ServiceTime::Kind::fixed;
+  api.service_time.mean = Duration::millis(4);
+  api.timed_wait_threads = 12;
+  api.timed_wait = Duration::millis(100);
+  api.cpu_slice = Duration::millis(3);
+  world::ClockParams clock;
+  clock.ntp_enabled = false;
+  r.get("instances", api.instances, {.min = 1, .max = 10000});
+  r.get("cores", api.cores, {.min = 1, .max = 1024});
+  r.get("service_time", api.service_time.mean, {.min = Duration::nanos(1)});
+  r.get("timed_wait_threads", api.timed_wait_threads, {.min = 0, .max = 100000});
+  r.get("timed_wait", api.timed_wait, {.min = Duration::nanos(1)});
+  r.get("cpu_slice", api.cpu_slice, {.min = Duration::zero()});
+  if (auto c = r.object("clock")) {
+    bindings::read_clock(*c, clock);
+  }
+  api.clock = clock;
+  svc::ClientParams users;
+  users.name = "users";
+  users.target = "api";
+  users.policy.retry.max_attempts = 1;
+  users.policy.timeout.timeout = Duration::seconds(1);
+  r.get("rate_per_s", users.rate_per_s, {.min = 0.0});
+  r.get("timeout", users.policy.timeout.timeout, {.min = Duration::nanos(1)});
+  r.finish();
+  g.tiers.push_back(api);
+  g.clients.push_back(users);
+  return g;
+}
 
 int zone_index(const Json& v, const std::string& pointer, const Source& source, int zones) {
   if (!v.is_string()) {
@@ -89,13 +132,15 @@ public:
   SpannerInstance(SpannerScenario s, bindings::FaultPlan faults)
       : s_(std::move(s)), faults_(std::move(faults)) {}
   ~SpannerInstance() override {
-    cluster_.reset();  // the cluster goes before the world it lives in
+    graph_.reset();  // the models go before the world they live in
+    cluster_.reset();
     world_.reset();
   }
 
   void start(Simulation& sim) override {
     world::WorldParams wp;
     wp.leap_seconds = s_.leap_seconds;
+    wp.host_defaults.clock = s_.host_clock;
     world_ = std::make_unique<world::World>(sim, wp);
     const bool use_tt = s_.params.time_source == sp::TimeSourceKind::kTrueTime;
     cluster_ = std::make_unique<sp::Cluster>(
@@ -108,6 +153,10 @@ public:
           return sp::make_host_clock_oracle(w, s_.params.host_clock_epsilon);
         });
     cluster_->start_workload();
+    if (s_.linux_fleet) {
+      graph_ = std::make_unique<svc::ServiceGraph>(*s_.linux_fleet);
+      graph_->build(*world_);
+    }
     bindings::schedule_faults(world_->faults(), faults_);
     for (const auto& o : s_.outages) {
       world::ZoneId zone = cluster_->zones().at(o.zone);
@@ -122,6 +171,10 @@ public:
   }
 
   std::optional<MeasureNames> measures(std::string_view of) const override {
+    if (s_.linux_fleet && of == "users") {
+      auto n = svc::client_metric_names("users");
+      return MeasureNames{n.requests, n.successes, n.failures, n.attempts, n.latency};
+    }
     std::string scope = of.empty() ? "txn" : std::string(of);
     auto scopes = measure_scopes();
     if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
@@ -137,6 +190,9 @@ public:
     for (int z = 0; z < s_.params.zones; ++z) {
       out.push_back(fmt::format("rw/z{}", z + 1));
     }
+    if (s_.linux_fleet) {
+      out.push_back("users");
+    }
     return out;
   }
 
@@ -148,11 +204,17 @@ public:
         out.push_back(fmt::format("epsilon_ms/z{}", z + 1));
       }
     }
+    if (s_.linux_fleet) {
+      out.push_back("cpu_utilisation/api");
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
 
   double probe(std::string_view name) const override {
+    if (name == "cpu_utilisation/api") {
+      return graph_->cpu_busy_fraction("api");
+    }
     auto slash = name.find('/');
     std::string_view kind = name.substr(0, slash);
     int z = std::stoi(std::string(name.substr(slash + 2))) - 1;
@@ -178,6 +240,7 @@ private:
   std::unique_ptr<world::World> world_;
   std::unique_ptr<sp::Cluster> cluster_;
   sp::TrueTime* truetime_ = nullptr;
+  std::unique_ptr<svc::ServiceGraph> graph_;
 };
 
 std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
@@ -256,10 +319,19 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
       s.leap_seconds.push_back(*at);
     }
   }
+  if (auto c = r.object("host_clock")) {
+    bindings::read_clock(*c, s.host_clock);
+  }
+  if (auto f = r.object("linux_fleet")) {
+    s.linux_fleet = read_linux_fleet(*f);
+  }
   r.finish();
   try {
     p.validate();
     s.truetime.validate();
+    if (s.linux_fleet) {
+      s.linux_fleet->validate();
+    }
   } catch (const std::invalid_argument& e) {
     throw bindings::params_error(e.what(), "/model/params", source);
   }
@@ -267,6 +339,10 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   for (int z = 0; z < p.zones; ++z) {
     groups.push_back(sp::Cluster::server_group(z));
     groups.push_back(fmt::format("client/z{}", z + 1));
+  }
+  if (s.linux_fleet) {
+    groups.push_back(svc::ServiceGraph::tier_group("api"));
+    groups.push_back(svc::ServiceGraph::client_group("users"));
   }
   auto faults = bindings::parse_faults(in.faults, source, in.duration, groups);
   return std::make_unique<SpannerInstance>(std::move(s), std::move(faults));
