@@ -137,7 +137,7 @@ using State = DynamoDbCluster::State;
 // --- metadata service ---------------------------------------------------------------------
 class MetadataProgram final : public world::Program {
 public:
-  MetadataProgram(State& s, int index) : s_(s), index_(index) {}
+  MetadataProgram(std::shared_ptr<State> s, int index) : hold_(std::move(s)), s_(*hold_), index_(index) {}
   ~MetadataProgram() override {
     if (s_.metadata_programs[static_cast<std::size_t>(index_)] == this) {
       s_.metadata_programs[static_cast<std::size_t>(index_)] = nullptr;
@@ -204,6 +204,7 @@ private:
     }
   }
 
+  std::shared_ptr<State> hold_;  // the state outlives every program that uses it
   State& s_;
   int index_;
   Node* node_ = nullptr;
@@ -218,7 +219,8 @@ namespace {
 // --- storage node -------------------------------------------------------------------------
 class StorageProgram final : public world::Program {
 public:
-  StorageProgram(State& s, int index) : s_(s), index_(index), backoff_(s.params.storage.retry) {}
+  StorageProgram(std::shared_ptr<State> s, int index)
+      : hold_(std::move(s)), s_(*hold_), index_(index), backoff_(s_.params.storage.retry) {}
 
   void start(Node& node) override {
     node_ = &node;
@@ -349,6 +351,7 @@ private:
                 });
   }
 
+  std::shared_ptr<State> hold_;
   State& s_;
   int index_;
   Node* node_ = nullptr;
@@ -359,7 +362,7 @@ private:
 // --- request router -----------------------------------------------------------------------
 class RouterProgram final : public world::Program {
 public:
-  explicit RouterProgram(State& s) : s_(s) {}
+  explicit RouterProgram(std::shared_ptr<State> s) : hold_(std::move(s)), s_(*hold_) {}
 
   void start(Node& node) override {
     node_ = &node;
@@ -398,6 +401,7 @@ private:
                 });
   }
 
+  std::shared_ptr<State> hold_;
   State& s_;
   Node* node_ = nullptr;
 };
@@ -405,7 +409,7 @@ private:
 // --- queue service (SQS on a table) -------------------------------------------------------
 class QueueProgram final : public world::Program {
 public:
-  QueueProgram(State& s, int index) : s_(s), index_(index) {}
+  QueueProgram(std::shared_ptr<State> s, int index) : hold_(std::move(s)), s_(*hold_), index_(index) {}
 
   void start(Node& node) override {
     node_ = &node;
@@ -426,6 +430,7 @@ private:
                 });
   }
 
+  std::shared_ptr<State> hold_;
   State& s_;
   int index_;
   Node* node_ = nullptr;
@@ -434,8 +439,9 @@ private:
 
 class ClientProgram final : public world::Program {
 public:
-  ClientProgram(State& s, const ClientSpec& spec, int index)
-      : s_(s), spec_(spec), index_(index), names_(client_metric_names(spec.name)) {}
+  ClientProgram(std::shared_ptr<State> s, const ClientSpec& spec, int index)
+      : hold_(std::move(s)), s_(*hold_), spec_(spec), index_(index),
+        names_(client_metric_names(spec.name)) {}
 
   void start(Node& node) override {
     node_ = &node;
@@ -488,6 +494,7 @@ private:
                 });
   }
 
+  std::shared_ptr<State> hold_;
   State& s_;
   const ClientSpec& spec_;
   int index_;
@@ -499,7 +506,7 @@ private:
 }  // namespace
 
 DynamoDbCluster::DynamoDbCluster(DynamoDbParams params)
-    : params_(std::move(params)), state_(std::make_unique<State>()) {
+    : params_(std::move(params)), state_(std::make_shared<State>()) {
   params_.validate();
   State& s = *state_;
   s.params = params_;
@@ -557,6 +564,40 @@ DynamoDbCluster::DynamoDbCluster(DynamoDbParams params)
 
 DynamoDbCluster::~DynamoDbCluster() = default;
 
+namespace {
+
+int serving_count(const State& s) {
+  int count = 0;
+  for (int i = 0; i < s.storage_count(); ++i) {
+    count += s.node_serving(i) ? 1 : 0;
+  }
+  return count;
+}
+
+double unavailable_fraction(const State& s) {
+  std::size_t down = 0;
+  for (const auto& p : s.partitions) {
+    std::size_t up = 0;
+    for (int r : p.replicas) {
+      up += s.node_serving(r) ? 1 : 0;
+    }
+    down += up * 2 <= p.replicas.size() ? 1 : 0;
+  }
+  return s.partitions.empty() ? 0.0 : static_cast<double>(down) / static_cast<double>(s.partitions.size());
+}
+
+double metadata_busy_fraction(const State& s) {
+  int busy = 0;
+  for (int j = 0; j < s.active_instances; ++j) {
+    if (const auto* m = s.metadata_programs[static_cast<std::size_t>(j)]) {
+      busy += m->busy();
+    }
+  }
+  return static_cast<double>(busy) / (s.active_instances * s.params.metadata.cores);
+}
+
+}  // namespace
+
 void DynamoDbCluster::build(world::World& w) {
   State& s = *state_;
   if (s.world != nullptr) {
@@ -580,8 +621,8 @@ void DynamoDbCluster::build(world::World& w) {
   for (int j = 0; j < meta_total; ++j) {
     auto h = w.add_host(zone_at(j), fmt::format("metadata-{}", j), meta_host);
     s.metadata_ids.push_back(w.add_node(h, fmt::format("metadata-{}", j),
-                                        std::string(metadata_group()), [&s, j](Node&) {
-                                          return std::make_unique<MetadataProgram>(s, j);
+                                        std::string(metadata_group()), [st = state_, j](Node&) {
+                                          return std::make_unique<MetadataProgram>(st, j);
                                         }));
   }
 
@@ -595,12 +636,12 @@ void DynamoDbCluster::build(world::World& w) {
     auto h = w.add_host(zones[static_cast<std::size_t>(z)], fmt::format("storage-{}", i), storage_host);
     s.storage_ids.push_back(w.add_node(
         h, fmt::format("storage-{}", i), storage_group(params_.zones[static_cast<std::size_t>(z)]),
-        [&s, i](Node&) { return std::make_unique<StorageProgram>(s, i); }));
+        [st = state_, i](Node&) { return std::make_unique<StorageProgram>(st, i); }));
   }
   for (int i = 0; i < params_.routers; ++i) {
     auto h = w.add_host(zone_at(i), fmt::format("router-{}", i), small_host);
     s.router_ids.push_back(w.add_node(h, fmt::format("router-{}", i), std::string(router_group()),
-                                      [&s](Node&) { return std::make_unique<RouterProgram>(s); }));
+                                      [st = state_](Node&) { return std::make_unique<RouterProgram>(st); }));
   }
   auto& specs = s.clients;
   specs.clear();
@@ -621,7 +662,7 @@ void DynamoDbCluster::build(world::World& w) {
     for (int i = 0; i < q.instances; ++i) {
       auto h = w.add_host(zone_at(i), fmt::format("{}-{}", q.name, i), small_host);
       s.queue_ids.push_back(w.add_node(h, fmt::format("{}-{}", q.name, i), q.name,
-                                       [&s, i](Node&) { return std::make_unique<QueueProgram>(s, i); }));
+                                       [st = state_, i](Node&) { return std::make_unique<QueueProgram>(st, i); }));
     }
     specs.push_back(ClientSpec{q.name + "-clients", q.rate_per_s / q.processes, tables_of(q.table),
                                0.0, q.timeout, Duration::zero(), true});
@@ -641,43 +682,45 @@ void DynamoDbCluster::build(world::World& w) {
       auto h = w.add_host(zone_at(p), fmt::format("{}-{}", spec.name, p), small_host);
       const ClientSpec* sp = &spec;
       w.add_node(h, fmt::format("{}-{}", spec.name, p), client_group(spec.name),
-                 [&s, sp, p](Node&) { return std::make_unique<ClientProgram>(s, *sp, p); });
+                 [st = state_, sp, p](Node&) { return std::make_unique<ClientProgram>(st, *sp, p); });
     }
   }
 
   // The operator's levers, as scheduled control-plane actions.
   const auto& mp = params_.metadata;
   if (mp.admit_limit_at > Duration::zero()) {
-    sim.schedule_at(Time::zero() + mp.admit_limit_at, [&s] {
-      s.admit_limited = true;
-      s.sim->record("dynamodb", "admission-limit", {});
+    sim.schedule_at(Time::zero() + mp.admit_limit_at, [st = state_] {
+      st->admit_limited = true;
+      st->sim->record("dynamodb", "admission-limit", {});
     });
   }
   if (mp.pause_at > Duration::zero()) {
-    sim.schedule_at(Time::zero() + mp.pause_at, [&s] {
-      s.paused = true;
-      for (auto* m : s.metadata_programs) {
+    sim.schedule_at(Time::zero() + mp.pause_at, [st = state_] {
+      st->paused = true;
+      for (auto* m : st->metadata_programs) {
         if (m != nullptr) {
           m->drop_queue();
         }
       }
-      s.sim->record("dynamodb", "pause", {});
+      st->sim->record("dynamodb", "pause", {});
     });
-    sim.schedule_at(Time::zero() + mp.pause_at + mp.pause_for, [&s] {
-      s.paused = false;
-      s.active_instances = s.params.metadata.instances + s.params.metadata.added_instances;
-      s.admit_limited = s.params.metadata.admit_rate_per_s > 0.0;
-      s.sim->record("dynamodb", "unpause", {});
+    sim.schedule_at(Time::zero() + mp.pause_at + mp.pause_for, [st = state_] {
+      st->paused = false;
+      st->active_instances = st->params.metadata.instances + st->params.metadata.added_instances;
+      st->admit_limited = st->params.metadata.admit_rate_per_s > 0.0;
+      st->sim->record("dynamodb", "unpause", {});
     });
   }
 
   // The model's own series, for C++ users and the story's plots.
-  sim.sample_every("dynamodb/storage/in_service", params_.sample_interval,
-                   [this] { return storage_in_service_fraction(); });
+  // The lambdas hold the shared state, not the cluster, which may be destroyed first.
+  sim.sample_every("dynamodb/storage/in_service", params_.sample_interval, [st = state_] {
+    return static_cast<double>(serving_count(*st)) / st->storage_count();
+  });
   sim.sample_every("dynamodb/partitions/unavailable", params_.sample_interval,
-                   [this] { return partitions_unavailable_fraction(); });
+                   [st = state_] { return unavailable_fraction(*st); });
   sim.sample_every("dynamodb/metadata/utilisation", params_.sample_interval,
-                   [this] { return metadata_utilisation(); });
+                   [st = state_] { return metadata_busy_fraction(*st); });
 }
 
 const std::vector<TableInfo>& DynamoDbCluster::tables() const { return state_->tables; }
@@ -693,41 +736,18 @@ const std::vector<NodeId>& DynamoDbCluster::storage_node_ids() const { return st
 
 bool DynamoDbCluster::in_service(int node) const { return state_->node_serving(node); }
 
-int DynamoDbCluster::storage_in_service() const {
-  int count = 0;
-  for (int i = 0; i < state_->storage_count(); ++i) {
-    count += state_->node_serving(i) ? 1 : 0;
-  }
-  return count;
-}
+
+int DynamoDbCluster::storage_in_service() const { return serving_count(*state_); }
 
 double DynamoDbCluster::storage_in_service_fraction() const {
-  return static_cast<double>(storage_in_service()) / state_->storage_count();
+  return static_cast<double>(serving_count(*state_)) / state_->storage_count();
 }
 
 double DynamoDbCluster::partitions_unavailable_fraction() const {
-  const State& s = *state_;
-  std::size_t down = 0;
-  for (const auto& p : s.partitions) {
-    std::size_t up = 0;
-    for (int r : p.replicas) {
-      up += s.node_serving(r) ? 1 : 0;
-    }
-    down += up * 2 <= p.replicas.size() ? 1 : 0;
-  }
-  return s.partitions.empty() ? 0.0 : static_cast<double>(down) / s.partitions.size();
+  return unavailable_fraction(*state_);
 }
 
-double DynamoDbCluster::metadata_utilisation() const {
-  const State& s = *state_;
-  int busy = 0;
-  for (int j = 0; j < s.active_instances; ++j) {
-    if (const auto* m = s.metadata_programs[static_cast<std::size_t>(j)]) {
-      busy += m->busy();
-    }
-  }
-  return static_cast<double>(busy) / (s.active_instances * s.params.metadata.cores);
-}
+double DynamoDbCluster::metadata_utilisation() const { return metadata_busy_fraction(*state_); }
 
 std::size_t DynamoDbCluster::metadata_queue_length() const {
   std::size_t q = 0;

@@ -100,7 +100,9 @@ public:
 
 private:
   DynamoDbParams params_;
-  std::unique_ptr<State> state_;
+  // Shared with every program and scheduled action of the model, so the order in which the
+  // cluster, the world and the simulation are destroyed does not matter.
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace faultline::sim::dynamodb
