@@ -456,21 +456,43 @@ Task<TxnResult> Client::rw_attempt(const std::vector<std::string>& read_keys,
   Timestamp min_ts = 0;
   int coordinator = parts.front();
   std::vector<int> others(parts.begin() + 1, parts.end());
+  // Prepares go to every participant at once (the paper's participants prepare in parallel).
+  struct Prepares {
+    std::size_t pending;
+    bool failed;
+    Timestamp max_ts;
+    Completion<bool> done;
+  };
+  auto prepares = std::make_shared<Prepares>(Prepares{others.size(), false, 0, Completion<bool>(node_->sim())});
   for (int g : others) {
     CommitReq prep{g, txn, priority, writes_by_group[g], reads_by_group[g], true, coordinator, {}, 0};
     std::uint64_t prep_bytes = 128 + 4096 * writes_by_group[g].size();
     Payload prep_payload = Payload::make<CommitReq>(std::move(prep));
-    RpcResult res = co_await call_leader(g, prep_payload, prep_bytes, false);
-    const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
-    if (resp == nullptr || resp->st != St::kOk) {
-      // The coordinator was never asked to commit, so it never will: a definite abort.
-      co_await abort_everywhere(txn, parts);
-      result.status = TxnResult::Status::kAborted;
-      record_end(result, check::Op::transaction(done));
-      co_return result;
-    }
-    min_ts = std::max(min_ts, resp->ts);
+    node_->spawn([](Client* self, int group, Payload payload, std::uint64_t bytes,
+                    std::shared_ptr<Prepares> st) -> Task<void> {
+      RpcResult res = co_await self->call_leader(group, payload, bytes, false);
+      const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+      if (resp == nullptr || resp->st != St::kOk) {
+        st->failed = true;
+      } else {
+        st->max_ts = std::max(st->max_ts, resp->ts);
+      }
+      if (--st->pending == 0) {
+        st->done.set(true);
+      }
+    }(this, g, prep_payload, prep_bytes, prepares));
   }
+  if (!others.empty()) {
+    co_await prepares->done.wait();
+  }
+  if (prepares->failed) {
+    // The coordinator was never asked to commit, so it never will: a definite abort.
+    co_await abort_everywhere(txn, parts);
+    result.status = TxnResult::Status::kAborted;
+    record_end(result, check::Op::transaction(done));
+    co_return result;
+  }
+  min_ts = prepares->max_ts;
   CommitReq commit{coordinator, txn,    priority, writes_by_group[coordinator],
                    reads_by_group[coordinator], false, coordinator, others, min_ts};
   std::uint64_t commit_bytes = 128 + 4096 * writes_by_group[coordinator].size();
