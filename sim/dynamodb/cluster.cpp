@@ -60,6 +60,7 @@ struct ClientSpec {
   Duration timeout;
   Duration start;
   bool via_queue = false;
+  int processes = 1;
 };
 
 Payload status(Status s) { return Payload::make<StatusReply>(StatusReply{s}); }
@@ -154,7 +155,7 @@ public:
 
   /// The operator's pause: drop every waiting check-in (their callers have given up or will).
   void drop_queue() {
-    dropped_ += queue_.size();
+    node_->sim().metrics().counter("dynamodb/metadata/dropped").inc(queue_.size());
     queue_.clear();
   }
 
@@ -210,7 +211,6 @@ private:
   Node* node_ = nullptr;
   std::deque<Waiting> queue_;
   int busy_ = 0;
-  std::uint64_t dropped_ = 0;
   TokenBucket admit_;
 };
 
@@ -655,7 +655,7 @@ void DynamoDbCluster::build(world::World& w) {
   };
   for (const auto& c : params_.customers) {
     specs.push_back(ClientSpec{c.name, c.rate_per_s / c.processes, tables_of(c.table),
-                               c.hot_fraction, c.timeout, c.start, false});
+                               c.hot_fraction, c.timeout, c.start, false, c.processes});
   }
   if (params_.queue.enabled) {
     const auto& q = params_.queue;
@@ -665,20 +665,11 @@ void DynamoDbCluster::build(world::World& w) {
                                        [st = state_, i](Node&) { return std::make_unique<QueueProgram>(st, i); }));
     }
     specs.push_back(ClientSpec{q.name + "-clients", q.rate_per_s / q.processes, tables_of(q.table),
-                               0.0, q.timeout, Duration::zero(), true});
+                               0.0, q.timeout, Duration::zero(), true, q.processes});
   }
   // specs no longer grows: references into it stay valid.
   for (const auto& spec : specs) {
-    const int processes = spec.via_queue ? params_.queue.processes
-                                         : [&] {
-                                             for (const auto& c : params_.customers) {
-                                               if (c.name == spec.name) {
-                                                 return c.processes;
-                                               }
-                                             }
-                                             return 1;
-                                           }();
-    for (int p = 0; p < processes; ++p) {
+    for (int p = 0; p < spec.processes; ++p) {
       auto h = w.add_host(zone_at(p), fmt::format("{}-{}", spec.name, p), small_host);
       const ClientSpec* sp = &spec;
       w.add_node(h, fmt::format("{}-{}", spec.name, p), client_group(spec.name),
