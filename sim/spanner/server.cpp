@@ -357,6 +357,9 @@ Task<void> Spanserver::campaign(int group, bool now) {
                   }
                 });
   }
+  if (tally->ok * 2 > n) {
+    done.set(true);  // a one-replica group is its own majority
+  }
   auto won = co_await done.wait_for(p.rpc_timeout * 2);
   r.campaigning = false;
   if (!won || !*won || r.promised != ballot) {

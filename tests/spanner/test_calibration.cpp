@@ -145,18 +145,27 @@ TEST_CASE("calibration: Table 3 latencies", "[.calibration][spanner]") {
                              replicas, nw.mean_ms, nw.sd_ms, w.mean_ms, w.sd_ms, ro.mean_ms,
                              ro.sd_ms, sn.mean_ms, sn.sd_ms);
     REQUIRE(w.n > 300);
-    // The paper: writes 13.9-14.4 ms with commit wait, 9.4 ms without (1 replica).
-    CHECK(w.mean_ms > 10.0);
-    CHECK(w.mean_ms < 20.0);
-    CHECK(w.mean_ms - nw.mean_ms > 2.0);
+    // The tolerance docs/stories/spanner.md states: writes within a factor of two of the
+    // paper's 13.9-14.4 ms, never faster with commit wait than without; read-only
+    // transactions and snapshot reads within a factor of two of 1.2-1.4 ms.
+    CHECK(w.mean_ms > 7.0);
+    CHECK(w.mean_ms < 28.8);
+    CHECK(w.mean_ms >= nw.mean_ms);
+    CHECK(ro.mean_ms < 2.8);
+    CHECK(sn.mean_ms > 0.6);
+    CHECK(sn.mean_ms < 2.8);
   }
 }
 
 TEST_CASE("calibration: Table 4 two-phase commit", "[.calibration][spanner]") {
   std::cout << "participants | mean ms | p99 ms\n";
+  double previous = 0;
   for (int n : {1, 2, 5, 10, 25, 50, 100, 200}) {
     Stats s = table4(n);
     std::cout << fmt::format("{} | {:.1f} | {:.1f}  (n={})\n", n, s.mean_ms, s.p99_ms, s.n);
     REQUIRE(s.n > 50);
+    // More participants never make two-phase commit faster (the paper's trend).
+    CHECK(s.mean_ms >= previous - 0.5);
+    previous = s.mean_ms;
   }
 }
