@@ -141,7 +141,6 @@ struct Cluster::Impl {
   world::World* world = nullptr;
   std::unique_ptr<Ring> ring;
   std::vector<NodeId> storage_ids;
-  std::vector<std::uint32_t> index_of;  // NodeId value → storage index (kNone for clients)
   std::vector<NodeDisk> disks;          // durable state per storage node (survives crashes)
   std::vector<Rng> storage_rng;
   std::vector<Rng> gossip_rng;
@@ -996,10 +995,6 @@ void Cluster::build(world::World& world) {
                                                                             writer_id);
                                    }));
     }
-  }
-  c.index_of.assign(world.node_count(), kNone);
-  for (std::uint32_t i = 0; i < nodes; ++i) {
-    c.index_of[c.storage_ids[i].value()] = i;
   }
   c.process = std::make_unique<Process>(*c.sim, "dynamo/load");
   c.process->spawn(c.load_windows());
