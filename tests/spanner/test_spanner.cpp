@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <map>
+#include <optional>
 
 using namespace faultline;
 using namespace faultline::literals;
@@ -408,4 +410,66 @@ TEST_CASE("spanner: the same seed gives the same trace hash", "[spanner][determi
   REQUIRE(report.deterministic);
   auto other = check_determinism({.seed = 10}, [](Simulation& sim) { chaos_run(sim, false); });
   REQUIRE(other.hash_first != report.hash_first);
+}
+
+TEST_CASE("spanner: committed writes survive a power loss of every replica (the Paxos log is "
+          "fsynced before any acknowledgement)",
+          "[spanner][paxos]") {
+  auto seed = GENERATE(1u, 2u);
+  SpannerParams p = small_params();
+  p.workload.clients_per_zone = 0;
+  Rig rig(seed, p);
+  std::map<std::string, std::int64_t> acknowledged;
+  rig.add_client(0, "writer", [&](world::Node& node) -> Task<void> {
+    Client client(*rig.cluster, node, 1);
+    Cluster* cl = rig.cluster.get();
+    for (int i = 0;; ++i) {
+      co_await node.sleep(3_ms);
+      std::string k = Cluster::key_name(i % 30);
+      std::int64_t v = cl->next_value();
+      std::vector<std::string> none;
+      std::function<Writes(const ReadValues&)> put = [k, v](const ReadValues&) {
+        return Writes{{k, v}};
+      };
+      TxnResult r = co_await client.read_write(none, put);
+      if (r.committed()) {
+        acknowledged[k] = v;
+      }
+      if (node.sim().now() > Time::zero() + 5_s) {
+        co_return;  // stop writing just before the power loss
+      }
+    }
+  });
+  std::map<std::string, std::optional<std::int64_t>> seen;
+  rig.add_client(1, "reader", [&](world::Node& node) -> Task<void> {
+    Client client(*rig.cluster, node, 2);
+    co_await node.sleep(25_s);  // after the restart and a full lease of refusing to vote
+    for (int i = 0; i < 30; ++i) {
+      std::string k = Cluster::key_name(i);
+      std::vector<std::string> keys{k};
+      TxnResult r = co_await client.read_only(keys);
+      if (r.committed()) {
+        seen[k] = r.reads[k];
+      }
+    }
+  });
+  for (const char* host : {"z1-s0", "z2-s0", "z3-s0"}) {
+    world::FaultSpec f;
+    f.at = 5_s + 1_ms;
+    f.kind = world::FaultKind::kCrash;
+    f.target = {world::TargetKind::kHost, host};
+    f.duration = 2_s;
+    rig.world->faults().schedule(f);
+  }
+  rig.run_for(40_s);
+  REQUIRE(acknowledged.size() == 30);
+  REQUIRE(seen.size() == 30);
+  for (const auto& [k, v] : acknowledged) {
+    INFO(k);
+    REQUIRE(seen.at(k) == std::optional<std::int64_t>(v));
+  }
+  auto ser = rig.cluster->check_serializable();
+  INFO(ser.summary << "\n" << ser.details);
+  REQUIRE(ser.ok);
+  REQUIRE(rig.cluster->invariants().result().ok);
 }
