@@ -68,6 +68,17 @@ void WorkloadParams::validate() const {
           "workload.snapshot_staleness: is negative; use 0s or more");
 }
 
+void PlacementParams::validate() const {
+  require(directories_per_group >= 1, "placement.directories_per_group: must be at least 1");
+  require(split_keys >= 0 && merge_keys >= 0 && rebalance_keys >= 0,
+          "placement: split_keys, merge_keys and rebalance_keys must be 0 (off) or positive");
+  require(split_keys == 0 || split_keys >= 2, "placement.split_keys: must be 0 (off) or at least 2");
+  require(merge_keys == 0 || split_keys == 0 || merge_keys * 2 <= split_keys,
+          "placement.merge_keys: two merged directories would exceed split_keys and split again; "
+          "use merge_keys <= split_keys / 2");
+  require(interval > Duration::zero(), "placement.interval: must be positive");
+}
+
 void SpannerParams::validate() const {
   require(zones >= 1 && zones <= 64, "zones: must be 1 to 64");
   require(servers_per_zone >= 1, "servers_per_zone: must be at least 1");
@@ -90,6 +101,9 @@ void SpannerParams::validate() const {
           "handoff_zone: must be -1 or a zone index below zones");
   require(handoff_at >= Duration::zero(), "handoff_at: is negative");
   workload.validate();
+  placement.validate();
+  require(placement.directories_per_group <= keys / groups,
+          "placement.directories_per_group: more directories than keys per group; lower it or raise keys");
   for (int z : workload.client_zones) {
     require(z >= 0 && z < zones, "workload.client_zones: a zone index is out of range; use 0 to zones-1");
   }
@@ -191,29 +205,103 @@ Cluster::Cluster(world::World& world, SpannerParams params, const OracleFactory&
       server_zone_[id.value()] = z;
     }
   }
-  // The placement driver: replicas of a group in distinct zones, replica 0 (the preferred
-  // leader) in leader_zone or round robin, spread over the servers of each zone.
+  // The placement driver's initial placement: each group's replicas in distinct zones,
+  // chosen greedily as the zones holding the fewest replicas so far (so groups spread evenly
+  // when zones > replicas), and within a zone the server holding the fewest. Replica 0, the
+  // preferred leader, goes to leader_zone, else to the zone leading the fewest groups. Ties
+  // break in round-robin order from g, which reproduces the old fixed round robin whenever
+  // every group has a replica in every zone.
+  std::vector<int> zone_replicas(params_.zones, 0);
+  std::vector<int> zone_leaders(params_.zones, 0);
+  std::vector<std::vector<int>> server_replicas(params_.zones, std::vector<int>(params_.servers_per_zone, 0));
+  auto cyclic = [](int i, int from, int n) { return ((i - from) % n + n) % n; };
   for (int g = 0; g < params_.groups; ++g) {
-    int first = params_.leader_zone >= 0 ? params_.leader_zone : g % params_.zones;
-    std::vector<NodeId> reps;
-    for (int j = 0; j < params_.replicas; ++j) {
-      int z = (first + j) % params_.zones;
-      reps.push_back(by_zone[z][(g / params_.zones + j) % params_.servers_per_zone]);
+    int start = g % params_.zones;
+    int first = params_.leader_zone;
+    if (first < 0) {
+      first = start;
+      for (int z = 0; z < params_.zones; ++z) {
+        auto key = [&](int zz) { return std::make_tuple(zone_leaders[zz], zone_replicas[zz], cyclic(zz, start, params_.zones)); };
+        if (key(z) < key(first)) {
+          first = z;
+        }
+      }
     }
+    std::vector<int> chosen{first};
+    while (static_cast<int>(chosen.size()) < params_.replicas) {
+      int best = -1;
+      for (int z = 0; z < params_.zones; ++z) {
+        if (std::find(chosen.begin(), chosen.end(), z) != chosen.end()) {
+          continue;
+        }
+        auto key = [&](int zz) { return std::make_pair(zone_replicas[zz], cyclic(zz, first, params_.zones)); };
+        if (best < 0 || key(z) < key(best)) {
+          best = z;
+        }
+      }
+      chosen.push_back(best);
+    }
+    std::vector<NodeId> reps;
+    for (std::size_t j = 0; j < chosen.size(); ++j) {
+      int z = chosen[j];
+      int preferred = (g / params_.zones + static_cast<int>(j)) % params_.servers_per_zone;
+      int srv = preferred;
+      for (int s = 0; s < params_.servers_per_zone; ++s) {
+        auto key = [&](int ss) { return std::make_pair(server_replicas[z][ss], cyclic(ss, preferred, params_.servers_per_zone)); };
+        if (key(s) < key(srv)) {
+          srv = s;
+        }
+      }
+      ++server_replicas[z][srv];
+      ++zone_replicas[z];
+      reps.push_back(by_zone[z][srv]);
+    }
+    ++zone_leaders[first];
     placement_.push_back(std::move(reps));
   }
+  // The location table: directories_per_group equal directories per group, cut so that with
+  // one directory per group the ranges are the old static ones (key i in group i*G/K).
+  const int dirs = params_.groups * params_.placement.directories_per_group;
+  for (int i = 0; i < params_.keys; ++i) {
+    int d = static_cast<int>(static_cast<std::int64_t>(i) * dirs / params_.keys);
+    if (directories_.empty() || directories_.back().id != d) {
+      directories_.push_back({d, i, i + 1, d / params_.placement.directories_per_group});
+    } else {
+      directories_.back().hi = i + 1;
+    }
+  }
+  next_directory_id_ = dirs;
+  initial_directories_ = directories_;
 }
 
 Cluster::~Cluster() = default;
 
 std::string Cluster::key_name(int index) { return fmt::format("k{:04d}", index); }
 
-int Cluster::group_of(std::string_view key) const {
+int Cluster::key_index(std::string_view key) {
   int idx = 0;
   for (char c : key.substr(1)) {
     idx = idx * 10 + (c - '0');
   }
-  return static_cast<int>(static_cast<std::int64_t>(idx) * params_.groups / params_.keys);
+  return idx;
+}
+
+int Cluster::group_of(std::string_view key) const {
+  int idx = key_index(key);
+  auto it = std::upper_bound(directories_.begin(), directories_.end(), idx,
+                             [](int i, const Directory& d) { return i < d.lo; });
+  FAULTLINE_ASSERT(it != directories_.begin(), "the location table covers every key");
+  return std::prev(it)->group;
+}
+
+std::vector<std::pair<int, int>> Cluster::initial_ranges(int group) const {
+  std::vector<std::pair<int, int>> out;
+  for (const auto& d : initial_directories_) {
+    if (d.group == group) {
+      out.emplace_back(d.lo, d.hi);
+    }
+  }
+  return out;
 }
 
 world::ZoneId Cluster::zone_of(NodeId node) const { return world_->node(node).host().zone(); }
@@ -395,6 +483,7 @@ TxnResult::Status commit_outcome(const RpcResult& res) {
       return TxnResult::Status::kCommitted;
     case St::kAborted:
     case St::kNotLeader:
+    case St::kMoved:
     case St::kRetry:
       return TxnResult::Status::kAborted;
     case St::kPending:
@@ -737,6 +826,7 @@ void Cluster::start_workload() {
                        });
     }
   }
+  start_placement_driver();
   if (params_.handoff_zone >= 0) {
     world_->sim().schedule_at(Time::zero() + params_.handoff_at,
                               [this] { hand_off_leaders_in_zone(params_.handoff_zone); });

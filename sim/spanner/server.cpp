@@ -69,6 +69,19 @@ bool decode_entry(std::istringstream& in, Entry& e) {
     }
     e.reads.push_back(std::move(k));
   }
+  if (e.kind == EntryKind::kStage || e.kind == EntryKind::kMoveOut || e.kind == EntryKind::kMoveIn) {
+    std::size_t nt = 0;
+    if (!(in >> e.lo >> e.hi >> nt)) {
+      return false;
+    }
+    for (std::size_t i = 0; i < nt; ++i) {
+      Timestamp t = 0;
+      if (!(in >> t)) {
+        return false;
+      }
+      e.write_ts.push_back(t);
+    }
+  }
   return true;
 }
 
@@ -83,6 +96,14 @@ std::string Entry::encode() const {
   out += fmt::format(" {}", reads.size());
   for (const auto& k : reads) {
     out += " " + k;
+  }
+  // Only the move kinds carry a range and version timestamps, so other records keep the
+  // format (and byte count on the simulated disk) they always had.
+  if (kind == EntryKind::kStage || kind == EntryKind::kMoveOut || kind == EntryKind::kMoveIn) {
+    out += fmt::format(" {} {} {}", lo, hi, write_ts.size());
+    for (Timestamp t : write_ts) {
+      out += fmt::format(" {}", t);
+    }
   }
   return out;
 }
@@ -120,7 +141,29 @@ void Notifier::notify() {
 // --- Replica ------------------------------------------------------------------------------------
 
 Replica::Replica(Spanserver& s, int g, int i)
-    : server(&s), group(g), index(i), changed(s.node().sim()) {}
+    : server(&s), group(g), index(i), changed(s.node().sim()) {
+  for (const auto& [lo, hi] : s.cluster().initial_ranges(g)) {
+    owned[lo] = hi;
+  }
+}
+
+bool Replica::owns(const std::string& key) const {
+  int idx = Cluster::key_index(key);
+  auto it = owned.upper_bound(idx);
+  if (it == owned.begin()) {
+    return false;
+  }
+  --it;
+  return idx < it->second;
+}
+
+bool Replica::owns_all(const std::vector<std::string>& keys) const {
+  return std::all_of(keys.begin(), keys.end(), [this](const std::string& k) { return owns(k); });
+}
+
+bool Replica::owns_all(const Writes& writes) const {
+  return std::all_of(writes.begin(), writes.end(), [this](const auto& w) { return owns(w.first); });
+}
 
 bool Replica::majority(std::size_t n) const {
   return n * 2 > server->cluster().replicas(group).size();
@@ -700,6 +743,11 @@ void Spanserver::apply(Replica& r, Slot slot, const Entry& e) {
     case EntryKind::kNoop:
       r.max_applied_ts = std::max(r.max_applied_ts, e.ts);
       break;
+    case EntryKind::kStage:
+    case EntryKind::kMoveOut:
+    case EntryKind::kMoveIn:
+      apply_move(r, e);
+      break;
   }
 }
 
@@ -889,6 +937,12 @@ Task<Reply> Spanserver::handle(Message m) {
   if (const auto* q = m.payload.get<StatusReq>()) {
     co_return co_await on_status(*q);
   }
+  if (const auto* q = m.payload.get<MoveDirReq>()) {
+    co_return co_await on_move_dir(*q);
+  }
+  if (const auto* q = m.payload.get<MoveDataReq>()) {
+    co_return co_await on_move_data(*q);
+  }
   if (const auto* q = m.payload.get<ReleaseReq>()) {
     if (Replica* r = replica(q->group); r != nullptr && r->vote_ballot == q->ballot) {
       r->vote_until = UtcInstant{};
@@ -1006,6 +1060,11 @@ Task<Reply> Spanserver::on_read_lock(ReadLockReq req) {
   if (!has_lease(*r)) {
     co_return not_leader(r);
   }
+  // Checked under the locks: a directory moves only while its mover holds every key's lock.
+  if (!r->owns_all(req.keys)) {
+    release_locks(*r, req.txn);
+    co_return status_reply(St::kMoved);
+  }
   Resp resp;
   resp.st = St::kOk;
   for (const auto& k : req.keys) {
@@ -1051,6 +1110,11 @@ Task<Reply> Spanserver::on_commit(CommitReq req) {
   }
   if (!has_lease(*r) || r->ballot != ballot) {
     co_return not_leader(r);
+  }
+  if (!r->owns_all(req.writes) || !r->owns_all(req.read_keys)) {
+    release_locks(*r, req.txn);
+    r->txns.erase(req.txn);
+    co_return status_reply(St::kMoved);
   }
   auto& txn = r->txns[req.txn];
   if (txn.aborted) {
@@ -1274,10 +1338,17 @@ Task<Reply> Spanserver::on_read_at(ReadAtReq req) {
     r->last_ts = std::max(r->last_ts, ts);
     acted(*r, ts);
   }
+  if (!r->owns_all(req.keys)) {
+    co_return status_reply(St::kMoved);
+  }
   bool ok = co_await wait_safe(*r, ts, at_leader);
   r = replica(req.group);
   if (!ok || r == nullptr) {
     co_return status_reply(St::kRetry);
+  }
+  // A move out applied while this read waited: the versions are gone from here.
+  if (!r->owns_all(req.keys)) {
+    co_return status_reply(St::kMoved);
   }
   // Commit wait's promise: no one sees a write before TT.after(its timestamp). A version at or
   // below ts may be applied while its writer still waits; the read waits with it.

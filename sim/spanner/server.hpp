@@ -26,6 +26,10 @@ enum class EntryKind : std::uint8_t {
   kResolve,  // a participant learns its prepared transaction committed at ts
   kAbort,    // a coordinator's abort decision, or a participant's abort of a prepared txn
   kNoop,     // lease renewal; carries MinNextTS (no write will get a smaller timestamp)
+  // movedir (directories moving between groups; placement.cpp):
+  kStage,    // destination: versions of a directory copied in, not yet served
+  kMoveOut,  // source: the directory [lo, hi) leaves at ts (its final versions ride along)
+  kMoveIn,   // destination: the directory [lo, hi) is served from ts on (with the delta)
 };
 
 struct Entry {
@@ -36,12 +40,17 @@ struct Entry {
   Writes writes;
   /// kPrepare: the keys the transaction read here, locked until it resolves.
   std::vector<std::string> reads;
+  /// Move kinds only: the version timestamp of each of `writes`, and the directory's range.
+  std::vector<Timestamp> write_ts;
+  int lo = 0;
+  int hi = 0;
   std::string encode() const;
   std::uint64_t digest() const;
 };
 
 // --- messages ---------------------------------------------------------------------------------
-enum class St : std::uint8_t { kOk, kNotLeader, kAborted, kRetry, kPending };
+/// kMoved: the group no longer (or does not yet) serve a key asked for; look it up again.
+enum class St : std::uint8_t { kOk, kNotLeader, kAborted, kRetry, kPending, kMoved };
 
 /// The one reply type of every request.
 struct Resp {
@@ -112,6 +121,26 @@ struct StatusReq {
   TxnId txn;
 };
 
+/// movedir, from the placement driver to the source group's leader.
+struct MoveDirReq {
+  int group;
+  int dest;
+  int lo;
+  int hi;
+  bool unsafe_without_copy = false;
+};
+/// From a source leader to the destination's leader: log these versions (kStage), or take the
+/// directory over (kMoveIn, with the delta since the stage and the move timestamp).
+struct MoveDataReq {
+  int group;
+  EntryKind kind;
+  int lo;
+  int hi;
+  Timestamp ts = 0;
+  Writes writes;
+  std::vector<Timestamp> write_ts;
+};
+
 /// Wakes every coroutine waiting for "something changed" in a replica (an apply, a lock
 /// release). Waiters re-check their condition; the run stays deterministic because wakes are
 /// scheduled events in order.
@@ -154,6 +183,13 @@ struct Replica {
   };
   std::map<TxnId, Prepared> prepared;
   std::map<TxnId, std::optional<Timestamp>> decided;  // nullopt = aborted
+  /// Key ranges [lo, hi) this group serves, by the applied log (initial ranges, then moves).
+  std::map<int, int> owned;
+  /// Versions staged for directories moving in: key → (ts, value), by the range's lo.
+  std::map<int, std::map<std::string, std::map<Timestamp, std::int64_t>>> staged;
+  bool owns(const std::string& key) const;
+  bool owns_all(const std::vector<std::string>& keys) const;
+  bool owns_all(const Writes& writes) const;
   Timestamp max_applied_ts = 0;   // t_safe^Paxos (writes and MinNextTS no-ops)
   Timestamp last_commit_ts = 0;   // LastTS(): the last committed write
   // leader
@@ -224,6 +260,7 @@ private:
   void advance_commit(Replica& r);
   void apply_up_to(Replica& r, Slot upto, Ballot only_ballot);
   void apply(Replica& r, Slot slot, const Entry& e);
+  void apply_move(Replica& r, const Entry& e);
   void step_down(Replica& r);
   Timestamp next_ts(Replica& r);
   /// A new leader takes the locks of transactions prepared in its log (they are held until
@@ -252,6 +289,10 @@ private:
   Task<world::Reply> on_read_at(ReadAtReq req);
   Task<world::Reply> on_resolve(ResolveReq req);
   Task<world::Reply> on_status(StatusReq req);
+  Task<world::Reply> on_move_dir(MoveDirReq req);
+  Task<world::Reply> on_move_data(MoveDataReq req);
+  /// Sends to a group's leader from this server, trying each replica and following hints.
+  Task<world::RpcResult> call_group(int group, world::Payload request, std::uint64_t bytes);
 
   Cluster* cluster_;
   world::Node* node_;

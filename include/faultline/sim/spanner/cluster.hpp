@@ -79,6 +79,25 @@ private:
 
 class Spanserver;
 
+/// A directory (Spanner §2.2): the keys k<lo> .. k<hi-1>, stored by one Paxos group. The
+/// location table maps every key to exactly one directory; `id` is unique over the run.
+struct Directory {
+  int id = 0;
+  int lo = 0;
+  int hi = 0;
+  int group = 0;
+  bool contains(int key_index) const { return key_index >= lo && key_index < hi; }
+};
+
+/// What the placement driver did, for tests and scenario metrics.
+struct PlacementStats {
+  int splits = 0;
+  int merges = 0;
+  int moves = 0;
+  int failed_moves = 0;
+  int leader_handoffs = 0;
+};
+
 class Cluster {
 public:
   using OracleFactory = std::function<std::unique_ptr<TimeOracle>(world::World&)>;
@@ -98,8 +117,14 @@ public:
 
   // --- placement ---------------------------------------------------------------------------
   static std::string key_name(int index);
-  /// The group whose key range holds `key` (range partitioning over the key space).
+  static int key_index(std::string_view key);
+  /// The group whose directory holds `key`, by the location table (which movedir updates).
   int group_of(std::string_view key) const;
+  /// The location table, ordered by key range.
+  const std::vector<Directory>& directories() const { return directories_; }
+  /// The directories each group owned when the cluster was built (replicas start from these
+  /// and replay moves from their Paxos logs).
+  std::vector<std::pair<int, int>> initial_ranges(int group) const;
   /// The spanserver nodes of a group's replicas; replica 0 is the preferred leader.
   const std::vector<world::NodeId>& replicas(int group) const { return placement_.at(group); }
   world::ZoneId zone_of(world::NodeId node) const;
@@ -117,6 +142,29 @@ public:
   int leaders_in_zone(int zone_index) const;
   /// Soft kill: every leader in the zone hands its groups to a replica in another zone.
   void hand_off_leaders_in_zone(int zone_index);
+
+  // --- directories and the placement driver (placement.cpp) ---------------------------------
+  /// Keys with data in [lo, hi) at the group's current leader (0 if it has none).
+  int populated_keys(int group, int lo, int hi) const;
+  /// Splits directory `id` at key index `at` (lo < at < hi): a change of the location table
+  /// only, as both halves stay in the same group. False if there is no such directory.
+  bool split_directory(int id, int at);
+  /// Merges directory `id` with its right neighbour, which must be in the same group.
+  bool merge_with_next(int id);
+  /// movedir: moves directory `id` to group `dest` through the source leader (background
+  /// copy, then a short Paxos transaction at both groups). Runs on `from`, a world node.
+  Task<bool> move_directory(world::Node& from, int id, int dest);
+  /// One round of the placement driver: split, merge, rebalance, balance leaders.
+  Task<void> placement_round(world::Node& driver);
+  /// Starts the placement driver (a node on the zone-0 client host) if params().placement
+  /// enables any action; start_workload() calls it.
+  void start_placement_driver();
+  const PlacementStats& placement_stats() const { return placement_stats_; }
+  /// Called by a source leader when a move's final transaction is chosen: the location table
+  /// now sends the directory's keys to `dest`.
+  void relocate(int lo, int hi, int dest);
+  /// Replicas per zone and leaders per zone of the initial placement (tests).
+  std::vector<int> replicas_per_zone() const;
 
   // --- workload and judgement --------------------------------------------------------------
   /// Starts params().workload's client processes (zone-local client nodes) and schedules the
@@ -156,6 +204,11 @@ private:
   std::vector<world::NodeId> servers_;
   std::map<std::uint32_t, int> server_zone_;  // node id → zone index
   std::vector<std::vector<world::NodeId>> placement_;
+  std::vector<Directory> directories_;
+  std::vector<Directory> initial_directories_;
+  int next_directory_id_ = 0;
+  PlacementStats placement_stats_;
+  bool driver_started_ = false;
   check::History history_;
   PaxosInvariants invariants_;
   CommitWaitStats commit_wait_;

@@ -52,6 +52,37 @@ struct WorkloadParams {
   void validate() const;
 };
 
+/// Directories and the placement driver (Spanner §2.2): a directory is a contiguous key range,
+/// the unit of placement; the driver splits directories that grew too large, merges small
+/// neighbours, moves directories between Paxos groups (movedir) to even out their load, and
+/// can rebalance leaders across zones. Every threshold 0 (the default) turns that action off,
+/// so a deployment without a driver behaves as the static model did.
+struct PlacementParams {
+  /// Directories each group starts with (equal key ranges).
+  int directories_per_group = 1;
+  /// Split a directory once it holds more than this many keys with data (0: never). The paper
+  /// gives no figure; a threshold in keys keeps tests small (bytes = keys × 4 KiB here).
+  int split_keys = 0;
+  /// Merge two adjacent directories of one group when both hold fewer keys than this (0: never).
+  int merge_keys = 0;
+  /// Move a directory from the group with the most keys to the one with the fewest once they
+  /// differ by more than this many keys (0: never move).
+  int rebalance_keys = 0;
+  /// Hand off leaders from a zone that leads more than its share of groups (ceil(groups/zones))
+  /// to a replica in another zone.
+  bool balance_leaders = false;
+  /// How often the driver looks at the directories.
+  Duration interval = Duration::seconds(1);
+  /// Deliberately broken movedir for tests: switch the directory's location to the destination
+  /// without copying its data there (no background copy, no delta in the final transaction).
+  bool unsafe_move_without_copy = false;
+
+  bool enabled() const {
+    return split_keys > 0 || merge_keys > 0 || rebalance_keys > 0 || balance_leaders;
+  }
+  void validate() const;
+};
+
 struct SpannerParams {
   /// Zones of the universe (one region); replicas of a group go to distinct zones.
   int zones = 3;
@@ -104,6 +135,7 @@ struct SpannerParams {
   Duration handoff_at = Duration::zero();
 
   WorkloadParams workload;
+  PlacementParams placement;
 
   void validate() const;
 };
