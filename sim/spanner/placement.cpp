@@ -447,10 +447,25 @@ Task<void> Cluster::placement_round(world::Node& driver) {
       if (leaders_in_zone(z) <= share) {
         continue;
       }
+      std::vector<int> led(static_cast<std::size_t>(params_.zones), 0);
+      for (int zz = 0; zz < params_.zones; ++zz) {
+        led[static_cast<std::size_t>(zz)] = leaders_in_zone(zz);
+      }
       for (int g = 0; g < params_.groups; ++g) {
         auto l = leader_of(g);
         if (l && zone_of(*l) == zones_.at(static_cast<std::size_t>(z))) {
-          server(*l)->hand_off(g);
+          // The nominee: the group's replica in the zone that leads the fewest groups.
+          const auto& reps = placement_.at(static_cast<std::size_t>(g));
+          int nominee = -1;
+          for (std::size_t i = 0; i < reps.size(); ++i) {
+            int rz = server_zone_.at(reps[i].value());
+            if (rz != z && (nominee < 0 ||
+                            led[static_cast<std::size_t>(rz)] <
+                                led[static_cast<std::size_t>(server_zone_.at(reps[static_cast<std::size_t>(nominee)].value()))])) {
+              nominee = static_cast<int>(i);
+            }
+          }
+          server(*l)->hand_off(g, nominee);
           ++placement_stats_.leader_handoffs;
           world_->sim().metrics().counter("spanner.placement.leader_handoffs").inc();
           break;

@@ -519,9 +519,9 @@ Task<void> Spanserver::leader_loop() {
   }
 }
 
-void Spanserver::hand_off(int group) { node_->spawn(abdicate(group)); }
+void Spanserver::hand_off(int group, int nominee) { node_->spawn(abdicate(group, nominee)); }
 
-Task<void> Spanserver::abdicate(int group) {
+Task<void> Spanserver::abdicate(int group, int nominee) {
   const auto& p = cluster_->params();
   Replica* rp = replica(group);
   if (rp == nullptr || !rp->leader) {
@@ -542,10 +542,10 @@ Task<void> Spanserver::abdicate(int group) {
                   p.rpc_timeout, [](RpcResult) {});
     }
   }
-  // The nominee: the first replica outside this zone.
+  // The nominee: the one asked for, else the first replica outside this zone.
   world::ZoneId here = cluster_->zone_of(node_->id());
   for (std::size_t i = 0; i < peers.size(); ++i) {
-    if (cluster_->zone_of(peers[i]) != here) {
+    if (nominee >= 0 ? static_cast<int>(i) == nominee : cluster_->zone_of(peers[i]) != here) {
       node_->call(peers[i], Payload::make<CampaignReq>(CampaignReq{group}), kSmallBytes,
                   p.rpc_timeout, [](RpcResult) {});
       break;

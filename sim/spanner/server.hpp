@@ -241,7 +241,9 @@ public:
   bool tt_after(Timestamp t) const { return tt().earliest.unix_ns() > t; }
   /// True if this replica leads `group` with a lease that covers now.
   bool has_lease(const Replica& r) const;
-  void hand_off(int group);
+  /// Hands the group's leadership to replica `nominee` (index), or by default to the first
+  /// replica outside this zone.
+  void hand_off(int group, int nominee = -1);
 
 private:
   friend struct Replica;
@@ -249,7 +251,7 @@ private:
   Task<void> election_loop();
   Task<void> leader_loop();
   Task<void> campaign(int group, bool now);
-  Task<void> abdicate(int group);
+  Task<void> abdicate(int group, int nominee);
 
   Task<bool> persist(Replica& r, const std::string& record);
   /// Proposes `e` at the next slot; true once it is chosen and applied under this ballot.
