@@ -256,11 +256,14 @@ TimeDaemon::TimeDaemon(TrueTime& tt, world::HostId host)
       anchor_true_(tt.sim().now()),
       drift_ppm_(tt.world().host(host).clock().params().drift_ppm),
       rng_(tt.sim().rng("truetime/" + tt.world().topology().name(host))) {
-  sync_now();
-  // A random phase, so a fleet does not poll in lockstep.
-  const auto phase = static_cast<std::int64_t>(
-      rng_.below(static_cast<std::uint64_t>(tt.params().poll_interval.ns())));
-  schedule_poll(Duration::nanos(phase));
+  // The fleet has been running before the simulation starts: each daemon last polled a random
+  // time ago (so a fleet neither polls in lockstep nor starts with every ε at its minimum),
+  // and polls again one interval after that.
+  const Duration interval = tt.params().poll_interval;
+  const auto since = Duration::nanos(
+      static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(interval.ns()))));
+  sync_now(since);
+  schedule_poll(interval - since);
 }
 
 TimeDaemon::~TimeDaemon() {
@@ -295,10 +298,11 @@ TTInterval TimeDaemon::now() const {
 
 bool TimeDaemon::contains_true_time() const { return now().contains(tt_->true_time()); }
 
-void TimeDaemon::sync_now() {
-  // At creation the host has just synchronised (as after boot): ε₀ from a nearby round trip.
-  ref_local_ = local_at(tt_->sim().now());
-  ref_mid_ = tt_->true_time();
+void TimeDaemon::sync_now(Duration ago) {
+  // A good poll `ago` before now, with ε₀ from a nearby round trip. The reference is placed so
+  // that TT.now() is centred on true time now; ε has grown since by the assumed drift.
+  ref_local_ = local_at(tt_->sim().now()) - ago;
+  ref_mid_ = tt_->true_time() - ago;
   eps0_ = tt_->params().gps_uncertainty + tt_->params().nearby_rtt / 2;
   synced_ = true;
 }

@@ -173,7 +173,7 @@ private:
   void poll();
   void finish_poll(std::vector<Reply> replies);
   void schedule_poll(Duration delay);
-  void sync_now();
+  void sync_now(Duration ago);
 
   TrueTime* tt_;
   world::HostId host_;
@@ -204,8 +204,8 @@ public:
   TrueTime& operator=(const TrueTime&) = delete;
   ~TrueTime();
 
-  /// The daemon of `host`, created (synchronised, then polling with a random phase) on first
-  /// use.
+  /// The daemon of `host`, created on first use as if the fleet had been running: its last
+  /// poll a random fraction of an interval ago, so ε starts anywhere on its sawtooth.
   TimeDaemon& daemon(world::HostId host);
   const TrueTimeParams& params() const { return params_; }
   world::World& world() const { return *world_; }
