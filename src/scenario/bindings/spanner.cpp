@@ -113,6 +113,17 @@ void read_workload(ObjectReader& r, sp::WorkloadParams& w, int zones) {
   r.finish();
 }
 
+void read_placement(ObjectReader& r, sp::PlacementParams& p) {
+  r.get("directories_per_group", p.directories_per_group, {.min = 1, .max = 100000});
+  r.get("split_keys", p.split_keys, {.min = 0, .max = 10000000});
+  r.get("merge_keys", p.merge_keys, {.min = 0, .max = 10000000});
+  r.get("rebalance_keys", p.rebalance_keys, {.min = 0, .max = 10000000});
+  r.get("balance_leaders", p.balance_leaders);
+  r.get("interval", p.interval, {.min = Duration::millis(1)});
+  r.get("unsafe_move_without_copy", p.unsafe_move_without_copy);
+  r.finish();
+}
+
 void read_truetime(ObjectReader& r, sp::TrueTimeParams& t) {
   r.get("gps_masters_per_zone", t.gps_masters_per_zone, {.min = 0, .max = 100});
   r.get("armageddon_masters_per_zone", t.armageddon_masters_per_zone, {.min = 0, .max = 100});
@@ -207,6 +218,8 @@ public:
     if (s_.linux_fleet) {
       out.push_back("cpu_utilisation/api");
     }
+    out.push_back("directories");
+    out.push_back("directory_moves");
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -214,6 +227,13 @@ public:
   double probe(std::string_view name) const override {
     if (name == "cpu_utilisation/api") {
       return graph_->cpu_busy_fraction("api");
+    }
+    // The placement driver's work: directories in the location table, directory moves so far.
+    if (name == "directories") {
+      return static_cast<double>(cluster_->directories().size());
+    }
+    if (name == "directory_moves") {
+      return cluster_->placement_stats().moves;
     }
     auto slash = name.find('/');
     std::string_view kind = name.substr(0, slash);
@@ -277,6 +297,9 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   r.get("handoff_at", p.handoff_at, {.min = Duration::zero(), .max = in.duration});
   if (auto w = r.object("workload")) {
     read_workload(*w, p.workload, p.zones);
+  }
+  if (auto pl = r.object("placement")) {
+    read_placement(*pl, p.placement);
   }
   if (auto t = r.object("truetime")) {
     read_truetime(*t, s.truetime);
