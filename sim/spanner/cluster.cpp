@@ -80,6 +80,14 @@ void PlacementParams::validate() const {
 }
 
 void SpannerParams::validate() const {
+  require(stall_probability >= 0.0 && stall_probability <= 1.0,
+          "stall_probability: must be between 0 and 1");
+  require(stall_min > Duration::zero() && stall_max >= stall_min,
+          "stall_min, stall_max: need 0 < stall_min <= stall_max");
+  require(stall_alpha > 0.0, "stall_alpha: the Pareto shape must be positive");
+  require(coordinator_cpu_per_participant >= Duration::zero() &&
+              coordinator_cpu_per_participant_pair >= Duration::zero(),
+          "coordinator_cpu_per_participant(_pair): is negative; use 0s or more");
   require(zones >= 1 && zones <= 64, "zones: must be 1 to 64");
   require(servers_per_zone >= 1, "servers_per_zone: must be at least 1");
   require(groups >= 1, "groups: must be at least 1");

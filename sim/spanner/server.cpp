@@ -912,7 +912,14 @@ Task<void> Spanserver::commit_wait(Timestamp ts) {
 // --- request handlers ---------------------------------------------------------------------------
 
 Task<Reply> Spanserver::handle(Message m) {
-  co_await node_->compute(cluster_->params().op_cpu);
+  const auto& params = cluster_->params();
+  co_await node_->compute(params.op_cpu);
+  // A straggler: background work holds this request up (the rng is drawn only when stalls
+  // are on, so runs without them are unchanged).
+  if (params.stall_probability > 0.0 && rng_.uniform01() < params.stall_probability) {
+    double s = rng_.pareto(params.stall_min.to_seconds(), params.stall_alpha);
+    co_await node_->sleep(std::min(Duration::from_seconds(s), params.stall_max));
+  }
   if (const auto* q = m.payload.get<AcceptReq>()) {
     co_return co_await on_accept(*q);
   }
@@ -1079,6 +1086,17 @@ Task<Reply> Spanserver::on_commit(CommitReq req) {
   Replica* r = replica(req.group);
   if (r == nullptr || !has_lease(*r)) {
     co_return not_leader(r);
+  }
+  const auto n = static_cast<std::int64_t>(req.participants.size() + 1);
+  const Duration coordination =
+      (p.coordinator_cpu_per_participant + p.coordinator_cpu_per_participant_pair * n) * n;
+  if (!req.participants.empty() && coordination > Duration::zero()) {
+    // The coordinator handles every participant's prepare and outcome, one after another.
+    co_await node_->compute(coordination);
+    r = replica(req.group);
+    if (r == nullptr || !has_lease(*r)) {
+      co_return not_leader(r);
+    }
   }
   Ballot ballot = r->ballot;
   // The read locks this transaction took here must still be held (a new leader has none).

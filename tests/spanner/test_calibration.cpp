@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <numeric>
 #include <cmath>
 
@@ -96,7 +97,9 @@ Stats table3(int replicas, Op op, bool commit_wait) {
 }
 
 /// Transactions that write one key in each of `participants` groups (3 zones x 25 servers).
-Stats table4(int participants) {
+Stats table4(int participants, double stall_probability = 0.01, double stall_alpha = 3.0,
+             Duration stall_min = 20_ms, Duration coord_cpu = 300_us,
+             Duration coord_cpu_pair = 1500_ns) {
   SpannerParams p;
   p.zones = 3;
   p.servers_per_zone = 25;
@@ -104,6 +107,14 @@ Stats table4(int participants) {
   p.groups = 200;
   p.keys = 2000;
   p.workload.clients_per_zone = 0;
+  // Table 4's deployment is a shared, loaded one (its 1-participant p99 of 75 ms is 4x the
+  // mean; Table 3's standard deviation of about 1 ms shows no such tail): stragglers and the
+  // coordinator's per-participant work (params.hpp gives the assumptions).
+  p.stall_probability = stall_probability;
+  p.stall_min = stall_min;
+  p.stall_alpha = stall_alpha;
+  p.coordinator_cpu_per_participant = coord_cpu;
+  p.coordinator_cpu_per_participant_pair = coord_cpu_pair;
   Rig rig(1, p, Oracle::kTrueTime);
   std::vector<Duration> lat;
   rig.add_client(0, "bench", [&](world::Node& node) -> Task<void> {
@@ -160,6 +171,10 @@ TEST_CASE("calibration: Table 3 latencies", "[.calibration][spanner]") {
 TEST_CASE("calibration: Table 4 two-phase commit", "[.calibration][spanner]") {
   std::cout << "participants | mean ms | p99 ms\n";
   double previous = 0;
+  // The paper's Table 4 (model-facts §2): mean and p99 in ms.
+  const std::map<int, std::pair<double, double>> paper{
+      {1, {17.0, 75.0}},  {2, {24.5, 87.6}},  {5, {31.5, 104.5}}, {10, {30.0, 95.6}},
+      {25, {35.5, 100.4}}, {50, {42.7, 93.7}}, {100, {71.4, 131.2}}, {200, {150.5, 320.3}}};
   for (int n : {1, 2, 5, 10, 25, 50, 100, 200}) {
     Stats s = table4(n);
     std::cout << fmt::format("{} | {:.1f} | {:.1f}  (n={})\n", n, s.mean_ms, s.p99_ms, s.n);
@@ -167,5 +182,17 @@ TEST_CASE("calibration: Table 4 two-phase commit", "[.calibration][spanner]") {
     // More participants never make two-phase commit faster (the paper's trend).
     CHECK(s.mean_ms >= previous - 0.5);
     previous = s.mean_ms;
+    // The tolerance docs/stories/spanner.md states: every mean within 40 % of the paper's,
+    // every p99 within a factor of two.
+    const auto [mean, p99] = paper.at(n);
+    CHECK(s.mean_ms > mean * 0.6);
+    CHECK(s.mean_ms < mean * 1.4);
+    CHECK(s.p99_ms > p99 / 2);
+    CHECK(s.p99_ms < p99 * 2);
   }
+  // Without the stragglers and the coordinator's work the model is the idle one: far too fast
+  // at 200 participants (the mechanism, not the harness, closes the gap).
+  Stats idle = table4(200, 0.0, 3.0, 20_ms, Duration::zero(), Duration::zero());
+  std::cout << fmt::format("200, idle servers | {:.1f} | {:.1f}\n", idle.mean_ms, idle.p99_ms);
+  CHECK(idle.mean_ms < 150.5 * 0.6);
 }

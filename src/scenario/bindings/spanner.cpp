@@ -284,6 +284,13 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   r.get("in_doubt_timeout", p.in_doubt_timeout, {.min = Duration::nanos(1)});
   r.get("log_fsync_latency", p.log_fsync_latency, {.min = Duration::zero()});
   r.get("op_cpu", p.op_cpu, {.min = Duration::zero()});
+  r.get("stall_probability", p.stall_probability, {.min = 0.0, .max = 1.0});
+  r.get("stall_min", p.stall_min, {.min = Duration::nanos(1)});
+  r.get("stall_alpha", p.stall_alpha, {.min = 0.01, .max = 100.0});
+  r.get("stall_max", p.stall_max, {.min = Duration::nanos(1)});
+  r.get("coordinator_cpu_per_participant", p.coordinator_cpu_per_participant, {.min = Duration::zero()});
+  r.get("coordinator_cpu_per_participant_pair", p.coordinator_cpu_per_participant_pair,
+        {.min = Duration::zero()});
   r.get("commit_wait", p.commit_wait);
   r.get("ro_read_wait", p.ro_read_wait);
   std::string source_kind(sp::to_string(p.time_source));
