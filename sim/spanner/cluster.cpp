@@ -70,6 +70,7 @@ void WorkloadParams::validate() const {
 
 void PlacementParams::validate() const {
   require(directories_per_group >= 1, "placement.directories_per_group: must be at least 1");
+  require(empty_groups >= 0, "placement.empty_groups: is negative; use 0 or more");
   require(split_keys >= 0 && merge_keys >= 0 && rebalance_keys >= 0,
           "placement: split_keys, merge_keys and rebalance_keys must be 0 (off) or positive");
   require(split_keys == 0 || split_keys >= 2, "placement.split_keys: must be 0 (off) or at least 2");
@@ -110,6 +111,8 @@ void SpannerParams::validate() const {
   require(handoff_at >= Duration::zero(), "handoff_at: is negative");
   workload.validate();
   placement.validate();
+  require(placement.empty_groups < groups,
+          "placement.empty_groups: every group would start empty; leave at least one with data");
   require(placement.directories_per_group <= keys / groups,
           "placement.directories_per_group: more directories than keys per group; lower it or raise keys");
   for (int z : workload.client_zones) {
@@ -269,7 +272,7 @@ Cluster::Cluster(world::World& world, SpannerParams params, const OracleFactory&
   }
   // The location table: directories_per_group equal directories per group, cut so that with
   // one directory per group the ranges are the old static ones (key i in group i*G/K).
-  const int dirs = params_.groups * params_.placement.directories_per_group;
+  const int dirs = (params_.groups - params_.placement.empty_groups) * params_.placement.directories_per_group;
   for (int i = 0; i < params_.keys; ++i) {
     int d = static_cast<int>(static_cast<std::int64_t>(i) * dirs / params_.keys);
     if (directories_.empty() || directories_.back().id != d) {

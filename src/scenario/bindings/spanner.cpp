@@ -115,6 +115,7 @@ void read_workload(ObjectReader& r, sp::WorkloadParams& w, int zones) {
 
 void read_placement(ObjectReader& r, sp::PlacementParams& p) {
   r.get("directories_per_group", p.directories_per_group, {.min = 1, .max = 100000});
+  r.get("empty_groups", p.empty_groups, {.min = 0, .max = 100000});
   r.get("split_keys", p.split_keys, {.min = 0, .max = 10000000});
   r.get("merge_keys", p.merge_keys, {.min = 0, .max = 10000000});
   r.get("rebalance_keys", p.rebalance_keys, {.min = 0, .max = 10000000});
@@ -220,6 +221,7 @@ public:
     }
     out.push_back("directories");
     out.push_back("directory_moves");
+    out.push_back("group_keys_spread");
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -234,6 +236,15 @@ public:
     }
     if (name == "directory_moves") {
       return cluster_->placement_stats().moves;
+    }
+    if (name == "group_keys_spread") {
+      // Keys with data in the fullest group minus the emptiest (what the driver evens out).
+      std::vector<int> load(static_cast<std::size_t>(s_.params.groups), 0);
+      for (const auto& d : cluster_->directories()) {
+        load[static_cast<std::size_t>(d.group)] += cluster_->populated_keys(d.group, d.lo, d.hi);
+      }
+      auto [mn, mx] = std::minmax_element(load.begin(), load.end());
+      return *mx - *mn;
     }
     auto slash = name.find('/');
     std::string_view kind = name.substr(0, slash);

@@ -60,6 +60,9 @@ struct WorkloadParams {
 struct PlacementParams {
   /// Directories each group starts with (equal key ranges).
   int directories_per_group = 1;
+  /// The last this-many groups start with no directory: capacity just added, which the
+  /// driver fills by moving directories onto it (rebalance_keys > 0).
+  int empty_groups = 0;
   /// Split a directory once it holds more than this many keys with data (0: never). The paper
   /// gives no figure; a threshold in keys keeps tests small (bytes = keys × 4 KiB here).
   int split_keys = 0;
