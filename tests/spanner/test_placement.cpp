@@ -367,3 +367,19 @@ TEST_CASE("spanner placement: the driver moves leaders out of a zone that leads 
   REQUIRE(c.leaders_in_zone(0) + c.leaders_in_zone(1) + c.leaders_in_zone(2) == 6);
   REQUIRE(c.invariants().result().ok);
 }
+
+TEST_CASE("spanner placement: directory moves under load, more seeds", "[.slow][spanner][placement]") {
+  for (std::uint64_t seed = 3; seed <= 12; ++seed) {
+    MoveRun run = run_moves(seed, false);
+    INFO("seed " << seed << ": moves " << run.moves << ", lost " << run.lost << ", unread "
+                 << run.unread << "; " << run.ser.summary);
+    CHECK(run.moves >= 12);
+    CHECK(run.lost == 0);
+    CHECK(run.unread == 0);
+    CHECK(run.ser.ok);
+    CHECK(run.inv.ok);
+    MoveRun broken = run_moves(seed, true);
+    CHECK(broken.lost > 0);
+    CHECK_FALSE(broken.ser.ok);
+  }
+}
