@@ -383,3 +383,20 @@ TEST_CASE("spanner placement: directory moves under load, more seeds", "[.slow][
     CHECK_FALSE(broken.ser.ok);
   }
 }
+
+TEST_CASE("spanner placement: bad placement parameters are rejected with the field named",
+          "[spanner][placement]") {
+  SpannerParams p = base_params();
+  p.placement.split_keys = 6;
+  p.placement.merge_keys = 4;
+  REQUIRE_THROWS_WITH(p.validate(), Catch::Contains("placement.merge_keys"));
+  p = base_params();
+  p.placement.empty_groups = 3;
+  REQUIRE_THROWS_WITH(p.validate(), Catch::Contains("placement.empty_groups"));
+  p = base_params();
+  p.placement.directories_per_group = 21;  // 60 keys / 3 groups = 20 keys per group
+  REQUIRE_THROWS_WITH(p.validate(), Catch::Contains("placement.directories_per_group"));
+  p = base_params();
+  p.stall_alpha = 0;
+  REQUIRE_THROWS_WITH(p.validate(), Catch::Contains("stall_alpha"));
+}
