@@ -522,13 +522,35 @@ DynamoDbCluster::DynamoDbCluster(DynamoDbParams params)
         static_cast<int>(static_cast<std::int64_t>(i) * params_.metadata.cells / n);
   }
   // Placement: one replica per zone, the preferred leader's zone rotating with the partition;
-  // within a zone, a node picked at random (a stream of its own, so the layout is fixed by the
-  // seed-independent name "dynamodb/placement").
+  // within a zone, the node holding the fewest replicas so far (ties: a fixed shuffled order),
+  // as a placement service balances partitions over its storage fleet. Balanced memberships
+  // make every node's check-in cost the same, so whether a metadata host keeps up depends on
+  // how many nodes call it at once, not on which node happens to hold more. The layout uses a
+  // stream of its own, fixed by the seed-independent name "dynamodb/placement".
   Rng rng = Rng::derive(0x44594e414d4f4442ULL, "dynamodb/placement");
   s.assign_key.resize(static_cast<std::size_t>(n));
   for (auto& k : s.assign_key) {
     k = rng.next_u64();
   }
+  // Each zone deals its nodes out in rounds, in a fresh shuffled order every round, so that
+  // replica sets do not repeat (a fixed order would pair the same nodes of each zone forever).
+  std::vector<std::vector<int>> zone_order(static_cast<std::size_t>(zones));
+  std::vector<std::size_t> zone_cursor(static_cast<std::size_t>(zones), 0);
+  for (int z = 0; z < zones; ++z) {
+    for (int k = 0; k < per_zone; ++k) {
+      zone_order[static_cast<std::size_t>(z)].push_back(z * per_zone + k);
+    }
+  }
+  auto deal = [&](int zone) {
+    auto& order = zone_order[static_cast<std::size_t>(zone)];
+    auto& cursor = zone_cursor[static_cast<std::size_t>(zone)];
+    if (cursor % order.size() == 0) {
+      for (std::size_t k = order.size(); k > 1; --k) {  // Fisher-Yates with the layout stream
+        std::swap(order[k - 1], order[rng.below(k)]);
+      }
+    }
+    return order[cursor++ % order.size()];
+  };
   s.spec_tables.resize(params_.tables.size());
   for (std::size_t spec = 0; spec < params_.tables.size(); ++spec) {
     const TableParams& tp = params_.tables[spec];
@@ -546,7 +568,7 @@ DynamoDbCluster::DynamoDbCluster(DynamoDbParams params)
         part.partition = p;
         for (int r = 0; r < params_.storage.replication; ++r) {
           const int zone = (static_cast<int>(s.partitions.size()) + r) % zones;
-          const int node = zone * per_zone + static_cast<int>(rng.below(static_cast<std::uint64_t>(per_zone)));
+          const int node = deal(zone);  // least-loaded first: rounds of the zone's nodes
           part.replicas.push_back(node);
           ++s.entries[static_cast<std::size_t>(node)];
         }
