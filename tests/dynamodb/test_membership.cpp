@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <numeric>
 
 using namespace faultline;
@@ -99,6 +100,11 @@ TEST_CASE("membership: a node's membership has one entry per partition replica i
   scaled.storage.timeout_per_entry = 10_ms;
   const DynamoDbCluster s(scaled);
   CHECK(s.checkin_timeout(0) == scaled.storage.checkin_timeout + 10_ms * s.membership_entries(0));
+  // Placement balances replicas over each zone's nodes: 1,200 partitions x 3 replicas over
+  // 30 nodes is 120 entries each, so every node's check-in costs the same.
+  for (int i = 0; i < indexed.storage_nodes(); ++i) {
+    CHECK(indexed.membership_entries(i) == 120);
+  }
   // Every replica of a partition is in a different zone.
   for (const auto& p : indexed.partitions()) {
     REQUIRE(p.replicas.size() == 3);
@@ -149,12 +155,13 @@ namespace {
 /// The storm scenario's fleet (scenarios/dynamodb-2015-retry-storm.json), in C++.
 DynamoDbParams storm_fleet() {
   DynamoDbParams p;
-  p.tables = {table("customer", 30, 30, 3)};
-  p.metadata.instances = 6;
+  p.tables = {table("customer", 60, 30, 3)};
+  p.metadata.instances = 28;
   p.metadata.cores = 1;
-  p.metadata.cpu_per_entry = 11_ms;
+  p.metadata.cpu_per_entry = 20_ms;
   p.metadata.bytes_per_entry = 16384;
-  p.storage.nodes_per_zone = 30;
+  p.storage.nodes_per_zone = 60;
+  p.storage.checkin_interval = 30_min;
   p.storage.checkin_timeout = 3_s;
   p.customers = {customers(5, "customer")};
   p.sample_interval = 1_min;
@@ -199,6 +206,43 @@ TEST_CASE("storm: a brief disruption of one zone leaves the metadata service sat
   CHECK(r.errors_storm > 0.4);
   CHECK(r.errors_storm < 0.7);
   CHECK(r.in_service_storm < 0.7);
+}
+
+TEST_CASE("storm: the plateau's height is a property of the fleet, not of the seed",
+          "[dynamodb][storm]") {
+  // With 6 metadata hosts the plateau was 33 % or 50 % depending on whether two or three
+  // hosts tipped (issue #8). With 28 hosts and balanced memberships it must stay in the band
+  // the postmortem gives (~55 %) on every seed, within a few points of the others.
+  double lo = 1.0;
+  double hi = 0.0;
+  for (std::uint64_t seed : {2, 3, 4, 6}) {
+    const StormRun r = run_storm(storm_fleet(), seed, 90_min);
+    INFO("seed " << seed << " errors " << r.errors_storm);
+    CHECK(r.errors_storm > 0.4);
+    CHECK(r.errors_storm < 0.7);
+    lo = std::min(lo, r.errors_storm);
+    hi = std::max(hi, r.errors_storm);
+  }
+  CHECK(hi - lo < 0.1);
+}
+
+TEST_CASE("storm: without a disruption the fleet stays in service for hours",
+          "[dynamodb][storm]") {
+  // The calibrated fleet runs each check-in close to its timeout (2.4 s of 3 s), so normal
+  // operation is fragile: two periodic check-ins that meet on one host, and a third during
+  // the recovery, can tip that host by themselves (about one run in six over 3 h; seed 2
+  // does). That must stay a small local failure, not the plateau: at most one host's nodes
+  // (~7 of 180) out and customers essentially unaffected, where the storm takes ~100.
+  for (std::uint64_t seed : {1, 2, 3}) {
+    Simulation sim({.seed = seed});
+    world::World world(sim);
+    DynamoDbCluster cluster(storm_fleet());
+    cluster.build(world);
+    sim.run_until(Time::zero() + 3_h);
+    INFO("seed " << seed);
+    CHECK(cluster.storage_in_service() >= cluster.storage_nodes() - 12);
+    CHECK(error_ratio(sim, "customers") < 0.01);
+  }
 }
 
 TEST_CASE("storm: keeping the last-known membership (static stability) keeps customers served",
