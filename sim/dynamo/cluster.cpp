@@ -1093,40 +1093,35 @@ Task<bool> Cluster::put(world::Node& client, std::string key, VectorClock contex
 }
 
 Task<bool> Cluster::cart_add(world::Node& client, std::string cart, std::string item) {
-  Impl& c = *impl_;
-  const std::string& who = client.program_as<ClientProgram>().params().name;
-  Measure m(*c.sim, client_metric_names(who));
-  const std::size_t index = c.history.size();
-  c.history.push_back({CartOp::Kind::kAdd, cart, item, c.sim->now(), false});
-  GetResult g = co_await get(client, cart);
-  bool ok = false;
-  if (g.ok) {
-    Reconciled rec = reconcile(g.versions, c.p.reconcile);
-    insert_item(rec.items, item);
-    ok = co_await put(client, cart, rec.context, rec.items);
-  }
-  c.history[index].ok = ok;
-  m.done(ok);
-  c.sim->record("dynamo", "cart_add", {{"cart", cart}, {"item", item}, {"ok", ok}});
-  co_return ok;
+  return cart_update(client, CartOp::Kind::kAdd, std::move(cart), std::move(item));
 }
 
 Task<bool> Cluster::cart_remove(world::Node& client, std::string cart, std::string item) {
+  return cart_update(client, CartOp::Kind::kRemove, std::move(cart), std::move(item));
+}
+
+Task<bool> Cluster::cart_update(world::Node& client, CartOp::Kind kind, std::string cart,
+                                std::string item) {
   Impl& c = *impl_;
   const std::string& who = client.program_as<ClientProgram>().params().name;
   Measure m(*c.sim, client_metric_names(who));
   const std::size_t index = c.history.size();
-  c.history.push_back({CartOp::Kind::kRemove, cart, item, c.sim->now(), false});
+  c.history.push_back({kind, cart, item, c.sim->now(), false});
   GetResult g = co_await get(client, cart);
   bool ok = false;
   if (g.ok) {
     Reconciled rec = reconcile(g.versions, c.p.reconcile);
-    erase_item(rec.items, item);
+    if (kind == CartOp::Kind::kAdd) {
+      insert_item(rec.items, item);
+    } else {
+      erase_item(rec.items, item);
+    }
     ok = co_await put(client, cart, rec.context, rec.items);
   }
   c.history[index].ok = ok;
   m.done(ok);
-  c.sim->record("dynamo", "cart_remove", {{"cart", cart}, {"item", item}, {"ok", ok}});
+  c.sim->record("dynamo", kind == CartOp::Kind::kAdd ? "cart_add" : "cart_remove",
+                {{"cart", cart}, {"item", item}, {"ok", ok}});
   co_return ok;
 }
 

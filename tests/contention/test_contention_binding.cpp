@@ -1,5 +1,7 @@
 // The contention binding: scenario JSON maps onto ContentionParams, mistakes name their JSON
 // path, and the measure scopes "clients" and "trials" carry the blog's two figures.
+#include "binding_fixtures.hpp"
+
 #include <faultline/scenario/registry.hpp>
 #include <faultline/scenario/runner.hpp>
 #include <faultline/scenario/scenario.hpp>
@@ -14,9 +16,7 @@ using namespace faultline::scenario;
 namespace {
 
 ModelRegistry registry() {
-  ModelRegistry r;
-  register_builtin_models(r);
-  return r;
+  return faultline::scenario::testing::builtin_registry();
 }
 
 Json small(std::string_view jitter) {
@@ -35,13 +35,7 @@ Json small(std::string_view jitter) {
 }
 
 std::string error_of(const Json& doc) {
-  auto reg = registry();
-  try {
-    ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, reg);
-  } catch (const ScenarioError& e) {
-    return e.what();
-  }
-  return "no error";
+  return faultline::scenario::testing::resolve_error(doc, registry());
 }
 
 RunResult run(const Json& doc) {

@@ -1,4 +1,6 @@
 // The dynamo binding maps JSON onto DynamoParams and reports mistakes at their JSON path.
+#include "binding_fixtures.hpp"
+
 #include <faultline/scenario/registry.hpp>
 #include <faultline/scenario/scenario.hpp>
 
@@ -21,14 +23,7 @@ Json small_dynamo() {
 }
 
 std::string error_of(const Json& doc) {
-  ModelRegistry registry;
-  register_builtin_models(registry);
-  try {
-    ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, registry);
-  } catch (const ScenarioError& e) {
-    return e.what();
-  }
-  return "no error";
+  return faultline::scenario::testing::resolve_error(doc);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The services binding maps JSON onto ServiceGraphParams and reports its mistakes at their
 // JSON path; the Perfetto sink turns trace records into tracks, slices and instants.
+#include "binding_fixtures.hpp"
 #include "scenario_fixtures.hpp"
 
 #include <faultline/report/perfetto.hpp>
@@ -34,13 +35,7 @@ Json small_services() {
 }
 
 std::string error_of(const Json& doc) {
-  auto registry = test_registry();
-  try {
-    ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, registry);
-  } catch (const ScenarioError& e) {
-    return e.what();
-  }
-  return "no error";
+  return faultline::scenario::testing::resolve_error(doc, test_registry());
 }
 
 }  // namespace

@@ -110,6 +110,9 @@ public:
   struct Impl;
 
 private:
+  Task<bool> cart_update(world::Node& client, CartOp::Kind kind, std::string cart,
+                         std::string item);
+
   std::unique_ptr<Impl> impl_;
 };
 
