@@ -520,6 +520,7 @@ Task<TxnResult> Client::rw_attempt(const std::vector<std::string>& read_keys,
     Payload lock_payload = Payload::make<ReadLockReq>(std::move(lock_req));
     RpcResult res = co_await call_leader(g, lock_payload, 128, true);
     const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+    moved_ = moved_ || (resp != nullptr && resp->st == St::kMoved);
     if (resp == nullptr || resp->st != St::kOk || resp->values.size() != keys.size()) {
       co_await abort_everywhere(txn, touched);
       result.status = TxnResult::Status::kAborted;
@@ -572,6 +573,7 @@ Task<TxnResult> Client::rw_attempt(const std::vector<std::string>& read_keys,
                     std::shared_ptr<Prepares> st) -> Task<void> {
       RpcResult res = co_await self->call_leader(group, payload, bytes, false);
       const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+      self->moved_ = self->moved_ || (resp != nullptr && resp->st == St::kMoved);
       if (resp == nullptr || resp->st != St::kOk) {
         st->failed = true;
       } else {
@@ -601,6 +603,7 @@ Task<TxnResult> Client::rw_attempt(const std::vector<std::string>& read_keys,
   result.status = commit_outcome(res);
   if (const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr) {
     result.ts = resp->ts;
+    moved_ = moved_ || resp->st == St::kMoved;
   }
   if (result.status == TxnResult::Status::kAborted) {
     co_await abort_everywhere(txn, parts);
@@ -614,13 +617,23 @@ Task<TxnResult> Client::read_write(std::vector<std::string> read_keys,
   const auto& wp = cluster_->params().workload;
   Timestamp priority = cluster_->tt_now(node_->host().id()).latest.unix_ns();
   TxnResult result;
+  int redirects = 0;
   for (int attempt = 1; attempt <= wp.max_attempts; ++attempt) {
     std::int64_t txn = cluster_->next_txn_id();
     Writes written;
+    moved_ = false;
     result = co_await rw_attempt(read_keys, writes, txn, priority, written);
     result.attempts = attempt;
     if (result.status != TxnResult::Status::kAborted) {
       break;
+    }
+    // A group said a key has moved (or not yet arrived): the aborted attempt does not count,
+    // and the next one looks the location up again once the move has had time to finish.
+    if (moved_ && redirects < kMaxRedirects) {
+      ++redirects;
+      --attempt;
+      co_await node_->sleep(Duration::millis(5));
+      continue;
     }
     co_await node_->sleep(Duration::millis(2) * attempt);
   }

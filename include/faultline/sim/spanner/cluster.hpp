@@ -260,6 +260,10 @@ private:
   std::map<int, world::NodeId> leader_cache_;
   std::map<std::uint32_t, Time> suspect_until_;  // node id → skip it until then
   world::NodeId last_leader_;
+  /// The current read-write attempt was refused because a directory moved (kMoved).
+  bool moved_ = false;
+  /// Redirected attempts a read-write transaction may make beyond max_attempts.
+  static constexpr int kMaxRedirects = 10;
 };
 
 }  // namespace faultline::sim::spanner
