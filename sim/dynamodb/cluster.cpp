@@ -216,6 +216,31 @@ private:
 
 namespace {
 
+/// Sends `req` to the partition's replicas one at a time, from `next` on and skipping replica
+/// `skip`, until one answers ok; then replies ok, or `exhausted` when none did. A router
+/// serving an item and a storage node replicating a write both do this.
+void ask_in_turn(Node& node, State& s, ItemRequest req, std::size_t next, int skip,
+                 Duration timeout, Status exhausted, Responder r) {
+  const auto& replicas = s.partitions[static_cast<std::size_t>(req.partition)].replicas;
+  while (next < replicas.size() && replicas[next] == skip) {
+    ++next;
+  }
+  if (next >= replicas.size()) {
+    r.reply(status(exhausted), kSmallBytes);
+    return;
+  }
+  const NodeId peer = s.storage_ids[static_cast<std::size_t>(replicas[next])];
+  auto on_reply = [&node, &s, req, next, skip, timeout, exhausted,
+                   r = std::move(r)](RpcResult res) mutable {
+    if (status_of(res) == Status::ok) {
+      r.reply(status(Status::ok), kSmallBytes);
+    } else {
+      ask_in_turn(node, s, req, next + 1, skip, timeout, exhausted, std::move(r));
+    }
+  };
+  node.call(peer, Payload::make<ItemRequest>(req), kItemBytes, timeout, std::move(on_reply));
+}
+
 // --- storage node -------------------------------------------------------------------------
 class StorageProgram final : public world::Program {
 public:
@@ -320,35 +345,20 @@ private:
         r.reply(status(Status::not_serving), kSmallBytes);
         return;
       }
-      replicate(partition, 0, std::move(r));
+      replicate(partition, std::move(r));
     });
   }
 
   /// Asks the partition's other replicas in turn for one acknowledgement (a majority of three
   /// with this one).
-  void replicate(int partition, std::size_t next, Responder r) {
+  void replicate(int partition, Responder r) {
     const auto& replicas = s_.partitions[static_cast<std::size_t>(partition)].replicas;
-    const std::size_t needed = replicas.size() / 2;  // acknowledgements besides this replica
-    if (needed == 0) {
+    if (replicas.size() / 2 == 0) {  // acknowledgements needed besides this replica
       r.reply(status(Status::ok), kSmallBytes);
       return;
     }
-    while (next < replicas.size() && replicas[next] == index_) {
-      ++next;
-    }
-    if (next >= replicas.size()) {
-      r.reply(status(Status::no_quorum), kSmallBytes);
-      return;
-    }
-    const NodeId peer = s_.storage_ids[static_cast<std::size_t>(replicas[next])];
-    node_->call(peer, Payload::make<ItemRequest>(ItemRequest{partition, true}), kItemBytes,
-                kHopTimeout, [this, partition, next, r = std::move(r)](RpcResult res) mutable {
-                  if (status_of(res) == Status::ok) {
-                    r.reply(status(Status::ok), kSmallBytes);
-                  } else {
-                    replicate(partition, next + 1, std::move(r));
-                  }
-                });
+    ask_in_turn(*node_, s_, {partition, true}, 0, index_, kHopTimeout, Status::no_quorum,
+                std::move(r));
   }
 
   std::shared_ptr<State> hold_;
@@ -381,24 +391,12 @@ private:
       r.reply(status(Status::throttled), kSmallBytes);
       return;
     }
-    route(req->partition, 0, std::move(r));
+    route(req->partition, std::move(r));
   }
 
-  void route(int partition, std::size_t next, Responder r) {
-    const auto& replicas = s_.partitions[static_cast<std::size_t>(partition)].replicas;
-    if (next >= replicas.size()) {
-      r.reply(status(Status::unavailable), kSmallBytes);
-      return;
-    }
-    const NodeId replica = s_.storage_ids[static_cast<std::size_t>(replicas[next])];
-    node_->call(replica, Payload::make<ItemRequest>(ItemRequest{partition, false}), kItemBytes,
-                kHopTimeout * 2, [this, partition, next, r = std::move(r)](RpcResult res) mutable {
-                  if (status_of(res) == Status::ok) {
-                    r.reply(status(Status::ok), kSmallBytes);
-                  } else {
-                    route(partition, next + 1, std::move(r));
-                  }
-                });
+  void route(int partition, Responder r) {
+    ask_in_turn(*node_, s_, {partition, false}, 0, -1, kHopTimeout * 2, Status::unavailable,
+                std::move(r));
   }
 
   std::shared_ptr<State> hold_;
