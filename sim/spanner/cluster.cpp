@@ -643,10 +643,6 @@ Task<TxnResult> Client::read_write(std::vector<std::string> read_keys,
 Task<TxnResult> Client::read_only(std::vector<std::string> keys) {
   TxnResult result;
   result.attempts = 1;
-  std::map<int, std::vector<std::string>> by_group;
-  for (const auto& k : keys) {
-    by_group[cluster_->group_of(k)].push_back(k);
-  }
   const bool read_wait = cluster_->params().ro_read_wait;
   std::vector<check::MicroOp> invoked;
   for (const auto& k : keys) {
@@ -655,28 +651,47 @@ Task<TxnResult> Client::read_only(std::vector<std::string> keys) {
   if (read_wait) {
     record_invoke(check::Op::transaction(invoked));
   }
-  // With read wait, s_read = TT.now().latest for one group as for several; without it, the
-  // paper's rule: one group reads at the leader's LastTS() (ts 0 asks the leader for it).
-  Timestamp ts = cluster_->tt_now(node_->host().id()).latest.unix_ns();
-  if (!read_wait && by_group.size() == 1) {
-    ts = 0;
-  }
-  for (const auto& [g, ks] : by_group) {
-    ReadAtReq read_req{g, ks, ts, false};
-    Payload read_payload = Payload::make<ReadAtReq>(std::move(read_req));
-    RpcResult res = co_await call_leader(g, read_payload, 128, true);
-    const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
-    if (resp == nullptr || resp->st != St::kOk || resp->values.size() != ks.size()) {
-      result.status = TxnResult::Status::kAborted;
-      if (read_wait) {
-        record_end(result, {});
+  Timestamp ts = 0;
+  // A group that says a key has moved (or not yet arrived) sends the whole read back to the
+  // location table, as for read-write transactions; the retry takes a fresh s_read.
+  for (int redirects = 0;; ++redirects) {
+    std::map<int, std::vector<std::string>> by_group;
+    for (const auto& k : keys) {
+      by_group[cluster_->group_of(k)].push_back(k);
+    }
+    // With read wait, s_read = TT.now().latest for one group as for several; without it, the
+    // paper's rule: one group reads at the leader's LastTS() (ts 0 asks the leader for it).
+    ts = cluster_->tt_now(node_->host().id()).latest.unix_ns();
+    if (!read_wait && by_group.size() == 1) {
+      ts = 0;
+    }
+    bool moved = false;
+    result.reads.clear();
+    for (const auto& [g, ks] : by_group) {
+      ReadAtReq read_req{g, ks, ts, false};
+      Payload read_payload = Payload::make<ReadAtReq>(std::move(read_req));
+      RpcResult res = co_await call_leader(g, read_payload, 128, true);
+      const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+      if (resp != nullptr && resp->st == St::kMoved && redirects < kMaxRedirects) {
+        moved = true;
+        break;
       }
-      co_return result;
+      if (resp == nullptr || resp->st != St::kOk || resp->values.size() != ks.size()) {
+        result.status = TxnResult::Status::kAborted;
+        if (read_wait) {
+          record_end(result, {});
+        }
+        co_return result;
+      }
+      result.ts = resp->ts;
+      for (std::size_t i = 0; i < ks.size(); ++i) {
+        result.reads[ks[i]] = resp->values[i];
+      }
     }
-    result.ts = resp->ts;
-    for (std::size_t i = 0; i < ks.size(); ++i) {
-      result.reads[ks[i]] = resp->values[i];
+    if (!moved) {
+      break;
     }
+    co_await node_->sleep(Duration::millis(5));
   }
   result.status = TxnResult::Status::kCommitted;
   if (!read_wait) {
@@ -701,36 +716,49 @@ Task<TxnResult> Client::snapshot_read(std::vector<std::string> keys, Timestamp t
   TxnResult result;
   result.attempts = 1;
   result.ts = ts;
-  std::map<int, std::vector<std::string>> by_group;
-  for (const auto& k : keys) {
-    by_group[cluster_->group_of(k)].push_back(k);
-  }
   world::ZoneId here = node_->host().zone();
-  for (const auto& [g, ks] : by_group) {
-    // The closest replica: one in this zone if the group has one, else the leader.
-    std::optional<NodeId> local;
-    for (NodeId n : cluster_->replicas(g)) {
-      if (cluster_->zone_of(n) == here) {
-        local = n;
+  for (int redirects = 0;; ++redirects) {
+    std::map<int, std::vector<std::string>> by_group;
+    for (const auto& k : keys) {
+      by_group[cluster_->group_of(k)].push_back(k);
+    }
+    bool moved = false;
+    result.reads.clear();
+    for (const auto& [g, ks] : by_group) {
+      // The closest replica: one in this zone if the group has one, else the leader.
+      std::optional<NodeId> local;
+      for (NodeId n : cluster_->replicas(g)) {
+        if (cluster_->zone_of(n) == here) {
+          local = n;
+        }
+      }
+      auto req = Payload::make<ReadAtReq>(ReadAtReq{g, ks, ts, true});
+      RpcResult res;
+      if (local) {
+        res = co_await node_->call(*local, req, 128, cluster_->params().rpc_timeout);
+      }
+      const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+      if (resp == nullptr || resp->st != St::kOk) {
+        res = co_await call_leader(g, req, 128, true);
+        resp = res.ok() ? res.payload.get<Resp>() : nullptr;
+      }
+      // The directory moved: look its location up again (the versions moved with it).
+      if (resp != nullptr && resp->st == St::kMoved && redirects < kMaxRedirects) {
+        moved = true;
+        break;
+      }
+      if (resp == nullptr || resp->st != St::kOk || resp->values.size() != ks.size()) {
+        result.status = TxnResult::Status::kAborted;
+        co_return result;
+      }
+      for (std::size_t i = 0; i < ks.size(); ++i) {
+        result.reads[ks[i]] = resp->values[i];
       }
     }
-    auto req = Payload::make<ReadAtReq>(ReadAtReq{g, ks, ts, true});
-    RpcResult res;
-    if (local) {
-      res = co_await node_->call(*local, req, 128, cluster_->params().rpc_timeout);
+    if (!moved) {
+      break;
     }
-    const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
-    if (resp == nullptr || resp->st != St::kOk) {
-      res = co_await call_leader(g, req, 128, true);
-      resp = res.ok() ? res.payload.get<Resp>() : nullptr;
-    }
-    if (resp == nullptr || resp->st != St::kOk || resp->values.size() != ks.size()) {
-      result.status = TxnResult::Status::kAborted;
-      co_return result;
-    }
-    for (std::size_t i = 0; i < ks.size(); ++i) {
-      result.reads[ks[i]] = resp->values[i];
-    }
+    co_await node_->sleep(Duration::millis(5));
   }
   result.status = TxnResult::Status::kCommitted;
   co_return result;

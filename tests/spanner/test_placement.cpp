@@ -97,6 +97,8 @@ struct MoveRun {
   int acked = 0;
   int aborted = 0;
   int txns = 0;
+  int ro_aborted = 0;
+  int ro_txns = 0;
   check::CheckResult ser;
   check::CheckResult inv;
 };
@@ -104,7 +106,7 @@ struct MoveRun {
 /// Three clients run two-key read-write transactions over all keys (single- and multi-group)
 /// while a mover node moves a directory to another group every 250 ms; then every key is read
 /// back.
-MoveRun run_moves(std::uint64_t seed, bool unsafe) {
+MoveRun run_moves(std::uint64_t seed, bool unsafe, bool ro_reader = false) {
   SpannerParams p = base_params();
   p.placement.directories_per_group = 2;
   p.placement.unsafe_move_without_copy = unsafe;
@@ -151,6 +153,22 @@ MoveRun run_moves(std::uint64_t seed, bool unsafe) {
       ++finished;
     });
   }
+  // A reader runs lock-free read-only transactions over the same keys throughout: a read
+  // that reaches a group after its directory left is redirected, never failed.
+  int ro_aborted = 0;
+  int ro_txns = 0;
+  rig.add_client(1, "ro-reader", [&](world::Node& node) -> Task<void> {
+    Client client(c, node, 40);
+    Rng rng = node.sim().rng("ro-reader");
+    while (ro_reader && !stop) {
+      co_await node.sleep(Duration::millis(3 + static_cast<std::int64_t>(rng.below(5))));
+      std::vector<std::string> keys{Cluster::key_name(static_cast<int>(rng.below(60))),
+                                    Cluster::key_name(static_cast<int>(rng.below(60)))};
+      TxnResult r = co_await client.read_only(keys);
+      ++ro_txns;
+      ro_aborted += r.committed() ? 0 : 1;
+    }
+  });
   rig.add_client(0, "mover", [&](world::Node& node) -> Task<void> {
     Rng rng = node.sim().rng("mover");
     co_await node.sleep(1_s);
@@ -174,6 +192,8 @@ MoveRun run_moves(std::uint64_t seed, bool unsafe) {
   out.moves = c.placement_stats().moves;
   out.txns = txns;
   out.aborted = aborted;
+  out.ro_txns = ro_txns;
+  out.ro_aborted = ro_aborted;
   for (const auto& [k, m] : acks.acked) {
     out.acked += static_cast<int>(m.size());
   }
@@ -293,7 +313,7 @@ TEST_CASE("spanner placement: directory moves under concurrent transactions keep
           "strictly serializable and lose no acknowledged write",
           "[spanner][placement]") {
   auto seed = GENERATE(1u, 2u);
-  MoveRun run = run_moves(seed, false);
+  MoveRun run = run_moves(seed, false, /*ro_reader=*/true);
   INFO("moves " << run.moves << ", acked writes " << run.acked << ", lost " << run.lost
                 << ", unread " << run.unread << ", aborted " << run.aborted << " of " << run.txns);
   REQUIRE(run.moves >= 12);
@@ -303,6 +323,9 @@ TEST_CASE("spanner placement: directory moves under concurrent transactions keep
   // Clients are redirected: a transaction refused because its directory moved is retried at
   // the new location and does not count as an attempt, so none gives up.
   REQUIRE(run.aborted == 0);
+  INFO("read-only: " << run.ro_aborted << " failed of " << run.ro_txns);
+  REQUIRE(run.ro_txns > 200);
+  REQUIRE(run.ro_aborted == 0);
   INFO(run.ser.summary << "\n" << run.ser.details);
   REQUIRE(run.ser.ok);
   INFO(run.inv.summary);
