@@ -1,5 +1,7 @@
 // The "dynamodb" scenario binding: JSON onto DynamoDbParams, mistakes reported at their JSON
 // path with a fix, and a small scenario that runs and measures customers and the queue service.
+#include "binding_fixtures.hpp"
+
 #include <faultline/scenario/registry.hpp>
 #include <faultline/scenario/runner.hpp>
 #include <faultline/scenario/scenario.hpp>
@@ -37,20 +39,10 @@ Json small_dynamodb() {
   })");
 }
 
-ModelRegistry registry() {
-  ModelRegistry r;
-  register_builtin_models(r);
-  return r;
-}
+ModelRegistry registry() { return faultline::scenario::testing::builtin_registry(); }
 
 std::string error_of(const Json& doc) {
-  auto reg = registry();
-  try {
-    ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, reg);
-  } catch (const ScenarioError& e) {
-    return e.what();
-  }
-  return "no error";
+  return faultline::scenario::testing::resolve_error(doc, registry());
 }
 
 }  // namespace

@@ -25,6 +25,20 @@ private:
   std::function<Task<void>(world::Node&)> body_;
 };
 
+/// Three zones, three groups of three replicas over `keys` keys, host clocks read as ± 4 ms,
+/// and no workload clients: the small cluster most tests start from.
+inline SpannerParams three_zone_params(int keys) {
+  SpannerParams p;
+  p.zones = 3;
+  p.groups = 3;
+  p.keys = keys;
+  p.replicas = 3;
+  p.time_source = TimeSourceKind::kHostClock;
+  p.host_clock_epsilon = 4_ms;
+  p.workload.clients_per_zone = 0;
+  return p;
+}
+
 enum class Oracle { kHostClock, kTrueTime };
 
 struct Rig {

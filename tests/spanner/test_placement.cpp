@@ -23,14 +23,7 @@ using namespace faultline::sim::spanner::testing;
 namespace {
 
 SpannerParams base_params() {
-  SpannerParams p;
-  p.zones = 3;
-  p.groups = 3;
-  p.keys = 60;
-  p.replicas = 3;
-  p.time_source = TimeSourceKind::kHostClock;
-  p.host_clock_epsilon = 4_ms;
-  p.workload.clients_per_zone = 0;
+  SpannerParams p = three_zone_params(60);
   p.placement.interval = 200_ms;
   return p;
 }

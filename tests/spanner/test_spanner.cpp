@@ -23,13 +23,7 @@ using namespace faultline::sim::spanner::testing;
 namespace {
 
 SpannerParams small_params() {
-  SpannerParams p;
-  p.zones = 3;
-  p.groups = 3;
-  p.keys = 30;
-  p.replicas = 3;
-  p.time_source = TimeSourceKind::kHostClock;
-  p.host_clock_epsilon = 4_ms;
+  SpannerParams p = three_zone_params(30);
   p.workload.clients_per_zone = 2;
   p.workload.think_time = 10_ms;
   p.workload.groups_per_txn = 2;
