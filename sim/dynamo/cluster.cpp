@@ -237,17 +237,32 @@ void count_owner(Cluster::Impl& c, const std::vector<std::uint32_t>& walk) {
   }
 }
 
-struct WriteOp {
+/// What a read and a write through the coordinator share: where they run, the walk of the
+/// ring they try nodes from, which nodes they have asked, and whether they have finished.
+struct QuorumOp {
   Cluster::Impl* c = nullptr;
   Node* node = nullptr;
   View* view = nullptr;
   std::string key;
-  Version version;
   std::vector<std::uint32_t> walk;
   std::vector<bool> used;
-  int acks = 0;
   int outstanding = 0;
   bool done = false;
+
+  void begin(Cluster::Impl& cluster, Node& on, View& v, const std::string& k,
+             std::vector<std::uint32_t> w) {
+    c = &cluster;
+    node = &on;
+    view = &v;
+    key = k;
+    walk = std::move(w);
+    used.assign(cluster.storage_ids.size(), false);
+  }
+};
+
+struct WriteOp : QuorumOp {
+  Version version;
+  int acks = 0;
   std::function<void(bool)> finish;
 };
 
@@ -318,12 +333,7 @@ void start_write(Cluster::Impl& c, Node& node, View& view, std::uint32_t writer,
   const Time now = c.sim->now();
   Targets t = choose_targets(c, view, key, now);
   auto op = std::make_shared<WriteOp>();
-  op->c = &c;
-  op->node = &node;
-  op->view = &view;
-  op->key = key;
-  op->walk = std::move(t.walk);
-  op->used.assign(c.storage_ids.size(), false);
+  op->begin(c, node, view, key, std::move(t.walk));
   op->finish = std::move(finish);
   if (t.chosen.empty()) {
     op->finish(false);
@@ -347,17 +357,9 @@ void start_write(Cluster::Impl& c, Node& node, View& view, std::uint32_t writer,
   }
 }
 
-struct ReadOp {
-  Cluster::Impl* c = nullptr;
-  Node* node = nullptr;
-  View* view = nullptr;
-  std::string key;
-  std::vector<std::uint32_t> walk;
-  std::vector<bool> used;
+struct ReadOp : QuorumOp {
   std::vector<std::pair<std::uint32_t, std::uint64_t>> replies;  // node, digest of its set
   std::vector<Version> merged;
-  int outstanding = 0;
-  bool done = false;
   std::function<void(bool, std::vector<Version>)> finish;
 };
 
@@ -420,12 +422,7 @@ void start_read(Cluster::Impl& c, Node& node, View& view, const std::string& key
                 std::function<void(bool, std::vector<Version>)> finish) {
   Targets t = choose_targets(c, view, key, c.sim->now());
   auto op = std::make_shared<ReadOp>();
-  op->c = &c;
-  op->node = &node;
-  op->view = &view;
-  op->key = key;
-  op->walk = std::move(t.walk);
-  op->used.assign(c.storage_ids.size(), false);
+  op->begin(c, node, view, key, std::move(t.walk));
   op->finish = std::move(finish);
   if (t.chosen.empty()) {
     op->finish(false, {});
