@@ -1,10 +1,12 @@
 // PHOLD benchmark driver: faultline's Simulation against a minimal std::priority_queue loop
-// (the floor) and ns-3 3.37 (run as child processes of the phold_ns3 program, when built).
+// (the floor), ns-3 3.37 and SimGrid 3.32 (run as child processes of the phold_ns3 and
+// phold_simgrid programs, when built).
 //
-// Usage: phold [--reps R] [--scale X] [--no-ns3] [--only N,M]
-//   --reps R   measurements per implementation and configuration; the median is reported (3)
-//   --scale X  multiplies the number of events of every configuration (1.0)
-//   --no-ns3   skip ns-3 even when it was built
+// Usage: phold [--reps R] [--scale X] [--no-ns3] [--no-simgrid] [--only N,M] [--impl NAME]
+//   --reps R      measurements per implementation and configuration; the median is reported (3)
+//   --scale X     multiplies the number of events of every configuration (1.0)
+//   --no-ns3      skip ns-3 even when it was built
+//   --no-simgrid  skip SimGrid even when it was built
 // Each configuration runs a warm-up, then a fixed number of timed events; all implementations
 // run the same events (phold_model.hpp) and the driver checks that they end in the same state.
 #include "phold_model.hpp"
@@ -191,13 +193,14 @@ phold::Result run_minimal(const Config& c) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. ns-3, through the phold_ns3 program.
+// 3. ns-3 and SimGrid, through the phold_ns3 and phold_simgrid programs (`mode` is ns-3's
+// scheduler, empty for SimGrid).
 
-std::optional<phold::Result> run_ns3(const std::string& program, const char* scheduler,
-                                     const Config& c) {
-  const std::string cmd = program + " " + scheduler + " " + std::to_string(c.n) + " " +
-                          std::to_string(c.m) + " " + std::to_string(c.warmup_events) + " " +
-                          std::to_string(c.timed_events);
+std::optional<phold::Result> run_child(const std::string& program, const char* mode,
+                                       const Config& c) {
+  const std::string cmd = program + " " + mode + (*mode != 0 ? " " : "") + std::to_string(c.n) +
+                          " " + std::to_string(c.m) + " " + std::to_string(c.warmup_events) +
+                          " " + std::to_string(c.timed_events);
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) {
     return std::nullopt;
@@ -233,7 +236,9 @@ struct Impl {
 
 void usage_error(const char* what) {
   std::fprintf(stderr,
-               "phold: %s\nusage: phold [--reps R] [--scale X] [--no-ns3] [--only N,M] [--impl NAME]\n", what);
+               "phold: %s\nusage: phold [--reps R] [--scale X] [--no-ns3] [--no-simgrid] "
+               "[--only N,M] [--impl NAME]\n",
+               what);
   std::exit(2);
 }
 
@@ -243,6 +248,7 @@ int main(int argc, char** argv) {
   int reps = 3;
   double scale = 1.0;
   bool use_ns3 = true;
+  bool use_simgrid = true;
   std::string only;
   std::string impl_filter;
   for (int i = 1; i < argc; ++i) {
@@ -253,6 +259,8 @@ int main(int argc, char** argv) {
       scale = std::atof(argv[++i]);
     } else if (arg == "--no-ns3") {
       use_ns3 = false;
+    } else if (arg == "--no-simgrid") {
+      use_simgrid = false;
     } else if (arg == "--only" && i + 1 < argc) {
       only = argv[++i];
     } else if (arg == "--impl" && i + 1 < argc) {
@@ -273,6 +281,12 @@ int main(int argc, char** argv) {
   const std::string ns3_program;
   use_ns3 = false;
 #endif
+#ifdef FAULTLINE_PHOLD_SIMGRID
+  const std::string simgrid_program = FAULTLINE_PHOLD_SIMGRID;
+#else
+  const std::string simgrid_program;
+  use_simgrid = false;
+#endif
 
   const auto scaled = [scale](std::uint64_t events) {
     return static_cast<std::uint64_t>(std::llround(static_cast<double>(events) * scale));
@@ -291,7 +305,7 @@ int main(int argc, char** argv) {
 
   struct Ratio {
     const char* label;
-    double vs_minimal, vs_map, vs_pq;
+    double vs_minimal, vs_map, vs_pq, vs_simgrid;
   };
   std::vector<Ratio> ratios;
   bool all_identical = true;
@@ -299,11 +313,12 @@ int main(int argc, char** argv) {
     if (!only.empty() && only != c.label) {
       continue;
     }
-    std::array<Impl, 5> impls{{{"faultline Simulation", {}},
+    std::array<Impl, 6> impls{{{"faultline Simulation", {}},
                                {"faultline EventQueue", {}},
                                {"minimal priority_queue", {}},
                                {"ns-3 MapScheduler", {}},
-                               {"ns-3 PriorityQueue", {}}}};
+                               {"ns-3 PriorityQueue", {}},
+                               {"SimGrid timers", {}}}};
     for (int rep = 0; rep < reps; ++rep) {
       const auto wanted = [&](const Impl& impl) {
         return impl_filter.empty() || std::string_view(impl.name).find(impl_filter) !=
@@ -328,12 +343,21 @@ int main(int argc, char** argv) {
           impl.available = false;
           continue;
         }
-        if (auto r = run_ns3(ns3_program, schedulers[k], c)) {
+        if (auto r = run_child(ns3_program, schedulers[k], c)) {
           impl.runs.push_back(*r);
         } else {
           std::fprintf(stderr, "phold: %s failed; leaving it out\n", impl.name);
           impl.available = false;
         }
+      }
+      Impl& simgrid = impls[5];
+      if (!use_simgrid || !simgrid.available) {
+        simgrid.available = false;
+      } else if (auto r = run_child(simgrid_program, "", c)) {
+        simgrid.runs.push_back(*r);
+      } else {
+        std::fprintf(stderr, "phold: %s failed; leaving it out\n", simgrid.name);
+        simgrid.available = false;
       }
     }
     phold::Result reference;
@@ -343,7 +367,7 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    double ns[5] = {0, 0, 0, 0, 0};
+    double ns[6] = {0, 0, 0, 0, 0, 0};
     for (std::size_t k = 0; k < impls.size(); ++k) {
       Impl& impl = impls[k];
       if (!impl.available || impl.runs.empty()) {
@@ -361,15 +385,15 @@ int main(int argc, char** argv) {
                   identical ? "same" : "DIFFERENT");
     }
     const auto ratio = [&ns](int k) { return ns[k] > 0 && ns[0] > 0 ? ns[k] / ns[0] : 0.0; };
-    ratios.push_back({c.label, ratio(2), ratio(3), ratio(4)});
+    ratios.push_back({c.label, ratio(2), ratio(3), ratio(4), ratio(5)});
   }
 
   std::printf("\nspeed ratios (events/s of faultline Simulation / events/s of the other):\n");
-  std::printf("%-8s %16s %16s %16s\n", "N,M", "vs minimal loop", "vs ns-3 default",
-              "vs ns-3 PQ");
+  std::printf("%-8s %16s %16s %16s %16s\n", "N,M", "vs minimal loop", "vs ns-3 default",
+              "vs ns-3 PQ", "vs SimGrid");
   for (const Ratio& r : ratios) {
     std::printf("%-8s", r.label);
-    for (double v : {r.vs_minimal, r.vs_map, r.vs_pq}) {
+    for (double v : {r.vs_minimal, r.vs_map, r.vs_pq, r.vs_simgrid}) {
       if (v > 0) {
         std::printf(" %15.2fx", v);
       } else {

@@ -2,7 +2,7 @@
 # Builds the benchmarks in a Release tree (build-bench/, -O2 for the library and the
 # benchmarks alike), runs the PHOLD comparison and writes the results, with a description of
 # the machine, to bench/results/phold-latest.txt. Extra arguments go to the phold program
-# (e.g. --reps 5, --scale 0.5, --no-ns3).
+# (e.g. --reps 5, --scale 0.5, --no-ns3, --no-simgrid).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +10,10 @@ build=${FAULTLINE_BENCH_BUILD_DIR:-$root/build-bench}
 out_dir=$root/bench/results
 out=$out_dir/phold-latest.txt
 mkdir -p "$out_dir"
+
+# The peers run in the same benchmark: ns-3 and SimGrid from Debian, installed when missing.
+source "$root/tools/deps.sh"
+faultline_install_deps libns3-dev libsimgrid-dev
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DFAULTLINE_BUILD_TESTS=OFF -DFAULTLINE_BUILD_BENCH=ON >/dev/null
@@ -25,12 +29,14 @@ if [[ -f $root/bench/dynamodb_storm.cpp ]]; then
 fi
 
 ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not installed")
+simgrid_version=$(dpkg-query -W -f='${Version}' libsimgrid-dev 2>/dev/null || echo "not installed")
 {
   echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit:    $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "cpu:       $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores"
   echo "compiler:  $(g++ --version | head -n1), -O2 -DNDEBUG"
   echo "ns-3:      libns3-dev $ns3_version"
+  echo "SimGrid:   libsimgrid-dev $simgrid_version"
   echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
   echo
   "$build/bench/phold" "$@"
