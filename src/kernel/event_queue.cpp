@@ -20,7 +20,8 @@ std::uint32_t EventQueue::allocate_slot() {
     free_head_ = slot(index).next_free;
     return index;
   }
-  FAULTLINE_ASSERT(slot_count_ < kNoFree, "too many pending events");
+  // The top bit of an entry's slot field is the prefetch-hook flag.
+  FAULTLINE_ASSERT(slot_count_ < Entry::kHooked, "too many pending events");
   if ((slot_count_ >> kChunkBits) == chunks_.size()) {
     chunks_.push_back(std::make_unique<Slot[]>(kChunkSize));
   }
@@ -114,7 +115,7 @@ bool EventQueue::refill(std::uint64_t limit) {
   std::stable_sort(run_.begin(), run_.end(),
                    [](const Entry& x, const Entry& y) { return x.key < y.key; });
   for (std::size_t i = 0; i < kPrefetchAhead && i < run_.size(); ++i) {
-    prefetch_slot(run_[i].slot);
+    prefetch_slot(run_[i].slot());
   }
   return true;
 }
@@ -180,7 +181,7 @@ void EventQueue::add_block(Bucket& bucket) {
 std::optional<Time> EventQueue::peek_time() const {
   for (std::size_t i = head_; i < run_.size(); ++i) {
     const Entry& e = run_[i];
-    if (slot(e.slot).gen == e.gen) {
+    if (slot(e.slot()).gen == e.gen) {
       return Time::from_ns(static_cast<std::int64_t>(e.key));
     }
   }
@@ -190,7 +191,7 @@ std::optional<Time> EventQueue::peek_time() const {
     for (const Block* block = buckets_[b].head; block != nullptr; block = block->next) {
       for (std::uint32_t i = 0; i < block->count; ++i) {
         const Entry& e = block->entries[i];
-        if (slot(e.slot).gen == e.gen && (!best || e.key < *best)) {
+        if (slot(e.slot()).gen == e.gen && (!best || e.key < *best)) {
           best = e.key;
         }
       }

@@ -171,32 +171,45 @@ Message Network::unpark(std::uint32_t slot) {
 }
 
 void Network::schedule_arrival(std::uint32_t slot, Time at) {
-  // The destination rides in the event itself (16 bytes, stored inline in the kernel's event
-  // slot, which the kernel prefetches ahead of time), so arrive() can start fetching the
-  // message, the destination node and its NIC at once instead of one after the other.
   const std::uint32_t dst = slab_[slot].msg.dst.value();
-  sim_->schedule_at(at, [this, slot, dst] { arrive(slot, dst); });
+  sim_->schedule_at(at, Arrival{this, endpoints_[dst], slot, node_host_[dst].value()});
 }
 
-void Network::prefetch_arrival(std::uint32_t slot, std::uint32_t dst) const {
-  // With thousands of nodes each of these is usually a cache miss; issued together, their
-  // latencies overlap.
-  const auto* f = reinterpret_cast<const char*>(&slab_[slot]);
-  __builtin_prefetch(f);
-  __builtin_prefetch(f + sizeof(InFlight) - 1);
+void Network::prefetch_message(const Arrival& a) const {
+  // With thousands of nodes each of these is usually a cache miss; issued together (and, from
+  // the hook, a few events ahead), their latencies overlap.
+  const auto* p = reinterpret_cast<const char*>(&slab_[a.slot]);
+  __builtin_prefetch(p);
+  __builtin_prefetch(p + sizeof(InFlight) - 1);
   // The endpoint's hot fields (a Node keeps them in its first few cache lines).
-  const auto* e = reinterpret_cast<const char*>(endpoints_[dst]);
+  const auto* e = reinterpret_cast<const char*>(a.dst);
   for (int line = -1; line < 4; ++line) {
     __builtin_prefetch(e + line * 64);
   }
-  const std::uint32_t h = node_host_[dst].value();
-  if (h < nics_.size()) {
-    __builtin_prefetch(&nics_[h]);
+  if (a.dst_host < nics_.size()) {
+    __builtin_prefetch(&nics_[a.dst_host]);
   }
 }
 
-void Network::arrive(std::uint32_t slot, std::uint32_t dst_hint) {
-  prefetch_arrival(slot, dst_hint);
+void Network::Arrival::prefetch(unsigned stage) const {
+  // Stage 0 needs only the event; the later stages read what the earlier ones fetched.
+  if (stage == 0) {
+    net->prefetch_message(*this);
+    return;
+  }
+  const Message& m = net->slab_[slot].msg;
+  if (stage == 1) {
+    __builtin_prefetch(&net->endpoints_[m.dst.value()]);
+    __builtin_prefetch(&net->node_host_[m.src.value()]);
+  }
+  dst->prefetch(m, stage - 1);
+}
+
+void Network::arrive(const Arrival& a) {
+  // In case the hooks did not run (the event came first in the kernel's run): cheap if they
+  // did.
+  prefetch_message(a);
+  const std::uint32_t slot = a.slot;
   InFlight& f = slab_[slot];
   if (!f.received) {
     f.received = true;

@@ -39,6 +39,13 @@ public:
   virtual HostId host_id() const = 0;
   virtual Admission admit(const Message& m) = 0;
   virtual void deliver(Message&& m) = 0;
+  /// Called (stage 0, then 1) shortly before `m` arrives, with `m` and this endpoint's first
+  /// cache lines already fetched: start fetching what admit and deliver will read. Must change
+  /// nothing; the default does nothing.
+  virtual void prefetch(const Message& m, unsigned stage) const {
+    (void)m;
+    (void)stage;
+  }
 
 protected:
   ~Endpoint() = default;
@@ -84,9 +91,20 @@ private:
   Duration transfer_time(std::uint64_t bytes, std::int64_t bps) const;
   void transmit(Message&& m, bool is_duplicate);
   void schedule_arrival(std::uint32_t slot, Time at);
+  /// The arrival event. It carries where the message goes (24 bytes, inline in the kernel's
+  /// event slot), so its prefetch hook can fetch the message, the destination and its NIC
+  /// three events ahead, and let the destination fetch its own state in the next stages.
+  struct Arrival {
+    Network* net;
+    const Endpoint* dst;  // for prefetching only; arrive() looks the endpoint up
+    std::uint32_t slot;
+    std::uint32_t dst_host;
+    void operator()() const { net->arrive(*this); }
+    void prefetch(unsigned stage) const;
+  };
   // GCC may drop a call to a helper that only prefetches (it looks pure): always_inline.
-  [[gnu::always_inline]] inline void prefetch_arrival(std::uint32_t slot, std::uint32_t dst) const;
-  void arrive(std::uint32_t slot, std::uint32_t dst_hint);
+  [[gnu::always_inline]] inline void prefetch_message(const Arrival& a) const;
+  void arrive(const Arrival& a);
   void finish(Message&& m);
   void drop(const Message& m, const char* reason);
   void refuse(const Message& m);

@@ -207,6 +207,7 @@ public:
   HostId host_id() const override;
   Admission admit(const Message& m) override;
   void deliver(Message&& m) override;
+  void prefetch(const Message& m, unsigned stage) const override;
 
   std::uint64_t calls_pending() const { return calls_live_; }
 
