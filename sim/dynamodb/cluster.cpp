@@ -34,7 +34,16 @@ struct Membership {
   int entries = 0;
 };
 struct CheckInRefused {};
+/// A session keepalive: answered by the metadata service, in its queue.
 struct Heartbeat {};
+/// A connection attempt: answered by the host at once (the network is what it tests).
+struct Probe {};
+/// A returning replica asks a peer for the writes it missed; the peer answers when it has
+/// streamed them (`stream_time` at its re-replication rate).
+struct CatchUp {
+  int partition = 0;
+  Duration stream_time;
+};
 /// A customer request to a router, or a router's request to a replica.
 struct ItemRequest {
   int partition = 0;  // global partition index
@@ -50,6 +59,9 @@ constexpr std::uint64_t kItemBytes = 1024;
 // A replica or router gives up on one hop after this long (assumption: an intra-region hop
 // takes ~1 ms).
 constexpr Duration kHopTimeout = Duration::millis(100);
+// A returning replica waits this long for a peer's stream; the peer's queue of returning
+// replicas can be hours long, and an abandoned stream would be wasted work.
+constexpr Duration kCatchUpTimeout = Duration::hours(24);
 
 /// A client population as the cluster runs it (customers, or the queue service's clients).
 struct ClientSpec {
@@ -83,9 +95,18 @@ struct DynamoDbCluster::State {
   std::vector<TableInfo> tables;
   std::vector<PartitionInfo> partitions;
   std::vector<int> entries;           // per storage node
+  std::vector<std::vector<int>> node_partitions;  // per storage node: partitions it holds
+  std::vector<Time> out_since;        // per storage node: when it last left service
+  // A node rejoining after time out serves its partitions one by one as it catches up: the
+  // first ready_count[i] of node_partitions[i] while catching_up[i] is set.
+  std::vector<std::uint8_t> catching_up;  // per storage node
+  std::vector<int> ready_count;           // per storage node
+  std::vector<std::vector<int>> slot;     // per partition, per replica: its index in that
+                                          // node's node_partitions
   std::vector<std::uint8_t> serving;  // per storage node, as the node itself believes
   std::vector<int> cell_of;           // per storage node
   std::vector<std::uint64_t> assign_key;  // per storage node: picks its metadata instance
+  std::vector<int> stream_backlog;    // per storage node: catch-up streams queued or running
   std::vector<TableThroughput> throughput;  // per flattened table
   std::vector<std::vector<int>> spec_tables;  // TableParams index -> flattened tables
   world::World* world = nullptr;
@@ -124,6 +145,16 @@ struct DynamoDbCluster::State {
     }
     const int k = static_cast<int>(assign_key[static_cast<std::size_t>(node)] % static_cast<std::uint64_t>(in_cell));
     return metadata_ids[static_cast<std::size_t>(cell + k * cells)];
+  }
+  /// Whether replica `r` of partition `p` serves: its node is up and in service, or is
+  /// catching up and has caught up on this partition.
+  bool replica_serving(int p, std::size_t r) const {
+    const auto node = static_cast<std::size_t>(partitions[static_cast<std::size_t>(p)].replicas[r]);
+    if (!world->node(storage_ids[node]).up()) {
+      return false;
+    }
+    return serving[node] != 0 ||
+           (catching_up[node] != 0 && slot[static_cast<std::size_t>(p)][r] < ready_count[node]);
   }
   bool node_serving(int i) const {
     return serving[static_cast<std::size_t>(i)] != 0 &&
@@ -167,12 +198,19 @@ private:
     Responder responder;
     Duration cpu;
     std::uint64_t bytes;
-    int entries;
+    Payload answer;
   };
 
   void on_checkin(const Message& m, Responder r) {
+    if (m.payload.get<Probe>() != nullptr) {
+      r.reply(Payload::make<Probe>(), 64);
+      return;
+    }
     if (m.payload.get<Heartbeat>() != nullptr) {
-      r.reply(Payload::make<Heartbeat>(), 64);
+      // The session is the service's: a keepalive waits behind the check-ins queued here.
+      queue_.push_back(Waiting{std::move(r), s_.params.metadata.cpu_base, 64,
+                               Payload::make<Heartbeat>()});
+      pump();
       return;
     }
     const auto* req = m.payload.get<CheckIn>();
@@ -187,7 +225,8 @@ private:
       return;
     }
     queue_.push_back(Waiting{std::move(r), s_.cpu(req->node), s_.bytes(req->node),
-                             s_.entries[static_cast<std::size_t>(req->node)]});
+                             Payload::make<Membership>(
+                                 Membership{s_.entries[static_cast<std::size_t>(req->node)]})});
     pump();
   }
 
@@ -198,8 +237,10 @@ private:
       ++busy_;
       node_->compute(w.cpu, [this, w = std::move(w)] {
         --busy_;
-        node_->sim().metrics().counter("dynamodb/metadata/served").inc();
-        w.responder.reply(Payload::make<Membership>(Membership{w.entries}), w.bytes);
+        if (w.answer.get<Membership>() != nullptr) {
+          node_->sim().metrics().counter("dynamodb/metadata/served").inc();
+        }
+        w.responder.reply(w.answer, w.bytes);
         pump();
       });
     }
@@ -250,6 +291,8 @@ public:
   void start(Node& node) override {
     node_ = &node;
     rng_ = node.sim().rng(fmt::format("dynamodb/storage/{}/{}", index_, node.incarnation()));
+    s_.stream_backlog[static_cast<std::size_t>(index_)] = 0;  // a restart lost its queue
+    s_.catching_up[static_cast<std::size_t>(index_)] = 0;
     // The run begins in steady state: a first incarnation already holds its membership. A
     // restarted node must fetch it first ("on startup", model-facts §3.1).
     const bool first = node.incarnation() == 1;
@@ -259,8 +302,30 @@ public:
   }
 
 private:
-  void set_serving(bool on) { s_.serving[static_cast<std::size_t>(index_)] = on ? 1 : 0; }
+  void set_serving(bool on) {
+    auto& flag = s_.serving[static_cast<std::size_t>(index_)];
+    if (flag != 0 && !on) {
+      s_.out_since[static_cast<std::size_t>(index_)] = node_->sim().now();
+    }
+    flag = on ? 1 : 0;
+  }
   bool serving() const { return s_.serving[static_cast<std::size_t>(index_)] != 0; }
+  /// Whether this node serves `partition` now (in service, or caught up on it).
+  bool serves(int partition) const {
+    if (serving()) {
+      return true;
+    }
+    if (s_.catching_up[static_cast<std::size_t>(index_)] == 0) {
+      return false;
+    }
+    const auto& replicas = s_.partitions[static_cast<std::size_t>(partition)].replicas;
+    for (std::size_t k = 0; k < replicas.size(); ++k) {
+      if (replicas[k] == index_) {
+        return s_.replica_serving(partition, k);
+      }
+    }
+    return false;
+  }
 
   Duration jittered_interval() {
     const auto i = s_.params.storage.checkin_interval.ns();
@@ -290,12 +355,13 @@ private:
         if (r.ok() && r.payload.get<Membership>() != nullptr) {
           failures = 0;
           backoff_.reset();
-          if (!serving()) {
-            metrics.counter("dynamodb/storage/rejoined").inc();
-          }
-          set_serving(true);
           need_membership = false;
           connected = true;
+          if (!serving()) {
+            co_await rejoin();
+            metrics.counter("dynamodb/storage/rejoined").inc();
+            set_serving(true);
+          }
           next_periodic = node_->sim().now() + jittered_interval();
           co_await node_->sleep(sp.heartbeat_interval);
           continue;
@@ -312,26 +378,117 @@ private:
         co_await node_->sleep(backoff_.delay(failures, rng_));
         continue;
       }
-      RpcResult hb = co_await node_->call(s_.metadata_for(index_), Payload::make<Heartbeat>(),
-                                          64, sp.heartbeat_timeout);
-      if (!hb.ok()) {
-        connected = false;
-      } else if (!connected) {
+      const NodeId meta = s_.metadata_for(index_);
+      if (connected) {
+        RpcResult hb = co_await node_->call(meta, Payload::make<Heartbeat>(), 64, sp.heartbeat_timeout);
+        if (hb.ok()) {
+          co_await node_->sleep(sp.heartbeat_interval);
+        } else {
+          // No answer on the session: to the node this is a network disruption.
+          metrics.counter("dynamodb/storage/keepalive_failures").inc();
+          connected = false;
+        }
+        continue;
+      }
+      const Time sent = node_->sim().now();
+      RpcResult probe = co_await node_->call(meta, Payload::make<Probe>(), 64, sp.reconnect_interval);
+      if (probe.ok()) {
         connected = true;
         need_membership = true;  // re-request after a network disruption
         continue;
       }
-      const Duration pause = connected ? sp.heartbeat_interval : sp.reconnect_interval;
-      co_await node_->sleep(pause);  // never co_await inside ?: (g++ 12, docs/kernel.md)
+      const Duration spent = node_->sim().now() - sent;
+      if (spent < sp.reconnect_interval) {
+        co_await node_->sleep(sp.reconnect_interval - spent);
+      }
     }
   }
 
+  /// What a server does with a new membership after time out of service: verify its local
+  /// data, then pull the writes it missed, one partition at a time, from a peer replica.
+  Task<void> rejoin() {
+    const StorageParams& sp = s_.params.storage;
+    const auto self = static_cast<std::size_t>(index_);
+    const Duration out = node_->sim().now() - s_.out_since[self];
+    if (sp.verify_per_entry > Duration::zero()) {
+      co_await node_->sleep(sp.verify_per_entry * s_.entries[self]);
+    }
+    if (sp.replica_write_bytes_per_s <= 0.0 || out <= Duration::zero()) {
+      co_return;
+    }
+    const Duration stream = Duration::from_seconds(
+        out.to_seconds() * sp.replica_write_bytes_per_s / sp.rereplication_bytes_per_s);
+    s_.catching_up[self] = 1;
+    s_.ready_count[self] = 0;
+    for (int partition : s_.node_partitions[self]) {
+      for (;;) {
+        const int peer = catch_up_peer(partition);
+        if (peer >= 0) {
+          RpcResult r = co_await node_->call(s_.storage_ids[static_cast<std::size_t>(peer)],
+                                             Payload::make<CatchUp>(CatchUp{partition, stream}),
+                                             kSmallBytes, kCatchUpTimeout);
+          if (r.ok()) {
+            break;
+          }
+        }
+        co_await node_->sleep(sp.reconnect_interval);  // no peer up: try again shortly
+      }
+      ++s_.ready_count[self];  // this partition serves from now on
+    }
+    s_.catching_up[self] = 0;
+  }
+
+  /// The peer replica to copy from: one in service with the shortest queue of streams
+  /// (ties: replica order); failing that, any running one (it holds the data up to when it
+  /// left; a partition without a majority took no writes since). -1: none is running.
+  int catch_up_peer(int partition) const {
+    int best = -1;
+    bool best_serving = false;
+    const auto& replicas = s_.partitions[static_cast<std::size_t>(partition)].replicas;
+    for (std::size_t k = 0; k < replicas.size(); ++k) {
+      const int r = replicas[k];
+      if (r == index_ || !s_.world->node(s_.storage_ids[static_cast<std::size_t>(r)]).up()) {
+        continue;
+      }
+      const bool on = s_.replica_serving(partition, k);
+      if (best < 0 || (on && !best_serving) ||
+          (on == best_serving && s_.stream_backlog[static_cast<std::size_t>(r)] <
+                                     s_.stream_backlog[static_cast<std::size_t>(best)])) {
+        best = r;
+        best_serving = on;
+      }
+    }
+    return best;
+  }
+
+  /// Streams to one returning replica at a time; the others wait their turn.
+  void pump_streams() {
+    if (streaming_ || streams_.empty()) {
+      return;
+    }
+    streaming_ = true;
+    auto [responder, time] = std::move(streams_.front());
+    streams_.pop_front();
+    node_->after(time, [this, responder = std::move(responder)] {
+      streaming_ = false;
+      --s_.stream_backlog[static_cast<std::size_t>(index_)];
+      responder.reply(Payload::make<CatchUp>(), kSmallBytes);
+      pump_streams();
+    });
+  }
+
   void on_request(const Message& m, Responder r) {
+    if (const auto* c = m.payload.get<CatchUp>()) {  // served from disk, in service or not
+      streams_.emplace_back(std::move(r), c->stream_time);
+      ++s_.stream_backlog[static_cast<std::size_t>(index_)];
+      pump_streams();
+      return;
+    }
     const auto* req = m.payload.get<ItemRequest>();
     if (req == nullptr) {
       return;
     }
-    if (!serving()) {
+    if (!serves(req->partition)) {
       r.reply(status(Status::not_serving), kSmallBytes);
       return;
     }
@@ -341,7 +498,7 @@ private:
     }
     const int partition = req->partition;
     node_->compute(s_.params.storage.request_cpu, [this, partition, r = std::move(r)]() mutable {
-      if (!serving()) {
+      if (!serves(partition)) {
         r.reply(status(Status::not_serving), kSmallBytes);
         return;
       }
@@ -367,6 +524,8 @@ private:
   Node* node_ = nullptr;
   Rng rng_{0};
   resilience::Backoff backoff_;
+  std::deque<std::pair<Responder, Duration>> streams_;  // catch-up requests waiting
+  bool streaming_ = false;
 };
 
 // --- request router -----------------------------------------------------------------------
@@ -513,6 +672,11 @@ DynamoDbCluster::DynamoDbCluster(DynamoDbParams params)
   const int n = s.storage_count();
   s.entries.assign(static_cast<std::size_t>(n), 0);
   s.serving.assign(static_cast<std::size_t>(n), 1);
+  s.out_since.assign(static_cast<std::size_t>(n), Time::zero());
+  s.stream_backlog.assign(static_cast<std::size_t>(n), 0);
+  s.node_partitions.resize(static_cast<std::size_t>(n));
+  s.catching_up.assign(static_cast<std::size_t>(n), 0);
+  s.ready_count.assign(static_cast<std::size_t>(n), 0);
   s.cell_of.resize(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     // Contiguous blocks of the zone-major fleet, so cells follow zones when cells == zones.
@@ -562,6 +726,7 @@ DynamoDbCluster::DynamoDbCluster(DynamoDbParams params)
       s.spec_tables[spec].push_back(table_index);
       for (int p = 0; p < info.partitions; ++p) {
         PartitionInfo part;
+        std::vector<int> slots;
         part.table = table_index;
         part.partition = p;
         for (int r = 0; r < params_.storage.replication; ++r) {
@@ -569,8 +734,12 @@ DynamoDbCluster::DynamoDbCluster(DynamoDbParams params)
           const int node = deal(zone);  // least-loaded first: rounds of the zone's nodes
           part.replicas.push_back(node);
           ++s.entries[static_cast<std::size_t>(node)];
+          auto& held = s.node_partitions[static_cast<std::size_t>(node)];
+          slots.push_back(static_cast<int>(held.size()));
+          held.push_back(static_cast<int>(s.partitions.size()));
         }
         s.partitions.push_back(std::move(part));
+        s.slot.push_back(std::move(slots));
       }
       s.throughput.emplace_back(tp.throughput, info.partitions);
       s.tables.push_back(std::move(info));
@@ -598,8 +767,9 @@ double unavailable_fraction(const State& s) {
   std::size_t down = 0;
   for (const auto& p : s.partitions) {
     std::size_t up = 0;
-    for (int r : p.replicas) {
-      up += s.node_serving(r) ? 1 : 0;
+    const int index = static_cast<int>(&p - s.partitions.data());
+    for (std::size_t k = 0; k < p.replicas.size(); ++k) {
+      up += s.replica_serving(index, k) ? 1 : 0;
     }
     down += up * 2 <= p.replicas.size() ? 1 : 0;
   }

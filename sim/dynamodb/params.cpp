@@ -96,6 +96,16 @@ void StorageParams::validate() const {
   } catch (const std::invalid_argument& e) {
     bad(std::string("storage.") + e.what());
   }
+  if (verify_per_entry < Duration::zero()) {
+    bad("storage.verify_per_entry: must be >= 0 (0: no local verification on rejoin)");
+  }
+  if (replica_write_bytes_per_s < 0.0 || rereplication_bytes_per_s < 0.0) {
+    bad("storage.replica_write_bytes_per_s, storage.rereplication_bytes_per_s: must be >= 0");
+  }
+  if (replica_write_bytes_per_s > 0.0 && rereplication_bytes_per_s <= 0.0) {
+    bad("storage.rereplication_bytes_per_s: must be > 0 when replica_write_bytes_per_s is set "
+        "(a returning node could never catch up); give a rate, e.g. 10000000");
+  }
   if (request_cpu < Duration::zero()) {
     bad("storage.request_cpu: must be >= 0");
   }

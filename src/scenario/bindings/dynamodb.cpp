@@ -84,6 +84,9 @@ void read_storage(ObjectReader& r, ddb::StorageParams& p) {
     read_retry(*retry, p.retry);
   }
   r.get("self_evict_on_timeout", p.self_evict_on_timeout);
+  r.get("verify_per_entry", p.verify_per_entry, {.min = Duration::zero()});
+  r.get("replica_write_bytes_per_s", p.replica_write_bytes_per_s, {.min = 0.0, .max = 1e12});
+  r.get("rereplication_bytes_per_s", p.rereplication_bytes_per_s, {.min = 0.0, .max = 1e12});
   r.get("request_cpu", p.request_cpu, {.min = Duration::zero()});
   r.get("cores", p.cores, {.min = 1, .max = 1024});
   r.finish();

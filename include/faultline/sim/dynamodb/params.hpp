@@ -76,9 +76,13 @@ struct StorageParams {
   /// not publish it.
   Duration checkin_interval = Duration::minutes(10);
   /// A storage node keeps a session with its metadata instance: a small keepalive every
-  /// heartbeat_interval (answered at once, outside the worker pool). When one fails, the node
-  /// knows the network is disrupted, probes every reconnect_interval, and checks in as soon as
-  /// a probe succeeds ("after a network disruption", model-facts §3.1). Assumptions.
+  /// heartbeat_interval, answered by the service itself, so it waits in the host's queue
+  /// behind the check-ins there and fails when that backlog exceeds heartbeat_timeout. A
+  /// failed keepalive is a disruption as far as the node can tell: it probes the network
+  /// every reconnect_interval (a connection attempt, answered by the host at once, each
+  /// allowed reconnect_interval) and checks in as soon as a probe gets through ("after a
+  /// network disruption", model-facts §3.1). So a node behind a metadata host that has
+  /// fallen behind finds out within one keepalive interval. Intervals are assumptions.
   Duration heartbeat_interval = Duration::seconds(30);
   Duration reconnect_interval = Duration::seconds(1);
   Duration heartbeat_timeout = Duration::seconds(1);
@@ -95,6 +99,17 @@ struct StorageParams {
   /// A storage node whose check-in timed out "disqualified itself from serving requests"
   /// (model-facts §3.1). False: keep serving on the last-known membership (static stability).
   bool self_evict_on_timeout = true;
+  /// Rejoining ("The server then verifies its local data, creates new partitions, and
+  /// re-replicates data from its peers", model-facts §3.1). A node that regains its membership
+  /// after time out of service first verifies each entry (verify_per_entry of local work),
+  /// then, one partition at a time, pulls the writes it missed from a peer replica: each
+  /// replica takes replica_write_bytes_per_s in normal operation, so it missed that much for
+  /// every second it was out. A peer streams to one returning replica at a time at
+  /// rereplication_bytes_per_s (the rest wait), so many nodes returning at once share their
+  /// peers' bandwidth. Zero rates: a returning node serves at once. Assumptions.
+  Duration verify_per_entry = Duration::zero();
+  double replica_write_bytes_per_s = 0.0;
+  double rereplication_bytes_per_s = 0.0;
   /// CPU per customer request on a storage node (assumption).
   Duration request_cpu = Duration::micros(200);
   int cores = 8;
