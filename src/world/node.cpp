@@ -205,13 +205,25 @@ void Node::prefetch(const Message& m, unsigned stage) const {
   if (reply && index < calls_.size()) {
     const CallSlot& s = calls_[index];
     if (s.call_id == m.call_id && s.awaiter != nullptr) {
-      // The frame starts with its resume pointer; the awaiter (result and waiter) lies in it.
-      __builtin_prefetch(s.frame);
+      // The resumed coroutine reads its frame's header (resume pointer, state index), the
+      // awaiter that lies in the frame, and the locals around it (the previous result, the
+      // next request): fetch the frame from its start to a little past the awaiter, when the
+      // awaiter is where a frame keeps its locals (else just both ends).
+      const auto* f = static_cast<const char*>(s.frame);
       const auto* a = reinterpret_cast<const char*>(s.awaiter);
-      for (std::size_t off = 0; off < sizeof(CallAwaiter); off += 64) {
-        __builtin_prefetch(a + off);
+      constexpr std::ptrdiff_t kMaxLines = 10;
+      const char* end = a + sizeof(CallAwaiter) + 64;
+      if (a > f && end - f <= kMaxLines * 64) {
+        for (const char* p = f; p < end; p += 64) {
+          __builtin_prefetch(p);
+        }
+      } else {
+        __builtin_prefetch(f);
+        __builtin_prefetch(f + 64);
+        for (std::size_t off = 0; off < sizeof(CallAwaiter); off += 64) {
+          __builtin_prefetch(a + off);
+        }
       }
-      __builtin_prefetch(a + sizeof(CallAwaiter) - 1);
     }
   }
 }

@@ -82,7 +82,8 @@ private:
     Time rx_free{};
     std::int64_t bps = 0;
   };
-  struct InFlight {
+  // Aligned so that an element spans exactly two cache lines (both prefetched), never three.
+  struct alignas(32) InFlight {
     Message msg;
     std::uint32_t next_free = 0;
     bool received = false;  // the receiver's NIC has taken it in (incast queueing done)
