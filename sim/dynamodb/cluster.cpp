@@ -347,7 +347,7 @@ private:
     }
     for (;;) {
       const Time now = node_->sim().now();
-      if (need_membership || now >= next_periodic) {
+      if (connected && (need_membership || now >= next_periodic)) {
         metrics.counter("dynamodb/storage/checkins").inc();
         const NodeId meta = s_.metadata_for(index_);
         RpcResult r = co_await node_->call(meta, Payload::make<CheckIn>(CheckIn{index_}),
@@ -369,6 +369,8 @@ private:
         ++failures;
         need_membership = true;
         if (!r.ok()) {  // a refusal (paused, limited) is an answer: the node keeps its state
+          // No answer: the network may be down, so the node checks it before asking again.
+          connected = false;
           metrics.counter("dynamodb/storage/checkin_timeouts").inc();
           if (sp.self_evict_on_timeout && serving()) {
             metrics.counter("dynamodb/storage/self_evictions").inc();

@@ -126,8 +126,9 @@ TEST_CASE("membership: a check-in that overruns its timeout takes the node out o
   p.storage.self_evict_on_timeout = evict;
   DynamoDbCluster cluster(p);
   cluster.build(world);
-  // Every metadata reply is delayed by 2 s for a minute: longer than the 1 s timeout.
-  world.faults().schedule(fault(60_s, FaultKind::kLatency, "metadata", "", 60_s, 2_s));
+  // The metadata hosts' CPUs stall for a minute: every check-in waits longer than the 1 s
+  // timeout, and so do the keepalives queued behind them (the network still answers).
+  world.faults().schedule(fault(60_s, FaultKind::kCpuStall, "metadata", "", 60_s, 60_s));
   sim.run_until(Time::zero() + 59_s);
   CHECK(cluster.storage_in_service() == cluster.storage_nodes());
   CHECK(cluster.partitions_unavailable_fraction() == 0.0);
@@ -156,13 +157,19 @@ namespace {
 DynamoDbParams storm_fleet() {
   DynamoDbParams p;
   p.tables = {table("customer", 60, 30, 3)};
-  p.metadata.instances = 28;
+  p.metadata.instances = 14;
   p.metadata.cores = 1;
   p.metadata.cpu_per_entry = 20_ms;
   p.metadata.bytes_per_entry = 16384;
   p.storage.nodes_per_zone = 60;
   p.storage.checkin_interval = 30_min;
-  p.storage.checkin_timeout = 3_s;
+  p.storage.checkin_timeout = 6_s;
+  p.storage.heartbeat_timeout = 10_s;
+  p.storage.retry.base = 500_ms;
+  p.storage.retry.cap = 500_ms;
+  p.storage.verify_per_entry = 500_ms;
+  p.storage.replica_write_bytes_per_s = 40000;
+  p.storage.rereplication_bytes_per_s = 10'000'000;
   p.customers = {customers(5, "customer")};
   p.sample_interval = 1_min;
   return p;
@@ -170,6 +177,7 @@ DynamoDbParams storm_fleet() {
 
 struct StormRun {
   double errors_before = 0, errors_storm = 0, in_service_storm = 0;
+  int out_at_25min = 0, out_at_end = 0;  // storage nodes out of service
 };
 
 StormRun run_storm(DynamoDbParams p, std::uint64_t seed, Duration until) {
@@ -187,12 +195,15 @@ StormRun run_storm(DynamoDbParams p, std::uint64_t seed, Duration until) {
   sim.run_until(Time::zero() + 19_min);
   auto [ok0, bad0] = counts();
   out.errors_before = static_cast<double>(bad0) / static_cast<double>(ok0 + bad0);
+  sim.run_until(Time::zero() + 25_min);
+  out.out_at_25min = cluster.storage_nodes() - cluster.storage_in_service();
   sim.run_until(Time::zero() + 40_min);
   auto [ok1, bad1] = counts();
   sim.run_until(Time::zero() + until);
   auto [ok2, bad2] = counts();
   out.errors_storm = static_cast<double>(bad2 - bad1) / static_cast<double>(ok2 - ok1 + bad2 - bad1);
   out.in_service_storm = cluster.storage_in_service_fraction();
+  out.out_at_end = cluster.storage_nodes() - cluster.storage_in_service();
   return out;
 }
 
@@ -208,14 +219,30 @@ TEST_CASE("storm: a brief disruption of one zone leaves the metadata service sat
   CHECK(r.in_service_storm < 0.7);
 }
 
+TEST_CASE("storm: nodes behind a stuck metadata host find out from their keepalives, so the "
+          "climb is over within minutes, not a periodic check-in interval",
+          "[dynamodb][storm]") {
+  // Keepalives wait in the metadata host's queue. Behind a host that tipped at ~21 min they
+  // time out within one keepalive interval (30 s) plus their 10 s timeout, and the node checks
+  // in, times out and leaves. Were keepalives answered outside the queue, those nodes would
+  // leave only at their next periodic check-in (15-45 min later) and most of them would still
+  // be in service at 25 min.
+  const StormRun r = run_storm(storm_fleet(), 1, 60_min);
+  INFO("out at 25 min " << r.out_at_25min << ", at 60 min " << r.out_at_end);
+  CHECK(r.out_at_end > 40);
+  CHECK(r.out_at_25min >= r.out_at_end * 9 / 10);
+}
+
 TEST_CASE("storm: the plateau's height is a property of the fleet, not of the seed",
           "[dynamodb][storm]") {
   // With 6 metadata hosts the plateau was 33 % or 50 % depending on whether two or three
-  // hosts tipped (issue #8). With 28 hosts and balanced memberships it must stay in the band
-  // the postmortem gives (~55 %) on every seed, within a few points of the others.
+  // hosts tipped (issue #8). With 14 hosts of ~13 nodes, a host tips when five or more of its
+  // nodes are in the burst; it must stay in the band the postmortem gives (~55 %) on every
+  // seed. A host with four in the burst tips too when a periodic check-in lands in it (about
+  // one seed in ten), so seeds may differ by one host's share (~12 points), not more.
   double lo = 1.0;
   double hi = 0.0;
-  for (std::uint64_t seed : {2, 3, 4, 6}) {
+  for (std::uint64_t seed : {2, 3, 4, 6, 13}) {
     const StormRun r = run_storm(storm_fleet(), seed, 90_min);
     INFO("seed " << seed << " errors " << r.errors_storm);
     CHECK(r.errors_storm > 0.4);
@@ -223,26 +250,99 @@ TEST_CASE("storm: the plateau's height is a property of the fleet, not of the se
     lo = std::min(lo, r.errors_storm);
     hi = std::max(hi, r.errors_storm);
   }
-  CHECK(hi - lo < 0.1);
+  CHECK(hi - lo < 0.15);
 }
 
-TEST_CASE("storm: without a disruption the fleet stays in service for hours",
+namespace {
+
+/// Six hours of the storm fleet with no disruption: no check-in may time out, so no node
+/// leaves service and no metadata host tips.
+void quiet_fleet(std::uint64_t seed) {
+  Simulation sim({.seed = seed});
+  world::World world(sim);
+  DynamoDbCluster cluster(storm_fleet());
+  cluster.build(world);
+  sim.run_until(Time::zero() + 6_h);
+  INFO("seed " << seed);
+  const auto* timeouts = sim.metrics().find_counter("dynamodb/storage/checkin_timeouts");
+  CHECK((timeouts == nullptr || timeouts->value() == 0));
+  CHECK(cluster.storage_in_service() == cluster.storage_nodes());
+  CHECK(error_ratio(sim, "customers") == 0.0);
+  // The periodic check-ins did happen (30 min jittered: ~12 per node in 6 h).
+  CHECK(sim.metrics().find_counter("dynamodb/metadata/served")->value() > 1500);
+}
+
+}  // namespace
+
+TEST_CASE("storm: without a disruption no metadata host tips and every node stays in "
+          "service for 6 hours",
           "[dynamodb][storm]") {
-  // The calibrated fleet runs each check-in close to its timeout (2.4 s of 3 s), so normal
-  // operation is fragile: two periodic check-ins that meet on one host, and a third during
-  // the recovery, can tip that host by themselves (about one run in six over 3 h; seed 2
-  // does). That must stay a small local failure, not the plateau: at most one host's nodes
-  // (~7 of 180) out and customers essentially unaffected, where the storm takes ~100.
+  // A check-in takes 2.4 s of the 6 s allowed (S/T = 0.4), so a host needs five check-ins at
+  // once before one times out; periodic check-ins (one per ~2 min per host) never meet so.
   for (std::uint64_t seed : {1, 2, 3}) {
-    Simulation sim({.seed = seed});
-    world::World world(sim);
-    DynamoDbCluster cluster(storm_fleet());
-    cluster.build(world);
-    sim.run_until(Time::zero() + 3_h);
-    INFO("seed " << seed);
-    CHECK(cluster.storage_in_service() >= cluster.storage_nodes() - 12);
-    CHECK(error_ratio(sim, "customers") < 0.01);
+    quiet_fleet(seed);
   }
+}
+
+TEST_CASE("storm: without a disruption no host tips on seeds 1-20", "[dynamodb][storm][.slow]") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    quiet_fleet(seed);
+  }
+}
+
+TEST_CASE("rejoin: a node back from time out verifies and re-replicates before it serves, "
+          "partition by partition, for longer the longer it was out",
+          "[dynamodb][membership]") {
+  // All metadata CPUs stall for `out`: every node times out its check-in and leaves. When
+  // the stall ends each gets its membership at once (a small, fast service), then catches up:
+  // 30 partitions, each missing out x 100 kB/s, streamed at 1 MB/s: 3 x out per node at the
+  // least, more where peers are shared.
+  auto recovery = [](Duration out, bool catch_up) {
+    Simulation sim({.seed = 5});
+    world::World world(sim);
+    auto p = small_fleet(0);
+    p.storage.checkin_interval = 20_s;
+    p.storage.checkin_timeout = 1_s;
+    if (catch_up) {
+      p.storage.verify_per_entry = 100_ms;
+      p.storage.replica_write_bytes_per_s = 100'000;
+      p.storage.rereplication_bytes_per_s = 1'000'000;
+    }
+    DynamoDbCluster cluster(p);
+    cluster.build(world);
+    world.faults().schedule(fault(60_s, FaultKind::kCpuStall, "metadata", "", out, out));
+    sim.run_until(Time::zero() + 60_s + out);
+    CHECK(cluster.storage_in_service() == 0);
+    struct Result {
+      Duration all_back = Duration::zero();
+      bool partial_seen = false;  // some partitions served again, not all
+    } res;
+    const Time stall_end = sim.now();
+    for (int step = 0; step < 2000; ++step) {
+      sim.run_until(sim.now() + 5_s);
+      const double down = cluster.partitions_unavailable_fraction();
+      res.partial_seen = res.partial_seen || (down > 0.0 && down < 1.0 && cluster.storage_in_service() == 0);
+      if (cluster.storage_in_service() == cluster.storage_nodes()) {
+        res.all_back = sim.now() - stall_end;
+        break;
+      }
+    }
+    return res;
+  };
+  const auto plain = recovery(60_s, false);
+  CHECK(plain.all_back > Duration::zero());
+  CHECK(plain.all_back <= 30_s);
+  const auto short_out = recovery(60_s, true);
+  const auto long_out = recovery(180_s, true);
+  INFO("back after " << short_out.all_back.to_seconds() << " s and " << long_out.all_back.to_seconds() << " s");
+  // Nodes leave within 30 s of the stall's start (a keepalive interval), so each was out for
+  // at least the stall less 30 s: 30 partitions x (30 s x 0.1) = 90 s at the least, and
+  // 30 x (150 s x 0.1) = 450 s after the long stall.
+  CHECK(short_out.all_back >= 90_s);
+  CHECK(long_out.all_back >= 450_s);
+  CHECK(long_out.all_back > short_out.all_back * 2);
+  // Partitions come back one by one while their nodes are still catching up.
+  CHECK(short_out.partial_seen);
 }
 
 TEST_CASE("storm: keeping the last-known membership (static stability) keeps customers served",
