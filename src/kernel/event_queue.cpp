@@ -111,9 +111,22 @@ bool EventQueue::refill(std::uint64_t limit) {
     }
   }
   // Equal keys come from one bucket, where they were in scheduling order: a stable sort keeps
-  // them so.
-  std::stable_sort(run_.begin(), run_.end(),
-                   [](const Entry& x, const Entry& y) { return x.key < y.key; });
+  // them so. The buckets were taken in key order, so only entries from the same bucket are out
+  // of order: an insertion sort does little work, and (unlike std::stable_sort, which
+  // allocates a buffer on every call) allocates nothing.
+  if (run_.size() <= kRunGather) {
+    for (std::size_t i = 1; i < run_.size(); ++i) {
+      const Entry e = run_[i];
+      std::size_t j = i;
+      for (; j > 0 && e.key < run_[j - 1].key; --j) {
+        run_[j] = run_[j - 1];
+      }
+      run_[j] = e;
+    }
+  } else {
+    std::stable_sort(run_.begin(), run_.end(),
+                     [](const Entry& x, const Entry& y) { return x.key < y.key; });
+  }
   for (std::size_t i = 0; i < kPrefetchAhead && i < run_.size(); ++i) {
     prefetch_slot(run_[i].slot());
   }

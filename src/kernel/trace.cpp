@@ -44,10 +44,21 @@ std::uint64_t load32(const char* p) {
 // strings of a record hash independently of each other, so they overlap in the CPU. (Byte-wise
 // FNV-1a took about as long as everything else in a trace record.) Little-endian reads on
 // every machine, so the value is the same everywhere.
-std::uint64_t hash_text(std::string_view s) {
+constexpr std::uint64_t kTextSeed = 0x6a09e667f3bcc909ULL;
+
+[[gnu::noinline]] std::uint64_t hash_long_text(const char* p, std::size_t n) {
+  std::uint64_t h = kTextSeed ^ n;
+  std::size_t i = 0;
+  for (; i + 8 < n; i += 8) {
+    h = mix(h, load64(p + i));
+  }
+  return mix(h, load64(p + n - 8));  // the last 8 bytes (overlapping the previous word)
+}
+
+[[gnu::always_inline]] inline std::uint64_t hash_text(std::string_view s) {
   const char* p = s.data();
   const std::size_t n = s.size();
-  const std::uint64_t seed = 0x6a09e667f3bcc909ULL ^ n;
+  const std::uint64_t seed = kTextSeed ^ n;
   if (n <= 8) {
     std::uint64_t w = 0;
     if (n >= 4) {
@@ -59,12 +70,7 @@ std::uint64_t hash_text(std::string_view s) {
     }
     return mix(seed, w);
   }
-  std::uint64_t h = seed;
-  std::size_t i = 0;
-  for (; i + 8 < n; i += 8) {
-    h = mix(h, load64(p + i));
-  }
-  return mix(h, load64(p + n - 8));  // the last 8 bytes (overlapping the previous word)
+  return hash_long_text(p, n);
 }
 
 std::uint64_t hash_value(const TraceValue& v) {

@@ -181,9 +181,11 @@ void Network::prefetch_message(const Arrival& a) const {
   const auto* p = reinterpret_cast<const char*>(&slab_[a.slot]);
   __builtin_prefetch(p);
   __builtin_prefetch(p + sizeof(InFlight) - 1);
-  // The endpoint's hot fields (a Node keeps them in its first few cache lines).
-  const auto* e = reinterpret_cast<const char*>(a.dst);
-  for (int line = -1; line < 4; ++line) {
+  // The endpoint's hot fields: the four cache lines from the one holding the Endpoint (a Node
+  // is line-aligned and keeps them there).
+  const auto* e = reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(a.dst) &
+                                                ~std::uintptr_t{63});
+  for (int line = 0; line < 4; ++line) {
     __builtin_prefetch(e + line * 64);
   }
   if (a.dst_host < nics_.size()) {
