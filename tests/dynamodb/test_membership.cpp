@@ -255,17 +255,25 @@ TEST_CASE("storm: the plateau's height is a property of the fleet, not of the se
 
 namespace {
 
-/// Six hours of the storm fleet with no disruption: no check-in may time out, so no node
-/// leaves service and no metadata host tips.
+/// Six hours of the storm fleet with no disruption: no metadata host tips. Three periodic
+/// check-ins can meet on a host now and then (about once a run); the third in line times out,
+/// its node leaves service and is back with its retry half a second later. A host that tipped
+/// would keep its ~13 nodes out for the rest of the run, in every one-minute sample.
 void quiet_fleet(std::uint64_t seed) {
   Simulation sim({.seed = seed});
   world::World world(sim);
   DynamoDbCluster cluster(storm_fleet());
   cluster.build(world);
   sim.run_until(Time::zero() + 6_h);
-  INFO("seed " << seed);
-  const auto* timeouts = sim.metrics().find_counter("dynamodb/storage/checkin_timeouts");
-  CHECK((timeouts == nullptr || timeouts->value() == 0));
+  const auto* evictions = sim.metrics().find_counter("dynamodb/storage/self_evictions");
+  const std::uint64_t evicted = evictions != nullptr ? evictions->value() : 0;
+  INFO("seed " << seed << ", self-evictions " << evicted);
+  CHECK(evicted <= 5);
+  double lowest = 1.0;
+  for (const auto& sample : sim.metrics().find_series("dynamodb/storage/in_service")->samples()) {
+    lowest = std::min(lowest, sample.value);
+  }
+  CHECK(lowest * cluster.storage_nodes() >= cluster.storage_nodes() - 2);
   CHECK(cluster.storage_in_service() == cluster.storage_nodes());
   CHECK(error_ratio(sim, "customers") == 0.0);
   // The periodic check-ins did happen (30 min jittered: ~12 per node in 6 h).
@@ -277,8 +285,9 @@ void quiet_fleet(std::uint64_t seed) {
 TEST_CASE("storm: without a disruption no metadata host tips and every node stays in "
           "service for 6 hours",
           "[dynamodb][storm]") {
-  // A check-in takes 2.4 s of the 6 s allowed (S/T = 0.4), so a host needs five check-ins at
-  // once before one times out; periodic check-ins (one per ~2 min per host) never meet so.
+  // A check-in takes 2.4 s of the 6 s allowed (S/T = 0.4): a host answers two that meet in
+  // time, and tips only when five arrive together; periodic check-ins (one per ~2 min per
+  // host) never do.
   for (std::uint64_t seed : {1, 2, 3}) {
     quiet_fleet(seed);
   }
