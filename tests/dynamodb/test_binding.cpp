@@ -85,6 +85,15 @@ TEST_CASE("dynamodb binding: mistakes name their JSON path and the fix", "[dynam
                                 Catch::Contains("no table named"));
 
   doc = small_dynamodb();
+  doc["model"]["params"]["storage"]["replica_write_bytes_per_s"] = -1;
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/storage/replica_write_bytes_per_s"));
+
+  doc = small_dynamodb();  // missed writes but no way to re-replicate them
+  doc["model"]["params"]["storage"]["replica_write_bytes_per_s"] = 40000;
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/storage/rereplication_bytes_per_s") &&
+                                Catch::Contains("give a rate"));
+
+  doc = small_dynamodb();
   doc["faults"][0]["target"] = "group:storage/us-east-1x";
   CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));
 
