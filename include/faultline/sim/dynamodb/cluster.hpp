@@ -6,10 +6,14 @@
 // - Each partition has one replica per zone on a storage node. A node's membership has one
 //   entry per replica it holds, so its check-in response (bytes on the metadata host's NIC)
 //   and the metadata service's CPU per check-in grow with the partitions and GSIs it holds.
-// - A storage node checks in on startup, every checkin_interval, and again after a failed
-//   check-in. A check-in that does not complete within its timeout makes the node take itself
-//   out of service (unless self_evict_on_timeout is false) and retry after a backoff. The
-//   metadata service does not know its caller gave up: it still does the work.
+// - A storage node checks in on startup, every checkin_interval, after a disruption (a
+//   keepalive, queued at the metadata host behind its check-ins, went unanswered; the node
+//   checks in once a network probe gets through) and again after a failed check-in. A
+//   check-in that does not complete within its timeout makes the node take itself out of
+//   service (unless self_evict_on_timeout is false) and retry after a backoff. The metadata
+//   service does not know its caller gave up: it still does the work.
+// - A node back from time out verifies its data and pulls the writes it missed from peer
+//   replicas, one partition at a time; each partition serves again once it has caught up.
 // - A customer request goes to a router, which applies the table's throughput rules and asks
 //   the partition's replicas in turn; a replica in service accepts it if one more replica in
 //   service acknowledges it (a majority of three). So the customer error rate is the share of
