@@ -151,6 +151,36 @@ TEST_CASE("membership: a check-in that overruns its timeout takes the node out o
   CHECK(error_ratio(sim, "customers") > (evict ? 0.2 : -1.0));
 }
 
+TEST_CASE("session: a node cut off from the metadata service probes the network instead of "
+          "re-sending check-ins, and checks in within a second or two of the heal",
+          "[dynamodb][membership]") {
+  Simulation sim({.seed = 7});
+  world::World world(sim);
+  auto p = small_fleet(0);
+  p.zones = {"z"};
+  p.storage.replication = 1;
+  p.storage.checkin_interval = 20_s;
+  p.storage.checkin_timeout = 1_s;
+  DynamoDbCluster cluster(p);
+  cluster.build(world);
+  world.faults().schedule(fault(60_s, FaultKind::kPartition, "storage/z", "metadata", 120_s));
+  auto checkins = [&] { return sim.metrics().counter("dynamodb/storage/checkins").value(); };
+  sim.run_until(Time::zero() + 60_s);
+  const auto before = checkins();
+  sim.run_until(Time::zero() + 180_s);
+  const auto during = checkins() - before;
+  // Each of the 10 nodes sends at most the check-in that found the network gone (a periodic
+  // one, or the one its failed keepalive called for); retrying every second and a half would
+  // have sent ~80 each.
+  INFO("check-ins during the 2-minute partition: " << during);
+  CHECK(during <= 20);
+  // Every node did notice (all of them check in again after the heal), within two seconds.
+  sim.run_until(Time::zero() + 182_s);
+  CHECK(checkins() - before - during >= 10);
+  sim.run_until(Time::zero() + 190_s);
+  CHECK(cluster.storage_in_service() == cluster.storage_nodes());
+}
+
 namespace {
 
 /// The storm scenario's fleet (scenarios/dynamodb-2015-retry-storm.json), in C++.
