@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <set>
@@ -127,6 +128,127 @@ struct View {
   }
 };
 
+/// Runs `fn` after `cost` of CPU on `node`'s host (queueing behind whatever else the host
+/// runs); at once when the cost is zero. `fn` does not run if the incarnation dies first.
+void run_cpu(Node& node, Duration cost, std::function<void()> fn) {
+  if (cost <= Duration::zero()) {
+    fn();
+    return;
+  }
+  node.compute(cost, std::move(fn));
+}
+
+/// Where a process runs its CPU work: a client on its host's CPU, a storage node on its
+/// worker threads.
+class Executor {
+public:
+  virtual ~Executor() = default;
+  virtual void run(Duration cpu, std::function<void()> fn) = 0;
+};
+
+class HostCpu final : public Executor {
+public:
+  void init(Node& node) { node_ = &node; }
+  void run(Duration cpu, std::function<void()> fn) override { run_cpu(*node_, cpu, std::move(fn)); }
+
+private:
+  Node* node_ = nullptr;
+};
+
+/// A storage node's worker threads over its disk (paper §5: request coordination on an
+/// event-driven pipeline, storage engines called synchronously). Every step of a request
+/// (relay it, coordinate it, serve a replica read or write) waits in one FIFO for a free
+/// worker; a storage call keeps its worker until its disk operation is done, and the disk
+/// serves `disks` operations at a time in the order the workers issued them. So when slow
+/// writes back the disk up, they hold the workers, and coordination waits behind them.
+///
+/// The workers are the host's cores (HostParams::cpu.cores = workers): a worker holds a core
+/// for its whole step, disk wait included, and steps are submitted to the world's CPU only
+/// when a worker is free, so the disk schedule of a call is known when it starts.
+class Workers final : public Executor {
+public:
+  void init(Node& node, Simulation& sim, int workers, int disks) {
+    node_ = &node;
+    sim_ = &sim;
+    workers_ = workers;
+    disk_free_.assign(static_cast<std::size_t>(disks), sim.now());
+    worker_wait_ = &sim.metrics().histogram("dynamo.node.worker_wait");
+    disk_wait_ = &sim.metrics().histogram("dynamo.node.disk_wait");
+  }
+  /// CPU work only (coordination, relaying, a buffered write).
+  void run(Duration cpu, std::function<void()> fn) override {
+    submit(cpu, Duration::zero(), std::move(fn));
+  }
+  /// A storage call: `cpu`, then `disk` of service on the disk, on one worker.
+  void submit(Duration cpu, Duration disk, std::function<void()> fn) {
+    queue_.push_back({cpu, disk, std::move(fn), sim_->now()});
+    dispatch();
+  }
+  /// A disk operation of the writer thread (a buffer flush), which is not a worker.
+  void background(Duration disk, std::function<void()> fn) {
+    const Time done = book_disk(sim_->now(), disk);
+    node_->after(done - sim_->now(), std::move(fn));
+  }
+  int busy() const { return busy_; }
+  std::size_t queued() const { return queue_.size(); }
+  /// Disk operations booked but not finished, in service or waiting.
+  Duration disk_backlog() const {
+    Duration most = Duration::zero();
+    for (auto t : disk_free_) {
+      most = std::max(most, t - sim_->now());
+    }
+    return most;
+  }
+
+private:
+  struct Step {
+    Duration cpu;
+    Duration disk;
+    std::function<void()> fn;
+    Time queued_at;
+  };
+  /// Books `disk` of service on the disk slot that frees first, from `at`; returns its end.
+  Time book_disk(Time at, Duration disk) {
+    auto slot = std::min_element(disk_free_.begin(), disk_free_.end());
+    const Time start = std::max(at, *slot);
+    disk_wait_->record(start - at);
+    *slot = start + disk;
+    return *slot;
+  }
+  void dispatch() {
+    while (busy_ < workers_ && !queue_.empty()) {
+      Step step = std::move(queue_.front());
+      queue_.pop_front();
+      ++busy_;
+      const Time now = sim_->now();
+      worker_wait_->record(now - step.queued_at);
+      Duration hold = step.cpu;
+      if (step.disk > Duration::zero()) {
+        hold = book_disk(now + step.cpu, step.disk) - now;
+      }
+      auto finished = [this, fn = std::move(step.fn)] {
+        --busy_;
+        fn();
+        dispatch();
+      };
+      if (hold <= Duration::zero()) {
+        node_->after(Duration::zero(), std::move(finished));
+      } else {
+        node_->compute(hold, std::move(finished));
+      }
+    }
+  }
+
+  Node* node_ = nullptr;
+  Simulation* sim_ = nullptr;
+  int workers_ = 1;
+  int busy_ = 0;
+  std::deque<Step> queue_;
+  std::vector<Time> disk_free_;
+  Histogram* worker_wait_ = nullptr;
+  Histogram* disk_wait_ = nullptr;
+};
+
 struct NodeDisk {
   std::map<std::string, std::vector<Version>> data;
   std::map<std::pair<std::uint32_t, std::string>, std::vector<Version>> hints;  // (owner, key)
@@ -147,6 +269,7 @@ struct Cluster::Impl {
   std::vector<std::vector<std::size_t>> arcs_of_node;
   std::vector<std::vector<std::uint32_t>> replicas_of_arc;
   std::map<std::string, std::vector<NodeId>, std::less<>> client_ids;
+  std::map<std::string, std::vector<NodeId>, std::less<>> balancers_of_zone;
   std::vector<CartOp> history;
   std::map<std::pair<std::uint32_t, std::string>, std::uint64_t> writer_seq;  // dots issued
   std::vector<std::uint64_t> owner_cur, owner_last, replica_cur, replica_last;
@@ -155,14 +278,28 @@ struct Cluster::Impl {
   std::uint64_t gets_divergent = 0;
   std::unique_ptr<Process> process;
 
-  Duration draw(Rng& rng, Duration median) {
-    if (p.storage.sigma == 0.0) {
+  Duration draw(Rng& rng, Duration median, double sigma) {
+    if (sigma == 0.0) {
       return median;
     }
-    const double x = rng.lognormal(std::log(median.to_seconds()), p.storage.sigma);
-    return Duration::from_seconds(x);
+    return Duration::from_seconds(rng.lognormal(std::log(median.to_seconds()), sigma));
+  }
+  Duration read_time(std::uint32_t node) {
+    return draw(storage_rng[node], p.storage.read_median, p.storage.read_sigma);
+  }
+  Duration write_time(std::uint32_t node) {
+    return draw(storage_rng[node], p.storage.write_median, p.storage.write_sigma);
   }
   bool live(std::uint32_t i) const { return world->node(storage_ids[i]).up(); }
+  /// Where a server-driven request goes first: a load balancer of the client's zone, or
+  /// (without load balancers) a random storage node.
+  NodeId server_entry(Rng& rng, const ClientParams& cp) const {
+    auto it = balancers_of_zone.find(cp.zone.empty() ? p.zones.front() : cp.zone);
+    if (it != balancers_of_zone.end() && !it->second.empty()) {
+      return it->second[static_cast<std::size_t>(rng.below(it->second.size()))];
+    }
+    return storage_ids[static_cast<std::size_t>(rng.below(storage_ids.size()))];
+  }
   std::vector<Version> local_data(std::uint32_t i, const std::string& key) const;
   std::vector<Version> all_versions(std::uint32_t i, const std::string& key) const;
   Task<void> load_windows();
@@ -326,15 +463,24 @@ void send_write(const std::shared_ptr<WriteOp>& op, std::uint32_t target, std::u
       });
 }
 
-/// Writes `items` as the successor of `context`, under a fresh dot of `writer`.
-void start_write(Cluster::Impl& c, Node& node, View& view, std::uint32_t writer,
-                 const std::string& key, const VectorClock& context,
-                 std::vector<std::string> items, std::function<void(bool)> finish) {
+/// Writes `items` as the successor of `context`, under a fresh dot of `writer`. The
+/// coordinator's CPU work (starting the request, then reconciling and answering) runs on its
+/// host's CPU, so a busy coordinator delays the request twice.
+void start_write(Cluster::Impl& c, Node& node, Executor& exec, View& view,
+                 std::uint32_t writer, std::string key, VectorClock context,
+                 std::vector<std::string> items, std::function<void(bool)> finish);
+
+void start_write_now(Cluster::Impl& c, Node& node, Executor& exec, View& view,
+                     std::uint32_t writer, const std::string& key, const VectorClock& context,
+                     std::vector<std::string> items, std::function<void(bool)> finish) {
   const Time now = c.sim->now();
   Targets t = choose_targets(c, view, key, now);
   auto op = std::make_shared<WriteOp>();
   op->begin(c, node, view, key, std::move(t.walk));
-  op->finish = std::move(finish);
+  const Duration reconcile_cpu = c.p.cpu.reconcile;
+  op->finish = [&exec, reconcile_cpu, f = std::move(finish)](bool ok) {
+    exec.run(reconcile_cpu, [f, ok] { f(ok); });
+  };
   if (t.chosen.empty()) {
     op->finish(false);
     return;
@@ -357,6 +503,17 @@ void start_write(Cluster::Impl& c, Node& node, View& view, std::uint32_t writer,
   }
 }
 
+void start_write(Cluster::Impl& c, Node& node, Executor& exec, View& view,
+                 std::uint32_t writer, std::string key, VectorClock context,
+                 std::vector<std::string> items, std::function<void(bool)> finish) {
+  exec.run(c.p.cpu.coordinate,
+           [&c, &node, &exec, &view, writer, key = std::move(key), context = std::move(context),
+            items = std::move(items), finish = std::move(finish)]() mutable {
+             start_write_now(c, node, exec, view, writer, key, context, std::move(items),
+                             std::move(finish));
+           });
+}
+
 struct ReadOp : QuorumOp {
   std::vector<std::pair<std::uint32_t, std::uint64_t>> replies;  // node, digest of its set
   std::vector<Version> merged;
@@ -373,9 +530,11 @@ void read_repair(const std::shared_ptr<ReadOp>& op) {
     if (digest == want) {
       continue;
     }
+    // Like any write that is not the put's designated durable one, a repair may go to the
+    // write buffer.
     c.sim->metrics().counter("dynamo.read_repairs").inc();
     op->node->call(c.storage_ids[node],
-                   Payload::make<ReplicaWriteReq>(op->key, op->merged, kNone, true),
+                   Payload::make<ReplicaWriteReq>(op->key, op->merged, kNone, false),
                    versions_bytes(op->merged), c.p.replica_timeout, [](RpcResult) {});
   }
 }
@@ -418,12 +577,16 @@ void send_read(const std::shared_ptr<ReadOp>& op, std::uint32_t target) {
       });
 }
 
-void start_read(Cluster::Impl& c, Node& node, View& view, const std::string& key,
-                std::function<void(bool, std::vector<Version>)> finish) {
+void start_read_now(Cluster::Impl& c, Node& node, Executor& exec, View& view,
+                    const std::string& key,
+                    std::function<void(bool, std::vector<Version>)> finish) {
   Targets t = choose_targets(c, view, key, c.sim->now());
   auto op = std::make_shared<ReadOp>();
   op->begin(c, node, view, key, std::move(t.walk));
-  op->finish = std::move(finish);
+  const Duration reconcile_cpu = c.p.cpu.reconcile;
+  op->finish = [&exec, reconcile_cpu, f = std::move(finish)](bool ok, std::vector<Version> vs) {
+    exec.run(reconcile_cpu, [f, ok, vs = std::move(vs)]() mutable { f(ok, std::move(vs)); });
+  };
   if (t.chosen.empty()) {
     op->finish(false, {});
     return;
@@ -432,6 +595,15 @@ void start_read(Cluster::Impl& c, Node& node, View& view, const std::string& key
   for (auto target : t.chosen) {
     send_read(op, target);
   }
+}
+
+/// Reads `key` (R replies of the first N healthy nodes), after the coordinator's CPU work.
+void start_read(Cluster::Impl& c, Node& node, Executor& exec, View& view, std::string key,
+                std::function<void(bool, std::vector<Version>)> finish) {
+  exec.run(c.p.cpu.coordinate,
+           [&c, &node, &exec, &view, key = std::move(key), finish = std::move(finish)]() mutable {
+             start_read_now(c, node, exec, view, key, std::move(finish));
+           });
 }
 
 MerkleTree build_tree(const Cluster::Impl& c, std::uint32_t self, std::size_t arc) {
@@ -476,6 +648,7 @@ public:
 
   void start(Node& node) override {
     node_ = &node;
+    workers_.init(node, *c_.sim, c_.p.cpu.workers, c_.p.storage.disks);
     view_.init(c_.storage_ids.size(), true, self_, c_.sim->now());
     view_.heartbeat[self_] = node.incarnation() << 32;
     node.on_request([this](const world::Message& m, Responder resp) { handle(m, resp); });
@@ -491,7 +664,25 @@ public:
     }
   }
 
-  const std::map<std::string, std::vector<Version>>& buffer() const { return buffer_; }
+  /// Adds the versions of `key` held in memory (the write buffer and a flush in progress).
+  void add_buffered(const std::string& key, std::vector<Version>& out) const {
+    for (const auto* m : {&buffer_, &flushing_}) {
+      auto it = m->find(key);
+      if (it != m->end()) {
+        apply_versions(out, it->second, c_.p.reconcile);
+      }
+    }
+  }
+  bool buffered(const std::string& key) const {
+    return buffer_.contains(key) || flushing_.contains(key);
+  }
+  void buffered_keys(std::set<std::string>& out) const {
+    for (const auto* m : {&buffer_, &flushing_}) {
+      for (const auto& [key, vs] : *m) {
+        out.insert(key);
+      }
+    }
+  }
   const View& view() const { return view_; }
 
 private:
@@ -508,6 +699,9 @@ private:
     disk().keys_by_arc[c_.ring->arc_of(key_position(key))].insert(key);
     if (c_.p.write_buffer && !durable) {
       apply_versions(buffer_[key], vs, c_.p.reconcile);
+      if (buffer_.size() >= static_cast<std::size_t>(c_.p.storage.buffer_objects)) {
+        flush();
+      }
     } else {
       apply_versions(disk().data[key], vs, c_.p.reconcile);
     }
@@ -515,25 +709,47 @@ private:
 
   void handle(const world::Message& m, Responder resp) {
     if (const auto* q = m.payload.get<ReplicaWriteReq>()) {
+      // A buffered write costs a little CPU and never waits for the engine; a durable one
+      // (the designated replica, hints, read repair, or no buffer) queues in the engine.
       ++c_.replica_cur[self_];
-      const bool buffered = c_.p.write_buffer && !q->durable && q->hint_owner == kNone;
-      const Duration d = buffered ? c_.p.storage.buffer_write
-                                  : c_.draw(c_.storage_rng[self_], c_.p.storage.write_median);
+      const bool to_buffer = c_.p.write_buffer && !q->durable && q->hint_owner == kNone;
       auto req = m.payload;
-      node_->after(d, [this, req, resp] {
+      auto stored = [this, req, resp] {
         const auto& w = req.as<ReplicaWriteReq>();
         store(w.key, w.versions, w.hint_owner, w.durable);
         resp.reply(Payload::make<Ack>(), kHeaderBytes);
-      });
+      };
+      if (to_buffer) {
+        c_.sim->metrics().counter("dynamo.buffer.writes").inc();
+        workers_.run(c_.p.cpu.replica + c_.p.storage.buffer_write, stored);
+        return;
+      }
+      c_.sim->metrics().counter("dynamo.storage.writes").inc();
+      if (c_.p.write_buffer) {
+        // With the buffer, disk writes belong to the writer thread (paper §6.1): the worker
+        // hands the durable write over and is free; the replica answers once it is on disk.
+        const Duration d = c_.write_time(self_);
+        workers_.run(c_.p.cpu.replica, [this, d, stored] { workers_.background(d, stored); });
+        return;
+      }
+      workers_.submit(c_.p.cpu.replica, c_.write_time(self_), stored);
     } else if (const auto* rd = m.payload.get<ReplicaReadReq>()) {
+      // Reads check the write buffer first (paper §6.1): a key held in memory is answered
+      // without the engine.
       ++c_.replica_cur[self_];
-      const Duration d = c_.draw(c_.storage_rng[self_], c_.p.storage.read_median);
       std::string key = rd->key;
-      node_->after(d, [this, key, resp] {
+      auto answer = [this, key, resp] {
         auto vs = c_.all_versions(self_, key);
         const std::uint64_t bytes = versions_bytes(vs);
         resp.reply(Payload::make<ReplicaReadReply>(std::move(vs)), bytes);
-      });
+      };
+      if (buffered(key)) {
+        c_.sim->metrics().counter("dynamo.buffer.read_hits").inc();
+        workers_.run(c_.p.cpu.replica, answer);
+        return;
+      }
+      c_.sim->metrics().counter("dynamo.storage.reads").inc();
+      workers_.submit(c_.p.cpu.replica, c_.read_time(self_), answer);
     } else if (const auto* gm = m.payload.get<GossipMsg>()) {
       merge_gossip(gm->heartbeats);
       resp.reply(Payload::make<GossipMsg>(view_.heartbeat), kHeaderBytes);
@@ -588,22 +804,31 @@ private:
 
   Duration forward_timeout() const { return c_.p.replica_timeout * 4; }
 
+  /// Relays a coordinator's reply to the caller, after the relay's CPU work.
+  void relay(const RpcResult& r, Responder resp) {
+    auto payload = r.payload;
+    const std::uint64_t bytes = r.size_bytes;
+    workers_.run(c_.p.cpu.forward, [payload, bytes, resp] { resp.reply(payload, bytes); });
+  }
+
   void coordinate_get(const ClientGetReq& q, Responder resp) {
     std::uint32_t to = kNone;
     if (should_forward(q.key, q.forwarded, to)) {
       std::string key = q.key;
-      node_->call(c_.storage_ids[to], Payload::make<ClientGetReq>(key, true), kHeaderBytes,
-                  forward_timeout(), [this, key, resp](RpcResult r) {
-                    const auto* rep = r.ok() ? r.payload.get<ClientReply>() : nullptr;
-                    if (rep != nullptr && rep->ok) {
-                      resp.reply(r.payload, r.size_bytes);
-                    } else {
-                      coordinate_get(ClientGetReq{key, true}, resp);
-                    }
-                  });
+      workers_.run(c_.p.cpu.forward, [this, key, to, resp] {
+        node_->call(c_.storage_ids[to], Payload::make<ClientGetReq>(key, true), kHeaderBytes,
+                    forward_timeout(), [this, key, resp](RpcResult r) {
+                      const auto* rep = r.ok() ? r.payload.get<ClientReply>() : nullptr;
+                      if (rep != nullptr && rep->ok) {
+                        relay(r, resp);
+                      } else {
+                        coordinate_get(ClientGetReq{key, true}, resp);
+                      }
+                    });
+      });
       return;
     }
-    start_read(c_, *node_, view_, q.key, [resp](bool ok, std::vector<Version> vs) {
+    start_read(c_, *node_, workers_, view_, q.key, [resp](bool ok, std::vector<Version> vs) {
       const std::uint64_t bytes = versions_bytes(vs);
       resp.reply(Payload::make<ClientReply>(ok, std::move(vs)), bytes);
     });
@@ -615,18 +840,20 @@ private:
       ClientPutReq fwd = q;
       fwd.forwarded = true;
       auto payload = Payload::make<ClientPutReq>(fwd);
-      node_->call(c_.storage_ids[to], payload, kHeaderBytes, forward_timeout(),
-                  [this, payload, resp](RpcResult r) {
-                    const auto* rep = r.ok() ? r.payload.get<ClientReply>() : nullptr;
-                    if (rep != nullptr && rep->ok) {
-                      resp.reply(r.payload, r.size_bytes);
-                    } else {
-                      coordinate_put(payload.as<ClientPutReq>(), resp);
-                    }
-                  });
+      workers_.run(c_.p.cpu.forward, [this, payload, to, resp] {
+        node_->call(c_.storage_ids[to], payload, kHeaderBytes, forward_timeout(),
+                    [this, payload, resp](RpcResult r) {
+                      const auto* rep = r.ok() ? r.payload.get<ClientReply>() : nullptr;
+                      if (rep != nullptr && rep->ok) {
+                        relay(r, resp);
+                      } else {
+                        coordinate_put(payload.as<ClientPutReq>(), resp);
+                      }
+                    });
+      });
       return;
     }
-    start_write(c_, *node_, view_, self_, q.key, q.context, q.items, [resp](bool ok) {
+    start_write(c_, *node_, workers_, view_, self_, q.key, q.context, q.items, [resp](bool ok) {
       resp.reply(Payload::make<ClientReply>(ok, std::vector<Version>{}), kHeaderBytes);
     });
   }
@@ -680,6 +907,11 @@ private:
       co_await node_->sleep(c_.p.hint_scan_interval);
       const Time now = c_.sim->now();
       for (const auto& [hk, vs] : disk().hints) {
+        // A background task (paper §6.5): at most handoff_in_flight deliveries at a time, so
+        // a recovering owner is not hit by every hint at once.
+        if (in_flight_.size() >= static_cast<std::size_t>(c_.p.handoff_in_flight)) {
+          break;
+        }
         if (in_flight_.contains(hk) || !view_.healthy(hk.first, now, c_.p.failure_timeout)) {
           continue;
         }
@@ -706,14 +938,35 @@ private:
     }
   }
 
+  /// The writer thread (paper §6.1): every flush_interval, or once the buffer is full, the
+  /// buffered objects go to the engine as one operation (one log force plus a sequential
+  /// append per object). Reads still see them while the flush is in service; a crash before
+  /// it completes loses them.
   Task<void> flush_loop() {
     while (true) {
       co_await node_->sleep(c_.p.flush_interval);
-      for (const auto& [key, vs] : buffer_) {
+      flush();
+    }
+  }
+
+  void flush() {
+    if (buffer_.empty() || !flushing_.empty()) {
+      return;
+    }
+    flushing_ = std::move(buffer_);
+    buffer_.clear();
+    c_.sim->metrics().counter("dynamo.storage.flushes").inc();
+    const Duration d = c_.write_time(self_) +
+                       c_.p.storage.flush_per_object * static_cast<std::int64_t>(flushing_.size());
+    workers_.background(d, [this] {
+      for (const auto& [key, vs] : flushing_) {
         apply_versions(disk().data[key], vs, c_.p.reconcile);
       }
-      buffer_.clear();
-    }
+      flushing_.clear();
+      if (buffer_.size() >= static_cast<std::size_t>(c_.p.storage.buffer_objects)) {
+        flush();
+      }
+    });
   }
 
   /// Merkle anti-entropy: for each key range this node replicates, compare trees with the
@@ -784,8 +1037,70 @@ private:
   std::uint32_t self_;
   Node* node_ = nullptr;
   View view_;
-  std::map<std::string, std::vector<Version>> buffer_;  // lost with the incarnation
+  Workers workers_;
+  std::map<std::string, std::vector<Version>> buffer_;    // lost with the incarnation
+  std::map<std::string, std::vector<Version>> flushing_;  // in the engine, not yet durable
   std::set<std::pair<std::uint32_t, std::string>> in_flight_;
+};
+
+// --- load balancer --------------------------------------------------------------------------
+/// Server-driven coordination's front door (paper §6.4): takes a client's request, spends its
+/// CPU, sends it to a random storage node it has not seen fail lately, and relays the answer
+/// (another pass of CPU). The extra hop and the random node's forwarding are what
+/// client-driven coordination saves.
+class BalancerProgram final : public world::Program {
+public:
+  BalancerProgram(Cluster::Impl& c, const std::string& name)
+      : c_(c), rng_(c.sim->rng("dynamo/" + name)) {}
+
+  void start(Node& node) override {
+    node_ = &node;
+    suspect_until_.assign(c_.storage_ids.size(), Time::zero());
+    node.on_request([this](const world::Message& m, Responder resp) { handle(m, resp); });
+  }
+
+private:
+  void handle(const world::Message& m, Responder resp) {
+    if (m.payload.get<ClientGetReq>() == nullptr && m.payload.get<ClientPutReq>() == nullptr) {
+      return;
+    }
+    auto req = m.payload;
+    const std::uint64_t bytes = m.size_bytes;
+    run_cpu(*node_, c_.p.cpu.load_balancer, [this, req, bytes, resp] {
+      const std::uint32_t target = pick();
+      node_->call(c_.storage_ids[target], req, bytes, c_.p.replica_timeout * 4,
+                  [this, target, resp](RpcResult r) {
+                    const auto* rep = r.ok() ? r.payload.get<ClientReply>() : nullptr;
+                    if (rep == nullptr) {
+                      suspect_until_[target] = c_.sim->now() + c_.p.suspect_for;
+                    }
+                    Payload out = rep != nullptr ? r.payload
+                                                 : Payload::make<ClientReply>(false, std::vector<Version>{});
+                    const std::uint64_t out_bytes = rep != nullptr ? r.size_bytes : kHeaderBytes;
+                    run_cpu(*node_, c_.p.cpu.load_balancer,
+                            [out, out_bytes, resp] { resp.reply(out, out_bytes); });
+                  });
+    });
+  }
+
+  std::uint32_t pick() {
+    const Time now = c_.sim->now();
+    std::vector<std::uint32_t> healthy;
+    for (std::uint32_t i = 0; i < suspect_until_.size(); ++i) {
+      if (now >= suspect_until_[i]) {
+        healthy.push_back(i);
+      }
+    }
+    if (healthy.empty()) {
+      return static_cast<std::uint32_t>(rng_.below(suspect_until_.size()));
+    }
+    return healthy[static_cast<std::size_t>(rng_.below(healthy.size()))];
+  }
+
+  Cluster::Impl& c_;
+  Rng rng_;
+  Node* node_ = nullptr;
+  std::vector<Time> suspect_until_;
 };
 
 // --- client ---------------------------------------------------------------------------------
@@ -799,6 +1114,7 @@ public:
 
   void start(Node& node) override {
     node_ = &node;
+    cpu_.init(node);
     view_.init(c_.storage_ids.size(), false, kNone, c_.sim->now());
     if (cp_.coordination == Coordination::kClient) {
       node.spawn(poll_loop());
@@ -810,6 +1126,7 @@ public:
 
   const ClientParams& params() const { return cp_; }
   View& view() { return view_; }
+  Executor& cpu() { return cpu_; }
   Rng& rng() { return rng_; }
   std::uint32_t writer() const { return writer_; }
 
@@ -867,6 +1184,7 @@ private:
   Rng rng_;
   Node* node_ = nullptr;
   View view_;
+  HostCpu cpu_;
   std::uint32_t writer_;
   std::uint64_t seq_ = 0;
   std::map<std::string, std::vector<std::string>> added_;
@@ -882,11 +1200,7 @@ std::vector<Version> Cluster::Impl::local_data(std::uint32_t i, const std::strin
   }
   Node& n = world->node(storage_ids[i]);
   if (n.up() && n.program() != nullptr) {
-    const auto& buf = n.program_as<StorageProgram>().buffer();
-    auto b = buf.find(key);
-    if (b != buf.end()) {
-      apply_versions(out, b->second, p.reconcile);
-    }
+    n.program_as<StorageProgram>().add_buffered(key, out);
   }
   return out;
 }
@@ -961,22 +1275,44 @@ void Cluster::build(world::World& world) {
     c.storage_rng.push_back(c.sim->rng("dynamo/node/" + std::to_string(i) + "/storage"));
     c.gossip_rng.push_back(c.sim->rng("dynamo/node/" + std::to_string(i) + "/gossip"));
   }
+  world::HostParams node_host = world.params().host_defaults;
+  node_host.cpu.cores = static_cast<std::uint32_t>(c.p.cpu.workers);
   for (std::uint32_t i = 0; i < nodes; ++i) {
     const std::string name = node_name(static_cast<int>(i));
-    auto host = world.add_host(zones[i % zones.size()], name);
+    auto host = world.add_host(zones[i % zones.size()], name, node_host);
     Impl* cp = &c;
     c.storage_ids.push_back(world.add_node(host, name, std::string(kNodeGroup), [cp, i](Node&) {
       return std::make_unique<StorageProgram>(*cp, i);
     }));
   }
-  std::uint32_t next_writer = 0;
-  for (const auto& client : c.p.clients) {
+  auto zone_of = [&c](const ClientParams& client) {
     std::size_t zone = 0;
     for (std::size_t z = 0; z < c.p.zones.size(); ++z) {
       if (c.p.zones[z] == client.zone) {
         zone = z;
       }
     }
+    return zone;
+  };
+  // Load balancers, in each zone that has server-driven clients.
+  for (const auto& client : c.p.clients) {
+    const std::size_t zone = zone_of(client);
+    auto& lbs = c.balancers_of_zone[c.p.zones[zone]];
+    if (client.coordination != Coordination::kServer || !lbs.empty()) {
+      continue;
+    }
+    for (int j = 0; j < c.p.load_balancers; ++j) {
+      const std::string name = "lb-" + c.p.zones[zone] + "-" + std::to_string(j);
+      auto host = world.add_host(zones[zone], name);
+      Impl* cp = &c;
+      lbs.push_back(world.add_node(host, name, std::string(kBalancerGroup), [cp, name](Node&) {
+        return std::make_unique<BalancerProgram>(*cp, name);
+      }));
+    }
+  }
+  std::uint32_t next_writer = 0;
+  for (const auto& client : c.p.clients) {
+    const std::size_t zone = zone_of(client);
     auto& ids = c.client_ids[client.name];
     for (int j = 0; j < client.processes; ++j) {
       const std::string name = client.name + "-" + std::to_string(j);
@@ -1029,7 +1365,7 @@ Task<GetResult> Cluster::get(world::Node& client, std::string key) {
     m.attempt();
     if (cp.coordination == Coordination::kClient) {
       Completion<GetResult> done(*c.sim);
-      start_read(c, client, prog.view(), key, [done](bool ok, std::vector<Version> vs) mutable {
+      start_read(c, client, prog.cpu(), prog.view(), key, [done](bool ok, std::vector<Version> vs) mutable {
         done.set(GetResult{ok, std::move(vs)});
       });
       std::optional<GetResult> r = co_await done.wait_for(cp.attempt_timeout);
@@ -1037,9 +1373,8 @@ Task<GetResult> Cluster::get(world::Node& client, std::string key) {
         out = std::move(*r);
       }
     } else {
-      const auto target = static_cast<std::size_t>(prog.rng().below(c.storage_ids.size()));
       auto req = Payload::make<ClientGetReq>(key, false);
-      RpcResult r = co_await client.call(c.storage_ids[target], req,
+      RpcResult r = co_await client.call(c.server_entry(prog.rng(), cp), req,
                                          static_cast<std::uint64_t>(cp.request_bytes),
                                          cp.attempt_timeout);
       const auto* rep = r.ok() ? r.payload.get<ClientReply>() : nullptr;
@@ -1071,14 +1406,13 @@ Task<bool> Cluster::put(world::Node& client, std::string key, VectorClock contex
     m.attempt();
     if (cp.coordination == Coordination::kClient) {
       Completion<bool> done(*c.sim);
-      start_write(c, client, prog.view(), prog.writer(), key, context, items,
+      start_write(c, client, prog.cpu(), prog.view(), prog.writer(), key, context, items,
                   [done](bool success) mutable { done.set(success); });
       std::optional<bool> r = co_await done.wait_for(cp.attempt_timeout);
       ok = r.value_or(false);
     } else {
-      const auto target = static_cast<std::size_t>(prog.rng().below(c.storage_ids.size()));
       auto req = Payload::make<ClientPutReq>(key, context, items, false);
-      RpcResult r = co_await client.call(c.storage_ids[target], req,
+      RpcResult r = co_await client.call(c.server_entry(prog.rng(), cp), req,
                                          static_cast<std::uint64_t>(cp.request_bytes),
                                          cp.attempt_timeout);
       const auto* rep = r.ok() ? r.payload.get<ClientReply>() : nullptr;
@@ -1164,9 +1498,7 @@ std::vector<std::string> Cluster::keys() const {
   for (std::uint32_t i = 0; i < c.storage_ids.size(); ++i) {
     Node& n = c.world->node(c.storage_ids[i]);
     if (n.up() && n.program() != nullptr) {
-      for (const auto& [key, vs] : n.program_as<StorageProgram>().buffer()) {
-        all.insert(key);
-      }
+      n.program_as<StorageProgram>().buffered_keys(all);
     }
   }
   return {all.begin(), all.end()};

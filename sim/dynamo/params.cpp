@@ -57,6 +57,9 @@ void DynamoParams::validate() const {
   if (replica_timeout <= Duration::zero()) {
     bad("replica_timeout", "must be positive");
   }
+  if (handoff_in_flight < 1 || handoff_in_flight > 100000) {
+    bad("handoff_in_flight", "must be within [1, 100000]");
+  }
   if (merkle_depth < 0 || merkle_depth > 20) {
     bad("merkle_depth", "must be within [0, 20]");
   }
@@ -75,11 +78,36 @@ void DynamoParams::validate() const {
   if (write_buffer && flush_interval <= Duration::zero()) {
     bad("flush_interval", "must be positive when write_buffer is on");
   }
-  if (storage.sigma < 0 || storage.sigma > 4) {
-    bad("storage.sigma", "must be within [0, 4]");
+  if (storage.read_sigma < 0 || storage.read_sigma > 4) {
+    bad("storage.read_sigma", "must be within [0, 4]");
+  }
+  if (storage.write_sigma < 0 || storage.write_sigma > 4) {
+    bad("storage.write_sigma", "must be within [0, 4]");
   }
   if (storage.read_median <= Duration::zero() || storage.write_median <= Duration::zero()) {
     bad("storage", "read_median and write_median must be positive");
+  }
+  if (storage.buffer_write < Duration::zero() || storage.flush_per_object < Duration::zero()) {
+    bad("storage", "buffer_write and flush_per_object must be >= 0");
+  }
+  if (storage.buffer_objects < 1) {
+    bad("storage.buffer_objects", "must be at least 1");
+  }
+  if (cpu.workers < 1 || cpu.workers > 1024) {
+    bad("cpu.workers", "must be within [1, 1024]");
+  }
+  if (storage.disks < 1 || storage.disks > 64) {
+    bad("storage.disks", "must be within [1, 64]");
+  }
+  for (const auto& [name, d] : {std::pair{"replica", cpu.replica}, {"coordinate", cpu.coordinate},
+                                {"reconcile", cpu.reconcile}, {"forward", cpu.forward},
+                                {"load_balancer", cpu.load_balancer}}) {
+    if (d < Duration::zero()) {
+      bad(std::string("cpu.") + name, "must be >= 0");
+    }
+  }
+  if (load_balancers < 0 || load_balancers > 1000) {
+    bad("load_balancers", "must be within [0, 1000]");
   }
   if (load_window <= Duration::zero()) {
     bad("load_window", "must be positive");

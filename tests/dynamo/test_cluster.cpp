@@ -71,7 +71,12 @@ TEST_CASE("dynamo: with R + W <= N a read can miss the latest write", "[dynamo][
   p.w = 1;
   p.read_repair = false;
   p.anti_entropy_interval = Duration::zero();
-  p.storage.sigma = 1.5;
+  p.storage.read_sigma = 1.5;
+  p.storage.write_sigma = 1.5;
+  // Several disks, so a replica can serve a read before an earlier write (one FIFO disk
+  // would apply the write first).
+  p.storage.disks = 8;
+  p.storage.read_median = Duration::micros(1500);
   Run run(p, 4);
   int stale = 0;
   auto body = [&](world::Node& c) -> Task<void> {

@@ -1,6 +1,6 @@
 // Binding of the Dynamo model (sim/dynamo): "model": {"name": "dynamo"}. JSON keys are the
-// field names of faultline::sim::dynamo::DynamoParams, ClientParams, RingParams and
-// StorageParams, one to one; durations are strings.
+// field names of faultline::sim::dynamo::DynamoParams, ClientParams, RingParams,
+// StorageParams and CpuCosts ("cpu"), one to one; durations are strings.
 #include "world_faults.hpp"
 
 #include <faultline/scenario/registry.hpp>
@@ -182,6 +182,7 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
   r.get("replica_timeout", p.replica_timeout, {.min = Duration::nanos(1)});
   r.get("sloppy_quorum", p.sloppy_quorum);
   r.get("hint_scan_interval", p.hint_scan_interval, {.min = Duration::zero()});
+  r.get("handoff_in_flight", p.handoff_in_flight, {.min = 1, .max = 100000});
   r.get("read_repair", p.read_repair);
   r.get("anti_entropy_interval", p.anti_entropy_interval, {.min = Duration::zero()});
   r.get("merkle_depth", p.merkle_depth, {.min = 0, .max = 20});
@@ -194,10 +195,24 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
   if (auto s = r.object("storage")) {
     s->get("read_median", p.storage.read_median, {.min = Duration::nanos(1)});
     s->get("write_median", p.storage.write_median, {.min = Duration::nanos(1)});
-    s->get("sigma", p.storage.sigma, {.min = 0.0, .max = 4.0});
+    s->get("disks", p.storage.disks, {.min = 1, .max = 64});
+    s->get("read_sigma", p.storage.read_sigma, {.min = 0.0, .max = 4.0});
+    s->get("write_sigma", p.storage.write_sigma, {.min = 0.0, .max = 4.0});
     s->get("buffer_write", p.storage.buffer_write, {.min = Duration::zero()});
+    s->get("flush_per_object", p.storage.flush_per_object, {.min = Duration::zero()});
+    s->get("buffer_objects", p.storage.buffer_objects, {.min = 1, .max = 1e9});
     s->finish();
   }
+  if (auto cpu = r.object("cpu")) {
+    cpu->get("workers", p.cpu.workers, {.min = 1, .max = 1024});
+    cpu->get("replica", p.cpu.replica, {.min = Duration::zero()});
+    cpu->get("coordinate", p.cpu.coordinate, {.min = Duration::zero()});
+    cpu->get("reconcile", p.cpu.reconcile, {.min = Duration::zero()});
+    cpu->get("forward", p.cpu.forward, {.min = Duration::zero()});
+    cpu->get("load_balancer", p.cpu.load_balancer, {.min = Duration::zero()});
+    cpu->finish();
+  }
+  r.get("load_balancers", p.load_balancers, {.min = 0, .max = 1000});
   r.get("load_window", p.load_window, {.min = Duration::nanos(1)});
   if (const Json* clients = r.array("clients")) {
     for (std::size_t i = 0; i < clients->size(); ++i) {
@@ -211,7 +226,8 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
   } catch (const std::invalid_argument& e) {
     throw bindings::params_error(e.what(), "/model/params", source);
   }
-  std::vector<std::string> groups{std::string(dyn::Cluster::kNodeGroup)};
+  std::vector<std::string> groups{std::string(dyn::Cluster::kNodeGroup),
+                                  std::string(dyn::Cluster::kBalancerGroup)};
   for (const auto& c : p.clients) {
     groups.push_back(dyn::Cluster::client_group(c.name));
   }

@@ -56,6 +56,8 @@ public:
   void build(world::World& world);
 
   static constexpr std::string_view kNodeGroup = "dynamo";
+  /// Load balancers in front of the nodes for server-driven clients ("lb-<zone>-<j>").
+  static constexpr std::string_view kBalancerGroup = "dynamo-lb";
   static std::string client_group(std::string_view client) { return "client/" + std::string(client); }
   static std::string node_name(int i) { return "dynamo-" + std::to_string(i); }
 

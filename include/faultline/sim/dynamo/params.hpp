@@ -26,16 +26,49 @@ enum class Coordination : std::uint8_t {
 std::string_view to_string(Coordination c);
 std::optional<Coordination> parse_coordination(std::string_view text);
 
-/// Local storage engine latency of one replica operation (the paper's Berkeley DB / MySQL
-/// back ends): lognormal around a median, so a few operations are much slower (the tail that
-/// the p99.9 SLA is about).
+/// The local storage engine of a node (the paper's Berkeley DB / MySQL back ends, §5). Its
+/// calls are synchronous: a call holds one of the node's worker threads (CpuCosts::cores)
+/// for its whole service time, disk waits included, so reads, durable writes, write-buffer
+/// flushes and coordination contend for the same threads. Service times are lognormal around
+/// a median, so a few calls are much slower. Figures are assumptions calibrated to the
+/// paper's Table 2 (docs/stories/dynamo.md).
 struct StorageParams {
-  Duration read_median = Duration::micros(1500);
+  Duration read_median = Duration::micros(300);
   Duration write_median = Duration::micros(2000);
-  /// Lognormal sigma (of the natural log); 0 makes every operation take the median.
-  double sigma = 1.3;
-  /// A write into the in-memory write buffer (when enabled).
+  /// Disk operations in service at once (the node's disks).
+  int disks = 1;
+  /// Lognormal sigmas (of the natural log); 0 makes every call take the median.
+  double read_sigma = 1.3;
+  double write_sigma = 1.0;
+  /// CPU time of a write into the in-memory write buffer (when enabled).
   Duration buffer_write = Duration::micros(50);
+  /// A flush of the write buffer is one engine operation: one write draw (the log force)
+  /// plus this much per object (a sequential append instead of a random write).
+  Duration flush_per_object = Duration::micros(50);
+  /// The writer thread also flushes as soon as the buffer holds this many objects (the
+  /// paper's buffer held "a thousand objects", §6.1).
+  int buffer_objects = 1000;
+};
+
+/// What a node (or a client library) spends on a request, run on its host's CPU (world::Cpu:
+/// FIFO run queue), so coordination queues behind storage calls and other requests on a busy
+/// node. The host's cores stand for the node's worker threads. Assumptions, calibrated in
+/// docs/stories/dynamo.md.
+struct CpuCosts {
+  /// Worker threads of each storage node (its host gets as many cores: a worker holds one for
+  /// a whole step, disk waits included); clients and load balancers keep the world's default
+  /// host.
+  int workers = 8;
+  /// A replica read or write request: decode, call the storage engine, encode the reply.
+  Duration replica = Duration::micros(100);
+  /// A coordinator starting a request: the state machine, the vector clock, N messages.
+  Duration coordinate = Duration::micros(200);
+  /// A coordinator finishing a request: reconcile the replies, encode the client's reply.
+  Duration reconcile = Duration::micros(200);
+  /// A node that relays a request it does not coordinate, on the way in and again out.
+  Duration forward = Duration::micros(100);
+  /// The load balancer, per request on the way in and again out.
+  Duration load_balancer = Duration::micros(50);
 };
 
 /// A client population: `processes` client hosts in `zone`, issuing shopping-cart operations
@@ -84,6 +117,9 @@ struct DynamoParams {
   bool sloppy_quorum = true;
   /// Hinted replicas are offered back to their owner this often (0: never delivered).
   Duration hint_scan_interval = Duration::seconds(1);
+  /// Hinted handoff is a background task: a node has at most this many deliveries in flight
+  /// (an assumption standing in for the paper's admission control of background tasks, §6.5).
+  int handoff_in_flight = 4;
   bool read_repair = true;
   /// Merkle anti-entropy with one other replica per key range this often (0: off).
   Duration anti_entropy_interval = Duration::seconds(10);
@@ -101,6 +137,10 @@ struct DynamoParams {
   bool write_buffer = false;
   Duration flush_interval = Duration::seconds(1);
   StorageParams storage;
+  CpuCosts cpu;
+  /// Server-driven clients reach the nodes through this many load-balancer hosts in their own
+  /// zone, which pick a random node (paper §6.4); 0: the client picks the node itself.
+  int load_balancers = 1;
   /// Per-node load is measured over windows of this length (probes report the last one).
   Duration load_window = Duration::seconds(5);
   std::vector<ClientParams> clients;
