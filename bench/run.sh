@@ -27,6 +27,9 @@ fi
 if [[ -f $root/bench/dynamodb_storm.cpp ]]; then
   cmake --build "$build" --target dynamodb_storm -j2 || echo "run.sh: dynamodb_storm did not build" >&2
 fi
+if [[ -f $root/bench/world_simgrid.cpp ]] && pkg-config --exists simgrid; then
+  cmake --build "$build" --target world_simgrid -j2 || echo "run.sh: world_simgrid did not build" >&2
+fi
 
 ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not installed")
 simgrid_version=$(dpkg-query -W -f='${Version}' libsimgrid-dev 2>/dev/null || echo "not installed")
@@ -47,4 +50,16 @@ if [[ -x $build/bench/dynamodb_storm ]]; then
     echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
     "$build/bench/dynamodb_storm"; } | tee "$out_dir/dynamodb-storm-latest.txt" ||
     echo "run.sh: dynamodb_storm failed" >&2
+fi
+# The world layer's peer (docs/performance.md, "The world layer"): world_bench's workloads on
+# SimGrid; results in bench/results/world-simgrid-latest.txt.
+if [[ -x $build/bench/world_simgrid ]]; then
+  { echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "SimGrid:   libsimgrid-dev $simgrid_version, default network model (LV08), 1,000 hosts, 1 s"
+    echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
+    echo "ns per delivered message (thread CPU time), messages delivered in the measured span:"
+    for mode in oneway rpc; do
+      printf '%-7s ' "$mode"
+      "$build/bench/world_simgrid" "$mode" --hosts 1000 --seconds 1
+    done; } | tee "$out_dir/world-simgrid-latest.txt" || echo "run.sh: world_simgrid failed" >&2
 fi

@@ -155,9 +155,10 @@ int main(int argc, char** argv) {
     return usage("--hosts must be at least 2 and --seconds positive");
   }
 
-  // 50,000 actors in rpc mode: small stacks (the actors only call into SimGrid).
+  // 50,000 actors in rpc mode: small stacks (the actors only call into SimGrid), and no guard
+  // page under each, which would need more memory mappings than Linux allows by default.
   std::vector<std::string> sg_args{"world_simgrid", "--log=root.thresh:critical",
-                                   "--cfg=contexts/stack-size:64"};
+                                   "--cfg=contexts/stack-size:64", "--cfg=contexts/guard-size:0"};
   for (const std::string& c : cfg) {
     sg_args.push_back("--cfg=" + c);
   }
