@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the benchmarks in a Release tree (build-bench/, -O2 for the library and the
-# benchmarks alike), runs the PHOLD comparison and writes the results, with a description of
-# the machine, to bench/results/phold-latest.txt. Extra arguments go to the phold program
-# (e.g. --reps 5, --scale 0.5, --no-ns3, --no-simgrid).
+# benchmarks alike) and runs them one after the other, each writing its results with a
+# description of the machine to bench/results/: the PHOLD comparison with ns-3 and SimGrid
+# (phold-latest.txt), the DynamoDB storm (dynamodb-storm-latest.txt), the world benchmark
+# (world-latest.txt) and its workloads on SimGrid (world-simgrid-latest.txt). Extra arguments go
+# to the phold program (e.g. --reps 5, --scale 0.5, --no-ns3, --no-simgrid).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,8 +53,20 @@ if [[ -x $build/bench/dynamodb_storm ]]; then
     "$build/bench/dynamodb_storm"; } | tee "$out_dir/dynamodb-storm-latest.txt" ||
     echo "run.sh: dynamodb_storm failed" >&2
 fi
-# The world layer's peer (docs/performance.md, "The world layer"): world_bench's workloads on
-# SimGrid; results in bench/results/world-simgrid-latest.txt.
+# The world layer (docs/performance.md, "The world layer"): world_bench against PHOLD in one
+# process, then the same workloads on SimGrid; results in bench/results/world-latest.txt and
+# bench/results/world-simgrid-latest.txt.
+if [[ -x $build/bench/world_bench ]]; then
+  { echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "commit:    $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "cpu:       $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores"
+    echo "compiler:  $(g++ --version | head -n1), -O2 -DNDEBUG"
+    echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
+    echo "command:   $build/bench/world_bench --reps 5"
+    echo
+    "$build/bench/world_bench" --reps 5; } | tee "$out_dir/world-latest.txt" ||
+    echo "run.sh: world_bench failed" >&2
+fi
 if [[ -x $build/bench/world_simgrid ]]; then
   { echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "SimGrid:   libsimgrid-dev $simgrid_version, default network model (LV08), 1,000 hosts, 1 s"
