@@ -709,8 +709,8 @@ private:
 
   void handle(const world::Message& m, Responder resp) {
     if (const auto* q = m.payload.get<ReplicaWriteReq>()) {
-      // A buffered write costs a little CPU and never waits for the engine; a durable one
-      // (the designated replica, hints, read repair, or no buffer) queues in the engine.
+      // A buffered write is a short step that never waits for the disk; a durable one (the
+      // designated replica, a hint, or any write without the buffer) is a disk operation.
       ++c_.replica_cur[self_];
       const bool to_buffer = c_.p.write_buffer && !q->durable && q->hint_owner == kNone;
       auto req = m.payload;
@@ -735,7 +735,7 @@ private:
       workers_.submit(c_.p.cpu.replica, c_.write_time(self_), stored);
     } else if (const auto* rd = m.payload.get<ReplicaReadReq>()) {
       // Reads check the write buffer first (paper §6.1): a key held in memory is answered
-      // without the engine.
+      // without the disk.
       ++c_.replica_cur[self_];
       std::string key = rd->key;
       auto answer = [this, key, resp] {
@@ -939,7 +939,7 @@ private:
   }
 
   /// The writer thread (paper §6.1): every flush_interval, or once the buffer is full, the
-  /// buffered objects go to the engine as one operation (one log force plus a sequential
+  /// buffered objects go to the disk as one operation (one log force plus a sequential
   /// append per object). Reads still see them while the flush is in service; a crash before
   /// it completes loses them.
   Task<void> flush_loop() {
@@ -1039,7 +1039,7 @@ private:
   View view_;
   Workers workers_;
   std::map<std::string, std::vector<Version>> buffer_;    // lost with the incarnation
-  std::map<std::string, std::vector<Version>> flushing_;  // in the engine, not yet durable
+  std::map<std::string, std::vector<Version>> flushing_;  // on its way to disk, not durable
   std::set<std::pair<std::uint32_t, std::string>> in_flight_;
 };
 

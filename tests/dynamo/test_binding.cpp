@@ -55,6 +55,21 @@ TEST_CASE("dynamo binding: mistakes name their JSON path and the fix", "[dynamo]
   doc["faults"][0]["target"] = "group:dynamoo";
   CHECK_THAT(error_of(doc), Catch::Contains("did you mean \"dynamo\"?"));
   doc = small_dynamo();
+  doc["model"]["params"]["cpu"] = Json::parse(R"({"workers": 0})");
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/cpu/workers: 0 is out of range"));
+  doc = small_dynamo();
+  doc["model"]["params"]["cpu"] = Json::parse(R"({"coordinat": "1ms"})");
+  CHECK_THAT(error_of(doc), Catch::Contains("did you mean \"coordinate\"?"));
+  doc = small_dynamo();
+  doc["model"]["params"]["storage"] = Json::parse(R"({"sigma": 1.3})");
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/storage/sigma: unknown key"));
+  doc = small_dynamo();
+  doc["model"]["params"]["storage"] = Json::parse(R"({"disks": 2, "read_sigma": 1, "write_sigma": 1})");
+  doc["model"]["params"]["cpu"] = Json::parse(R"({"workers": 4, "load_balancer": "0s"})");
+  doc["model"]["params"]["load_balancers"] = 2;
+  doc["model"]["params"]["handoff_in_flight"] = 8;
+  CHECK(error_of(doc) == "no error");
+  doc = small_dynamo();
   doc["expectations"][0]["checker"] = "cart-adds-kep";
   CHECK_THAT(error_of(doc), Catch::Contains("is not a checker of this model"));
 }

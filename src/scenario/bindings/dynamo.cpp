@@ -241,7 +241,8 @@ void register_dynamo_model(ModelRegistry& registry) {
   registry.add({"dynamo",
                 "Dynamo-style store: consistent hashing with virtual nodes, N/R/W quorums, "
                 "sloppy quorum and hinted handoff, vector clocks with union or last-writer-wins "
-                "carts, read repair, Merkle anti-entropy (sim/dynamo)",
+                "carts, read repair, Merkle anti-entropy, worker threads over one disk per "
+                "node, a load balancer for server-driven clients, a write buffer (sim/dynamo)",
                 {"faults"},
                 prepare_dynamo});
 }

@@ -1,7 +1,9 @@
 // A Dynamo cluster on the world layer: storage nodes on a consistent-hashing ring, gossip
 // membership, leaderless N/R/W replication with sloppy quorum and hinted handoff, read repair,
 // Merkle anti-entropy, an optional write buffer, and shopping-cart clients that coordinate
-// requests themselves or through a random node (DeCandia et al., SOSP 2007).
+// requests themselves or through a load balancer and a random node (DeCandia et al., SOSP
+// 2007). Each node runs its work on worker threads over one disk, so coordination queues
+// behind storage calls (see sim/dynamo/README.md).
 //
 //   Simulation sim({.seed = 1});
 //   world::World world(sim);

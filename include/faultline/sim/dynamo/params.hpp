@@ -42,7 +42,7 @@ struct StorageParams {
   double write_sigma = 1.0;
   /// CPU time of a write into the in-memory write buffer (when enabled).
   Duration buffer_write = Duration::micros(50);
-  /// A flush of the write buffer is one engine operation: one write draw (the log force)
+  /// A flush of the write buffer is one disk operation: one write draw (the log force)
   /// plus this much per object (a sequential append instead of a random write).
   Duration flush_per_object = Duration::micros(50);
   /// The writer thread also flushes as soon as the buffer holds this many objects (the
