@@ -162,4 +162,11 @@ struct DynamoDbParams {
   void validate() const;
 };
 
+/// The 2015 storm's calibration of one metadata host's cost and of the storage nodes'
+/// check-ins, keepalives, retries and rejoining (docs/stories/dynamodb-2015.md, "The model"):
+/// one place for the C++ users of it (the storm tests and the fleet-scale benchmark), which set
+/// only the fleet's size on top. scenarios/dynamodb-2015-retry-storm.json states the same
+/// figures in JSON.
+void use_2015_storm_calibration(DynamoDbParams& p);
+
 }  // namespace faultline::sim::dynamodb
