@@ -2,6 +2,7 @@
 #include "binding_fixtures.hpp"
 
 #include <faultline/scenario/registry.hpp>
+#include <faultline/scenario/runner.hpp>
 #include <faultline/scenario/scenario.hpp>
 
 #include <catch2/catch.hpp>
@@ -72,4 +73,38 @@ TEST_CASE("dynamo binding: mistakes name their JSON path and the fix", "[dynamo]
   doc = small_dynamo();
   doc["expectations"][0]["checker"] = "cart-adds-kep";
   CHECK_THAT(error_of(doc), Catch::Contains("is not a checker of this model"));
+}
+
+// The paper's imbalance figure (§6.2: a node is out of balance when its load is more than 15 %
+// from the mean; the share of such nodes was about 20 % at low load and 10 % at high load) is
+// an average over time on one ring. Here each seed is a different random ring, and a ring's
+// own luck sets most of its figure (0-28 % across seeds 1-12 for one 7 s window, which is why
+// the scenario bounds each run at 30 %); the comparable quantity is the average over rings.
+TEST_CASE("dynamo vnodes scenario: with 150 random tokens per node, the share of out-of-balance "
+          "nodes after a failure averages within the paper's 10-20 % over seeds 1-12",
+          "[dynamo][binding][.slow]") {
+  const auto file =
+      ScenarioFile::load(std::string(FAULTLINE_SCENARIOS_DIR) + "/dynamo-vnodes-node-failure.json");
+  const auto registry = faultline::scenario::testing::builtin_registry();
+  double sum = 0;
+  int runs = 0;
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    ScenarioSpec spec = file.resolve("random-150-vnodes", {}, registry);
+    spec.seed = seed;
+    const RunResult r = run_scenario(spec, registry);
+    const ExpectationResult* found = nullptr;
+    for (const auto& e : r.expectations) {
+      if (e.description.find("out_of_balance_fraction") != std::string::npos) {
+        found = &e;
+      }
+    }
+    REQUIRE(found != nullptr);
+    INFO("seed " << seed << ": " << found->measured);
+    sum += found->value;
+    ++runs;
+  }
+  const double mean = sum / runs;
+  INFO("mean out-of-balance share over seeds 1-12: " << mean);
+  CHECK(mean >= 0.10);
+  CHECK(mean <= 0.20);
 }
