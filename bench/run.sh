@@ -19,23 +19,14 @@ faultline_install_deps libns3-dev libsimgrid-dev
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DFAULTLINE_BUILD_TESTS=OFF -DFAULTLINE_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" --target phold -j2
-# world_bench belongs to another engineer: build it when present, but never let it stop PHOLD.
-if [[ -f $root/bench/world_bench.cpp ]]; then
-  cmake --build "$build" --target world_bench -j2 || echo "run.sh: world_bench did not build" >&2
-fi
-# The DynamoDB storm benchmark (docs/performance.md): built and run when present, never stopping
-# PHOLD; its results go to bench/results/dynamodb-storm-latest.txt.
-if [[ -f $root/bench/dynamodb_storm.cpp ]]; then
-  cmake --build "$build" --target dynamodb_storm -j2 || echo "run.sh: dynamodb_storm did not build" >&2
-fi
-if [[ -f $root/bench/world_simgrid.cpp ]] && pkg-config --exists simgrid; then
-  cmake --build "$build" --target world_simgrid -j2 || echo "run.sh: world_simgrid did not build" >&2
-fi
+# Every benchmark target; tools/deps.sh above has installed the peers, so the SimGrid and ns-3
+# programs are among them.
+cmake --build "$build" --target phold world_bench dynamodb_storm world_simgrid -j2
 
 ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not installed")
 simgrid_version=$(dpkg-query -W -f='${Version}' libsimgrid-dev 2>/dev/null || echo "not installed")
-{
+# The lines every results file opens with: when, what, on which machine, under which load.
+machine() {
   echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit:    $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "cpu:       $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores"
@@ -43,37 +34,25 @@ simgrid_version=$(dpkg-query -W -f='${Version}' libsimgrid-dev 2>/dev/null || ec
   echo "ns-3:      libns3-dev $ns3_version"
   echo "SimGrid:   libsimgrid-dev $simgrid_version"
   echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
+}
+{
+  machine
   echo
   "$build/bench/phold" "$@"
 } | tee "$out"
 echo "results written to $out"
-if [[ -x $build/bench/dynamodb_storm ]]; then
-  { echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
-    "$build/bench/dynamodb_storm"; } | tee "$out_dir/dynamodb-storm-latest.txt" ||
-    echo "run.sh: dynamodb_storm failed" >&2
-fi
+{ machine; "$build/bench/dynamodb_storm"; } | tee "$out_dir/dynamodb-storm-latest.txt"
 # The world layer (docs/performance.md, "The world layer"): world_bench against PHOLD in one
 # process, then the same workloads on SimGrid; results in bench/results/world-latest.txt and
 # bench/results/world-simgrid-latest.txt.
-if [[ -x $build/bench/world_bench ]]; then
-  { echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "commit:    $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    echo "cpu:       $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores"
-    echo "compiler:  $(g++ --version | head -n1), -O2 -DNDEBUG"
-    echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
-    echo "command:   $build/bench/world_bench --reps 5"
-    echo
-    "$build/bench/world_bench" --reps 5; } | tee "$out_dir/world-latest.txt" ||
-    echo "run.sh: world_bench failed" >&2
-fi
-if [[ -x $build/bench/world_simgrid ]]; then
-  { echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "SimGrid:   libsimgrid-dev $simgrid_version, default network model (LV08), 1,000 hosts, 1 s"
-    echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (before the run)"
-    echo "ns per delivered message (thread CPU time), messages delivered in the measured span:"
-    for mode in oneway rpc; do
-      printf '%-7s ' "$mode"
-      "$build/bench/world_simgrid" "$mode" --hosts 1000 --seconds 1
-    done; } | tee "$out_dir/world-simgrid-latest.txt" || echo "run.sh: world_simgrid failed" >&2
-fi
+{ machine
+  echo "command:   $build/bench/world_bench --reps 5"
+  echo
+  "$build/bench/world_bench" --reps 5; } | tee "$out_dir/world-latest.txt"
+{ machine
+  echo "SimGrid model: default network model (LV08), 1,000 hosts, 1 s"
+  echo "ns per delivered message (thread CPU time), messages delivered in the measured span:"
+  for mode in oneway rpc; do
+    printf '%-7s ' "$mode"
+    "$build/bench/world_simgrid" "$mode" --hosts 1000 --seconds 1
+  done; } | tee "$out_dir/world-simgrid-latest.txt"
