@@ -13,8 +13,13 @@ block, and either rewrites the page (the default) or, with --check, exits 1 and 
 for every page whose block differs from a fresh run. Prose outside the blocks is never touched,
 so a page should quote figures from its block rather than type them again.
 
+With --spread SCENARIO --seeds A..B it instead sweeps the seeds and prints, for every variant
+and expectation, the bound and the minimum, median and maximum measured over the seeds and the
+seeds that failed: the table to set a bound from (issue #14: never from one seed).
+
 Usage:
   tools/story_figures.py [--cli build/src/cli/faultline] [--check] [PAGE.md ...]
+  tools/story_figures.py --spread scenarios/NAME.json --seeds 1..100 [-j 2]
 """
 from __future__ import annotations
 
@@ -143,18 +148,60 @@ def process_page(path: Path, cli: str, cache: dict) -> tuple[str, str]:
     return old, "\n".join(out)
 
 
+def spread(cli: str, scenario: str, seeds: str, jobs: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "sweep.json"
+        cmd = [cli, "sweep", scenario, "--seeds", seeds, "-j", str(jobs), "--quiet",
+               "--json", str(out)]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode not in (0, 1) or not out.is_file():
+            print(f"story_figures: {' '.join(cmd)} exited {proc.returncode}:\n"
+                  f"{proc.stderr.strip()}", file=sys.stderr)
+            return 2
+        runs = json.loads(out.read_text()).get("runs", [])
+    rows: dict = {}
+    for run in runs:
+        variant = run.get("variant") or "base"
+        for k, e in enumerate(run.get("expectations", [])):
+            row = rows.setdefault((variant, k), {"what": e.get("description", ""),
+                                                 "bound": e.get("bound", ""),
+                                                 "values": [], "failed": []})
+            if isinstance(e.get("value"), (int, float)):
+                row["values"].append(e["value"])
+            if not e.get("ok"):
+                row["failed"].append(run.get("seed"))
+    print(f"Spread of `faultline sweep {scenario} --seeds {seeds}` ({len(runs)} runs)\n")
+    print("| variant | expectation | bound | min | median | max | failing seeds |")
+    print("|---|---|---|---|---|---|---|")
+    for (variant, _), row in sorted(rows.items(), key=lambda kv: kv[0]):
+        vals = sorted(row["values"])
+        stats = ["—"] * 3
+        if vals:
+            stats = [f"{vals[0]:.6g}", f"{vals[len(vals) // 2]:.6g}", f"{vals[-1]:.6g}"]
+        failed = ", ".join(str(s) for s in sorted(row["failed"])) or "none"
+        print(f"| {cell(variant)} | {cell(row['what'])} | {cell(row['bound'])} | "
+              f"{' | '.join(stats)} | {failed} |")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cli", default=str(ROOT / "build/src/cli/faultline"),
                     help="the faultline executable (default: build/src/cli/faultline)")
     ap.add_argument("--check", action="store_true",
                     help="change nothing; exit 1 when a page's figures differ from a fresh run")
+    ap.add_argument("--spread", metavar="SCENARIO",
+                    help="print the spread of every expectation over --seeds instead")
+    ap.add_argument("--seeds", default="1..100", help="with --spread: the seed range A..B")
+    ap.add_argument("-j", "--jobs", type=int, default=2, help="with --spread: worker threads")
     ap.add_argument("pages", nargs="*", help="story pages (default: docs/stories/*.md)")
     args = ap.parse_args()
     if not os.access(args.cli, os.X_OK):
         print(f"story_figures: no faultline executable at {args.cli} (build first, or pass "
               "--cli PATH)", file=sys.stderr)
         return 2
+    if args.spread:
+        return spread(args.cli, args.spread, args.seeds, args.jobs)
     pages = [Path(p).resolve() for p in args.pages] or sorted((ROOT / "docs/stories").glob("*.md"))
     cache: dict = {}
     stale = []
