@@ -15,6 +15,12 @@ ClusterShared::ClusterShared(ClusterParams params, world::World& world)
       impaired_(params_.members, false),
       open_detection_(params_.members) {
   rngs_.reserve(params_.members);
+  late_.assign(params_.members, false);
+  for (const auto& j : params_.late_joins) {
+    for (MemberId m = 0; m < params_.members; ++m) {
+      late_[m] = late_[m] || RingpopCluster::member_name(m) == j.member;
+    }
+  }
   for (MemberId m = 0; m < params_.members; ++m) {
     rngs_.push_back(world.sim().rng("ringpop/member/" + std::to_string(m)));
   }
@@ -146,13 +152,19 @@ void RingpopCluster::build(world::World& world) {
                                   [&](const JoinSpec& j) { return j.member == member_name(m); });
     const bool converged = params_.start_converged && !late;
     shared_->nodes_.push_back(world.add_node(
-        host, member_name(m), "ringpop", [shared, m, converged](world::Node& n) {
+        host, member_name(m), "ringpop",
+        [shared, m, converged, late](world::Node& n) -> std::unique_ptr<world::Program> {
+          if (late && n.incarnation() == 1) {
+            return std::make_unique<world::Program>();  // not started yet: see below
+          }
           return std::make_unique<SwimMember>(n, *shared, m, converged);
         }));
   }
   for (const auto& j : params_.late_joins) {
     world::Node* n = world.find_node(j.member);
-    n->crash();  // not started yet: it boots (joins) at j.at
+    // A late joiner's first incarnation is an empty program, taken down right after boot;
+    // the member proper starts (and joins through the seeds) at j.at.
+    world.sim().schedule_after(Duration::zero(), [n] { n->crash(); });
     world.sim().schedule_after(j.at, [n] { n->restart(); });
   }
 }

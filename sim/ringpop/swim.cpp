@@ -43,7 +43,9 @@ void SwimMember::start(world::Node& node) {
   const std::uint32_t inc = start_incarnation(node, at_zero);
   if (at_zero) {
     for (MemberId m = 0; m < shared_.size(); ++m) {
-      view_.force(m, Status::kAlive, 1);
+      if (!shared_.late(m)) {
+        view_.force(m, Status::kAlive, 1);
+      }
     }
   } else {
     view_.force(self_, Status::kAlive, inc);

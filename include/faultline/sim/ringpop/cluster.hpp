@@ -66,6 +66,8 @@ public:
   std::uint32_t size() const { return params_.members; }
   RingCache& rings() { return rings_; }
   Rng& rng_for(MemberId m);
+  /// Whether m joins after time zero (members that start converged do not know it).
+  bool late(MemberId m) const { return late_[m]; }
 
   // --- hooks the members call --------------------------------------------------------------
   void attach(MemberId m, SwimMember* member) { live_[m] = member; }
@@ -96,6 +98,7 @@ private:
   RingCache rings_;
   std::vector<SwimMember*> live_;
   std::vector<Rng> rngs_;
+  std::vector<bool> late_;
   std::vector<std::uint32_t> faulty_views_;  // how many members hold m faulty
   std::vector<bool> impaired_;               // some fault ever touched m
   std::vector<std::optional<std::size_t>> open_detection_;

@@ -76,6 +76,9 @@ public:
   // --- for tests: inject what the protocol would otherwise learn from the network ---------
   /// Applies a change as if it had arrived in a message from `c.source`.
   void receive_change(const Change& c) { apply_change(c); }
+  /// Overwrites an entry of the view without disseminating it: a divergence that only a full
+  /// sync can repair (as after the change's piggyback count ran out).
+  void overwrite_entry(MemberId m, Status s, std::uint32_t inc) { view_.force(m, s, inc); }
 
 private:
   struct Suspicion {
