@@ -218,6 +218,21 @@ MemberId RingpopCluster::owner(MemberId m, std::uint64_t key_hash) {
   return shared_->rings().ring_for(s->view())->lookup(key_hash);
 }
 
+double RingpopCluster::owners_per_key(std::size_t keys) {
+  std::size_t total = 0;
+  for (std::size_t k = 0; k < keys; ++k) {
+    std::vector<MemberId> owners;
+    for (MemberId m = 0; m < params_.members; ++m) {
+      if (up(m)) {
+        owners.push_back(owner(m, hash_u64(k)));
+      }
+    }
+    std::sort(owners.begin(), owners.end());
+    total += static_cast<std::size_t>(std::unique(owners.begin(), owners.end()) - owners.begin());
+  }
+  return keys == 0 ? 0.0 : static_cast<double>(total) / static_cast<double>(keys);
+}
+
 std::vector<ViewSnapshot> RingpopCluster::snapshot() const {
   std::vector<ViewSnapshot> out;
   for (MemberId m = 0; m < params_.members; ++m) {

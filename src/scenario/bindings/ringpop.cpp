@@ -86,7 +86,8 @@ public:
     return {"dissemination_s_mean",   "distinct_checksums", "false_positives",
             "faulty_declarations",    "first_detection_s_mean", "full_syncs",
             "healthy_marked_faulty",  "heals",              "members_with_wrong_view",
-            "messages_per_member_per_s", "refutations",     "suspicions"};
+            "messages_per_member_per_s", "owners_per_key",  "refutations",
+            "suspicions"};
   }
 
   double probe(std::string_view name) const override {
@@ -96,6 +97,9 @@ public:
     }
     if (name == "members_with_wrong_view") {
       return static_cast<double>(cluster_->members_with_wrong_view());
+    }
+    if (name == "owners_per_key") {
+      return cluster_->owners_per_key(16);
     }
     if (name == "false_positives") {
       return static_cast<double>(s.false_positives());

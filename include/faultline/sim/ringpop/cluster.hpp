@@ -138,6 +138,9 @@ public:
   std::size_t members_with_wrong_view() const;
   /// The owner of `key_hash` in member m's ring (built from m's view; shared cache).
   MemberId owner(MemberId m, std::uint64_t key_hash);
+  /// Distinct owners live members' rings give a key, averaged over `keys` keys (1: every
+  /// member routes each key to the same owner; 2 during a split brain).
+  double owners_per_key(std::size_t keys);
   /// Live members' views, for the membership checker.
   std::vector<ViewSnapshot> snapshot() const;
   /// Samples each live member's ring at `keys` key hashes, for the checker.
