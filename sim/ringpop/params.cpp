@@ -84,6 +84,21 @@ void SwimParams::validate() const {
   lifeguard.validate();
 }
 
+void ForwardParams::validate() const {
+  if (retry_schedule.size() > 20) {
+    bad("forward.retry_schedule", "has more than 20 retries; give at most 20");
+  }
+  for (std::size_t i = 0; i < retry_schedule.size(); ++i) {
+    if (retry_schedule[i] < Duration::zero()) {
+      bad("forward.retry_schedule[" + std::to_string(i) + "]", "must be >= 0");
+    }
+  }
+  positive("forward.timeout", timeout);
+  if (handle_cpu < Duration::zero()) {
+    bad("forward.handle_cpu", "must be >= 0");
+  }
+}
+
 void RingParams::validate() const {
   if (replica_points < 1 || replica_points > 10000) {
     bad("ring.replica_points", "must be within [1, 10000]");
@@ -125,6 +140,7 @@ void ClusterParams::validate() const {
   }
   swim.validate();
   ring.validate();
+  forward.validate();
 }
 
 }  // namespace faultline::sim::ringpop

@@ -189,3 +189,43 @@ TEST_CASE("swim: the same seed gives the same trace", "[ringpop][determinism]") 
   CHECK(once(3) == once(3));
   CHECK(once(3) != once(4));
 }
+
+TEST_CASE("forwarding: while a member joins, differing checksums refuse forwards and the retry "
+          "schedule carries requests through",
+          "[ringpop][forward]") {
+  struct Tally {
+    int ok = 0, failed = 0, refusals = 0, forwarded = 0;
+  };
+  auto once = [](std::vector<Duration> schedule, bool refuse) {
+    auto p = small_params(10);
+    p.late_joins.push_back({"ringpop-9", Duration::seconds(10)});
+    p.forward.retry_schedule = std::move(schedule);
+    p.forward.refuse_on_checksum_mismatch = refuse;
+    Run r(p);
+    r.run_for(Duration::millis(10200));  // 9 has just asked the seeds to join
+    REQUIRE(r.cluster->distinct_checksums() > 1);
+    auto tally = std::make_shared<Tally>();
+    for (std::uint64_t k = 0; k < 300; ++k) {
+      SwimMember* at = r.cluster->member(static_cast<MemberId>(k % 9));
+      at->request(hash_u64(k), [tally](const RequestOutcome& o) {
+        tally->ok += o.ok ? 1 : 0;
+        tally->failed += o.ok ? 0 : 1;
+        tally->refusals += static_cast<int>(o.refusals);
+        tally->forwarded += o.attempts > 0 ? 1 : 0;
+      });
+    }
+    r.run_for(Duration::seconds(10));
+    CHECK(tally->ok + tally->failed == 300);
+    CHECK(r.cluster->distinct_checksums() == 1);
+    return *tally;
+  };
+  const Tally retried = once({Duration::zero(), Duration::millis(500), Duration::seconds(2)}, true);
+  CHECK(retried.forwarded > 200);  // 8 of 9 keys belong to someone else
+  CHECK(retried.refusals > 0);     // the join made checksums differ
+  CHECK(retried.failed == 0);      // and the schedule outlasted the convergence
+  const Tally no_retries = once({}, true);
+  CHECK(no_retries.failed > 0);    // without retries the refusals are failures
+  const Tally no_check = once({}, false);
+  CHECK(no_check.refusals == 0);   // ringpop's consistency check is what refuses
+  CHECK(no_check.failed == 0);
+}

@@ -96,6 +96,25 @@ struct RingParams {
   void validate() const;
 };
 
+/// Handle or forward (ringpop's request proxy): a request for a key is handled by the member
+/// that owns it in the receiver's ring, or forwarded to that owner. The owner refuses a
+/// forwarded request while its membership checksum differs from the forwarder's (ringpop-node
+/// requestProxy's checksum check, model-facts §5.2); the forwarder retries on the schedule,
+/// looking the owner up again each time.
+struct ForwardParams {
+  bool refuse_on_checksum_mismatch = true;
+  /// Delays before each retry: ringpop's example retrySchedule [0, 0.5, 2] s, maxRetries 3.
+  std::vector<Duration> retry_schedule{Duration::zero(), Duration::millis(500),
+                                       Duration::seconds(2)};
+  /// Time a forwarded request waits for the owner's answer (an assumption; TChannel calls in
+  /// ringpop carry their own timeouts).
+  Duration timeout = Duration::seconds(1);
+  /// CPU time the owner spends handling a request (an assumption).
+  Duration handle_cpu = Duration::micros(100);
+
+  void validate() const;
+};
+
 /// One start of a member after the run began (a join through seeds).
 struct JoinSpec {
   std::string member;  // a member name, "ringpop-<i>"
@@ -115,6 +134,7 @@ struct ClusterParams {
   std::vector<JoinSpec> late_joins;
   SwimParams swim;
   RingParams ring;
+  ForwardParams forward;
 
   void validate() const;
 };

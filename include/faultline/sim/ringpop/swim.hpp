@@ -10,6 +10,7 @@
 #include <faultline/world/node.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace faultline::sim::ringpop {
@@ -60,6 +61,29 @@ struct SyncResp {
   std::vector<Change> changes;
 };
 
+/// Handle or forward.
+struct FwdReq {
+  std::uint64_t id = 0;
+  std::uint64_t key_hash = 0;
+  MemberId from = kNoMember;
+  std::uint64_t checksum = 0;
+};
+struct FwdResp {
+  std::uint64_t id = 0;
+  MemberId from = kNoMember;
+  bool refused = false;  // checksums differed
+};
+
+/// How one request ended.
+struct RequestOutcome {
+  bool ok = false;
+  MemberId handled_by = kNoMember;
+  std::uint32_t attempts = 0;  // forwards sent (0: handled where it arrived)
+  std::uint32_t refusals = 0;
+  std::uint32_t timeouts = 0;
+  Duration latency{};
+};
+
 class SwimMember final : public world::Program {
 public:
   SwimMember(world::Node& node, ClusterShared& shared, MemberId self, bool converged_start);
@@ -72,6 +96,11 @@ public:
   /// Lifeguard's local health score (0 when healthy).
   std::uint32_t local_health() const { return lhm_; }
   std::size_t pending_changes() const { return dissem_.size(); }
+
+  /// A request for `key_hash` arriving at this member: handled here if this member owns the
+  /// key in its ring, else forwarded to the owner (retried per ForwardParams). `done` runs
+  /// once, unless this member dies first.
+  void request(std::uint64_t key_hash, std::function<void(const RequestOutcome&)> done);
 
   // --- for tests: inject what the protocol would otherwise learn from the network ---------
   /// Applies a change as if it had arrived in a message from `c.source`.
@@ -99,6 +128,10 @@ private:
   void on_ping_req_result(const PingReqResult& r);
   void on_sync_req(const SyncReq& r);
   void on_sync_resp(const SyncResp& r);
+  void on_fwd_req(const FwdReq& r);
+  void on_fwd_resp(const FwdResp& r);
+  void attempt(std::uint64_t id);
+  void retry_or_fail(std::uint64_t id);
 
   void schedule_probe(Duration delay);
   void probe();
@@ -162,6 +195,17 @@ private:
     MemberId target;
   };
   std::vector<Relay> relays_;
+
+  struct Pending {
+    std::uint64_t id;
+    std::uint64_t key_hash;
+    Time started;
+    RequestOutcome outcome;
+    std::function<void(const RequestOutcome&)> done;
+    std::uint64_t attempt_seq = 0;  // which attempt an answer or timeout belongs to
+  };
+  std::vector<Pending> requests_;
+  std::uint64_t next_request_ = 0;
 
   std::vector<Suspicion> suspicions_;
   std::uint32_t lhm_ = 0;
