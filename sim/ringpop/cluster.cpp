@@ -36,6 +36,16 @@ void ClusterShared::detach(MemberId m, SwimMember* member) {
 
 void ClusterShared::message_sent(std::size_t /*changes*/) { ++messages_; }
 
+void ClusterShared::probing(MemberId target) {
+  note_faults();
+  if (const auto& open = open_detection_[target]) {
+    DetectionRecord& d = detections_[*open];
+    if (!d.first_probe) {
+      d.first_probe = sim().now();
+    }
+  }
+}
+
 void ClusterShared::count(std::string_view what) {
   sim().metrics().counter(std::string("ringpop.") + std::string(what)).inc();
 }

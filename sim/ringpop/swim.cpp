@@ -392,6 +392,7 @@ void SwimMember::probe() {
     return;
   }
   shared_.count("probes");
+  shared_.probing(target);
   probe_seq_ = ++seq_;
   probe_target_ = target;
   phase_ = Phase::kDirect;

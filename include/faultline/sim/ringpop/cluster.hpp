@@ -23,6 +23,7 @@ class SwimMember;
 struct DetectionRecord {
   MemberId member = kNoMember;
   Time crashed_at{};
+  std::optional<Time> first_probe;    // any member's first probe of it after the crash
   std::optional<Time> first_suspect;  // any member's first suspicion (SWIM's "first detection")
   std::optional<Time> first_faulty;   // any member's first faulty declaration
   std::optional<Time> all_faulty;     // every live member holds it faulty (dissemination done)
@@ -77,6 +78,8 @@ public:
   void observe(MemberId by, MemberId about, Status before, Status after, std::uint32_t inc,
                bool declared);
   void message_sent(std::size_t changes);
+  /// `target` is being probed (for the time to the first probe of a crashed member).
+  void probing(MemberId target);
   void count(std::string_view what);
 
   // --- measures --------------------------------------------------------------------------
