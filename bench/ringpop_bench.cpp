@@ -152,8 +152,8 @@ int figures(std::uint32_t max_members) {
         break;
       }
       // Enough crashes over enough seeds for a stable mean at every size.
-      const int crashes = n >= 100 ? 5 : 1;
-      const int seeds = std::max(1, static_cast<int>(std::min<std::uint32_t>(20, 1000 / n)));
+      const int crashes = n >= 100 ? 10 : 1;
+      const int seeds = std::max(2, static_cast<int>(std::min<std::uint32_t>(40, 2000 / n)));
       const Duration length = n >= 3000 ? Duration::seconds(120) : Duration::seconds(180);
       Outcome sum;
       int used = 0;

@@ -84,7 +84,7 @@ void ClusterShared::note_faults() {
       impaired_[m] = true;
       if (f.kind == world::FaultKind::kCrash && !open_detection_[m]) {
         open_detection_[m] = detections_.size();
-        detections_.push_back({m, f.time, {}, {}, {}});
+        detections_.push_back({m, f.time, {}, {}, {}, {}});
       }
       if (f.kind == world::FaultKind::kRestart) {
         open_detection_[m].reset();
