@@ -29,6 +29,23 @@ std::uint32_t piggyback_limit(std::uint32_t factor, std::uint64_t pingable) {
   return factor * ceil_log10_plus_one(pingable);
 }
 
+void DampingParams::validate() const {
+  if (!(penalty >= 0.0)) {
+    bad("swim.damping.penalty", "must be >= 0");
+  }
+  if (!(reuse_limit > 0.0) || !(suppress_limit > reuse_limit)) {
+    bad("swim.damping.suppress_limit", "must exceed reuse_limit, which must be positive");
+  }
+  positive("swim.damping.half_life", half_life);
+  positive("swim.damping.damp_req_timeout", damp_req_timeout);
+  if (damp_req_size < 1 || damp_req_size > 64) {
+    bad("swim.damping.damp_req_size", "must be within [1, 64]");
+  }
+  if (damp_req_quorum < 1 || damp_req_quorum > damp_req_size) {
+    bad("swim.damping.damp_req_quorum", "must be within [1, damp_req_size]");
+  }
+}
+
 void LifeguardParams::validate() const {
   if (max_multiplier < 1 || max_multiplier > 64) {
     bad("swim.lifeguard.max_multiplier", "must be within [1, 64]");
@@ -82,6 +99,7 @@ void SwimParams::validate() const {
     bad("swim.message_cpu", "must be >= 0");
   }
   lifeguard.validate();
+  damping.validate();
 }
 
 void ForwardParams::validate() const {

@@ -229,3 +229,34 @@ TEST_CASE("forwarding: while a member joins, differing checksums refuse forwards
   CHECK(no_check.refusals == 0);   // ringpop's consistency check is what refuses
   CHECK(no_check.failed == 0);
 }
+
+TEST_CASE("damping: a flapping member is evicted by agreement and taken back once its score "
+          "decays",
+          "[ringpop][swim][damping]") {
+  for (bool damping : {true, false}) {
+    auto p = small_params(8);
+    p.swim.damping.enabled = damping;
+    Run r(p);
+    r.run_for(Duration::seconds(2));
+    // Member 4 flaps: paused 10 s (long enough to be declared faulty), up 5 s, six times.
+    for (int i = 0; i < 6; ++i) {
+      r.fault({.at = Duration::seconds(15 * i), .kind = FaultKind::kPause, .target = Run::node(4),
+               .peer = {}, .duration = Duration::seconds(10)});
+    }
+    r.run_for(Duration::seconds(15 * 6 + 20));  // 20 s after the last resume
+    SwimMember* m0 = r.cluster->member(0);
+    if (damping) {
+      CHECK(r.counter("ringpop.damp_reqs") > 0);
+      CHECK(r.counter("ringpop.damped") > 0);
+      CHECK(m0->damped(4));
+      CHECK(m0->view().status(4) == Status::kFaulty);  // up for 20 s, still out of the ring
+      r.run_for(Duration::seconds(200));               // the score decays below reuse
+      CHECK_FALSE(m0->damped(4));
+      CHECK(m0->view().status(4) == Status::kAlive);
+      CHECK(r.cluster->distinct_checksums() == 1);
+    } else {
+      CHECK(r.counter("ringpop.damped") == 0);
+      CHECK(m0->view().status(4) == Status::kAlive);  // back after every flap
+    }
+  }
+}

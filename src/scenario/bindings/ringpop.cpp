@@ -34,6 +34,18 @@ void read_lifeguard(ObjectReader& r, rp::LifeguardParams& p) {
   r.finish();
 }
 
+void read_damping(ObjectReader& r, rp::DampingParams& p) {
+  r.get("enabled", p.enabled);
+  r.get("penalty", p.penalty, {.min = 0.0, .max = 1e9});
+  r.get("suppress_limit", p.suppress_limit, {.min = 0.0, .max = 1e9});
+  r.get("reuse_limit", p.reuse_limit, {.min = 0.0, .max = 1e9});
+  r.get("half_life", p.half_life, {.min = Duration::nanos(1)});
+  get_u32(r, "damp_req_size", p.damp_req_size, 1, 64);
+  get_u32(r, "damp_req_quorum", p.damp_req_quorum, 1, 64);
+  r.get("damp_req_timeout", p.damp_req_timeout, {.min = Duration::nanos(1)});
+  r.finish();
+}
+
 void read_swim(ObjectReader& r, rp::SwimParams& p) {
   std::string preset = "ringpop";
   r.get_choice("preset", preset, {"ringpop", "memberlist"});
@@ -59,6 +71,9 @@ void read_swim(ObjectReader& r, rp::SwimParams& p) {
   if (auto lg = r.object("lifeguard")) {
     read_lifeguard(*lg, p.lifeguard);
   }
+  if (auto d = r.object("damping")) {
+    read_damping(*d, p.damping);
+  }
   r.finish();
 }
 
@@ -83,10 +98,19 @@ public:
   }
 
   std::vector<std::string> probes() const override {
-    return {"dissemination_s_mean",   "distinct_checksums", "false_positives",
-            "faulty_declarations",    "first_detection_s_mean", "full_syncs",
-            "healthy_marked_faulty",  "heals",              "members_with_wrong_view",
-            "messages_per_member_per_s", "owners_per_key",  "refutations",
+    return {"damped",
+            "dissemination_s_mean",
+            "distinct_checksums",
+            "false_positives",
+            "faulty_declarations",
+            "first_detection_s_mean",
+            "full_syncs",
+            "heals",
+            "healthy_marked_faulty",
+            "members_with_wrong_view",
+            "messages_per_member_per_s",
+            "owners_per_key",
+            "refutations",
             "suspicions"};
   }
 

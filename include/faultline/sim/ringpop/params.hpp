@@ -17,6 +17,26 @@
 
 namespace faultline::sim::ringpop {
 
+/// Flap damping (ringpop-node, model-facts §5.2): every status change a member applies about
+/// another adds `penalty` to that member's score, which halves every `half_life`. Above
+/// `suppress_limit` the member asks `damp_req_size` others (damp-req) for their scores; if
+/// `damp_req_quorum` of them are above the limit too, it evicts the flapper (declares it faulty)
+/// and ignores news of it being reachable until its score decays below `reuse_limit`. The
+/// numbers are assumptions in the manner of BGP route-flap damping (RFC 2439), which the
+/// scheme follows; ringpop's own defaults were not found in public sources. Off by default.
+struct DampingParams {
+  bool enabled = false;
+  double penalty = 500.0;
+  double suppress_limit = 5000.0;
+  double reuse_limit = 2500.0;
+  Duration half_life = Duration::seconds(60);
+  std::uint32_t damp_req_size = 3;
+  std::uint32_t damp_req_quorum = 2;
+  Duration damp_req_timeout = Duration::seconds(1);
+
+  void validate() const;
+};
+
 /// Lifeguard (model-facts §5.1; memberlist's DefaultLANConfig for the numbers).
 struct LifeguardParams {
   bool enabled = false;
@@ -79,6 +99,7 @@ struct SwimParams {
   std::uint32_t change_bytes = 48;
 
   LifeguardParams lifeguard;
+  DampingParams damping;
 
   /// ringpop-go defaults (the struct's defaults).
   static SwimParams ringpop_defaults();

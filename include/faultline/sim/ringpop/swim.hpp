@@ -61,6 +61,18 @@ struct SyncResp {
   std::vector<Change> changes;
 };
 
+/// Flap damping: "what is your score for `target`?"
+struct DampReq {
+  std::uint64_t seq = 0;
+  MemberId from = kNoMember;
+  MemberId target = kNoMember;
+};
+struct DampResp {
+  std::uint64_t seq = 0;
+  MemberId target = kNoMember;
+  double score = 0.0;
+};
+
 /// Handle or forward.
 struct FwdReq {
   std::uint64_t id = 0;
@@ -96,6 +108,9 @@ public:
   /// Lifeguard's local health score (0 when healthy).
   std::uint32_t local_health() const { return lhm_; }
   std::size_t pending_changes() const { return dissem_.size(); }
+  /// Flap damping: this member's current (decayed) score for m, and whether it damps m.
+  double damp_score(MemberId m) const;
+  bool damped(MemberId m) const;
 
   /// A request for `key_hash` arriving at this member: handled here if this member owns the
   /// key in its ring, else forwarded to the owner (retried per ForwardParams). `done` runs
@@ -128,6 +143,9 @@ private:
   void on_ping_req_result(const PingReqResult& r);
   void on_sync_req(const SyncReq& r);
   void on_sync_resp(const SyncResp& r);
+  void on_damp_req(const DampReq& r);
+  void on_damp_resp(const DampResp& r);
+  void flapped(MemberId m);
   void on_fwd_req(const FwdReq& r);
   void on_fwd_resp(const FwdResp& r);
   void attempt(std::uint64_t id);
@@ -206,6 +224,19 @@ private:
   };
   std::vector<Pending> requests_;
   std::uint64_t next_request_ = 0;
+
+  struct Damp {
+    MemberId member;
+    double score;
+    Time updated;
+    bool damped;
+    std::uint64_t asking;  // seq of the damp-req round in flight, 0 if none
+    std::uint32_t votes;
+  };
+  Damp* damp_of(MemberId m);
+  const Damp* damp_of(MemberId m) const;
+  double decayed(const Damp& d) const;
+  std::vector<Damp> damps_;  // only members that ever flapped
 
   std::vector<Suspicion> suspicions_;
   std::uint32_t lhm_ = 0;
