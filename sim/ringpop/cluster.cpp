@@ -105,8 +105,10 @@ void ClusterShared::observe(MemberId by, MemberId about, Status before, Status a
   }
   if (declared) {
     declarations_.push_back({now, by, about, after, inc});
+    // "node" puts the record on the declaring member's track in the Perfetto export.
     sim().record("ringpop", "declare",
-                 {{"by", by}, {"about", about}, {"status", to_string(after)}, {"incarnation", inc}});
+                 {{"node", nodes_[by].value()}, {"by", by}, {"about", about},
+                  {"status", to_string(after)}, {"incarnation", inc}});
   }
   if (after == Status::kFaulty && before != Status::kFaulty) {
     if (!impaired_[about]) {
