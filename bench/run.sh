@@ -21,7 +21,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEAS
   -DFAULTLINE_BUILD_TESTS=OFF -DFAULTLINE_BUILD_BENCH=ON >/dev/null
 # Every benchmark target; tools/deps.sh above has installed the peers, so the SimGrid and ns-3
 # programs are among them.
-cmake --build "$build" --target phold world_bench dynamodb_storm world_simgrid -j2
+cmake --build "$build" --target phold world_bench dynamodb_storm world_simgrid ringpop_bench -j2
 
 ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not installed")
 simgrid_version=$(dpkg-query -W -f='${Version}' libsimgrid-dev 2>/dev/null || echo "not installed")
@@ -56,3 +56,7 @@ echo "results written to $out"
     printf '%-7s ' "$mode"
     "$build/bench/world_simgrid" "$mode" --hosts 1000 --seconds 1
   done; } | tee "$out_dir/world-simgrid-latest.txt"
+# Ringpop/SWIM (docs/performance.md, docs/stories/ringpop.md): 10,000 members for 10 simulated
+# minutes, then SWIM's scaling figures over n = 10 ... 10,000.
+{ machine; "$build/bench/ringpop_bench" speed; } | tee "$out_dir/ringpop-speed-latest.txt"
+{ machine; "$build/bench/ringpop_bench" figures; } | tee "$out_dir/ringpop-figures-latest.txt"

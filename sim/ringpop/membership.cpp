@@ -1,0 +1,123 @@
+#include <faultline/sim/ringpop/membership.hpp>
+
+#include <algorithm>
+
+namespace faultline::sim::ringpop {
+
+std::string_view to_string(Status s) {
+  switch (s) {
+    case Status::kUnknown:
+      return "unknown";
+    case Status::kAlive:
+      return "alive";
+    case Status::kSuspect:
+      return "suspect";
+    case Status::kFaulty:
+      return "faulty";
+  }
+  return "?";
+}
+
+bool overrides(Status cur_status, std::uint32_t cur_inc, Status new_status,
+               std::uint32_t new_inc) {
+  if (new_status == Status::kUnknown) {
+    return false;
+  }
+  if (cur_status == Status::kUnknown || new_inc > cur_inc) {
+    return true;
+  }
+  return new_inc == cur_inc && new_status > cur_status;
+}
+
+namespace {
+std::uint64_t mix(std::uint64_t x) {
+  // splitmix64's finaliser: a bijection with good avalanche.
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+std::uint64_t Membership::entry_hash(MemberId m, Status s, std::uint32_t inc) {
+  return mix((std::uint64_t{m} << 32) ^ (std::uint64_t{inc} << 2) ^ static_cast<std::uint64_t>(s));
+}
+
+std::uint64_t Membership::ring_hash(MemberId m) { return mix(0x5249'4e47'0000'0000ULL ^ m); }
+
+Membership::Membership(MemberId self, std::uint32_t group_size)
+    : self_(self), entries_(group_size) {}
+
+void Membership::set(MemberId m, Status s, std::uint32_t inc) {
+  Entry& e = entries_[m];
+  if (e.status != Status::kUnknown) {
+    checksum_ -= entry_hash(m, e.status, e.incarnation);
+  } else {
+    ++known_;
+  }
+  if (pingable(e.status)) {
+    --pingable_;
+    ring_checksum_ -= ring_hash(m);
+  }
+  e.status = s;
+  e.incarnation = inc;
+  checksum_ += entry_hash(m, s, inc);
+  if (pingable(s)) {
+    ++pingable_;
+    ring_checksum_ += ring_hash(m);
+  }
+}
+
+bool Membership::apply(const Change& c) {
+  if (c.member >= entries_.size()) {
+    return false;
+  }
+  const Entry& e = entries_[c.member];
+  if (!overrides(e.status, e.incarnation, c.status, c.incarnation)) {
+    return false;
+  }
+  set(c.member, c.status, c.incarnation);
+  return true;
+}
+
+void Membership::force(MemberId m, Status s, std::uint32_t incarnation) { set(m, s, incarnation); }
+
+std::vector<Change> Membership::snapshot(MemberId source, std::uint32_t source_inc) const {
+  std::vector<Change> out;
+  out.reserve(known_);
+  for (MemberId m = 0; m < entries_.size(); ++m) {
+    const Entry& e = entries_[m];
+    if (e.status != Status::kUnknown) {
+      out.push_back({m, e.status, e.incarnation, source, source_inc});
+    }
+  }
+  return out;
+}
+
+void Disseminator::record(const Change& c) {
+  for (auto& p : pending_) {
+    if (p.change.member == c.member) {
+      p.change = c;
+      p.sent = 0;
+      return;
+    }
+  }
+  pending_.push_back({c, 0});
+}
+
+void Disseminator::issue(std::uint32_t limit, MemberId skip_source, std::vector<Change>& out) {
+  std::size_t keep = 0;
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    Pending p = pending_[i];
+    if (skip_source == kNoMember || p.change.source != skip_source) {
+      out.push_back(p.change);
+      ++p.sent;
+    }
+    if (p.sent < limit) {
+      pending_[keep++] = p;
+    }
+  }
+  pending_.resize(keep);
+}
+
+}  // namespace faultline::sim::ringpop
