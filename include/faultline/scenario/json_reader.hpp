@@ -84,6 +84,8 @@ public:
   void get(std::string_view key, int& out, Bounds bounds = {});
   void get(std::string_view key, Duration& out, DurationBounds bounds = {});
   void get(std::string_view key, std::vector<std::string>& out);
+  /// A list of names: non-empty strings, each at most once (zones, regions, tiers).
+  void get_names(std::string_view key, std::vector<std::string>& out);
   /// A string that must be one of `choices`.
   void get_choice(std::string_view key, std::string& out, const std::vector<std::string>& choices);
 
@@ -108,6 +110,9 @@ public:
 private:
   const Json* lookup(std::string_view key);
   double number(std::string_view key, const Json& v, Bounds bounds, bool integral);
+  /// A whole number within `bounds` and within T's range; the message names the range.
+  template <typename T>
+  T integer(std::string_view key, const Json& v, Bounds bounds);
 
   const Json& json_;
   std::string pointer_;

@@ -147,7 +147,7 @@ public:
 
   CheckVerdict check(std::string_view /*name*/, Simulation& /*sim*/) override {
     auto r = cluster_->check_cart_adds_kept();
-    return {r.ok, r.summary};
+    return {r.ok, r.summary, r.details};
   }
 
 private:
@@ -162,7 +162,7 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
   dyn::DynamoParams p;
   ObjectReader r(*in.params, "/model/params", source);
   r.get("nodes", p.nodes, {.min = 1, .max = 10000});
-  r.get("zones", p.zones);
+  r.get_names("zones", p.zones);
   if (auto ring = r.object("ring")) {
     std::string placement(dyn::to_string(p.ring.placement));
     ring->get_choice("placement", placement, {"random_tokens", "equal_partitions"});

@@ -188,7 +188,7 @@ std::unique_ptr<ModelInstance> prepare_dynamodb(const ModelInput& in) {
   ddb::DynamoDbParams params;
   ObjectReader r(*in.params, "/model/params", source);
   r.get("region", params.region);
-  r.get("zones", params.zones);
+  r.get_names("zones", params.zones);
   if (const Json* tables = r.array("tables")) {
     params.tables.clear();
     for (std::size_t i = 0; i < tables->size(); ++i) {
@@ -214,6 +214,7 @@ std::unique_ptr<ModelInstance> prepare_dynamodb(const ModelInput& in) {
     read_queue(*q, params.queue);
   }
   r.get("sample_interval", params.sample_interval, {.min = Duration::nanos(1)});
+  bindings::check_sample_count(r, "sample_interval", params.sample_interval, in.duration);
   r.finish();
   if (params.customers.empty() && !params.queue.enabled) {
     throw source.error("/model/params/customers", "no client population",

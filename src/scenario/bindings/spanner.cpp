@@ -262,7 +262,7 @@ public:
   CheckVerdict check(std::string_view name, Simulation&) override {
     check::CheckResult r = name == "invariants" ? cluster_->invariants().result()
                                                 : cluster_->check_serializable();
-    return {r.ok, r.summary};
+    return {r.ok, r.summary, r.details};
   }
 
 private:
