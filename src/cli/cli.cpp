@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include "describe.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -42,6 +43,8 @@ commands:
   run FILE|DIR       run a scenario (every variant by default) and report side by side
   validate FILE...   check scenario files without running them
   list [DIR]         list models, and the scenarios and variants in DIR (default scenarios/)
+  describe MODEL [--json]
+                     a model's params (type, default, range), populations, probes, checkers
   check-determinism FILE
                      run each variant twice and name the first diverging trace record
   sweep FILE --seeds A..B
@@ -82,6 +85,15 @@ file, the JSON path and the fix (exit code 2).
 constexpr const char* kListHelp = R"(usage: faultline list [DIR]
 
 Lists the registered models, and each scenario in DIR (default: scenarios/) with its variants.
+)";
+
+constexpr const char* kDescribeHelp = R"(usage: faultline describe MODEL [--json] [--dir DIR]
+
+Lists what a scenario file can say to MODEL: every parameter its binding reads (JSON path,
+type, default, range or choices), the sections it reads, and, for each scenario of the model in
+DIR (default scenarios/), its populations (for "of"), probes and checkers; then the observation
+kinds and expectation metrics. The parameters are recorded while the binding parses those
+scenarios, so the list is what the parser reads. --json prints the same as JSON.
 )";
 
 constexpr const char* kDeterminismHelp = R"(usage: faultline check-determinism FILE [options]
@@ -738,6 +750,38 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
   return exit;
 }
 
+int cmd_describe(const std::vector<std::string>& args, std::size_t first,
+                 const scenario::ModelRegistry& registry, std::ostream& out,
+                 const Environment& env) {
+  std::vector<std::string> models;
+  bool json = false;
+  std::string dir = env.scenario_dir;
+  for (std::size_t i = first; i < args.size(); ++i) {
+    if (args[i] == "--json") {
+      json = true;
+    } else if (args[i] == "--help" || args[i] == "-h") {
+      out << kDescribeHelp;
+      return kExitOk;
+    } else if (args[i] == "--dir" && i + 1 < args.size()) {
+      dir = args[++i];
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      throw BadUsage("unknown option " + args[i]);
+    } else {
+      models.push_back(args[i]);
+    }
+  }
+  if (models.size() != 1) {
+    throw BadUsage("describe needs exactly one model; `faultline list` names them");
+  }
+  auto description = describe_model(registry, models.front(), dir);
+  if (json) {
+    out << description.dump(2) << "\n";
+  } else {
+    print_description(out, description);
+  }
+  return kExitOk;
+}
+
 faultline::Task<void> demo_ping(Simulation& sim, int id, int rounds) {
   for (int i = 0; i < rounds; ++i) {
     co_await sim.sleep(Duration::millis(10 + id));
@@ -785,8 +829,8 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
   const std::vector<std::string> det_flags = {"--variant", "--all-variants", "--seed", "--set"};
   const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
                                                 "--all-variants", "--set", "--json", "--quiet"};
-  const std::vector<std::string> commands = {"run", "validate", "list", "check-determinism",
-                                             "sweep", "demo", "help"};
+  const std::vector<std::string> commands = {"run",   "validate", "list", "check-determinism",
+                                             "sweep", "describe", "demo", "help"};
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       (args[0] == "help" && args.size() == 1)) {
     out << kMainHelp;
@@ -807,6 +851,8 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
       out << kDeterminismHelp;
     } else if (cmd == "sweep") {
       out << kSweepHelp;
+    } else if (cmd == "describe") {
+      out << kDescribeHelp;
     } else {
       out << kMainHelp;
     }
@@ -855,6 +901,9 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
     }
     if (cmd == "demo") {
       return cmd_demo(out);
+    }
+    if (cmd == "describe") {
+      return cmd_describe(args, first, registry, out, env);
     }
     err << "faultline: unknown command \"" << cmd << "\"";
     std::string hint = scenario::suggestion(cmd, commands);

@@ -141,6 +141,33 @@ Duration parse_duration(const Json& j, const std::string& pointer, const Source&
   return *d;
 }
 
+void ParamCatalog::note(ParamInfo info) {
+  if (seen_.insert(info.pointer).second) {
+    params_.push_back(std::move(info));
+  }
+}
+
+void ObjectReader::note(std::string_view key, std::string type, std::string default_value,
+                        std::string range, std::vector<std::string> choices) const {
+  if (source_.catalog == nullptr) {
+    return;
+  }
+  // Array indices become "*": tiers/0/instances and tiers/1/instances are one parameter.
+  std::string normalized;
+  const std::string full = pointer(key);
+  std::string_view rest = full;
+  while (!rest.empty()) {
+    rest.remove_prefix(1);  // the '/'
+    const auto end = std::min(rest.find('/'), rest.size());
+    std::string_view token = rest.substr(0, end);
+    const bool index = !token.empty() && token.find_first_not_of("0123456789") == token.npos;
+    normalized += "/" + (index ? std::string("*") : std::string(token));
+    rest.remove_prefix(end);
+  }
+  source_.catalog->note({normalized, std::move(type), std::move(default_value), std::move(range),
+                         std::move(choices)});
+}
+
 ObjectReader::ObjectReader(const Json& json, std::string pointer, const Source& source)
     : json_(json), pointer_(std::move(pointer)), source_(source) {
   if (!json_.is_object()) {
@@ -167,6 +194,7 @@ ScenarioError ObjectReader::error_here(std::string problem, std::string fix) con
 }
 
 void ObjectReader::get(std::string_view key, bool& out) {
+  note(key, "boolean", out ? "true" : "false");
   if (const Json* v = lookup(key)) {
     if (!v->is_boolean()) {
       throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected true or false");
@@ -176,6 +204,7 @@ void ObjectReader::get(std::string_view key, bool& out) {
 }
 
 void ObjectReader::get(std::string_view key, std::string& out) {
+  note(key, "string", Json(out).dump());
   if (const Json* v = lookup(key)) {
     if (!v->is_string()) {
       throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected a string",
@@ -227,7 +256,12 @@ double ObjectReader::number(std::string_view key, const Json& v, Bounds bounds, 
   return d;
 }
 
+std::string ObjectReader::bounds_text(Bounds b) {
+  return std::isinf(b.min) && std::isinf(b.max) ? std::string() : range_text(b.min, b.max);
+}
+
 void ObjectReader::get(std::string_view key, double& out, Bounds bounds) {
+  note(key, "number", fmt::format("{:g}", out), bounds_text(bounds));
   if (const Json* v = lookup(key)) {
     out = number(key, *v, bounds, false);
   }
@@ -258,24 +292,40 @@ T ObjectReader::integer(std::string_view key, const Json& v, Bounds bounds) {
 }
 
 void ObjectReader::get(std::string_view key, std::int64_t& out, Bounds bounds) {
+  note(key, "integer", std::to_string(out), bounds_text(bounds));
   if (const Json* v = lookup(key)) {
     out = integer<std::int64_t>(key, *v, bounds);
   }
 }
 
 void ObjectReader::get(std::string_view key, std::uint64_t& out, Bounds bounds) {
+  note(key, "integer", std::to_string(out), bounds_text(bounds));
   if (const Json* v = lookup(key)) {
     out = integer<std::uint64_t>(key, *v, bounds);
   }
 }
 
 void ObjectReader::get(std::string_view key, int& out, Bounds bounds) {
+  note(key, "integer", std::to_string(out), bounds_text(bounds));
   if (const Json* v = lookup(key)) {
     out = integer<int>(key, *v, bounds);
   }
 }
 
 void ObjectReader::get(std::string_view key, Duration& out, DurationBounds bounds) {
+  {
+    const bool has_min = bounds.min != DurationBounds{}.min;
+    const bool has_max = bounds.max != DurationBounds{}.max;
+    std::string range;
+    if (has_min && has_max) {
+      range = "between " + bounds.min.to_string() + " and " + bounds.max.to_string();
+    } else if (has_min) {
+      range = "at least " + bounds.min.to_string();
+    } else if (has_max) {
+      range = "at most " + bounds.max.to_string();
+    }
+    note(key, "duration", Json(out.to_string()).dump(), range);
+  }
   if (const Json* v = lookup(key)) {
     Duration d = parse_duration(*v, pointer(key), source_);
     if (d < bounds.min) {
@@ -291,6 +341,7 @@ void ObjectReader::get(std::string_view key, Duration& out, DurationBounds bound
 }
 
 void ObjectReader::get(std::string_view key, std::vector<std::string>& out) {
+  note(key, "array of strings", Json(out).dump());
   if (const Json* v = lookup(key)) {
     if (!v->is_array()) {
       throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected an array",
@@ -333,6 +384,7 @@ void ObjectReader::get_names(std::string_view key, std::vector<std::string>& out
 
 void ObjectReader::get_choice(std::string_view key, std::string& out,
                               const std::vector<std::string>& choices) {
+  note(key, "choice", Json(out).dump(), {}, choices);
   std::string value = out;
   get(key, value);
   if (has(key) && std::find(choices.begin(), choices.end(), value) == choices.end()) {
@@ -344,6 +396,7 @@ void ObjectReader::get_choice(std::string_view key, std::string& out,
 const Json* ObjectReader::raw(std::string_view key) { return lookup(key); }
 
 const Json& ObjectReader::require(std::string_view key, std::string_view example) {
+  note(key, "required", example.empty() ? std::string() : "e.g. " + std::string(example));
   const Json* v = lookup(key);
   if (v == nullptr) {
     // A misspelt key is the likeliest cause: point at it rather than at the absence.
@@ -363,6 +416,7 @@ const Json& ObjectReader::require(std::string_view key, std::string_view example
 }
 
 std::optional<ObjectReader> ObjectReader::object(std::string_view key) {
+  note(key, "object", "{}");
   const Json* v = lookup(key);
   if (v == nullptr) {
     return std::nullopt;
@@ -371,6 +425,7 @@ std::optional<ObjectReader> ObjectReader::object(std::string_view key) {
 }
 
 const Json* ObjectReader::array(std::string_view key) {
+  note(key, "array", "[]");
   const Json* v = lookup(key);
   if (v != nullptr && !v->is_array()) {
     throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected an array",

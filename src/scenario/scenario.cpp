@@ -75,7 +75,7 @@ std::optional<double> latency_quantile(std::string_view metric) {
   return percent / 100.0;
 }
 
-const std::vector<std::string>& expectation_metrics() {
+const std::vector<std::string>& expectation_metric_names() {
   static const std::vector<std::string> kMetrics = {
       "availability", "error_rate", "throughput", "retry_amplification", "latency_p50",
       "latency_p90", "latency_p99", "latency_p999", "probe_mean", "series_mean",
@@ -83,13 +83,16 @@ const std::vector<std::string>& expectation_metrics() {
   return kMetrics;
 }
 
-const std::vector<std::string>& observation_kinds() {
+const std::vector<std::string>& observation_kind_names() {
   static const std::vector<std::string> kKinds = {
       "availability", "error_rate", "throughput", "request_rate", "retry_amplification", "probe"};
   return kKinds;
 }
 
 }  // namespace
+
+const std::vector<std::string>& observation_kinds() { return observation_kind_names(); }
+const std::vector<std::string>& expectation_metrics() { return expectation_metric_names(); }
 
 // --- expectations ---------------------------------------------------------------------------
 
@@ -695,8 +698,21 @@ std::unique_ptr<ModelInstance> ScenarioSpec::prepare_model(const ModelRegistry& 
 }
 
 ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<std::string>& sets,
+                                   const ModelRegistry& registry, ParamCatalog& catalog) const {
+  return resolve_into(variant, sets, registry, &catalog);
+}
+
+ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<std::string>& sets,
                                    const ModelRegistry& registry) const {
+  return resolve_into(variant, sets, registry, nullptr);
+}
+
+ScenarioSpec ScenarioFile::resolve_into(std::string_view variant,
+                                        const std::vector<std::string>& sets,
+                                        const ModelRegistry& registry,
+                                        ParamCatalog* catalog) const {
   ScenarioSpec spec;
+  spec.source.catalog = catalog;
   spec.file = path_;
   spec.variant = std::string(variant);
   spec.source.file = path_;
@@ -858,6 +874,7 @@ ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<s
   Json canonical = doc;
   canonical.erase("seed");
   spec.config_hash = fnv1a64(canonical.dump());
+  spec.source.catalog = nullptr;
   return spec;
 }
 

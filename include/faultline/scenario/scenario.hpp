@@ -107,6 +107,10 @@ struct ScenarioSpec {
   std::unique_ptr<ModelInstance> prepare_model(const ModelRegistry& registry) const;
 };
 
+/// The observation kinds and expectation metrics of scenario files, for `faultline describe`.
+const std::vector<std::string>& observation_kinds();
+const std::vector<std::string>& expectation_metrics();
+
 struct VariantDecl {
   std::string name;
   std::string description;
@@ -133,8 +137,14 @@ public:
   /// parses and validates the result, including the model's params.
   ScenarioSpec resolve(std::string_view variant, const std::vector<std::string>& sets,
                        const ModelRegistry& registry) const;
+  /// The same, recording every key the model's binding reads into `catalog` (for
+  /// `faultline describe`); the returned spec no longer refers to it.
+  ScenarioSpec resolve(std::string_view variant, const std::vector<std::string>& sets,
+                       const ModelRegistry& registry, ParamCatalog& catalog) const;
 
 private:
+  ScenarioSpec resolve_into(std::string_view variant, const std::vector<std::string>& sets,
+                            const ModelRegistry& registry, ParamCatalog* catalog) const;
   /// Parses observations, key_series and expectations against the prepared model, recording
   /// each one's error in `errors`. A null model (its params did not parse) skips the names
   /// only the model knows.

@@ -218,6 +218,7 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
     for (std::size_t i = 0; i < clients->size(); ++i) {
       ObjectReader c((*clients)[i], child_pointer("/model/params/clients", i), source);
       p.clients.push_back(read_client(c));
+      bindings::check_request_count(c, "rate_per_s", p.clients.back().rate_per_s, in.duration);
     }
   }
   r.finish();

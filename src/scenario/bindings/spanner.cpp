@@ -70,7 +70,7 @@ svc::ServiceGraphParams read_linux_fleet(ObjectReader& r) {
   users.target = "api";
   users.policy.retry.max_attempts = 1;
   users.policy.timeout.timeout = Duration::seconds(1);
-  r.get("rate_per_s", users.rate_per_s, {.min = 0.0});
+  r.get("rate_per_s", users.rate_per_s, {.min = 0.0, .max = 1e7});  // the services client's
   r.get("timeout", users.policy.timeout.timeout, {.min = Duration::nanos(1)});
   r.finish();
   g.tiers.push_back(api);
