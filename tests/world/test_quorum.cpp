@@ -123,3 +123,28 @@ TEST_CASE("quorum: call_any takes the first success and drops the late replies",
   CHECK(q.succeeded == 1);
   CHECK(std::count(q.answered.begin(), q.answered.end(), true) == 1);
 }
+
+TEST_CASE("world: a factory finds a peer added after it, by name, because programs are built at "
+          "boot",
+          "[world][node][names]") {
+  Simulation sim;
+  World world(sim, quiet_params());
+  two_regions(world, 2);
+  Waits waits;
+  // The asker is added first and names its peers; they do not exist yet.
+  world.add_node(host(world, "z1-h0"), "asker", "clients", [&waits](Node& n) {
+    std::vector<NodeId> peers;
+    for (const char* name : {"s-1", "s-2", "s-3"}) {
+      peers.push_back(n.world().find_node(name)->id());
+    }
+    return std::make_unique<Asker>(&waits, peers, 3);
+  });
+  for (const char* name : {"s-1", "s-2", "s-3"}) {
+    world.add_node(host(world, "z2-h0"), name, "servers",
+                   [](Node&) { return std::make_unique<Slow>(); });
+  }
+  sim.run_until(Time::zero() + 2_s);
+  REQUIRE(waits.resumed.size() == 1);
+  CHECK(waits.results[0].reached);
+  CHECK(waits.results[0].succeeded == 3);
+}
