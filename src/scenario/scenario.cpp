@@ -699,18 +699,23 @@ std::unique_ptr<ModelInstance> ScenarioSpec::prepare_model(const ModelRegistry& 
 
 ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<std::string>& sets,
                                    const ModelRegistry& registry, ParamCatalog& catalog) const {
-  return resolve_into(variant, sets, registry, &catalog);
+  return resolve_into(variant, sets, registry, &catalog, false);
 }
 
 ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<std::string>& sets,
                                    const ModelRegistry& registry) const {
-  return resolve_into(variant, sets, registry, nullptr);
+  return resolve_into(variant, sets, registry, nullptr, false);
+}
+
+void ScenarioFile::validate_variant(std::string_view variant,
+                                    const ModelRegistry& registry) const {
+  (void)resolve_into(variant, {}, registry, nullptr, true);
 }
 
 ScenarioSpec ScenarioFile::resolve_into(std::string_view variant,
                                         const std::vector<std::string>& sets,
-                                        const ModelRegistry& registry,
-                                        ParamCatalog* catalog) const {
+                                        const ModelRegistry& registry, ParamCatalog* catalog,
+                                        bool build) const {
   ScenarioSpec spec;
   spec.source.catalog = catalog;
   spec.file = path_;
@@ -869,6 +874,11 @@ ScenarioSpec ScenarioFile::resolve_into(std::string_view variant,
   top.raw("variants");
   resolve_measures(top, model.get(), spec, errors);
   errors.attempt([&] { top.finish(); });
+  if (build && model && epoch_ok && duration_ok) {
+    // Everything `run` checks before the first event: building the world and its fault
+    // timeline (targets that name no node or zone), in a throwaway simulation.
+    errors.attempt([&] { check_startable(spec, registry); });
+  }
   errors.throw_if_any();
 
   Json canonical = doc;
@@ -882,10 +892,15 @@ void ScenarioFile::resolve_measures(ObjectReader& top, const ModelInstance* mode
                                     ScenarioSpec& spec, ErrorList& errors) const {
   const Source& source = spec.source;
   const std::size_t errors_before = errors.size();  // a key_series may name a broken series
+  std::vector<std::string> broken;  // names of observations that did not parse
   const Json* obs = nullptr;
   errors.attempt([&] { obs = top.array("observations"); });
   if (obs != nullptr) {
     for (std::size_t i = 0; i < obs->size(); ++i) {
+      const Json& raw_obs = (*obs)[i];
+      if (raw_obs.is_object() && raw_obs.contains("name") && raw_obs["name"].is_string()) {
+        broken.push_back(raw_obs["name"].get<std::string>());  // removed below if it parses
+      }
       errors.attempt([&] {
         Observation o = parse_observation((*obs)[i], child_pointer("/observations", i), source,
                                           model, spec.duration);
@@ -896,6 +911,7 @@ void ScenarioFile::resolve_measures(ObjectReader& top, const ModelInstance* mode
                                "give each series its own name");
           }
         }
+        broken.erase(std::remove(broken.begin(), broken.end(), o.name), broken.end());
         spec.observations.push_back(std::move(o));
       });
     }
@@ -924,13 +940,24 @@ void ScenarioFile::resolve_measures(ObjectReader& top, const ModelInstance* mode
   errors.attempt([&] { exps = top.array("expectations"); });
   if (exps != nullptr) {
     for (std::size_t i = 0; i < exps->size(); ++i) {
-      errors.attempt([&] {
+      try {
         Expectation e = parse_expectation((*exps)[i], child_pointer("/expectations", i), source,
                                           model, spec.duration, variants, spec.observations);
         if (e.applies_to(spec.variant)) {
           spec.expectations.push_back(std::move(e));
         }
-      });
+      } catch (const ScenarioError& e) {
+        // A series that is missing only because its observation is broken repeats that error.
+        const Json& x = (*exps)[i];
+        const bool cascade = e.pointer().size() >= 7 &&
+                             e.pointer().compare(e.pointer().size() - 7, 7, "/series") == 0 &&
+                             x.is_object() && x.contains("series") && x["series"].is_string() &&
+                             std::find(broken.begin(), broken.end(),
+                                       x["series"].get<std::string>()) != broken.end();
+        if (!cascade) {
+          errors.add(e);
+        }
+      }
     }
   }
 }
@@ -972,9 +999,7 @@ void validate_file(const ScenarioFile& file, const ModelRegistry& registry) {
   std::set<std::string> seen;
   for (const auto& variant : file.variant_names()) {
     try {
-      // Everything `run` checks before the first event: parsing, and building the world and
-      // its fault timeline (targets that name no node or zone).
-      check_startable(file.resolve(variant, {}, registry), registry);
+      file.validate_variant(variant, registry);
     } catch (const ScenarioError& e) {
       for (const auto& one : each_error(e)) {
         if (seen.insert(error_key(one)).second) {

@@ -293,3 +293,23 @@ TEST_CASE("overrides reach keys the base leaves at their default, and call edges
   CHECK(bad.code == 2);
   CHECK(has(bad.err, "did you mean \"api->db\"?"));
 }
+
+TEST_CASE("hostile: a build error is reported beside the parse errors, and a broken observation "
+          "is not reported again by the expectations that use it",
+          "[scenario][errors][hostile]") {
+  Json doc = Json::parse(kServices);
+  doc["faults"][0]["target"] = "node:api-99";           // found only by building the world
+  doc["expectations"][0]["min"] = 1.5;                  // found by parsing
+  doc["observations"][0]["every"] = "2 s";              // a broken observation...
+  doc["expectations"].push_back({{"metric", "series_mean"}, {"series", "availability"},
+                                 {"min", 0.5}});        // ...that this one uses
+  TempDir dir("hostile-build");
+  auto v = invoke({"validate", dir.write("two.json", doc.dump(2))});
+  INFO(v.err);
+  CHECK(v.code == 2);
+  CHECK(has(v.err, "/faults/0/target:"));
+  CHECK(has(v.err, "/expectations/0/min:"));
+  CHECK(has(v.err, "/observations/0/every:"));
+  CHECK_FALSE(has(v.err, "/expectations/1/series:"));
+  CHECK(has(v.err, "3 errors in"));
+}

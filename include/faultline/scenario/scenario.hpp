@@ -142,9 +142,14 @@ public:
   ScenarioSpec resolve(std::string_view variant, const std::vector<std::string>& sets,
                        const ModelRegistry& registry, ParamCatalog& catalog) const;
 
+  /// Resolves a variant and builds its model in a throwaway simulation (no event runs),
+  /// throwing every error found (ScenarioErrors when several): what `validate` does per variant.
+  void validate_variant(std::string_view variant, const ModelRegistry& registry) const;
+
 private:
   ScenarioSpec resolve_into(std::string_view variant, const std::vector<std::string>& sets,
-                            const ModelRegistry& registry, ParamCatalog* catalog) const;
+                            const ModelRegistry& registry, ParamCatalog* catalog,
+                            bool build) const;
   /// Parses observations, key_series and expectations against the prepared model, recording
   /// each one's error in `errors`. A null model (its params did not parse) skips the names
   /// only the model knows.
