@@ -10,6 +10,12 @@ function(faultline_configure_target target)
   if(FAULTLINE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  if(FAULTLINE_FUZZ)
+    # Coverage for libFuzzer in every library the fuzz targets reach, not only in the targets.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                                             -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
   if(FAULTLINE_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
                                              -fno-sanitize-recover=all)

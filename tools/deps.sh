@@ -6,6 +6,9 @@ set -euo pipefail
 FAULTLINE_PACKAGES=(g++ cmake make pkg-config catch2 libfmt-dev libspdlog-dev nlohmann-json3-dev
                     libboost-dev python3 python3-jsonschema)
 
+# Only for `tools/test --fuzz` (libFuzzer; clang-14 cannot build faultline).
+FAULTLINE_FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
+
 faultline_install_deps() {
   local missing=()
   for p in "${FAULTLINE_PACKAGES[@]}" "$@"; do

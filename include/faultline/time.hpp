@@ -48,7 +48,8 @@ public:
   constexpr Duration& operator-=(Duration o) { ns_ -= o.ns_; return *this; }
 
   /// Parses "250ms", "1.5s", "6h", "2h19m", "90us", "10ns", "1d". Returns nullopt on bad
-  /// input; scenario code turns that into an error naming the place.
+  /// input and on a duration int64 nanoseconds cannot hold (past about 106,751 days);
+  /// scenario code turns that into an error naming the place.
   static std::optional<Duration> parse(std::string_view text);
   /// Shortest exact-ish human form: "250ms", "1.5s", "2h19m".
   std::string to_string() const;
@@ -104,7 +105,9 @@ public:
   /// Builds from a civil date and time (proleptic Gregorian). No validation beyond ranges.
   static UtcInstant from_civil(int year, int month, int day, int hour = 0, int minute = 0,
                                int second = 0, std::int64_t nanos = 0);
-  /// Parses ISO 8601 "2012-06-30T23:59:59Z" or with a fraction "…59.250Z".
+  /// Parses ISO 8601 "2012-06-30T23:59:59Z" or with a fraction "…59.250Z". Returns nullopt on
+  /// bad input and on instants int64 nanoseconds since 1970 cannot hold (before 1677-09-21 or
+  /// after 2262-04-11).
   static std::optional<UtcInstant> parse(std::string_view text);
 
   constexpr std::int64_t unix_ns() const { return ns_; }

@@ -445,8 +445,9 @@ public:
     concurrency_ = a.max_concurrency > 0 ? a.max_concurrency : tier.params->cores;
     for (const auto& d : tier.params->dependencies) {
       const std::string edge = fmt::format("{}->{}", tier.params->name, d.tier);
-      deps_.push_back({d.calls, std::make_unique<Caller>(node, d.policy, g.tier(d.tier),
-                                                         *g.edges.at(edge), rng_.fork(edge))});
+      deps_.push_back({d.calls, g.edges.at(edge).get(),
+                       std::make_unique<Caller>(node, d.policy, g.tier(d.tier),
+                                                *g.edges.at(edge), rng_.fork(edge))});
     }
   }
 
@@ -527,8 +528,14 @@ private:
     Outcome out = Outcome::ok;
     for (auto& d : deps_) {
       for (int c = 0; c < d.calls && out == Outcome::ok; ++c) {
+        d.edge->requests->inc();
+        const Time call_start = sim.now();
         if (co_await d.caller->call(std::nullopt) != Outcome::ok) {
+          d.edge->failures->inc();
           out = Outcome::overloaded;  // a failed dependency fails the request (503)
+        } else {
+          d.edge->successes->inc();
+          d.edge->latency->record(sim.now() - call_start);
         }
       }
     }
@@ -599,6 +606,7 @@ private:
 
   struct Dep {
     int calls;
+    CallerMetrics* edge;  // the edge's logical calls, as a client population's requests
     std::unique_ptr<Caller> caller;
   };
 

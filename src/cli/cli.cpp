@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include "describe.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -9,8 +10,6 @@
 #include <faultline/simulation.hpp>
 #include <faultline/task.hpp>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
@@ -21,9 +20,11 @@
 #include <charconv>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 namespace faultline::cli {
@@ -42,6 +43,8 @@ commands:
   run FILE|DIR       run a scenario (every variant by default) and report side by side
   validate FILE...   check scenario files without running them
   list [DIR]         list models, and the scenarios and variants in DIR (default scenarios/)
+  describe MODEL [--json]
+                     a model's params (type, default, range), populations, probes, checkers
   check-determinism FILE
                      run each variant twice and name the first diverging trace record
   sweep FILE --seeds A..B
@@ -50,7 +53,7 @@ commands:
 
 `faultline <command> --help` describes a command's options.
 exit codes: 0 all expectations met, 1 an expectation failed, 2 bad input,
-            3 nondeterminism or internal error
+            3 nondeterminism or internal error, 4 an output could not be written
 )";
 
 constexpr const char* kRunHelp = R"(usage: faultline run FILE|DIR [options]
@@ -65,8 +68,8 @@ options:
   --seed N            replace the scenario's seed
   --set PATH=VALUE    override a value, e.g. --set model.params.timeout=250ms
                       (VALUE is JSON when it parses as JSON, else a string)
-  --trace OUT.jsonl   write the trace as JSON lines (one file per variant when several:
-                      OUT.<variant>.jsonl)
+  --trace OUT.jsonl   write the trace as JSON lines (one file per run when several:
+                      OUT.<scenario>.<variant>.jsonl)
   --perfetto OUT.json write a Chrome/Perfetto trace (open it in https://ui.perfetto.dev)
   --json OUT.json     write machine-readable results
   --quiet             print only failures and errors
@@ -74,13 +77,23 @@ options:
 
 constexpr const char* kValidateHelp = R"(usage: faultline validate FILE...
 
-Parses every file and resolves every variant, including the model's params, without running.
-Prints "ok" per file, or an error naming the file, the JSON path and the fix (exit code 2).
+Parses every file, resolves every variant (including the model's params) and builds its model
+without running an event. Prints "ok" per file, or every error of the file, each naming the
+file, the JSON path and the fix (exit code 2).
 )";
 
 constexpr const char* kListHelp = R"(usage: faultline list [DIR]
 
 Lists the registered models, and each scenario in DIR (default: scenarios/) with its variants.
+)";
+
+constexpr const char* kDescribeHelp = R"(usage: faultline describe MODEL [--json] [--dir DIR]
+
+Lists what a scenario file can say to MODEL: every parameter its binding reads (JSON path,
+type, default, range or choices), the sections it reads, and, for each scenario of the model in
+DIR (default scenarios/), its populations (for "of"), probes and checkers; then the observation
+kinds and expectation metrics. The parameters are recorded while the binding parses those
+scenarios, so the list is what the parser reads. --json prints the same as JSON.
 )";
 
 constexpr const char* kDeterminismHelp = R"(usage: faultline check-determinism FILE [options]
@@ -100,7 +113,8 @@ replays it, and a summary.
 
 options:
   --seeds A..B        the seed range (required), e.g. 1..200
-  -j N, --jobs N      worker threads (default: every local core)
+  -j N, --jobs N      worker threads, 1 to 512 (default: every local core); at most
+                      1,000,000 runs (seeds x variants) per sweep
   --variant NAME | --all-variants (default) | --set PATH=VALUE
   --json OUT.json     write every run's results
   --quiet             print only the summary and failures
@@ -111,6 +125,12 @@ options:
 struct BadUsage : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Beyond a few hundred threads a sweep only adds contention; the bound keeps thread creation
+// from failing half-way.
+constexpr std::uint64_t kMaxJobs = 512;
+// A sweep keeps every run's results in memory for the summary and --json.
+constexpr std::uint64_t kMaxSweepRuns = 1'000'000;
 
 struct Args {
   std::vector<std::string> positional;
@@ -130,6 +150,10 @@ struct Args {
 std::uint64_t parse_u64(const std::string& flag, const std::string& text) {
   std::uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
+    throw BadUsage(flag + ": " + text + " is out of range; it must be between 0 and " +
+                   std::to_string(std::numeric_limits<std::uint64_t>::max()));
+  }
   if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
     throw BadUsage(flag + ": \"" + text + "\" is not a non-negative integer");
   }
@@ -199,10 +223,12 @@ Args parse_args(const std::vector<std::string>& args, std::size_t first,
       }
       a.seeds = {lo, hi};
     } else if (arg == "-j" || arg == "--jobs") {
-      a.jobs = static_cast<unsigned>(parse_u64(arg, value()));
-      if (a.jobs == 0) {
-        throw BadUsage(arg + " must be at least 1");
+      const std::uint64_t jobs = parse_u64(arg, value());
+      if (jobs == 0 || jobs > kMaxJobs) {
+        throw BadUsage(fmt::format("{} {}: it must be between 1 and {} worker threads", arg, jobs,
+                                   kMaxJobs));
       }
+      a.jobs = static_cast<unsigned>(jobs);
     }
   }
   if (a.all_variants && !a.variants.empty()) {
@@ -286,6 +312,30 @@ private:
 
 // --- helpers ------------------------------------------------------------------------------------
 
+// Output paths are checked before anything runs: a typo in a directory name costs nothing.
+void check_outputs(std::initializer_list<std::string> paths) {
+  for (const auto& path : paths) {
+    if (!path.empty()) {
+      try {
+        report::check_writable(path);
+      } catch (const report::OutputError& e) {
+        throw BadUsage(e.what());
+      }
+    }
+  }
+}
+
+// One line per error, as compilers print them, and a count when there are several.
+void print_errors(std::ostream& err, const ScenarioError& e) {
+  const auto all = scenario::each_error(e);
+  for (const auto& one : all) {
+    err << "error: " << one.what() << "\n";
+  }
+  if (all.size() > 1) {
+    err << all.size() << " errors" << (e.file().empty() ? "" : " in " + e.file()) << "\n";
+  }
+}
+
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
   for (const auto& in : inputs) {
@@ -352,15 +402,7 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
     plan.push_back(std::move(p));
   }
   // Refuse unwritable output paths before spending time on the runs.
-  for (const auto& path : {a.trace, a.perfetto, a.json}) {
-    if (!path.empty()) {
-      try {
-        report::OutputFile probe(path);
-      } catch (const std::exception& e) {
-        throw BadUsage(e.what());
-      }
-    }
-  }
+  check_outputs({a.trace, a.perfetto, a.json});
   std::size_t total_runs = 0;
   for (const auto& p : plan) {
     total_runs += p.specs.size();
@@ -422,6 +464,14 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
       if (!result.ok()) {
         exit = kExitExpectationFailed;
       }
+      // A trace that could not be written (disk full, file size limit) stops here rather than
+      // after every other variant has run.
+      if (single_trace && !single_trace->good()) {
+        single_trace->commit();  // throws the OutputError, removing the temporary file
+      }
+      if (!trace_files.empty() && !trace_files.back()->good()) {
+        trace_files.back()->commit();
+      }
       runs.push_back(std::move(result));
     }
     if (!a.quiet || exit != kExitOk) {
@@ -468,7 +518,7 @@ int cmd_validate(const Args& a, const scenario::ModelRegistry& registry, std::os
       scenario::validate_file(file, registry);
       out << "ok: " << path << " (" << file.variant_names().size() << " variants)\n";
     } catch (const ScenarioError& e) {
-      err << "error: " << e.what() << "\n";
+      print_errors(err, e);
       exit = kExitBadInput;
     }
   }
@@ -529,9 +579,8 @@ int cmd_check_determinism(const Args& a, const scenario::ModelRegistry& registry
     out << spec.variant << ": " << report.describe() << "\n";
     if (!report.deterministic) {
       exit = kExitInternal;
-      out << "reproduce: faultline check-determinism " << file.path()
-          << (spec.variant == scenario::kBaseVariant ? "" : " --variant " + spec.variant)
-          << " --seed " << a.seed.value_or(spec.seed) << "\n";
+      out << "reproduce: faultline check-determinism " << file.path() << " --variant "
+          << spec.variant << " --seed " << a.seed.value_or(spec.seed) << "\n";
     }
   }
   return exit;
@@ -550,7 +599,18 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
   for (const auto& v : selected_variants(file, a)) {
     specs.push_back(file.resolve(v, a.sets, registry));
   }
+  check_outputs({a.json});
   const auto [lo, hi] = *a.seeds;
+  // hi - lo + 1 can wrap for 0..2^64-1: compare the span itself.
+  const std::uint64_t span = hi - lo;
+  if (span >= kMaxSweepRuns || (span + 1) * specs.size() > kMaxSweepRuns) {
+    throw BadUsage(fmt::format("--seeds {}..{}: {} seeds x {} variants is more than the {} runs "
+                               "one sweep holds in memory; split the range into several sweeps",
+                               lo, hi, span == std::numeric_limits<std::uint64_t>::max()
+                                           ? std::string("2^64")
+                                           : std::to_string(span + 1),
+                               specs.size(), kMaxSweepRuns));
+  }
   struct Task {
     const scenario::ScenarioSpec* spec;
     std::uint64_t seed;
@@ -566,15 +626,17 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
       }
     }
   }
-  const unsigned jobs = a.jobs ? a.jobs : std::max(1u, env.cores);
+  unsigned jobs = a.jobs ? a.jobs : std::max(1u, env.cores);
+  jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, tasks.size()));
   auto wall_start = std::chrono::steady_clock::now();  // determinism-ok: reports wall time
+  std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
   {
     // Each task builds its own Simulation inside run_scenario: nothing is shared but the
-    // read-only specs and registry.
-    boost::asio::thread_pool pool(jobs);
-    for (auto& t : tasks) {
-      boost::asio::post(pool, [&t, &registry, &done] {
+    // read-only specs and registry. Workers take the next task index until none is left.
+    auto work = [&] {
+      for (std::size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1)) {
+        Task& t = tasks[i];
         try {
           scenario::RunOptions options;
           options.seed = t.seed;
@@ -583,7 +645,21 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
           t.error = e.what();
         }
         done.fetch_add(1);
-      });
+      }
+    };
+    std::vector<std::thread> workers;
+    for (unsigned i = 0; i < jobs; ++i) {
+      try {
+        workers.emplace_back(work);
+      } catch (const std::system_error& e) {
+        if (workers.empty()) {
+          throw std::runtime_error(std::string("cannot start a worker thread: ") + e.what());
+        }
+        err << fmt::format("warning: started only {} of {} worker threads ({})\n",
+                           workers.size(), jobs, e.what());
+        jobs = static_cast<unsigned>(workers.size());
+        break;
+      }
     }
     ProgressBar bar(err, env.stderr_is_tty && !a.quiet);
     while (done.load() < tasks.size()) {
@@ -591,7 +667,9 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
                  fmt::format("{}/{} runs", done.load(), tasks.size()));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    pool.join();
+    for (auto& w : workers) {
+      w.join();
+    }
   }
   double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start)
                       .count();  // determinism-ok
@@ -672,6 +750,38 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
   return exit;
 }
 
+int cmd_describe(const std::vector<std::string>& args, std::size_t first,
+                 const scenario::ModelRegistry& registry, std::ostream& out,
+                 const Environment& env) {
+  std::vector<std::string> models;
+  bool json = false;
+  std::string dir = env.scenario_dir;
+  for (std::size_t i = first; i < args.size(); ++i) {
+    if (args[i] == "--json") {
+      json = true;
+    } else if (args[i] == "--help" || args[i] == "-h") {
+      out << kDescribeHelp;
+      return kExitOk;
+    } else if (args[i] == "--dir" && i + 1 < args.size()) {
+      dir = args[++i];
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      throw BadUsage("unknown option " + args[i]);
+    } else {
+      models.push_back(args[i]);
+    }
+  }
+  if (models.size() != 1) {
+    throw BadUsage("describe needs exactly one model; `faultline list` names them");
+  }
+  auto description = describe_model(registry, models.front(), dir);
+  if (json) {
+    out << description.dump(2) << "\n";
+  } else {
+    print_description(out, description);
+  }
+  return kExitOk;
+}
+
 faultline::Task<void> demo_ping(Simulation& sim, int id, int rounds) {
   for (int i = 0; i < rounds; ++i) {
     co_await sim.sleep(Duration::millis(10 + id));
@@ -692,17 +802,35 @@ int cmd_demo(std::ostream& out) {
   return kExitOk;
 }
 
+int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry& registry,
+             std::ostream& out, std::ostream& err, const Environment& env);
+
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry& registry,
             std::ostream& out, std::ostream& err, const Environment& env) {
+  int code = dispatch(args, registry, out, err, env);
+  // A report that never reached its reader (a full disk behind `> file`, /dev/full, a closed
+  // pipe) is a failure, not a success.
+  out.flush();
+  if (!out) {
+    err << "error: cannot write the report to standard output (disk full or closed?)\n";
+    return kExitOutput;
+  }
+  return code;
+}
+
+namespace {
+
+int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry& registry,
+             std::ostream& out, std::ostream& err, const Environment& env) {
   const std::vector<std::string> run_flags = {"--variant", "--all-variants", "--seed", "--set",
                                               "--trace", "--perfetto", "--json", "--quiet"};
   const std::vector<std::string> det_flags = {"--variant", "--all-variants", "--seed", "--set"};
   const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
                                                 "--all-variants", "--set", "--json", "--quiet"};
-  const std::vector<std::string> commands = {"run", "validate", "list", "check-determinism",
-                                             "sweep", "demo", "help"};
+  const std::vector<std::string> commands = {"run",   "validate", "list", "check-determinism",
+                                             "sweep", "describe", "demo", "help"};
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       (args[0] == "help" && args.size() == 1)) {
     out << kMainHelp;
@@ -723,6 +851,8 @@ int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry&
       out << kDeterminismHelp;
     } else if (cmd == "sweep") {
       out << kSweepHelp;
+    } else if (cmd == "describe") {
+      out << kDescribeHelp;
     } else {
       out << kMainHelp;
     }
@@ -772,6 +902,9 @@ int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry&
     if (cmd == "demo") {
       return cmd_demo(out);
     }
+    if (cmd == "describe") {
+      return cmd_describe(args, first, registry, out, env);
+    }
     err << "faultline: unknown command \"" << cmd << "\"";
     std::string hint = scenario::suggestion(cmd, commands);
     err << (hint.empty() ? "" : " (" + hint + ")") << "; see faultline --help\n";
@@ -780,12 +913,17 @@ int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry&
     err << "faultline " << cmd << ": " << e.what() << " (see faultline " << cmd << " --help)\n";
     return kExitBadInput;
   } catch (const ScenarioError& e) {
-    err << "error: " << e.what() << "\n";
+    print_errors(err, e);
     return kExitBadInput;
+  } catch (const report::OutputError& e) {
+    err << "error: " << e.what() << "\n";
+    return kExitOutput;
   } catch (const std::exception& e) {
     err << "internal error: " << e.what() << "\n";
     return kExitInternal;
   }
 }
+
+}  // namespace
 
 }  // namespace faultline::cli

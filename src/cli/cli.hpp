@@ -2,7 +2,8 @@
 // their own model registry and capture its output and exit code.
 //
 // Exit codes: 0 every expectation met; 1 an expectation failed; 2 bad input (usage, scenario
-// file, override); 3 nondeterminism or an internal error.
+// file, override, an output path that cannot be created); 3 nondeterminism or an internal
+// error; 4 an output could not be written (disk full, file size limit, stdout closed).
 #pragma once
 
 #include <faultline/scenario/registry.hpp>
@@ -17,6 +18,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitExpectationFailed = 1;
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitInternal = 3;
+inline constexpr int kExitOutput = 4;
 
 struct Environment {
   bool stdout_is_tty = false;  // colours in the report

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace faultline {
 
@@ -16,16 +17,29 @@ namespace {
 struct Unit {
   std::string_view suffix;
   std::int64_t ns;
+  // ns == mantissa * 10^exponent, so a fraction of the unit scales without overflow.
+  std::int64_t mantissa;
+  int exponent;
 };
 // Longest suffix first so that "ms" is not read as "m" followed by junk.
-constexpr std::array<Unit, 8> kUnits{{{"min", 60'000'000'000},
-                                      {"ms", 1'000'000},
-                                      {"us", 1'000},
-                                      {"ns", 1},
-                                      {"h", 3'600'000'000'000},
-                                      {"m", 60'000'000'000},
-                                      {"s", 1'000'000'000},
-                                      {"d", 86'400'000'000'000}}};
+constexpr std::array<Unit, 8> kUnits{{{"min", 60'000'000'000, 6, 10},
+                                      {"ms", 1'000'000, 1, 6},
+                                      {"us", 1'000, 1, 3},
+                                      {"ns", 1, 1, 0},
+                                      {"h", 3'600'000'000'000, 36, 11},
+                                      {"m", 60'000'000'000, 6, 10},
+                                      {"s", 1'000'000'000, 1, 9},
+                                      {"d", 86'400'000'000'000, 864, 11}}};
+
+constexpr std::int64_t kMaxNs = std::numeric_limits<std::int64_t>::max();
+
+std::int64_t pow10(int e) {
+  std::int64_t p = 1;
+  for (int i = 0; i < e; ++i) {
+    p *= 10;
+  }
+  return p;
+}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -42,27 +56,31 @@ std::optional<Duration> Duration::parse(std::string_view text) {
     negative = true;
     text.remove_prefix(1);
   }
+  // Every step is checked: a sum or product past int64 nanoseconds (about 292 years) is not a
+  // duration, never a wrapped one.
   std::int64_t total = 0;
   bool any = false;
   while (!text.empty()) {
     std::int64_t whole = 0;
-    std::int64_t frac = 0;
-    std::int64_t frac_scale = 1;
+    std::int64_t frac = 0;  // the first `frac_digits` digits after the point
+    int frac_digits = 0;
     std::size_t i = 0;
     while (i < text.size() && is_digit(text[i])) {
-      if (whole > 1'000'000'000'000'000) {
+      const int digit = text[i] - '0';
+      if (whole > (kMaxNs - digit) / 10) {
         return std::nullopt;
       }
-      whole = whole * 10 + (text[i] - '0');
+      whole = whole * 10 + digit;
       ++i;
     }
     std::size_t digits = i;
     if (i < text.size() && text[i] == '.') {
       ++i;
       while (i < text.size() && is_digit(text[i])) {
-        if (frac_scale < 1'000'000'000'000) {
+        // 13 digits resolve a nanosecond of a day; later ones cannot change the result.
+        if (frac_digits < 13) {
           frac = frac * 10 + (text[i] - '0');
-          frac_scale *= 10;
+          ++frac_digits;
         }
         ++i;
         ++digits;
@@ -83,10 +101,22 @@ std::optional<Duration> Duration::parse(std::string_view text) {
       return std::nullopt;
     }
     text.remove_prefix(unit->suffix.size());
-    if (whole > std::numeric_limits<std::int64_t>::max() / unit->ns) {
+    if (whole > kMaxNs / unit->ns) {
       return std::nullopt;
     }
-    total += whole * unit->ns + (frac * unit->ns) / frac_scale;
+    // frac / 10^digits of a unit, truncated to whole nanoseconds: frac * mantissa stays below
+    // 10^13 * 864, and the result below one unit.
+    std::int64_t part = frac * unit->mantissa;
+    if (unit->exponent >= frac_digits) {
+      part *= pow10(unit->exponent - frac_digits);
+    } else {
+      part /= pow10(frac_digits - unit->exponent);
+    }
+    const std::int64_t group = whole * unit->ns;
+    if (group > kMaxNs - part || total > kMaxNs - (group + part)) {
+      return std::nullopt;
+    }
+    total += group + part;
     any = true;
   }
   if (!any) {
@@ -211,6 +241,15 @@ std::optional<UtcInstant> UtcInstant::parse(std::string_view t) {
   }
   static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || s > 59) {
+    return std::nullopt;
+  }
+  // Four-digit years fit in int64 seconds; only nanoseconds since 1970 can overflow.
+  const std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
+                                86400 +
+                            h * 3600 + mi * 60 + s;
+  constexpr std::int64_t kNsPerS = 1'000'000'000;
+  if (secs < std::numeric_limits<std::int64_t>::min() / kNsPerS + 1 ||
+      secs > (std::numeric_limits<std::int64_t>::max() - nanos) / kNsPerS - 1) {
     return std::nullopt;
   }
   return from_civil(y, mo, d, h, mi, s, nanos);

@@ -35,13 +35,29 @@ nlohmann::json run_to_json(const scenario::RunResult& run, const std::vector<std
               {"throughput_per_s", number_or_null(k.throughput_per_s)},
               {"latency_p50_s", k.latency_p50.to_seconds()},
               {"latency_p99_s", k.latency_p99.to_seconds()}};
+  if (!k.population.empty()) {
+    j["key"]["population"] = k.population;
+  }
+  j["populations"] = nlohmann::json::array();
+  for (const auto& p : k.populations) {
+    j["populations"].push_back({{"name", p.name},
+                                {"requests", p.requests},
+                                {"availability", number_or_null(p.availability)}});
+  }
   j["expectations"] = nlohmann::json::array();
   for (const auto& e : run.expectations) {
-    j["expectations"].push_back({{"description", e.description},
-                                 {"bound", e.bound},
-                                 {"measured", e.measured},
-                                 {"value", number_or_null(e.value)},
-                                 {"ok", e.ok}});
+    nlohmann::json x = {{"description", e.description},
+                        {"bound", e.bound},
+                        {"measured", e.measured},
+                        {"value", number_or_null(e.value)},
+                        {"ok", e.ok}};
+    if (!e.name.empty()) {
+      x["name"] = e.name;
+    }
+    if (!e.evidence.empty()) {
+      x["evidence"] = e.evidence;  // the whole of it; the terminal shows the first lines
+    }
+    j["expectations"].push_back(std::move(x));
   }
   j["series"] = nlohmann::json::object();
   for (const auto& s : run.series) {

@@ -55,6 +55,33 @@ std::string percent(double v) {
   return fmt::format("{:.2f}%", v * 100);
 }
 
+void print_evidence(std::ostream& out, const std::string& evidence, std::size_t max_lines) {
+  if (evidence.empty()) {
+    return;
+  }
+  std::size_t shown = 0;
+  std::size_t total = 0;
+  std::size_t start = 0;
+  while (start <= evidence.size()) {
+    std::size_t end = evidence.find('\n', start);
+    if (end == std::string::npos) {
+      end = evidence.size();
+    }
+    if (end > start) {
+      ++total;
+      if (shown < max_lines) {
+        out << "        " << evidence.substr(start, end - start) << "\n";
+        ++shown;
+      }
+    }
+    start = end + 1;
+  }
+  if (total > shown) {
+    out << fmt::format("        … {} more lines (the whole evidence is in --json)\n",
+                       total - shown);
+  }
+}
+
 }  // namespace
 
 std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
@@ -129,6 +156,12 @@ void print_report(std::ostream& out, const scenario::ScenarioSpec& base,
 
   // The side-by-side table: one column per variant.
   std::size_t label_w = 22;
+  for (const auto& r : runs) {
+    label_w = std::max(label_w, columns(r.variant) + 4);  // sparkline labels are variants
+    for (const auto& p : r.key.populations) {
+      label_w = std::max(label_w, columns(p.name) + 4);
+    }
+  }
   std::size_t col_w = 14;
   for (const auto& r : runs) {
     col_w = std::max(col_w, columns(r.variant) + 2);
@@ -142,12 +175,34 @@ void print_report(std::ostream& out, const scenario::ScenarioSpec& base,
   };
   row("", [](const scenario::RunResult& r) { return r.variant; });
   row("requests", [](const auto& r) { return count_text(r.key.requests); });
-  row("availability", [](const auto& r) { return percent(r.key.availability); });
+  // The headline availability names its population; every other population follows, so a
+  // zone or an edge at 0 % shows beside the client at 100 %.
+  const std::string key_population = runs.empty() ? std::string() : runs.front().key.population;
+  row(key_population.empty() ? "availability" : "availability " + key_population,
+      [](const auto& r) { return percent(r.key.availability); });
+  if (!runs.empty() && runs.front().key.populations.size() > 1) {
+    for (const auto& p : runs.front().key.populations) {
+      if (p.name == key_population) {
+        continue;
+      }
+      row("  " + p.name, [&](const scenario::RunResult& r) {
+        for (const auto& q : r.key.populations) {
+          if (q.name == p.name) {
+            return q.requests == 0 ? std::string("—") : percent(q.availability);
+          }
+        }
+        return std::string("—");
+      });
+    }
+  }
   row("throughput", [](const auto& r) { return fmt::format("{:.1f}/s", r.key.throughput_per_s); });
   row("latency p50", [](const auto& r) { return scenario::short_duration(r.key.latency_p50); });
   row("latency p99", [](const auto& r) { return scenario::short_duration(r.key.latency_p99); });
-  row("retry amplification",
-      [](const auto& r) { return fmt::format("{:.2f}x", r.key.retry_amplification); });
+  row("retry amplification", [](const auto& r) {
+    return std::isnan(r.key.retry_amplification)
+               ? std::string("—")  // the model does not count attempts
+               : fmt::format("{:.2f}x", r.key.retry_amplification);
+  });
   row("expectations", [&](const scenario::RunResult& r) {
     auto passed = std::count_if(r.expectations.begin(), r.expectations.end(),
                                 [](const auto& e) { return e.ok; });
@@ -197,8 +252,10 @@ void print_report(std::ostream& out, const scenario::ScenarioSpec& base,
     out << "  " << r.variant << "\n";
     for (const auto& e : r.expectations) {
       std::string mark = e.ok ? paint("✓", "32") : paint("✗", "31");
-      out << "    " << mark << " " << e.description << " " << e.bound << "   measured "
-          << e.measured << "\n";
+      out << "    " << mark << " " << (e.name.empty() ? "" : e.name + ": ") << e.description
+          << " " << e.bound << "   measured " << e.measured << "\n";
+      // The witness of a checker's verdict, so a failure can be read without rerunning.
+      print_evidence(out, e.evidence, style.evidence_lines);
     }
   }
 

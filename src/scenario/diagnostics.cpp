@@ -29,6 +29,44 @@ ScenarioError::ScenarioError(std::string file, std::string pointer, std::string 
       problem_(std::move(problem)),
       fix_(std::move(fix)) {}
 
+std::vector<ScenarioError> each_error(const ScenarioError& e) {
+  if (const auto* many = dynamic_cast<const ScenarioErrors*>(&e)) {
+    return many->errors();
+  }
+  return {e};
+}
+
+ScenarioErrors::ScenarioErrors(const std::vector<ScenarioError>& errors)
+    : ScenarioError(errors.at(0).file(), errors.at(0).pointer(), errors.at(0).problem(),
+                    errors.at(0).fix()) {
+  for (const auto& e : errors) {
+    for (auto& one : each_error(e)) {
+      const bool seen = std::any_of(errors_.begin(), errors_.end(), [&](const ScenarioError& x) {
+        return std::string_view(x.what()) == one.what();
+      });
+      if (!seen) {
+        all_ += (all_.empty() ? "" : "\n") + std::string(one.what());
+        errors_.push_back(std::move(one));
+      }
+    }
+  }
+}
+
+void ErrorList::add(const ScenarioError& e) {
+  for (auto& one : each_error(e)) {
+    errors_.push_back(std::move(one));
+  }
+}
+
+void ErrorList::throw_if_any() const {
+  if (errors_.size() == 1) {
+    throw errors_.front();
+  }
+  if (!errors_.empty()) {
+    throw ScenarioErrors(errors_);
+  }
+}
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1);
   std::vector<std::size_t> cur(b.size() + 1);

@@ -1,5 +1,7 @@
 #include <faultline/scenario/json_reader.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -72,18 +74,98 @@ std::string json_brief(const Json& j) {
   return s;
 }
 
+namespace {
+
+// The grammar Duration::parse accepts: [-] then groups of digits[.digits] and a unit. A string
+// of this shape that does not parse is out of range, not misspelt.
+bool duration_shaped(std::string_view t) {
+  if (!t.empty() && t.front() == '-') {
+    t.remove_prefix(1);
+  }
+  if (t.empty()) {
+    return false;
+  }
+  static constexpr std::string_view kUnits[] = {"min", "ms", "us", "ns", "h", "m", "s", "d"};
+  while (!t.empty()) {
+    std::size_t i = 0;
+    std::size_t digits = 0;
+    while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) {
+      ++i;
+      ++digits;
+    }
+    if (i < t.size() && t[i] == '.') {
+      ++i;
+      while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) {
+        ++i;
+        ++digits;
+      }
+    }
+    if (digits == 0) {
+      return false;
+    }
+    t.remove_prefix(i);
+    bool matched = false;
+    for (auto u : kUnits) {
+      if (t.substr(0, u.size()) == u) {
+        t.remove_prefix(u.size());
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Duration parse_duration(const Json& j, const std::string& pointer, const Source& source) {
   if (!j.is_string()) {
     throw source.error(pointer, json_brief(j) + " is " + json_type_name(j) + ", not a duration",
                        "write a string with a unit, e.g. \"250ms\", \"1.5s\", \"2h19m\"");
   }
-  auto d = Duration::parse(j.get<std::string>());
+  const std::string text = j.get<std::string>();
+  auto d = Duration::parse(text);
   if (!d) {
+    if (duration_shaped(text)) {
+      throw source.error(pointer, json_brief(j) + " is out of range",
+                         "durations are 64-bit nanoseconds: at most " +
+                             Duration::max().to_string() + " (about 106,751 days)");
+    }
     throw source.error(pointer, json_brief(j) + " is not a duration",
                        "use e.g. \"250ms\", \"1.5s\", \"90us\", \"2h19m\" (units ns, us, ms, s, "
                        "m, h, d; no spaces)");
   }
   return *d;
+}
+
+void ParamCatalog::note(ParamInfo info) {
+  if (seen_.insert(info.pointer).second) {
+    params_.push_back(std::move(info));
+  }
+}
+
+void ObjectReader::note(std::string_view key, std::string type, std::string default_value,
+                        std::string range, std::vector<std::string> choices) const {
+  if (source_.catalog == nullptr) {
+    return;
+  }
+  // Array indices become "*": tiers/0/instances and tiers/1/instances are one parameter.
+  std::string normalized;
+  const std::string full = pointer(key);
+  std::string_view rest = full;
+  while (!rest.empty()) {
+    rest.remove_prefix(1);  // the '/'
+    const auto end = std::min(rest.find('/'), rest.size());
+    std::string_view token = rest.substr(0, end);
+    const bool index = !token.empty() && token.find_first_not_of("0123456789") == token.npos;
+    normalized += "/" + (index ? std::string("*") : std::string(token));
+    rest.remove_prefix(end);
+  }
+  source_.catalog->note({normalized, std::move(type), std::move(default_value), std::move(range),
+                         std::move(choices)});
 }
 
 ObjectReader::ObjectReader(const Json& json, std::string pointer, const Source& source)
@@ -112,6 +194,7 @@ ScenarioError ObjectReader::error_here(std::string problem, std::string fix) con
 }
 
 void ObjectReader::get(std::string_view key, bool& out) {
+  note(key, "boolean", out ? "true" : "false");
   if (const Json* v = lookup(key)) {
     if (!v->is_boolean()) {
       throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected true or false");
@@ -121,6 +204,7 @@ void ObjectReader::get(std::string_view key, bool& out) {
 }
 
 void ObjectReader::get(std::string_view key, std::string& out) {
+  note(key, "string", Json(out).dump());
   if (const Json* v = lookup(key)) {
     if (!v->is_string()) {
       throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected a string",
@@ -129,6 +213,28 @@ void ObjectReader::get(std::string_view key, std::string& out) {
     out = v->get<std::string>();
   }
 }
+
+namespace {
+
+std::string range_text(long double lo, long double hi) {
+  auto show = [](long double x) {
+    // Integral bounds print as integers, even past what a double shows exactly.
+    if (x == std::floor(x) && std::fabs(x) < 1.9e19L) {
+      return x < 0 ? fmt::format("{}", static_cast<std::int64_t>(x))
+                   : fmt::format("{}", static_cast<std::uint64_t>(x));
+    }
+    return fmt::format("{}", static_cast<double>(x));
+  };
+  if (std::isinf(hi)) {
+    return "at least " + show(lo);
+  }
+  if (std::isinf(lo)) {
+    return "at most " + show(hi);
+  }
+  return "between " + show(lo) + " and " + show(hi);
+}
+
+}  // namespace
 
 double ObjectReader::number(std::string_view key, const Json& v, Bounds bounds, bool integral) {
   if (!v.is_number()) {
@@ -144,52 +250,82 @@ double ObjectReader::number(std::string_view key, const Json& v, Bounds bounds, 
     throw error(key, json_brief(v) + " is not a whole number", "use an integer");
   }
   if (d < bounds.min || d > bounds.max) {
-    std::string range;
-    if (std::isinf(bounds.max)) {
-      range = fmt::format("at least {}", bounds.min);
-    } else if (std::isinf(bounds.min)) {
-      range = fmt::format("at most {}", bounds.max);
-    } else {
-      range = fmt::format("between {} and {}", bounds.min, bounds.max);
-    }
-    throw error(key, json_brief(v) + " is out of range", "it must be " + range);
+    throw error(key, json_brief(v) + " is out of range",
+                "it must be " + range_text(bounds.min, bounds.max));
   }
   return d;
 }
 
+std::string ObjectReader::bounds_text(Bounds b) {
+  return std::isinf(b.min) && std::isinf(b.max) ? std::string() : range_text(b.min, b.max);
+}
+
 void ObjectReader::get(std::string_view key, double& out, Bounds bounds) {
+  note(key, "number", fmt::format("{:g}", out), bounds_text(bounds));
   if (const Json* v = lookup(key)) {
     out = number(key, *v, bounds, false);
   }
 }
 
+template <typename T>
+T ObjectReader::integer(std::string_view key, const Json& v, Bounds bounds) {
+  number(key, v, {}, true);  // type and wholeness
+  // long double holds every int64 and uint64 exactly, so no comparison below rounds.
+  long double x = 0;
+  if (v.is_number_unsigned()) {
+    x = static_cast<long double>(v.get<std::uint64_t>());
+  } else if (v.is_number_integer()) {
+    x = static_cast<long double>(v.get<std::int64_t>());
+  } else {
+    x = static_cast<long double>(v.get<double>());
+  }
+  const long double lo =
+      std::max(static_cast<long double>(bounds.min),
+               static_cast<long double>(std::numeric_limits<T>::min()));
+  const long double hi =
+      std::min(static_cast<long double>(bounds.max),
+               static_cast<long double>(std::numeric_limits<T>::max()));
+  if (x < lo || x > hi) {
+    throw error(key, json_brief(v) + " is out of range", "it must be " + range_text(lo, hi));
+  }
+  return static_cast<T>(x);
+}
+
 void ObjectReader::get(std::string_view key, std::int64_t& out, Bounds bounds) {
+  note(key, "integer", std::to_string(out), bounds_text(bounds));
   if (const Json* v = lookup(key)) {
-    number(key, *v, bounds, true);
-    out = v->get<std::int64_t>();
+    out = integer<std::int64_t>(key, *v, bounds);
   }
 }
 
 void ObjectReader::get(std::string_view key, std::uint64_t& out, Bounds bounds) {
-  if (bounds.min < 0) {
-    bounds.min = 0;
-  }
+  note(key, "integer", std::to_string(out), bounds_text(bounds));
   if (const Json* v = lookup(key)) {
-    number(key, *v, bounds, true);
-    out = v->get<std::uint64_t>();
+    out = integer<std::uint64_t>(key, *v, bounds);
   }
 }
 
 void ObjectReader::get(std::string_view key, int& out, Bounds bounds) {
-  bounds.min = std::max(bounds.min, static_cast<double>(std::numeric_limits<int>::min()));
-  bounds.max = std::min(bounds.max, static_cast<double>(std::numeric_limits<int>::max()));
+  note(key, "integer", std::to_string(out), bounds_text(bounds));
   if (const Json* v = lookup(key)) {
-    number(key, *v, bounds, true);
-    out = v->get<int>();
+    out = integer<int>(key, *v, bounds);
   }
 }
 
 void ObjectReader::get(std::string_view key, Duration& out, DurationBounds bounds) {
+  {
+    const bool has_min = bounds.min != DurationBounds{}.min;
+    const bool has_max = bounds.max != DurationBounds{}.max;
+    std::string range;
+    if (has_min && has_max) {
+      range = "between " + bounds.min.to_string() + " and " + bounds.max.to_string();
+    } else if (has_min) {
+      range = "at least " + bounds.min.to_string();
+    } else if (has_max) {
+      range = "at most " + bounds.max.to_string();
+    }
+    note(key, "duration", Json(out.to_string()).dump(), range);
+  }
   if (const Json* v = lookup(key)) {
     Duration d = parse_duration(*v, pointer(key), source_);
     if (d < bounds.min) {
@@ -205,6 +341,7 @@ void ObjectReader::get(std::string_view key, Duration& out, DurationBounds bound
 }
 
 void ObjectReader::get(std::string_view key, std::vector<std::string>& out) {
+  note(key, "array of strings", Json(out).dump());
   if (const Json* v = lookup(key)) {
     if (!v->is_array()) {
       throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected an array",
@@ -223,8 +360,31 @@ void ObjectReader::get(std::string_view key, std::vector<std::string>& out) {
   }
 }
 
+void ObjectReader::get_names(std::string_view key, std::vector<std::string>& out) {
+  std::vector<std::string> names = out;
+  get(key, names);
+  if (!has(key)) {
+    return;
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) {
+      throw source_.error(child_pointer(pointer(key), i), "a name cannot be empty",
+                          "write a name, e.g. \"zone-a\"");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (names[j] == names[i]) {
+        throw source_.error(child_pointer(pointer(key), i),
+                            fmt::format("\"{}\" is listed twice (also at index {})", names[i], j),
+                            "list each name once");
+      }
+    }
+  }
+  out = std::move(names);
+}
+
 void ObjectReader::get_choice(std::string_view key, std::string& out,
                               const std::vector<std::string>& choices) {
+  note(key, "choice", Json(out).dump(), {}, choices);
   std::string value = out;
   get(key, value);
   if (has(key) && std::find(choices.begin(), choices.end(), value) == choices.end()) {
@@ -236,6 +396,7 @@ void ObjectReader::get_choice(std::string_view key, std::string& out,
 const Json* ObjectReader::raw(std::string_view key) { return lookup(key); }
 
 const Json& ObjectReader::require(std::string_view key, std::string_view example) {
+  note(key, "required", example.empty() ? std::string() : "e.g. " + std::string(example));
   const Json* v = lookup(key);
   if (v == nullptr) {
     // A misspelt key is the likeliest cause: point at it rather than at the absence.
@@ -255,6 +416,7 @@ const Json& ObjectReader::require(std::string_view key, std::string_view example
 }
 
 std::optional<ObjectReader> ObjectReader::object(std::string_view key) {
+  note(key, "object", "{}");
   const Json* v = lookup(key);
   if (v == nullptr) {
     return std::nullopt;
@@ -263,6 +425,7 @@ std::optional<ObjectReader> ObjectReader::object(std::string_view key) {
 }
 
 const Json* ObjectReader::array(std::string_view key) {
+  note(key, "array", "[]");
   const Json* v = lookup(key);
   if (v != nullptr && !v->is_array()) {
     throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected an array",
@@ -273,12 +436,14 @@ const Json* ObjectReader::array(std::string_view key) {
 
 void ObjectReader::finish() const {
   std::vector<std::string> known(known_.begin(), known_.end());
+  ErrorList errors;
   for (const auto& [key, value] : json_.items()) {
     if (known_.find(key) == known_.end()) {
-      throw source_.error(pointer(key), "unknown key \"" + key + "\"",
-                          suggestion(key, known));
+      errors.add(source_.error(pointer(key), "unknown key \"" + key + "\"",
+                               suggestion(key, known)));
     }
   }
+  errors.throw_if_any();
 }
 
 }  // namespace faultline::scenario

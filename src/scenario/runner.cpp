@@ -178,7 +178,7 @@ public:
       : sim_(sim), spec_(spec), model_(spec.prepare_model(registry)) {}
 
   RunResult run(const RunOptions& options) {
-    model_->start(sim_);
+    start_model(*model_, sim_, spec_);
     setup_observations();
     setup_expectations();
     const Time end = Time::zero() + spec_.duration;
@@ -291,6 +291,7 @@ private:
     const Expectation& e = *st.spec;
     using K = Expectation::Kind;
     ExpectationResult r;
+    r.name = e.name;
     r.description = e.describe();
     r.bound = bound_text(e);
     double value = kNaN;
@@ -298,10 +299,11 @@ private:
     switch (e.kind) {
       case K::kChecker: {
         CheckVerdict v = model_->check(e.checker, sim_);
-        r.bound = "ok";
-        r.ok = v.ok;
+        r.bound = e.expect_violation ? "violated" : "ok";
+        r.ok = e.expect_violation ? !v.ok : v.ok;
         r.value = v.ok ? 1.0 : 0.0;
-        r.measured = (v.ok ? "ok" : "FAILED") + (v.summary.empty() ? "" : ": " + v.summary);
+        r.measured = (v.ok ? "ok" : "violated") + (v.summary.empty() ? "" : ": " + v.summary);
+        r.evidence = v.ok ? std::string() : v.details;
         return r;
       }
       case K::kProbeMean:
@@ -391,10 +393,28 @@ private:
       k.successes = static_cast<std::uint64_t>(s.successes);
       k.attempts = static_cast<std::uint64_t>(s.attempts);
       k.availability = ratio(s.successes, s.outcomes(), 1.0);
-      k.retry_amplification = ratio(s.attempts, s.requests, 0.0);
+      k.retry_amplification = names->attempts.empty() ? kNaN : ratio(s.attempts, s.requests, 0.0);
       k.throughput_per_s = s.successes / spec_.duration.to_seconds();
       k.latency_p50 = Duration::nanos(s.latency.p50());
       k.latency_p99 = Duration::nanos(s.latency.p99());
+      // Which scope the headline figures are of, and every scope's own availability, so that a
+      // population at 0 % never hides behind another at 100 %.
+      constexpr std::size_t kMaxPopulations = 16;
+      for (const auto& scope : model_->measure_scopes()) {
+        auto m = model_->measures(scope);
+        if (!m) {
+          continue;
+        }
+        if (k.population.empty() && m->requests == names->requests &&
+            m->successes == names->successes) {
+          k.population = scope;
+        }
+        if (k.populations.size() < kMaxPopulations) {
+          Snapshot p = Snapshot::take(Counters(sim_.metrics(), *m));
+          k.populations.push_back({scope, static_cast<std::uint64_t>(p.requests),
+                                   ratio(p.successes, p.outcomes(), 1.0)});
+        }
+      }
     }
     for (auto& st : states_) {
       result.expectations.push_back(evaluate(st));
@@ -467,10 +487,7 @@ std::string short_duration(Duration d) {
 
 std::string reproduce_command(const std::string& file, const std::string& variant,
                               std::uint64_t seed, const std::vector<std::string>& sets) {
-  std::string out = "faultline run " + file;
-  if (variant != kBaseVariant) {
-    out += " --variant " + variant;
-  }
+  std::string out = "faultline run " + file + " --variant " + variant;
   out += " --seed " + std::to_string(seed);
   for (const auto& s : sets) {
     out += " --set '" + s + "'";

@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -37,42 +41,41 @@ std::optional<std::size_t> parse_index(std::string_view s) {
   return v;
 }
 
-std::vector<std::string> keys_of(const Json& j) {
-  std::vector<std::string> out;
-  if (j.is_object()) {
-    for (const auto& item : j.items()) {
-      out.push_back(item.key());
-    }
-  }
-  return out;
-}
+constexpr std::string_view kLatencyPrefix = "latency_p";
 
-// Parses a quantile from "latency_p99" / "latency_p999" / "latency_p99.9" / "latency_p50".
+// Parses a quantile from "latency_p99" / "latency_p999" / "latency_p99.9" / "latency_p50":
+// one or two digits are a percentile, more digits without a point are nines ("p999" is
+// 99.9 %), and a point makes a decimal percentile. nullopt for anything else, including
+// percentiles outside (0, 100).
 std::optional<double> latency_quantile(std::string_view metric) {
-  constexpr std::string_view prefix = "latency_p";
-  if (metric.substr(0, prefix.size()) != prefix) {
+  if (metric.substr(0, kLatencyPrefix.size()) != kLatencyPrefix) {
     return std::nullopt;
   }
-  std::string digits(metric.substr(prefix.size()));
-  if (digits.empty() || digits.find_first_not_of("0123456789.") != std::string::npos) {
-    return std::nullopt;
+  const std::string digits(metric.substr(kLatencyPrefix.size()));
+  const auto dot = digits.find('.');
+  const bool digits_only = !digits.empty() && digits.find_first_not_of("0123456789.") ==
+                                                  std::string::npos;
+  if (!digits_only || digits.find('.', dot == std::string::npos ? 0 : dot + 1) !=
+                          std::string::npos ||
+      dot == 0 || dot + 1 == digits.size()) {
+    return std::nullopt;  // empty, a stray character, two points, or a point at either end
   }
-  double q = 0.0;
-  if (digits.find('.') != std::string::npos) {
-    q = std::stod(digits) / 100.0;
-  } else if (digits.size() <= 2) {
-    q = std::stod(digits) / 100.0;
+  double percent = 0.0;
+  if (dot == std::string::npos && digits.size() > 2) {
+    if (digits.find_first_not_of('9') != std::string::npos) {
+      return std::nullopt;  // "p101": neither a percentile nor nines
+    }
+    percent = 100.0 * (1.0 - std::pow(10.0, -static_cast<double>(digits.size())));
   } else {
-    // p999 → 0.999, p9999 → 0.9999
-    q = std::stod("0." + digits);
+    percent = std::strtod(digits.c_str(), nullptr);  // digits and one inner point only
   }
-  if (q <= 0.0 || q >= 1.0) {
+  if (!(percent > 0.0 && percent < 100.0)) {
     return std::nullopt;
   }
-  return q;
+  return percent / 100.0;
 }
 
-const std::vector<std::string>& expectation_metrics() {
+const std::vector<std::string>& expectation_metric_names() {
   static const std::vector<std::string> kMetrics = {
       "availability", "error_rate", "throughput", "retry_amplification", "latency_p50",
       "latency_p90", "latency_p99", "latency_p999", "probe_mean", "series_mean",
@@ -80,13 +83,16 @@ const std::vector<std::string>& expectation_metrics() {
   return kMetrics;
 }
 
-const std::vector<std::string>& observation_kinds() {
+const std::vector<std::string>& observation_kind_names() {
   static const std::vector<std::string> kKinds = {
       "availability", "error_rate", "throughput", "request_rate", "retry_amplification", "probe"};
   return kKinds;
 }
 
 }  // namespace
+
+const std::vector<std::string>& observation_kinds() { return observation_kind_names(); }
+const std::vector<std::string>& expectation_metrics() { return expectation_metric_names(); }
 
 // --- expectations ---------------------------------------------------------------------------
 
@@ -122,7 +128,6 @@ void apply_override(Json& doc, std::string_view dotted_path, const Json& value,
   std::string pointer;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::string& part = parts[i];
-    bool last = i + 1 == parts.size();
     if (part.empty()) {
       throw ScenarioError(source.file, origin, "empty segment in path \"" +
                                                    std::string(dotted_path) + "\"",
@@ -138,16 +143,16 @@ void apply_override(Json& doc, std::string_view dotted_path, const Json& value,
       }
       pointer = child_pointer(pointer, *index);
       node = &(*node)[*index];
-    } else if (node->is_object()) {
+    } else if (node->is_object() || node->is_null()) {
+      // A key the file leaves out (at its default) is created on the way, so an override can
+      // reach any key of the params; the parse that follows checks the names and the values,
+      // and points its errors at this override.
       pointer = child_pointer(pointer, part);
-      if (!node->contains(part) && !last) {
-        auto keys = keys_of(*node);
-        throw ScenarioError(source.file, origin,
-                            "no key \"" + part + "\" at " +
-                                (pointer.substr(0, pointer.rfind('/')).empty()
-                                     ? std::string("/")
-                                     : pointer.substr(0, pointer.rfind('/'))),
-                            suggestion(part, keys));
+      if (node->is_null()) {
+        *node = Json::object();
+      }
+      if (!node->contains(part)) {
+        source.provenance[pointer] = origin;
       }
       node = &(*node)[part];
     } else {
@@ -190,11 +195,112 @@ std::pair<std::string, Json> parse_set_argument(std::string_view argument) {
   }
   std::string path(argument.substr(0, eq));
   std::string text(argument.substr(eq + 1));
+  // JSON when it parses as JSON, else the text itself as a string (so 250ms needs no quotes).
   Json value = Json::parse(text, nullptr, false);
   if (value.is_discarded()) {
-    value = text;
+    return {path, Json(text)};
   }
-  return {path, value};
+  return {path, parse_json_text(text, "", "--set " + path)};
+}
+
+// --- JSON text ----------------------------------------------------------------------------------
+
+namespace {
+
+struct LineColumn {
+  std::size_t line = 1;
+  std::size_t column = 1;
+};
+
+LineColumn line_column(std::string_view text, std::size_t byte) {
+  LineColumn lc;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++lc.line;
+      lc.column = 1;
+    } else {
+      ++lc.column;
+    }
+  }
+  return lc;
+}
+
+// The byte offset of the first number token (outside strings) that a double cannot hold, or
+// npos. nlohmann reports such a number without its position.
+std::size_t overflowing_number(std::string_view text) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t end = i + 1;
+      while (end < text.size() && std::string_view("0123456789.eE+-").find(text[end]) !=
+                                      std::string_view::npos) {
+        ++end;
+      }
+      const std::string token(text.substr(i, end - i));
+      if (std::isinf(std::strtod(token.c_str(), nullptr))) {
+        return i;
+      }
+      i = end - 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+Json parse_json_text(std::string_view text, const std::string& file, const std::string& where) {
+  auto locate = [&](std::size_t byte) {
+    if (!where.empty()) {
+      return where;
+    }
+    auto lc = line_column(text, byte);
+    return fmt::format("line {}, column {}", lc.line, lc.column);
+  };
+  // The parser itself is iterative, but copying, comparing and printing a document recurse:
+  // bound the depth here so that no later step can exhaust the stack.
+  auto depth_guard = [&](int depth, Json::parse_event_t, Json&) {
+    if (depth > kMaxJsonDepth) {
+      throw ScenarioError(file, "",
+                          fmt::format("{}the JSON nests deeper than {} levels",
+                                      where.empty() ? std::string() : where + ": ", kMaxJsonDepth),
+                          "a scenario needs only a few levels; remove the runaway nesting");
+    }
+    return true;
+  };
+  try {
+    return Json::parse(text, depth_guard);
+  } catch (const Json::parse_error& e) {
+    std::string what = e.what();
+    auto pos = what.find("syntax error");
+    throw ScenarioError(file, "",
+                        fmt::format("{}: invalid JSON ({})", locate(e.byte),
+                                    pos == std::string::npos ? what : what.substr(pos)),
+                        "fix the JSON syntax (trailing commas and comments are not allowed)");
+  } catch (const Json::out_of_range&) {
+    // A number past the range of a double (e.g. 1e999): the library names no position.
+    const std::size_t at = overflowing_number(text);
+    throw ScenarioError(file, "",
+                        fmt::format("{}: a number is too large to represent{}",
+                                    locate(at == std::string_view::npos ? 0 : at),
+                                    at == std::string_view::npos
+                                        ? std::string()
+                                        : " (" + std::string(text.substr(at, 24)) + ")"),
+                        "numbers must be below about 1.8e308; write a sensible value");
+  } catch (const Json::exception& e) {
+    throw ScenarioError(file, "", locate(0) + ": invalid JSON (" + std::string(e.what()) + ")",
+                        "fix the JSON");
+  }
 }
 
 // --- files ------------------------------------------------------------------------------------
@@ -213,26 +319,7 @@ ScenarioFile ScenarioFile::load(const std::string& path) {
 ScenarioFile ScenarioFile::parse(std::string_view text, const std::string& path) {
   ScenarioFile file;
   file.path_ = path;
-  try {
-    file.raw_ = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    // Turn the byte offset into a line and column a person can find.
-    std::size_t line = 1;
-    std::size_t column = 1;
-    for (std::size_t i = 0; i < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = e.what();
-    auto pos = what.find("syntax error");
-    throw ScenarioError(path, "", fmt::format("line {}, column {}: invalid JSON ({})", line, column,
-                                              pos == std::string::npos ? what : what.substr(pos)),
-                        "fix the JSON syntax (trailing commas and comments are not allowed)");
-  }
+  file.raw_ = parse_json_text(text, path, "");
   Source source{path, {}, {}};
   if (!file.raw_.is_object()) {
     throw source.error("", "a scenario must be a JSON object, found " +
@@ -350,16 +437,21 @@ std::optional<double> parse_bound(ObjectReader& r, std::string_view key, bool du
   return v->get<double>();
 }
 
-void check_scope(ObjectReader& r, const ModelInstance& model, const std::string& of) {
-  if (!model.measures(of)) {
-    auto scopes = model.measure_scopes();
+// A null model (its params failed to parse) skips the checks that need it, so the rest of an
+// observation or expectation is still checked and reported.
+void check_scope(ObjectReader& r, const ModelInstance* model, const std::string& of) {
+  if (model != nullptr && !model->measures(of)) {
+    auto scopes = model->measure_scopes();
     throw r.error("of", "\"" + of + "\" is not a client or service of this model",
                   suggestion(of, scopes));
   }
 }
 
-void check_probe(ObjectReader& r, const ModelInstance& model, const std::string& probe) {
-  auto probes = model.probes();
+void check_probe(ObjectReader& r, const ModelInstance* model, const std::string& probe) {
+  if (model == nullptr) {
+    return;
+  }
+  auto probes = model->probes();
   if (std::find(probes.begin(), probes.end(), probe) == probes.end()) {
     throw r.error("probe", "\"" + probe + "\" is not a probe of this model",
                   probes.empty() ? std::string("this model has no probes")
@@ -367,8 +459,11 @@ void check_probe(ObjectReader& r, const ModelInstance& model, const std::string&
   }
 }
 
+// Each series is sampled on a schedule set up before the run: this bounds its memory.
+constexpr std::int64_t kMaxSamplesPerSeries = 1'000'000;
+
 Observation parse_observation(const Json& j, const std::string& ptr, const Source& source,
-                              const ModelInstance& model) {
+                              const ModelInstance* model, Duration run) {
   ObjectReader r(j, ptr, source);
   Observation o;
   const Json& name = r.require("name", "\"availability\"");
@@ -386,6 +481,21 @@ Observation parse_observation(const Json& j, const std::string& ptr, const Sourc
              observation_kinds().begin();
   o.kind = kinds[static_cast<std::size_t>(idx)];
   r.get("every", o.every, {.min = Duration::micros(1)});
+  if (o.every > run) {
+    throw r.error("every", "\"" + o.every.to_string() + "\" is longer than the run (" +
+                               run.to_string() + "), so no sample would be taken",
+                  "sample at most every " + run.to_string() + ", e.g. \"1s\"");
+  }
+  if (run / o.every > kMaxSamplesPerSeries) {
+    throw r.error("every",
+                  fmt::format("\"{}\" over a {} run would take {} samples, more than the {} a "
+                              "series may hold",
+                              o.every.to_string(), run.to_string(), run / o.every,
+                              kMaxSamplesPerSeries),
+                  "sample at least every " +
+                      Duration::nanos((run.ns() + kMaxSamplesPerSeries - 1) / kMaxSamplesPerSeries)
+                          .to_string());
+  }
   if (o.kind == Observation::Kind::kProbe) {
     const Json& probe = r.require("probe", "\"cpu_utilisation/api\"");
     if (!probe.is_string()) {
@@ -402,14 +512,13 @@ Observation parse_observation(const Json& j, const std::string& ptr, const Sourc
 }
 
 Expectation parse_expectation(const Json& j, const std::string& ptr, const Source& source,
-                              const ModelInstance& model, Duration run,
+                              const ModelInstance* model, Duration run,
                               const std::vector<std::string>& variants,
                               const std::vector<Observation>& observations) {
   ObjectReader r(j, ptr, source);
   Expectation e;
   e.pointer = ptr;
-  std::string label;
-  r.get("name", label);
+  r.get("name", e.name);
   r.get("in", e.in_variants);
   for (std::size_t i = 0; i < e.in_variants.size(); ++i) {
     if (std::find(variants.begin(), variants.end(), e.in_variants[i]) == variants.end()) {
@@ -443,6 +552,10 @@ Expectation parse_expectation(const Json& j, const std::string& ptr, const Sourc
     e.kind = K::kTimeToRecover;
   } else if (e.metric == "checker") {
     e.kind = K::kChecker;
+  } else if (e.metric.rfind(kLatencyPrefix, 0) == 0 && e.metric.size() > kLatencyPrefix.size()) {
+    throw r.error("metric", "\"" + e.metric + "\" is not a latency percentile",
+                  "write latency_pNN with a percentile between 0 and 100 exclusive, e.g. "
+                  "latency_p50, latency_p99.9 or latency_p999 (99.9 %)");
   } else {
     throw r.error("metric", "unknown metric \"" + e.metric + "\"",
                   suggestion(e.metric, expectation_metrics()));
@@ -468,12 +581,15 @@ Expectation parse_expectation(const Json& j, const std::string& ptr, const Sourc
   };
   if (e.kind == K::kChecker) {
     need_string("checker", e.checker, "\"linearizable\"");
-    auto names = model.checkers();
+    auto names = model != nullptr ? model->checkers() : std::vector<std::string>{e.checker};
     if (std::find(names.begin(), names.end(), e.checker) == names.end()) {
       throw r.error("checker", "\"" + e.checker + "\" is not a checker of this model",
                     names.empty() ? std::string("this model has no checkers")
                                   : suggestion(e.checker, names));
     }
+    std::string verdict = "ok";
+    r.get_choice("expect", verdict, {"ok", "violated"});
+    e.expect_violation = verdict == "violated";
     r.finish();
     return e;
   }
@@ -485,6 +601,17 @@ Expectation parse_expectation(const Json& j, const std::string& ptr, const Sourc
       throw r.error("threshold", "expected a number", "e.g. 0.99");
     }
     e.threshold = threshold.get<double>();
+    for (const auto& o : observations) {
+      if (o.name == e.series &&
+          (o.kind == Observation::Kind::kAvailability ||
+           o.kind == Observation::Kind::kErrorRate) &&
+          (e.threshold < 0.0 || e.threshold > 1.0)) {
+        throw r.error("threshold",
+                      fmt::format("{:g} is outside [0, 1], the range of series \"{}\"",
+                                  e.threshold, e.series),
+                      "write a fraction, e.g. 0.99");
+      }
+    }
   } else if (e.kind == K::kProbeMean) {
     need_string("probe", e.probe, "\"cpu_utilisation/api\"");
     check_probe(r, model, e.probe);
@@ -504,6 +631,34 @@ Expectation parse_expectation(const Json& j, const std::string& ptr, const Sourc
   if (!e.min && !e.max) {
     throw r.error_here("an expectation needs a bound: \"min\", \"max\" or both",
                        e.duration_valued() ? "e.g. \"max\": \"250ms\"" : "e.g. \"min\": 0.99");
+  }
+  // A ratio lies in [0, 1] and a rate, a duration or an amplification is never negative: a
+  // bound outside that range could never pass (or never fail), so it is a typo.
+  auto series_kind = [&]() -> std::optional<Observation::Kind> {
+    for (const auto& o : observations) {
+      if (o.name == e.series) {
+        return o.kind;
+      }
+    }
+    return std::nullopt;
+  };
+  const bool ratio_valued =
+      e.kind == K::kAvailability || e.kind == K::kErrorRate ||
+      (e.kind == K::kSeriesMean && (series_kind() == Observation::Kind::kAvailability ||
+                                    series_kind() == Observation::Kind::kErrorRate));
+  const bool non_negative = e.kind != K::kProbeMean && e.kind != K::kSeriesMean;
+  for (const auto& [key, bound] : {std::pair{"min", e.min}, std::pair{"max", e.max}}) {
+    if (!bound) {
+      continue;
+    }
+    if (ratio_valued && (*bound < 0.0 || *bound > 1.0)) {
+      throw r.error(key, fmt::format("{:g} is outside [0, 1], the range of {}", *bound, e.metric),
+                    "write a fraction, e.g. 0.99 for 99 %");
+    }
+    if (non_negative && *bound < 0.0) {
+      throw r.error(key, fmt::format("{:g} is negative, and {} never is", *bound, e.metric),
+                    "use a bound of at least 0");
+    }
   }
   if (e.min && e.max && *e.min > *e.max) {
     throw r.error("min", "min is greater than max, so nothing could pass",
@@ -543,11 +698,32 @@ std::unique_ptr<ModelInstance> ScenarioSpec::prepare_model(const ModelRegistry& 
 }
 
 ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<std::string>& sets,
+                                   const ModelRegistry& registry, ParamCatalog& catalog) const {
+  return resolve_into(variant, sets, registry, &catalog, false);
+}
+
+ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<std::string>& sets,
                                    const ModelRegistry& registry) const {
+  return resolve_into(variant, sets, registry, nullptr, false);
+}
+
+void ScenarioFile::validate_variant(std::string_view variant,
+                                    const ModelRegistry& registry) const {
+  (void)resolve_into(variant, {}, registry, nullptr, true);
+}
+
+ScenarioSpec ScenarioFile::resolve_into(std::string_view variant,
+                                        const std::vector<std::string>& sets,
+                                        const ModelRegistry& registry, ParamCatalog* catalog,
+                                        bool build) const {
   ScenarioSpec spec;
+  spec.source.catalog = catalog;
   spec.file = path_;
   spec.variant = std::string(variant);
   spec.source.file = path_;
+  // Independent parts are checked one by one and every error is reported, as a compiler does;
+  // a part that others depend on (the model) stops what depends on it.
+  ErrorList errors;
   Json doc = raw_;
   doc.erase("variants");
   if (variant != kBaseVariant) {
@@ -575,51 +751,83 @@ ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<s
     } else {
       const Json& overrides = decl.at("overrides");
       for (const auto& item : overrides.items()) {
-        apply_override(doc, item.key(), item.value(),
-                       child_pointer(ptr + "/overrides", item.key()), spec.source);
+        errors.attempt([&] {
+          apply_override(doc, item.key(), item.value(),
+                         child_pointer(ptr + "/overrides", item.key()), spec.source);
+        });
       }
     }
   }
   for (const auto& set : sets) {
-    auto [path, value] = parse_set_argument(set);
-    apply_override(doc, path, value, "--set " + path, spec.source);
+    errors.attempt([&] {
+      auto [path, value] = parse_set_argument(set);
+      apply_override(doc, path, value, "--set " + path, spec.source);
+    });
   }
+  errors.throw_if_any();
 
   const Source& source = spec.source;
   ObjectReader top(doc, "", source);
   top.raw("$schema");
-  const Json& version = top.require("format_version", "1");
-  if (!version.is_number_integer() || version.get<int>() != kFormatVersion) {
-    throw top.error("format_version", json_brief(version) + " is not a supported format version",
-                    fmt::format("this faultline reads format_version {}", kFormatVersion));
-  }
-  const Json& name = top.require("name", "\"dynamodb-2015-retry-storm\"");
-  if (!name.is_string() || name.get<std::string>().empty()) {
-    throw top.error("name", "the name must be a non-empty string");
-  }
-  spec.name = name.get<std::string>();
-  if (auto story = top.object("story")) {
-    story->get("summary", spec.story.summary);
-    story->get("sources", spec.story.sources);
-    story->finish();
-  }
+  errors.attempt([&] {
+    const Json& version = top.require("format_version", "1");
+    if (!version.is_number_integer() || version.get<std::int64_t>() != kFormatVersion) {
+      throw top.error("format_version",
+                      json_brief(version) + " is not a supported format version",
+                      fmt::format("this faultline reads format_version {}", kFormatVersion));
+    }
+  });
+  errors.attempt([&] {
+    const Json& name = top.require("name", "\"dynamodb-2015-retry-storm\"");
+    if (!name.is_string() || name.get<std::string>().empty()) {
+      throw top.error("name", "the name must be a non-empty string");
+    }
+    spec.name = name.get<std::string>();
+  });
+  errors.attempt([&] {
+    if (auto story = top.object("story")) {
+      ErrorList story_errors;
+      story_errors.attempt([&] { story->get("summary", spec.story.summary); });
+      story_errors.attempt([&] { story->get("sources", spec.story.sources); });
+      story_errors.attempt([&] { story->finish(); });
+      story_errors.throw_if_any();
+    }
+  });
   spec.epoch = UtcInstant::from_civil(2020, 1, 1);
-  if (const Json* epoch = top.raw("epoch")) {
-    std::optional<UtcInstant> parsed;
-    if (epoch->is_string()) {
-      parsed = UtcInstant::parse(epoch->get<std::string>());
+  const bool epoch_ok = errors.attempt([&] {
+    if (const Json* epoch = top.raw("epoch")) {
+      std::optional<UtcInstant> parsed;
+      if (epoch->is_string()) {
+        parsed = UtcInstant::parse(epoch->get<std::string>());
+      }
+      if (!parsed) {
+        throw top.error("epoch", json_brief(*epoch) + " is not a UTC instant",
+                        "write ISO 8601 in UTC between 1677-09-22 and 2262-04-11, e.g. "
+                        "\"2015-09-20T09:00:00Z\"");
+      }
+      spec.epoch = *parsed;
     }
-    if (!parsed) {
-      throw top.error("epoch", json_brief(*epoch) + " is not a UTC instant",
-                      "write ISO 8601 in UTC, e.g. \"2015-09-20T09:00:00Z\"");
-    }
-    spec.epoch = *parsed;
-  }
-  top.get("seed", spec.seed);
-  top.require("duration", "\"4h\"");
+  });
+  errors.attempt([&] { top.get("seed", spec.seed); });
   spec.duration = Duration::hours(1);
-  top.get("duration", spec.duration, {.min = Duration::nanos(1)});
-  {
+  const bool duration_ok = errors.attempt([&] {
+    top.require("duration", "\"4h\"");
+    top.get("duration", spec.duration, {.min = Duration::nanos(1)});
+  });
+  if (epoch_ok && duration_ok) {
+    errors.attempt([&] {
+      // UTC time of the run is epoch + elapsed, in int64 nanoseconds since 1970: the whole run
+      // must fit (it ends before 2262-04-11).
+      if (spec.epoch.unix_ns() > std::numeric_limits<std::int64_t>::max() - spec.duration.ns()) {
+        throw top.error(top.has("epoch") ? "epoch" : "duration",
+                        "the run would end after 2262-04-11T23:47:16Z, the last instant "
+                        "faultline's 64-bit nanosecond clock can name",
+                        "start the epoch earlier or shorten the duration");
+      }
+    });
+  }
+  const ModelBinding* binding = nullptr;
+  errors.attempt([&] {
     auto model = top.object("model");
     if (!model) {
       top.require("model", "{\"name\": \"services\", \"params\": {...}}");
@@ -630,81 +838,177 @@ ScenarioSpec ScenarioFile::resolve(std::string_view variant, const std::vector<s
                          suggestion("", registry.names()));
     }
     spec.model = model_name.get<std::string>();
-    const ModelBinding* binding = registry.find(spec.model);
+    binding = registry.find(spec.model);
     if (binding == nullptr) {
       auto names = registry.names();
       throw model->error("name", "unknown model \"" + spec.model + "\"",
                          suggestion(spec.model, names));
     }
     if (const Json* params = model->raw("params"); params != nullptr && !params->is_object()) {
+      binding = nullptr;
       throw model->error("params", "expected an object of the model's parameters");
     }
     model->finish();
+  });
+  if (binding != nullptr) {
     for (const auto& section : kSections) {
-      if (top.raw(section) != nullptr &&
-          std::find(binding->sections.begin(), binding->sections.end(), section) ==
-              binding->sections.end()) {
-        throw top.error(section, "model \"" + spec.model + "\" does not read \"" + section + "\"",
-                        "remove it; the model's params hold its configuration");
-      }
+      errors.attempt([&] {
+        if (top.raw(section) != nullptr &&
+            std::find(binding->sections.begin(), binding->sections.end(), section) ==
+                binding->sections.end()) {
+          throw top.error(section,
+                          "model \"" + spec.model + "\" does not read \"" + section + "\"",
+                          "remove it; the model's params hold its configuration");
+        }
+      });
     }
   }
   spec.document = doc;
-  auto model = spec.prepare_model(registry);
+  std::unique_ptr<ModelInstance> model;
+  if (binding != nullptr && duration_ok) {
+    errors.attempt([&] { model = spec.prepare_model(registry); });
+  }
 
-  if (const Json* obs = top.array("observations")) {
-    for (std::size_t i = 0; i < obs->size(); ++i) {
-      Observation o = parse_observation((*obs)[i], child_pointer("/observations", i), source,
-                                        *model);
-      for (const auto& earlier : spec.observations) {
-        if (earlier.name == o.name) {
-          throw source.error(child_pointer(child_pointer("/observations", i), "name"),
-                             "observation \"" + o.name + "\" is defined twice",
-                             "give each series its own name");
-        }
-      }
-      spec.observations.push_back(std::move(o));
-    }
-  }
-  if (const Json* key = top.raw("key_series")) {
-    if (!key->is_string()) {
-      throw top.error("key_series", "expected a string naming an observation");
-    }
-    spec.key_series = key->get<std::string>();
-    std::vector<std::string> names;
-    for (const auto& o : spec.observations) {
-      names.push_back(o.name);
-    }
-    if (std::find(names.begin(), names.end(), spec.key_series) == names.end()) {
-      throw top.error("key_series", "\"" + spec.key_series + "\" is not an observed series",
-                      suggestion(spec.key_series, names));
-    }
-  } else if (!spec.observations.empty()) {
-    spec.key_series = spec.observations.front().name;
-  }
-  auto variants = variant_names();
-  if (const Json* exps = top.array("expectations")) {
-    for (std::size_t i = 0; i < exps->size(); ++i) {
-      Expectation e = parse_expectation((*exps)[i], child_pointer("/expectations", i), source,
-                                        *model, spec.duration, variants, spec.observations);
-      if (e.applies_to(spec.variant)) {
-        spec.expectations.push_back(std::move(e));
-      }
-    }
-  }
+  // Observations and expectations name the model's scopes, probes and checkers: without a
+  // model those names go unchecked, everything else still is.
   top.raw("variants");
-  top.finish();
+  resolve_measures(top, model.get(), spec, errors);
+  errors.attempt([&] { top.finish(); });
+  if (build && model && epoch_ok && duration_ok) {
+    // Everything `run` checks before the first event: building the world and its fault
+    // timeline (targets that name no node or zone), in a throwaway simulation.
+    errors.attempt([&] { check_startable(spec, registry); });
+  }
+  errors.throw_if_any();
 
   Json canonical = doc;
   canonical.erase("seed");
   spec.config_hash = fnv1a64(canonical.dump());
+  spec.source.catalog = nullptr;
   return spec;
 }
 
-void validate_file(const ScenarioFile& file, const ModelRegistry& registry) {
-  for (const auto& variant : file.variant_names()) {
-    (void)file.resolve(variant, {}, registry);
+void ScenarioFile::resolve_measures(ObjectReader& top, const ModelInstance* model,
+                                    ScenarioSpec& spec, ErrorList& errors) const {
+  const Source& source = spec.source;
+  const std::size_t errors_before = errors.size();  // a key_series may name a broken series
+  std::vector<std::string> broken;  // names of observations that did not parse
+  const Json* obs = nullptr;
+  errors.attempt([&] { obs = top.array("observations"); });
+  if (obs != nullptr) {
+    for (std::size_t i = 0; i < obs->size(); ++i) {
+      const Json& raw_obs = (*obs)[i];
+      if (raw_obs.is_object() && raw_obs.contains("name") && raw_obs["name"].is_string()) {
+        broken.push_back(raw_obs["name"].get<std::string>());  // removed below if it parses
+      }
+      errors.attempt([&] {
+        Observation o = parse_observation((*obs)[i], child_pointer("/observations", i), source,
+                                          model, spec.duration);
+        for (const auto& earlier : spec.observations) {
+          if (earlier.name == o.name) {
+            throw source.error(child_pointer(child_pointer("/observations", i), "name"),
+                               "observation \"" + o.name + "\" is defined twice",
+                               "give each series its own name");
+          }
+        }
+        broken.erase(std::remove(broken.begin(), broken.end(), o.name), broken.end());
+        spec.observations.push_back(std::move(o));
+      });
+    }
   }
+  if (const Json* key = top.raw("key_series")) {
+    errors.attempt([&] {
+      if (!key->is_string()) {
+        throw top.error("key_series", "expected a string naming an observation");
+      }
+      spec.key_series = key->get<std::string>();
+      std::vector<std::string> names;
+      for (const auto& o : spec.observations) {
+        names.push_back(o.name);
+      }
+      if (std::find(names.begin(), names.end(), spec.key_series) == names.end() &&
+          errors_before == 0) {
+        throw top.error("key_series", "\"" + spec.key_series + "\" is not an observed series",
+                        suggestion(spec.key_series, names));
+      }
+    });
+  } else if (!spec.observations.empty()) {
+    spec.key_series = spec.observations.front().name;
+  }
+  auto variants = variant_names();
+  const Json* exps = nullptr;
+  errors.attempt([&] { exps = top.array("expectations"); });
+  if (exps != nullptr) {
+    for (std::size_t i = 0; i < exps->size(); ++i) {
+      try {
+        Expectation e = parse_expectation((*exps)[i], child_pointer("/expectations", i), source,
+                                          model, spec.duration, variants, spec.observations);
+        if (e.applies_to(spec.variant)) {
+          spec.expectations.push_back(std::move(e));
+        }
+      } catch (const ScenarioError& e) {
+        // A series that is missing only because its observation is broken repeats that error.
+        const Json& x = (*exps)[i];
+        const bool cascade = e.pointer().size() >= 7 &&
+                             e.pointer().compare(e.pointer().size() - 7, 7, "/series") == 0 &&
+                             x.is_object() && x.contains("series") && x["series"].is_string() &&
+                             std::find(broken.begin(), broken.end(),
+                                       x["series"].get<std::string>()) != broken.end();
+        if (!cascade) {
+          errors.add(e);
+        }
+      }
+    }
+  }
+}
+
+void start_model(ModelInstance& model, Simulation& sim, const ScenarioSpec& spec) {
+  try {
+    model.start(sim);
+  } catch (const ScenarioError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    // The world and the models check what their builders are given; what they reject is
+    // still the scenario's input.
+    throw spec.source.error("/model", std::string("the model cannot be built: ") + e.what(),
+                            "fix the parameter it names");
+  }
+}
+
+void check_startable(const ScenarioSpec& spec, const ModelRegistry& registry) {
+  Simulation sim({.seed = spec.seed, .epoch = spec.epoch});
+  auto model = spec.prepare_model(registry);
+  start_model(*model, sim, spec);
+}
+
+namespace {
+
+// An error a variant inherits from the base is the base's error: report it once.
+std::string error_key(const ScenarioError& e) {
+  std::string problem = e.problem();
+  if (auto at = problem.rfind(" (in variant \""); at != std::string::npos) {
+    problem.resize(at);
+  }
+  return e.pointer() + "\n" + problem;
+}
+
+}  // namespace
+
+void validate_file(const ScenarioFile& file, const ModelRegistry& registry) {
+  ErrorList errors;
+  std::set<std::string> seen;
+  for (const auto& variant : file.variant_names()) {
+    try {
+      file.validate_variant(variant, registry);
+    } catch (const ScenarioError& e) {
+      for (const auto& one : each_error(e)) {
+        if (seen.insert(error_key(one)).second) {
+          errors.add(one);
+        }
+      }
+    }
+  }
+  errors.throw_if_any();
 }
 
 }  // namespace faultline::scenario

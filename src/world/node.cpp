@@ -512,6 +512,55 @@ void Node::SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
   event_ = n_->process_.schedule_after(d_, [this] { n_->wake(waiter_); });
 }
 
+Node::QuorumAwaiter::QuorumAwaiter(Node& n, std::vector<NodeId> dsts, Payload request,
+                                   std::uint64_t size_bytes, Duration timeout, std::size_t needed)
+    : n_(&n), dsts_(std::move(dsts)), request_(std::move(request)), size_(size_bytes),
+      timeout_(timeout), needed_(needed) {
+  result_.replies.resize(dsts_.size());
+  result_.answered.assign(dsts_.size(), false);
+  // Nothing to wait for: met at once (needed 0) or never (fewer destinations than needed).
+  if (needed_ == 0 || dsts_.size() < needed_) {
+    done_ = true;
+    result_.reached = needed_ == 0;
+  }
+}
+
+Node::QuorumAwaiter::~QuorumAwaiter() {
+  if (link_) {
+    link_->awaiter = nullptr;
+  }
+}
+
+void Node::QuorumAwaiter::await_suspend(std::coroutine_handle<> h) {
+  waiter_.handle = h;
+  link_ = std::make_shared<Link>(Link{this});
+  for (std::size_t i = 0; i < dsts_.size(); ++i) {
+    // Replies go through the node's callback RPC, which holds them while the node is paused.
+    n_->call(dsts_[i], request_, size_, timeout_, [link = link_, i](RpcResult r) {
+      if (link->awaiter != nullptr) {
+        link->awaiter->on_reply(i, std::move(r));
+      }
+    });
+  }
+}
+
+void Node::QuorumAwaiter::on_reply(std::size_t i, RpcResult r) {
+  if (done_) {
+    return;
+  }
+  result_.succeeded += r.ok() ? 1 : 0;
+  result_.replies[i] = std::move(r);
+  result_.answered[i] = true;
+  ++finished_;
+  const std::size_t open = dsts_.size() - finished_;
+  if (result_.succeeded >= needed_ || result_.succeeded + open < needed_) {
+    done_ = true;
+    result_.reached = result_.succeeded >= needed_;
+    link_->awaiter = nullptr;
+    n_->wake(waiter_);  // last: the coroutine may destroy this awaiter as it resumes
+  }
+}
+
 Node::CallAwaiter::~CallAwaiter() {
   if (call_id_ != 0) {
     if (CallSlot* s = n_->find_call(call_id_); s != nullptr && s->awaiter == this) {

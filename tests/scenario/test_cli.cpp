@@ -1,9 +1,12 @@
 #include "cli.hpp"
 #include "scenario_fixtures.hpp"
 
+#include <faultline/report/terminal.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 using faultline::scenario::Json;
@@ -137,7 +140,7 @@ TEST_CASE("cli: sweep runs every seed on a thread pool and lists failing seeds",
   CHECK(bad.code == 1);
   CHECK(bad.out.find("0 passed, 3 failed") != std::string::npos);
   CHECK(bad.out.find("seed 11: ✗ availability over [0s, end] >= 0.999") != std::string::npos);
-  CHECK(bad.out.find("reproduce: faultline run " + file + " --seed 12 --set") !=
+  CHECK(bad.out.find("reproduce: faultline run " + file + " --variant base --seed 12 --set") !=
         std::string::npos);
   CHECK(read_json(dir.file("sweep.json"))["runs"].size() == 3);
 }
@@ -171,4 +174,85 @@ TEST_CASE("cli: list, validate and help", "[scenario][cli]") {
   CHECK(help.out.find("--seeds A..B") != std::string::npos);
   CHECK(cli({}).code == 2);
   CHECK(cli({"demo"}).code == 0);
+}
+
+TEST_CASE("cli: a checker's evidence is printed capped and kept whole in --json; a scenario "
+          "can expect a violation",
+          "[scenario][cli][report]") {
+  TempDir dir("evidence");
+  Json doc = Json::parse(kToyScenario);
+  doc["expectations"] = Json::array();
+  doc["expectations"].push_back({{"name", "the planted bug is caught"},
+                                 {"metric", "checker"},
+                                 {"checker", "never_ok"},
+                                 {"expect", "violated"}});
+  doc["expectations"].push_back({{"name", "clean history"}, {"metric", "checker"},
+                                 {"checker", "never_ok"}, {"in", {"base"}}});
+  std::string file = dir.write("toy.json", doc.dump());
+  auto r = cli({"run", file, "--variant", "base", "--json", dir.file("r.json")});
+  INFO(r.out << r.err);
+  CHECK(r.code == 1);  // the second expectation fails; the first passes because it is caught
+  CHECK(r.out.find("✓ the planted bug is caught: checker never_ok violated   measured violated: "
+                   "planted failure") != std::string::npos);
+  CHECK(r.out.find("✗ clean history: checker never_ok ok") != std::string::npos);
+  CHECK(r.out.find("        witness op 12\n") != std::string::npos);
+  CHECK(r.out.find("witness op 13") == std::string::npos);
+  CHECK(r.out.find("… 8 more lines (the whole evidence is in --json)") != std::string::npos);
+  auto j = read_json(dir.file("r.json"));
+  const auto& e = j["runs"][0]["expectations"][1];
+  CHECK(e["name"] == "clean history");
+  CHECK(e["evidence"].get<std::string>().find("witness op 20") != std::string::npos);
+  // The reproduce line of the base names it: without --variant every variant would run.
+  CHECK(r.out.find("reproduce: faultline run " + file + " --variant base --seed 7") !=
+        std::string::npos);
+
+  SECTION("an unknown verdict is refused") {
+    doc["expectations"][0]["expect"] = "caught";
+    auto bad = cli({"validate", dir.write("bad.json", doc.dump())});
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("/expectations/0/expect: \"caught\" is not a valid choice") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("cli: the availability column says whose it is", "[scenario][cli][report]") {
+  TempDir dir("population");
+  std::string file = dir.write("toy.json", kToyScenario);
+  auto r = cli({"run", file, "--variant", "base"});
+  INFO(r.out);
+  CHECK(r.out.find("\navailability client ") != std::string::npos);
+}
+
+TEST_CASE("report: unmeasured retry amplification is a dash, long variant names keep clear of "
+          "their sparklines, every population is shown",
+          "[scenario][report]") {
+  faultline::scenario::ScenarioSpec spec;
+  spec.name = "s";
+  spec.file = "s.json";
+  spec.key_series = "availability";
+  spec.duration = faultline::Duration::seconds(2);
+  std::vector<faultline::scenario::RunResult> runs(2);
+  runs[0].variant = "base";
+  runs[1].variant = "a-variant-name-of-thirty-chars";
+  for (auto& r : runs) {
+    r.file = "s.json";
+    r.key.retry_amplification = std::numeric_limits<double>::quiet_NaN();
+    r.key.population = "web";
+    r.key.populations = {{"web", 10, 1.0}, {"zone-b-clients", 10, 0.0}};
+    r.series.push_back({"availability",
+                        {{faultline::Time::zero() + faultline::Duration::seconds(1), 1.0},
+                         {faultline::Time::zero() + faultline::Duration::seconds(2), 0.5}}});
+  }
+  std::ostringstream out;
+  faultline::report::print_report(out, spec, runs, {}, {});
+  const std::string text = out.str();
+  INFO(text);
+  CHECK(text.find("retry amplification") != std::string::npos);
+  CHECK(text.find("—") != std::string::npos);
+  CHECK(text.find("nanx") == std::string::npos);
+  CHECK(text.find("availability web") != std::string::npos);
+  CHECK(text.find("  zone-b-clients") != std::string::npos);
+  CHECK(text.find("0.00%") != std::string::npos);
+  // The sparkline of the long-named variant starts after at least one space.
+  CHECK(text.find("a-variant-name-of-thirty-chars  █▁") != std::string::npos);
 }

@@ -51,7 +51,12 @@ public:
   std::vector<std::string> checkers() const override { return {"always_ok", "never_ok"}; }
   CheckVerdict check(std::string_view name, Simulation&) override {
     if (name == "never_ok") {
-      return {false, "planted failure"};
+      // Twenty lines of evidence, more than the terminal shows.
+      std::string details;
+      for (int i = 1; i <= 20; ++i) {
+        details += "witness op " + std::to_string(i) + "\n";
+      }
+      return {false, "planted failure", details};
     }
     return {true, "nothing to see"};
   }

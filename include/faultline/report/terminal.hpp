@@ -15,6 +15,8 @@ namespace faultline::report {
 struct TerminalStyle {
   bool color = false;  // ANSI colours (only when stdout is a TTY)
   int sparkline_width = 48;
+  /// Lines of a checker's evidence shown under its expectation; the rest is in --json.
+  std::size_t evidence_lines = 12;
 };
 
 /// ▁▂▃▄▅▆▇█ of `values` squeezed into `width` columns (each the mean of its samples), scaled to

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace faultline::scenario {
 
@@ -29,6 +30,48 @@ private:
   std::string pointer_;
   std::string problem_;
   std::string fix_;
+};
+
+/// Several independent errors of one input, reported together (as a compiler does): the
+/// first one's file, pointer, problem and fix are this error's own; what() lists every one,
+/// one per line.
+class ScenarioErrors : public ScenarioError {
+public:
+  /// `errors` must not be empty; nested ScenarioErrors are flattened, duplicates dropped.
+  explicit ScenarioErrors(const std::vector<ScenarioError>& errors);
+  const char* what() const noexcept override { return all_.c_str(); }
+  const std::vector<ScenarioError>& errors() const { return errors_; }
+
+private:
+  std::vector<ScenarioError> errors_;
+  std::string all_;
+};
+
+/// Every error of a ScenarioError (one, or each of a ScenarioErrors).
+std::vector<ScenarioError> each_error(const ScenarioError& e);
+
+/// Gathers the errors of independent parts of an input so that all are reported at once.
+class ErrorList {
+public:
+  /// Runs `part`; a ScenarioError it throws is recorded instead. True when it succeeded.
+  template <typename F>
+  bool attempt(F&& part) {
+    try {
+      part();
+      return true;
+    } catch (const ScenarioError& e) {
+      add(e);
+      return false;
+    }
+  }
+  void add(const ScenarioError& e);
+  bool empty() const { return errors_.empty(); }
+  std::size_t size() const { return errors_.size(); }
+  /// Throws the one error as it is, or a ScenarioErrors of all of them.
+  void throw_if_any() const;
+
+private:
+  std::vector<ScenarioError> errors_;
 };
 
 /// Levenshtein distance (insert, delete, substitute all cost 1).

@@ -30,6 +30,28 @@ namespace faultline::scenario {
 
 using Json = nlohmann::json;
 
+/// One key a binding reads, as `faultline describe` lists it.
+struct ParamInfo {
+  std::string pointer;        // "/model/params/tiers/*/instances" (array indices as *)
+  std::string type;           // "integer", "number", "duration", "string", "boolean", ...
+  std::string default_value;  // the params struct's value before the key is read, as JSON
+  std::string range;          // "between 1 and 10000", "" when unbounded
+  std::vector<std::string> choices;  // for a choice
+};
+
+/// The keys a binding reads, recorded by ObjectReader while a Source points at it: the one
+/// source of `faultline describe`, so that the listing cannot drift from what is parsed.
+class ParamCatalog {
+public:
+  /// Keeps the first record of each pointer.
+  void note(ParamInfo info);
+  const std::vector<ParamInfo>& params() const { return params_; }
+
+private:
+  std::vector<ParamInfo> params_;
+  std::set<std::string, std::less<>> seen_;
+};
+
 /// Where a document came from: the file, and for a variant's merged document, which pointers
 /// were written by the variant (merged pointer → pointer of the override in the file), so an
 /// error inside an override names the override itself.
@@ -37,6 +59,8 @@ struct Source {
   std::string file;
   std::string variant;  // empty for the base scenario
   std::map<std::string, std::string> provenance;
+  /// When set, every key read through an ObjectReader on this source is recorded there.
+  ParamCatalog* catalog = nullptr;
 
   /// The pointer in the file that produced the value at `pointer` of the merged document.
   std::string locate(const std::string& pointer) const;
@@ -84,6 +108,8 @@ public:
   void get(std::string_view key, int& out, Bounds bounds = {});
   void get(std::string_view key, Duration& out, DurationBounds bounds = {});
   void get(std::string_view key, std::vector<std::string>& out);
+  /// A list of names: non-empty strings, each at most once (zones, regions, tiers).
+  void get_names(std::string_view key, std::vector<std::string>& out);
   /// A string that must be one of `choices`.
   void get_choice(std::string_view key, std::string& out, const std::vector<std::string>& choices);
 
@@ -107,7 +133,13 @@ public:
 
 private:
   const Json* lookup(std::string_view key);
+  static std::string bounds_text(Bounds b);
+  void note(std::string_view key, std::string type, std::string default_value,
+            std::string range = {}, std::vector<std::string> choices = {}) const;
   double number(std::string_view key, const Json& v, Bounds bounds, bool integral);
+  /// A whole number within `bounds` and within T's range; the message names the range.
+  template <typename T>
+  T integer(std::string_view key, const Json& v, Bounds bounds);
 
   const Json& json_;
   std::string pointer_;

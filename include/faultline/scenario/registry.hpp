@@ -37,8 +37,16 @@ struct MeasureNames {
 
 /// A checker's verdict at the end of a run (mirrors check::'s common result).
 struct CheckVerdict {
+  CheckVerdict() = default;
+  // A constructor rather than an aggregate, so bindings may leave the evidence out.
+  CheckVerdict(bool is_ok, std::string one_line, std::string evidence = {})
+      : ok(is_ok), summary(std::move(one_line)), details(std::move(evidence)) {}
+
   bool ok = true;
   std::string summary;
+  /// The evidence of a failure (check::CheckResult::details): the offending operations or
+  /// transactions, several lines; empty when ok.
+  std::string details;
 };
 
 /// A model prepared from a scenario: parsed, validated, not yet built.

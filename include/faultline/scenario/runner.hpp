@@ -22,23 +22,39 @@
 namespace faultline::scenario {
 
 struct ExpectationResult {
+  std::string name;         // the expectation's "name" in the file, "" when it has none
   std::string description;  // "availability over [2h19m, end]"
   std::string bound;        // ">= 0.99"
   std::string measured;     // "0.4312" or "312ms" or "not linearizable: ..."
   double value = 0.0;       // measured value (seconds for durations; 1/0 for checkers)
+  /// A checker's evidence of a violation (the offending operations), several lines; empty
+  /// for other expectations and for a checker that found nothing.
+  std::string evidence;
   bool ok = false;
+};
+
+/// Whole-run availability of one population (a client, a tier or a call edge).
+struct PopulationMetrics {
+  std::string name;
+  std::uint64_t requests = 0;
+  double availability = 0.0;  // 1 when no request completed
 };
 
 /// Whole-run figures shown side by side for every variant.
 struct KeyMetrics {
+  /// Which population the figures below are of: the model's default scope ("" when it is not
+  /// one of its named scopes).
+  std::string population;
   std::uint64_t requests = 0;
   std::uint64_t successes = 0;
   std::uint64_t attempts = 0;
   double availability = 0.0;        // successes / requests (1 when no requests)
-  double retry_amplification = 0.0;  // attempts / requests
+  double retry_amplification = 0.0;  // attempts / requests; NaN when attempts are not measured
   double throughput_per_s = 0.0;     // successes per simulated second
   Duration latency_p50;
   Duration latency_p99;
+  /// Availability of every population the model names, in its order (at most 16).
+  std::vector<PopulationMetrics> populations;
 };
 
 struct SeriesResult {
@@ -91,7 +107,8 @@ std::optional<std::int64_t> quantile_between(const Histogram& before, const Hist
 /// A duration to three significant digits for reports: "19.8ms", "1.62s", "2h19m".
 std::string short_duration(Duration d);
 
-/// Formats the command that replays this run ("faultline run FILE --variant V --seed N").
+/// Formats the command that replays this run ("faultline run FILE --variant V --seed N"); the
+/// variant is named even for "base", which alone would run every variant.
 std::string reproduce_command(const std::string& file, const std::string& variant,
                               std::uint64_t seed, const std::vector<std::string>& sets = {});
 

@@ -58,6 +58,11 @@ struct Expectation {
   std::string probe;
   std::string series;
   std::string checker;
+  /// For kChecker: the checker must find a violation ("expect": "violated"), as in a story
+  /// whose broken variant must be caught.
+  bool expect_violation = false;
+  /// The expectation's "name" in the file, shown in reports ("" when it has none).
+  std::string name;
   double quantile = 0.99;
   Duration from = Duration::zero();
   std::optional<Duration> to;  // nullopt: end of run
@@ -102,6 +107,10 @@ struct ScenarioSpec {
   std::unique_ptr<ModelInstance> prepare_model(const ModelRegistry& registry) const;
 };
 
+/// The observation kinds and expectation metrics of scenario files, for `faultline describe`.
+const std::vector<std::string>& observation_kinds();
+const std::vector<std::string>& expectation_metrics();
+
 struct VariantDecl {
   std::string name;
   std::string description;
@@ -128,8 +137,25 @@ public:
   /// parses and validates the result, including the model's params.
   ScenarioSpec resolve(std::string_view variant, const std::vector<std::string>& sets,
                        const ModelRegistry& registry) const;
+  /// The same, recording every key the model's binding reads into `catalog` (for
+  /// `faultline describe`); the returned spec no longer refers to it.
+  ScenarioSpec resolve(std::string_view variant, const std::vector<std::string>& sets,
+                       const ModelRegistry& registry, ParamCatalog& catalog) const;
+
+  /// Resolves a variant and builds its model in a throwaway simulation (no event runs),
+  /// throwing every error found (ScenarioErrors when several): what `validate` does per variant.
+  void validate_variant(std::string_view variant, const ModelRegistry& registry) const;
 
 private:
+  ScenarioSpec resolve_into(std::string_view variant, const std::vector<std::string>& sets,
+                            const ModelRegistry& registry, ParamCatalog* catalog,
+                            bool build) const;
+  /// Parses observations, key_series and expectations against the prepared model, recording
+  /// each one's error in `errors`. A null model (its params did not parse) skips the names
+  /// only the model knows.
+  void resolve_measures(ObjectReader& top, const ModelInstance* model, ScenarioSpec& spec,
+                        ErrorList& errors) const;
+
   std::string path_;
   Json raw_;
   std::string name_;
@@ -137,7 +163,8 @@ private:
 };
 
 /// Sets `value` at a dotted path ("model.params.retry.max_attempts", array indices as
-/// numbers). Intermediate objects must exist; the final key may be new. Records provenance.
+/// numbers). Missing objects on the way are created (the parse that follows rejects names the
+/// model does not know); array indices must exist. Records provenance.
 void apply_override(Json& doc, std::string_view dotted_path, const Json& value,
                     const std::string& origin, Source& source);
 
@@ -145,10 +172,27 @@ void apply_override(Json& doc, std::string_view dotted_path, const Json& value,
 void apply_merge_patch(Json& doc, const Json& patch, const std::string& origin_pointer,
                        Source& source);
 
+/// How deep a scenario's JSON may nest (objects and arrays); real files need fewer than ten.
+inline constexpr int kMaxJsonDepth = 64;
+
+/// Parses JSON text for the scenario layer: syntax errors, numbers a double cannot hold and
+/// nesting deeper than kMaxJsonDepth become a ScenarioError naming `file` and the line and
+/// column (or `where`, when given, e.g. "--set seed").
+Json parse_json_text(std::string_view text, const std::string& file, const std::string& where);
+
 /// Splits "path=value" from the command line; the value is parsed as JSON when possible.
 std::pair<std::string, Json> parse_set_argument(std::string_view argument);
 
-/// Validates every variant of a file (what `faultline validate` does).
+/// Starts a prepared model in `sim`; what the world or the model's builder rejects
+/// (std::invalid_argument) becomes a ScenarioError, as any other input problem.
+void start_model(ModelInstance& model, Simulation& sim, const ScenarioSpec& spec);
+
+/// Prepares and starts the model in a throwaway simulation without running an event: finds
+/// every problem `run` would find before the run begins.
+void check_startable(const ScenarioSpec& spec, const ModelRegistry& registry);
+
+/// Validates every variant of a file (what `faultline validate` does): resolves it and builds
+/// its model, reporting every error of every variant (each once) in one ScenarioErrors.
 void validate_file(const ScenarioFile& file, const ModelRegistry& registry);
 
 }  // namespace faultline::scenario

@@ -177,6 +177,60 @@ public:
     return CallAwaiter{*this, dst, std::move(request), size_bytes, timeout};
   }
 
+  /// The outcome of call_quorum / call_any: one result per destination, in order. Calls still
+  /// in flight when the wait ended keep status kTimeout, an empty payload and answered false.
+  struct QuorumResult {
+    bool reached = false;       // `needed` calls returned kOk
+    std::size_t succeeded = 0;  // calls that returned kOk before the wait ended
+    std::vector<RpcResult> replies;
+    std::vector<bool> answered;
+  };
+
+  class QuorumAwaiter {
+  public:
+    QuorumAwaiter(Node& n, std::vector<NodeId> dsts, Payload request, std::uint64_t size_bytes,
+                  Duration timeout, std::size_t needed);
+    QuorumAwaiter(const QuorumAwaiter&) = delete;
+    QuorumAwaiter& operator=(const QuorumAwaiter&) = delete;
+    ~QuorumAwaiter();
+    bool await_ready() const noexcept { return done_; }
+    void await_suspend(std::coroutine_handle<> h);
+    QuorumResult await_resume() { return std::move(result_); }
+
+  private:
+    struct Link {
+      QuorumAwaiter* awaiter;  // nulled when the awaiter goes: late replies are dropped
+    };
+    void on_reply(std::size_t i, RpcResult r);
+
+    Node* n_;
+    std::vector<NodeId> dsts_;
+    Payload request_;
+    std::uint64_t size_;
+    Duration timeout_;
+    std::size_t needed_;
+    std::size_t finished_ = 0;
+    bool done_ = false;
+    QuorumResult result_;
+    std::shared_ptr<Link> link_;
+    Waiter waiter_;
+  };
+  /// Calls every destination at once and resumes when `needed` of them returned kOk, or as soon
+  /// as that can no longer happen (too many failed or timed out). Pause-aware like every wait
+  /// of a node: replies that arrive while this node is paused are handled, and the coroutine
+  /// resumes, only after resume(); a crash destroys the wait with the coroutine.
+  ///   `QuorumResult q = co_await node.call_quorum(replicas, Payload::make<Write>(w), 64,
+  ///                                               250_ms, replicas.size() / 2 + 1);`
+  QuorumAwaiter call_quorum(std::vector<NodeId> dsts, Payload request, std::uint64_t size_bytes,
+                            Duration timeout, std::size_t needed) {
+    return QuorumAwaiter{*this, std::move(dsts), std::move(request), size_bytes, timeout, needed};
+  }
+  /// call_quorum with needed = 1: the first successful reply wins (a hedge over replicas).
+  QuorumAwaiter call_any(std::vector<NodeId> dsts, Payload request, std::uint64_t size_bytes,
+                         Duration timeout) {
+    return QuorumAwaiter{*this, std::move(dsts), std::move(request), size_bytes, timeout, 1};
+  }
+
   // --- handler context -------------------------------------------------------------------
   /// One-way message.
   void send(NodeId dst, Payload payload, std::uint64_t size_bytes);

@@ -147,7 +147,7 @@ public:
 
   CheckVerdict check(std::string_view /*name*/, Simulation& /*sim*/) override {
     auto r = cluster_->check_cart_adds_kept();
-    return {r.ok, r.summary};
+    return {r.ok, r.summary, r.details};
   }
 
 private:
@@ -162,7 +162,7 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
   dyn::DynamoParams p;
   ObjectReader r(*in.params, "/model/params", source);
   r.get("nodes", p.nodes, {.min = 1, .max = 10000});
-  r.get("zones", p.zones);
+  r.get_names("zones", p.zones);
   if (auto ring = r.object("ring")) {
     std::string placement(dyn::to_string(p.ring.placement));
     ring->get_choice("placement", placement, {"random_tokens", "equal_partitions"});
@@ -218,6 +218,7 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
     for (std::size_t i = 0; i < clients->size(); ++i) {
       ObjectReader c((*clients)[i], child_pointer("/model/params/clients", i), source);
       p.clients.push_back(read_client(c));
+      bindings::check_request_count(c, "rate_per_s", p.clients.back().rate_per_s, in.duration);
     }
   }
   r.finish();

@@ -188,7 +188,7 @@ std::unique_ptr<ModelInstance> prepare_dynamodb(const ModelInput& in) {
   ddb::DynamoDbParams params;
   ObjectReader r(*in.params, "/model/params", source);
   r.get("region", params.region);
-  r.get("zones", params.zones);
+  r.get_names("zones", params.zones);
   if (const Json* tables = r.array("tables")) {
     params.tables.clear();
     for (std::size_t i = 0; i < tables->size(); ++i) {
@@ -208,12 +208,16 @@ std::unique_ptr<ModelInstance> prepare_dynamodb(const ModelInput& in) {
     for (std::size_t i = 0; i < customers->size(); ++i) {
       ObjectReader c((*customers)[i], child_pointer("/model/params/customers", i), source);
       params.customers.push_back(read_customer(c));
+      bindings::check_request_count(c, "rate_per_s", params.customers.back().rate_per_s,
+                                    in.duration);
     }
   }
   if (auto q = r.object("queue")) {
     read_queue(*q, params.queue);
+    bindings::check_request_count(*q, "rate_per_s", params.queue.rate_per_s, in.duration);
   }
   r.get("sample_interval", params.sample_interval, {.min = Duration::nanos(1)});
+  bindings::check_sample_count(r, "sample_interval", params.sample_interval, in.duration);
   r.finish();
   if (params.customers.empty() && !params.queue.enabled) {
     throw source.error("/model/params/customers", "no client population",

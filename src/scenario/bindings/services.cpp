@@ -8,6 +8,7 @@
 #include <faultline/sim/services/service_graph.hpp>
 #include <faultline/world/world.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace faultline::scenario {
@@ -104,7 +105,7 @@ std::string required_name(ObjectReader& r, std::string_view key, std::string_vie
 svc::TierParams read_tier(ObjectReader& r) {
   svc::TierParams t;
   t.name = required_name(r, "name", "\"api\"");
-  r.get("instances", t.instances, {.min = 1, .max = 100000});
+  r.get("instances", t.instances, {.min = 1, .max = 10000});
   r.get("cores", t.cores, {.min = 1, .max = 1024});
   if (auto s = r.object("service_time")) {
     std::string kind(svc::to_string(t.service_time.kind));
@@ -161,8 +162,8 @@ svc::ClientParams read_client(ObjectReader& r) {
   std::string arrival(svc::to_string(c.arrival));
   r.get_choice("arrival", arrival, {"poisson", "closed_loop"});
   c.arrival = *svc::parse_arrival(arrival);
-  r.get("rate_per_s", c.rate_per_s, {.min = 0.0});
-  r.get("sessions", c.sessions, {.min = 1});
+  r.get("rate_per_s", c.rate_per_s, {.min = 0.0, .max = 1e7});
+  r.get("sessions", c.sessions, {.min = 1, .max = 1000000});
   r.get("think_time", c.think_time, {.min = Duration::zero()});
   r.get("processes", c.processes, {.min = 1, .max = 100000});
   r.get("max_outstanding", c.max_outstanding, {.min = 0});
@@ -170,7 +171,7 @@ svc::ClientParams read_client(ObjectReader& r) {
   r.get("start", c.start, {.min = Duration::zero()});
   r.get("stop", c.stop, {.min = Duration::zero()});
   r.get("rate_change_at", c.rate_change_at, {.min = Duration::zero()});
-  r.get("rate_after_change", c.rate_after_change, {.min = 0.0});
+  r.get("rate_after_change", c.rate_after_change, {.min = 0.0, .max = 1e7});
   if (auto p = r.object("policy")) {
     read_policy(*p, c.policy);
   }
@@ -213,7 +214,28 @@ public:
         return MeasureNames{n.arrivals, n.served, "", "", n.queue_wait};
       }
     }
+    // A dependency edge "api->db" is measured as a client population of its own: the calls
+    // tier api makes to tier db.
+    for (const auto& edge : edges()) {
+      if (edge == of) {
+        auto n = svc::client_metric_names(edge);
+        return MeasureNames{n.requests, n.successes, n.failures, n.attempts, n.latency};
+      }
+    }
     return std::nullopt;
+  }
+
+  std::vector<std::string> edges() const {
+    std::vector<std::string> out;
+    for (const auto& t : params_.tiers) {
+      for (const auto& d : t.dependencies) {
+        std::string edge = t.name + "->" + d.tier;
+        if (std::find(out.begin(), out.end(), edge) == out.end()) {
+          out.push_back(std::move(edge));
+        }
+      }
+    }
+    return out;
   }
 
   std::vector<std::string> measure_scopes() const override {
@@ -223,6 +245,9 @@ public:
     }
     for (const auto& t : params_.tiers) {
       out.push_back(t.name);
+    }
+    for (auto& edge : edges()) {
+      out.push_back(std::move(edge));
     }
     return out;
   }
@@ -266,8 +291,9 @@ std::unique_ptr<ModelInstance> prepare_services(const ModelInput& in) {
   const Source& source = *in.source;
   svc::ServiceGraphParams params;
   ObjectReader r(*in.params, "/model/params", source);
-  r.get("zones", params.zones);
+  r.get_names("zones", params.zones);
   r.get("sample_interval", params.sample_interval, {.min = Duration::nanos(1)});
+  bindings::check_sample_count(r, "sample_interval", params.sample_interval, in.duration);
   world::WorldParams world_params;
   bindings::read_leap_seconds(r, "leap_seconds", world_params.leap_seconds);
   params.tiers.clear();
@@ -281,6 +307,10 @@ std::unique_ptr<ModelInstance> prepare_services(const ModelInput& in) {
     for (std::size_t i = 0; i < clients->size(); ++i) {
       ObjectReader c((*clients)[i], child_pointer("/model/params/clients", i), source);
       params.clients.push_back(read_client(c));
+      const auto& client = params.clients.back();
+      bindings::check_request_count(c, "rate_per_s",
+                                    std::max(client.rate_per_s, client.rate_after_change),
+                                    in.duration);
     }
   }
   r.finish();

@@ -70,7 +70,7 @@ svc::ServiceGraphParams read_linux_fleet(ObjectReader& r) {
   users.target = "api";
   users.policy.retry.max_attempts = 1;
   users.policy.timeout.timeout = Duration::seconds(1);
-  r.get("rate_per_s", users.rate_per_s, {.min = 0.0});
+  r.get("rate_per_s", users.rate_per_s, {.min = 0.0, .max = 1e7});  // the services client's
   r.get("timeout", users.policy.timeout.timeout, {.min = Duration::nanos(1)});
   r.finish();
   g.tiers.push_back(api);
@@ -262,7 +262,7 @@ public:
   CheckVerdict check(std::string_view name, Simulation&) override {
     check::CheckResult r = name == "invariants" ? cluster_->invariants().result()
                                                 : cluster_->check_serializable();
-    return {r.ok, r.summary};
+    return {r.ok, r.summary, r.details};
   }
 
 private:

@@ -56,6 +56,10 @@ world::Ratio parse_ratio(ObjectReader& r, std::string_view key) {
   // Probabilities become exact integer ratios in millionths.
   ratio.num = static_cast<std::uint64_t>(std::llround(p * 1e6));
   ratio.den = 1'000'000;
+  if (p > 0.0 && ratio.num == 0) {
+    throw r.error(key, fmt::format("{:g} is below the resolution of fault ratios", p),
+                  "ratios are counted in millionths: use 0 for never or at least 0.000001");
+  }
   return ratio;
 }
 
@@ -93,6 +97,10 @@ FaultPlan parse_faults(const Json* faults, const Source& source, Duration durati
     r.get("amount", spec.amount);
     r.get("ppm", spec.ppm);
     spec.ratio = parse_ratio(r, "ratio");
+    if (spec.kind == world::FaultKind::kPacketLoss && spec.ratio.num == 0) {
+      throw r.error("ratio", "a packet-loss fault needs a ratio above 0",
+                    "give the fraction of packets lost, e.g. \"ratio\": 0.1");
+    }
     spec.torn = parse_ratio(r, "torn");
     if (r.has("hits_in_flight")) {
       bool hits = true;
@@ -105,6 +113,15 @@ FaultPlan parse_faults(const Json* faults, const Source& source, Duration durati
       random.scope = spec.target;
       random.shape = spec;
       r.get("mean_interval", random.mean_interval, {.min = Duration::nanos(1)});
+      if (duration / random.mean_interval > kMaxRandomFaultsPerRun) {
+        throw r.error("mean_interval",
+                      fmt::format("\"{}\" over a {} run would inject about {} faults, more than "
+                                  "the {} a run may schedule",
+                                  random.mean_interval.to_string(), duration.to_string(),
+                                  duration / random.mean_interval, kMaxRandomFaultsPerRun),
+                      "use a mean interval of at least " +
+                          Duration::nanos(duration.ns() / kMaxRandomFaultsPerRun + 1).to_string());
+      }
       std::string pick = "node";
       r.get_choice("pick", pick, {"node", "host", "zone", "region"});
       random.pick = *world::parse_target_kind(pick);
@@ -148,6 +165,31 @@ void schedule_faults(world::FaultInjector& injector, const FaultPlan& plan) {
   }
   for (std::size_t i = 0; i < plan.random.size(); ++i) {
     guarded(plan.random_pointers[i], [&] { injector.add_random(plan.random[i]); });
+  }
+}
+
+void check_request_count(const ObjectReader& r, std::string_view key, double rate_per_s,
+                         Duration run) {
+  const double requests = rate_per_s * run.to_seconds();
+  if (requests > kMaxRequestsPerClient) {
+    throw r.error(key,
+                  fmt::format("{:g} per second over a {} run is {:.3g} requests, more than the "
+                              "{:g} one client may issue in a run (memory and time grow with it)",
+                              rate_per_s, run.to_string(), requests, kMaxRequestsPerClient),
+                  fmt::format("lower the rate to at most {:.4g} per second or shorten the run",
+                              kMaxRequestsPerClient / run.to_seconds()));
+  }
+}
+
+void check_sample_count(const ObjectReader& r, std::string_view key, Duration every,
+                        Duration run) {
+  if (run / every > kMaxSamplesPerRun) {
+    throw r.error(key,
+                  fmt::format("\"{}\" over a {} run would take {} samples, more than the {} a "
+                              "run may keep",
+                              every.to_string(), run.to_string(), run / every, kMaxSamplesPerRun),
+                  "sample at least every " +
+                      Duration::nanos(run.ns() / kMaxSamplesPerRun + 1).to_string());
   }
 }
 

@@ -43,6 +43,18 @@ void read_clock(ObjectReader& r, world::ClockParams& out);
 /// (["2012-07-01T00:00:00Z"]), at `key` of `r`.
 void read_leap_seconds(ObjectReader& r, std::string_view key, std::vector<UtcInstant>& out);
 
+/// What one run may allocate, checked before it starts rather than discovered as bad_alloc
+/// minutes into it. Each throws a ScenarioError at `key` of `r` naming the limit.
+inline constexpr double kMaxRequestsPerClient = 1e8;
+inline constexpr std::int64_t kMaxSamplesPerRun = 1'000'000;
+inline constexpr std::int64_t kMaxRandomFaultsPerRun = 1'000'000;
+/// A rate that would issue more than kMaxRequestsPerClient requests over the run.
+void check_request_count(const ObjectReader& r, std::string_view key, double rate_per_s,
+                         Duration run);
+/// A sampling interval that would take more than kMaxSamplesPerRun samples over the run.
+void check_sample_count(const ObjectReader& r, std::string_view key, Duration every,
+                        Duration run);
+
 /// Turns "tiers[1].dependencies[0].tier: problem; fix" from a params validate() into an
 /// error at /<base>/tiers/1/dependencies/0/tier.
 ScenarioError params_error(const std::string& message, const std::string& base_pointer,
