@@ -22,8 +22,21 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
 
 }  // namespace
 
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kInconclusive:
+      return "inconclusive";
+  }
+  return "?";
+}
+
 std::string CheckResult::to_string() const {
-  std::string s = fmt::format("{}: {}: {}", checker, ok ? "ok" : "FAILED", summary);
+  std::string s = fmt::format("{}: {}: {}", checker,
+                              ok ? "ok" : inconclusive ? "INCONCLUSIVE" : "FAILED", summary);
   if (!details.empty()) {
     s += '\n';
     s += details;
@@ -124,7 +137,8 @@ std::string Op::to_string() const {
     case OpKind::kAppend:
       return fmt::format("{} {} {}", check::to_string(kind), key, value.to_string());
     case OpKind::kCas:
-      return fmt::format("cas {} {}->{}", key, expected.to_string(), value.to_string());
+      return fmt::format("cas {} {}->{}{}", key, expected.to_string(), value.to_string(),
+                         cas_failed ? " (compare failed)" : "");
     case OpKind::kTxn: {
       std::vector<std::string> parts;
       for (const MicroOp& m : txn) {
@@ -184,6 +198,24 @@ void History::ok(std::int64_t client, Time t, Value read_value) {
 
 void History::ok(std::int64_t client, Time t, Op result, std::optional<std::int64_t> commit_ts) {
   complete(EventType::kOk, client, t, &result, commit_ts);
+}
+
+void History::ok_cas_failed(std::int64_t client, Time t) {
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const auto& p) { return p.first == client; });
+  if (it == pending_.end()) {
+    complete(EventType::kOk, client, t, nullptr, {});  // throws the clear error
+    return;
+  }
+  Op op = events_[it->second].op;
+  if (op.kind != OpKind::kCas) {
+    throw HistoryError(fmt::format(
+        "history: client {} completed a {} as a failed compare-and-set; only a cas can fail its "
+        "compare",
+        client, check::to_string(op.kind)));
+  }
+  op.cas_failed = true;
+  complete(EventType::kOk, client, t, &op, {});
 }
 
 void History::fail(std::int64_t client, Time t) {

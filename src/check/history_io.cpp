@@ -79,6 +79,9 @@ json event_to_json(const Event& e) {
   if (e.op.kind == OpKind::kCas) {
     j["expected"] = value_to_json(e.op.expected);
   }
+  if (e.op.cas_failed) {
+    j["cas_failed"] = true;
+  }
   if (e.op.kind == OpKind::kTxn) {
     json steps = json::array();
     for (const MicroOp& m : e.op.txn) {
@@ -165,6 +168,16 @@ Event event_from_json(const json& j) {
   }
   if (auto it = j.find("expected"); it != j.end()) {
     e.op.expected = value_from_json(*it, "expected");
+  }
+  if (auto it = j.find("cas_failed"); it != j.end()) {
+    if (!it->is_boolean()) {
+      throw LineError{fmt::format("\"cas_failed\" must be true or false, got {}", it->dump())};
+    }
+    e.op.cas_failed = it->get<bool>();
+    if (e.op.cas_failed && (e.op.kind != OpKind::kCas || e.type != EventType::kOk)) {
+      throw LineError{"\"cas_failed\": true belongs on the ok line of a cas (the compare "
+                      "failed, so nothing was written)"};
+    }
   }
   if (auto it = j.find("request_id"); it != j.end()) {
     if (!it->is_string()) {

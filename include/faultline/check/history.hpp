@@ -102,6 +102,10 @@ struct Op {
   std::vector<MicroOp> txn;
   /// request: the idempotency key or request id (the Stripe case); optional for other kinds.
   std::string request_id;
+  /// cas, on an ok completion: the compare failed, so nothing was written. Unlike a `fail`
+  /// (which says the operation did not happen and is dropped), this keeps the constraint that
+  /// the register held something other than `expected` at some point while it was in flight.
+  bool cas_failed = false;
 
   static Op read(std::string key) { return Op{OpKind::kRead, std::move(key), {}, {}, {}, {}}; }
   static Op write(std::string key, std::int64_t v) {
@@ -179,6 +183,8 @@ public:
   /// Completes with a full result op (a transaction's reads) and an optional commit timestamp.
   void ok(std::int64_t client, Time t, Op result,
           std::optional<std::int64_t> commit_ts = std::nullopt);
+  /// Completes the client's pending cas as ok with a compare that failed (Op::cas_failed).
+  void ok_cas_failed(std::int64_t client, Time t);
   /// The operation certainly did not take effect.
   void fail(std::int64_t client, Time t);
   /// The outcome is unknown: it may have taken effect, once, at any time after its invocation.
