@@ -302,6 +302,7 @@ SearchVerdict Searcher::run(const std::vector<PartOp>& ops) {
     std::size_t call;     ///< the call node lifted
     std::uint32_t state;  ///< the state before it
     bool forced;          ///< a read-only op that fit: no alternative needs trying
+    bool late;            ///< lifted in the second pass (operations of unknown outcome)
   };
   std::vector<Choice> stack;
   stack.reserve(n);
@@ -311,11 +312,26 @@ SearchVerdict Searcher::run(const std::vector<PartOp>& ops) {
     peak_bytes_ = std::max(peak_bytes_, fixed_bytes + cache.bytes() + states_.bytes());
     return v;
   };
+  // The candidates at a configuration are the calls before the first return entry. They are
+  // tried in two passes: first the operations that completed, then those of unknown outcome
+  // (which may also never take effect). The same candidates are tried either way; trying the
+  // optional ones last finds a linearization of a correct history without first wandering
+  // through the subsets of in-doubt operations.
   std::size_t node = next[0];
+  bool late = false;
   while (remaining > 0) {
     // Every return entry lies after the scan position (the scan only passes calls), so the
     // tail is unreachable while required operations remain; treat it as a return anyway.
     bool dead_end = node == tail || !entries[node - 1].call;
+    if (dead_end && !late) {
+      late = true;
+      node = next[0];
+      continue;
+    }
+    if (!dead_end && ops[entries[node - 1].op].required() == late) {
+      node = next[node];
+      continue;
+    }
     if (!dead_end) {
       std::uint32_t op = entries[node - 1].op;
       std::uint32_t after = states_.step(state, ops[op].src->op, ops[op].src->id);
@@ -343,7 +359,7 @@ SearchVerdict Searcher::run(const std::vector<PartOp>& ops) {
               (past_deadline() || fixed_bytes + cache.bytes() + states_.bytes() > limits_.max_bytes)) {
             return finish(past_deadline() ? SearchVerdict::kTimeUp : SearchVerdict::kMemoryUp);
           }
-          stack.push_back({node, state, forced});
+          stack.push_back({node, state, forced, late});
           state = after;
           if (ops[op].required()) {
             --remaining;
@@ -353,6 +369,7 @@ SearchVerdict Searcher::run(const std::vector<PartOp>& ops) {
             unlink(return_node[op]);
           }
           node = next[0];
+          late = false;
           continue;
         }
         set_h1 ^= zobrist[op].first;
@@ -387,6 +404,7 @@ SearchVerdict Searcher::run(const std::vector<PartOp>& ops) {
       relink(c.call);
       if (!c.forced) {
         node = next[c.call];
+        late = c.late;
         break;
       }
     }

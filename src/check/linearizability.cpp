@@ -471,7 +471,7 @@ CheckResult check_linearizable(const History& history, const Model& model,
                                      part.size()));
     } else {
       Shrunk s = shrink(part, searcher, searcher.max_return_hit(),
-                        std::max<std::uint64_t>(200'000, 2 * searcher.explored()),
+                        std::max<std::uint64_t>(20'000, 4 * searcher.explored()),
                         model.observed_by_value);
       failures.push_back(explain(key, part.size(), s, searcher, model));
     }
