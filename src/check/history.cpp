@@ -164,6 +164,51 @@ std::string Operation::to_string() const {
   return s;
 }
 
+void check_completion_matches(const Op& invoked, const Op& completed) {
+  auto fail = [&](std::string_view what) {
+    throw HistoryError(fmt::format(
+        "the ok line changes the {} of the invoked operation ({} became {}); an ok line may "
+        "only fill in results (what a read returned); record a different operation as its own "
+        "invoke",
+        what, invoked.to_string(), completed.to_string()));
+  };
+  if (invoked.kind != completed.kind) {
+    fail("kind");
+  }
+  if (invoked.key != completed.key) {
+    fail("key");
+  }
+  switch (invoked.kind) {
+    case OpKind::kWrite:
+    case OpKind::kAppend:
+      if (!(invoked.value == completed.value)) {
+        fail("value");
+      }
+      break;
+    case OpKind::kCas:
+      if (!(invoked.value == completed.value) || !(invoked.expected == completed.expected)) {
+        fail("values");
+      }
+      break;
+    case OpKind::kTxn: {
+      if (invoked.txn.size() != completed.txn.size()) {
+        fail("steps");
+      }
+      for (std::size_t i = 0; i < invoked.txn.size(); ++i) {
+        const MicroOp& a = invoked.txn[i];
+        const MicroOp& b = completed.txn[i];
+        if (a.kind != b.kind || a.key != b.key ||
+            (a.kind != OpKind::kRead && !(a.value == b.value))) {
+          fail("steps");
+        }
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 void History::invoke(std::int64_t client, Time t, Op op) {
   add(Event{EventType::kInvoke, client, t, std::move(op), std::nullopt});
 }

@@ -20,22 +20,16 @@ using detail::PartOp;
 using detail::Searcher;
 using detail::SearchVerdict;
 
-/// The prefix of a partition up to (and including) the k-th return: operations invoked before
-/// that return; those still in flight at it become unknown (reads among them are dropped).
-std::vector<PartOp> prefix_of(const std::vector<PartOp>& ops, std::size_t cutoff) {
+void prune_unknown_writes(std::vector<PartOp>& part, const Value& initial);
+
+/// The operations of a partition invoked no later than `cutoff` (a return entry), with their
+/// real outcomes: those invoked after it cannot be linearized before it.
+std::vector<PartOp> invoked_by(const std::vector<PartOp>& ops, std::size_t cutoff) {
   std::vector<PartOp> out;
   for (const PartOp& p : ops) {
-    if (p.call_order > cutoff) {
-      continue;
+    if (p.call_order <= cutoff) {
+      out.push_back(p);
     }
-    PartOp q = p;
-    if (q.return_order != kNone && q.return_order > cutoff) {
-      q.return_order = kNone;
-      if (q.src->op.kind == OpKind::kRead) {
-        continue;
-      }
-    }
-    out.push_back(q);
   }
   return out;
 }
@@ -45,17 +39,34 @@ struct Shrunk {
   std::size_t culprit = 0;  ///< Index in ops of the operation that cannot take effect.
 };
 
-/// `culprit_return`: max_return_hit() of the failed search over `ops`. Each shrinking trial
-/// gets `trial_budget` configurations; one that runs out keeps its operations (only proven
-/// failures shrink the sub-history), so shrinking costs a bounded multiple of the search.
+/// `ops`: the partition as recorded (before pruning); `culprit_return`: max_return_hit() of
+/// the failed search. Each trial is pruned afresh, exactly as a check of that sub-history
+/// alone would be, so the witness printed fails on its own. Each shrinking trial gets
+/// `trial_budget` configurations; one that runs out keeps its operations (only proven failures
+/// shrink the sub-history), so shrinking costs a bounded multiple of the search.
 Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher, std::size_t culprit_return,
-              std::uint64_t trial_budget, bool by_value) {
+              std::uint64_t trial_budget, const Model& model) {
+  const bool by_value = model.observed_by_value;
   searcher.set_max_configurations(trial_budget);
+  std::vector<PartOp> prepared;
+  // A trial sub-history is kept only if it fails *for the same operation*: its shortest
+  // failing prefix ends at the culprit's return. Failing for another reason (a kept cas whose
+  // expected value nothing in the trial writes any more) would make a misleading witness.
   auto fails = [&](const std::vector<PartOp>& sub) {
-    return searcher.run(sub) == SearchVerdict::kNotLinearizable;
+    prepared = sub;
+    if (by_value) {
+      prune_unknown_writes(prepared, model.initial);
+    }
+    return searcher.run(prepared) == SearchVerdict::kNotLinearizable &&
+           searcher.max_return_hit() == culprit_return;
   };
-  // 1. The shortest failing prefix ends at the culprit's return.
-  std::vector<PartOp> current = prefix_of(ops, culprit_return);
+  // 1. The shortest failing prefix ends at the culprit's return: nothing invoked after it
+  // matters. (Should that not fail alone, which pruning differences could cause, the whole
+  // partition is the starting point.)
+  std::vector<PartOp> current = invoked_by(ops, culprit_return);
+  if (!fails(current)) {
+    current = ops;
+  }
   // 2. Remove chunks, then single operations, while the rest still fails (ddmin-like). The
   // culprit stays, and so do its supporters: operations that can move the object into a
   // state where the culprit's result is possible (the write whose value a read returned).
@@ -402,6 +413,7 @@ CheckResult check_linearizable(const History& history, const Model& model,
   }
   std::vector<Operation> ops = history.operations();
   std::map<std::string, std::vector<PartOp>> parts;
+  std::map<std::string, std::vector<PartOp>> recorded;  // before pruning, for the witnesses
   for (const Operation& op : ops) {
     if (op.outcome == Outcome::kFail) {
       continue;  // certainly did not happen
@@ -415,6 +427,7 @@ CheckResult check_linearizable(const History& history, const Model& model,
     p.return_order = op.ok() ? op.complete_event : kNone;
     parts[model.partition_by_key ? op.op.key : std::string()].push_back(p);
   }
+  recorded = parts;
   if (model.observed_by_value) {
     for (auto& [key, part] : parts) {
       prune_unknown_writes(part, model.initial);
@@ -431,6 +444,8 @@ CheckResult check_linearizable(const History& history, const Model& model,
   std::size_t inconclusive_keys = 0;
   std::size_t checked_keys = 0;
   std::vector<std::string> failures;
+  std::vector<std::size_t> witness;
+  std::optional<std::size_t> culprit;
   std::string inconclusive_details;
   std::uint64_t explored = 0;
   for (const auto& [key, part] : parts) {
@@ -470,10 +485,16 @@ CheckResult check_linearizable(const History& history, const Model& model,
       failures.push_back(fmt::format("key \"{}\": not linearizable ({} operations)", key,
                                      part.size()));
     } else {
-      Shrunk s = shrink(part, searcher, searcher.max_return_hit(),
-                        std::max<std::uint64_t>(20'000, 4 * searcher.explored()),
-                        model.observed_by_value);
+      Shrunk s = shrink(recorded[key], searcher, searcher.max_return_hit(),
+                        std::max<std::uint64_t>(20'000, 4 * searcher.explored()), model);
       failures.push_back(explain(key, part.size(), s, searcher, model));
+      if (witness.empty()) {
+        for (const PartOp& p : s.ops) {
+          witness.push_back(p.src->id);
+        }
+        std::sort(witness.begin(), witness.end());
+        culprit = s.ops[s.culprit].src->id;
+      }
     }
     if (!options.all_keys) {
       break;  // one failing key decides the verdict (Porcupine stops here too)
@@ -495,13 +516,16 @@ CheckResult check_linearizable(const History& history, const Model& model,
                                             "failure)",
                                             parts.size() - checked_keys)
                               : std::string();
-  return CheckResult::fail(
+  CheckResult r = CheckResult::fail(
       name,
       fmt::format("{}: not linearizable on {} key(s){}{}", scope, failed_keys,
                   inconclusive_keys ? fmt::format(", inconclusive on {}", inconclusive_keys)
                                     : std::string(),
                   unchecked),
       fmt::format("{}", fmt::join(failures, "\n\n")));
+  r.witness = std::move(witness);
+  r.culprit = culprit;
+  return r;
 }
 
 }  // namespace faultline::check

@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include "check_command.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -46,6 +47,8 @@ commands:
                      run each variant twice and name the first diverging trace record
   sweep FILE --seeds A..B
                      run many seeds in parallel and report the failing ones
+  check HISTORY --model M
+                     check a recorded history (ours, Jepsen EDN, Porcupine) offline
   demo               a tiny kernel demo
 
 `faultline <command> --help` describes a command's options.
@@ -702,7 +705,13 @@ int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry&
   const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
                                                 "--all-variants", "--set", "--json", "--quiet"};
   const std::vector<std::string> commands = {"run", "validate", "list", "check-determinism",
-                                             "sweep", "demo", "help"};
+                                             "sweep", "demo", "help", "check"};
+  if (!args.empty() && args[0] == "check") {
+    return run_check_command({args.begin() + 1, args.end()}, out, err);
+  }
+  if (args.size() == 2 && args[0] == "help" && args[1] == "check") {
+    return run_check_command({"--help"}, out, err);
+  }
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       (args[0] == "help" && args.size() == 1)) {
     out << kMainHelp;

@@ -6,10 +6,13 @@
 // first, and details (a minimal failing sub-history, the offending records) for the bug report.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace faultline::check {
 
@@ -31,6 +34,11 @@ struct CheckResult {
   /// Set with ok == false when the checker could not decide (see Verdict::kInconclusive).
   /// A flag beside `ok` rather than a replacement, so code that sets only `ok` stays right.
   bool inconclusive = false;
+  /// Linearizability failures: the operations (History::operations() ids) of the first
+  /// failing key's witness sub-history, and the one among them that cannot take effect.
+  /// Checked alone (all events of those operations), the witness fails for that operation.
+  std::vector<std::size_t> witness = {};
+  std::optional<std::size_t> culprit = std::nullopt;
 
   explicit operator bool() const { return ok; }
   Verdict verdict() const {
