@@ -24,4 +24,9 @@ expect(2 "--model is required" ${FIXTURES}/register-ok.edn)
 expect(2 "cannot open" ${FIXTURES}/no-such-file.edn --model register)
 expect(2 "--initial" ${FIXTURES}/register-ok.edn --model register --initial x1)
 expect(3 "inconclusive" ${FIXTURES}/register-ok.edn --model register --memory-limit 0.01)
+expect(1 "duplicate effect" ${FIXTURES}/requests.jsonl --model exactly-once
+       --effects ${FIXTURES}/effects-double.jsonl)
+expect(2 "effects-bad.jsonl:2:" ${FIXTURES}/requests.jsonl --model exactly-once
+       --effects ${FIXTURES}/effects-bad.jsonl)
+expect(2 "needs --effects" ${FIXTURES}/requests.jsonl --model exactly-once)
 message("faultline check: all cases as expected")
