@@ -3,7 +3,10 @@
 // Build (standalone):
 //   g++ -O2 -std=c++20 -I include bench/check_bench.cpp
 //       <build>/src/check/libfaultline_check.a <build>/src/kernel/libfaultline_kernel.a -lfmt
-// Run: ./a.out [--quick]
+// Run: ./a.out [--quick | --append]
+//   --quick: one case of each kind. --append: only the list-append cases (issue #13: values
+//   0-4, 10 keys and 1 key, each check bounded to 5 s and 256 MB), then the peak resident
+//   memory of the process.
 //
 // Histories come from a correct sequential key-value store driven by concurrent clients, as
 // in a simulation: each operation takes effect at one instant inside its [invoke, complete]
