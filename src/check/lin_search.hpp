@@ -51,7 +51,7 @@ enum class SearchVerdict { kLinearizable, kNotLinearizable, kBudgetExceeded, kTi
 struct SearchLimits {
   std::uint64_t max_configurations = 20'000'000;
   std::size_t max_bytes = static_cast<std::size_t>(-1);
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // determinism-ok: opt-in
 };
 
 /// Interned model states and the model's step on them.
