@@ -3,7 +3,10 @@
 // Build (standalone):
 //   g++ -O2 -std=c++20 -I include bench/check_bench.cpp
 //       <build>/src/check/libfaultline_check.a <build>/src/kernel/libfaultline_kernel.a -lfmt
-// Run: ./a.out [--quick]
+// Run: ./a.out [--quick | --append]
+//   --quick: one case of each kind. --append: only the list-append cases (issue #13: values
+//   0-4, 10 keys and 1 key, each check bounded to 5 s and 256 MB), then the peak resident
+//   memory of the process.
 //
 // Histories come from a correct sequential key-value store driven by concurrent clients, as
 // in a simulation: each operation takes effect at one instant inside its [invoke, complete]
@@ -21,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace {
 
 using namespace faultline;
@@ -35,6 +40,10 @@ struct Workload {
   /// Mean operation latency relative to mean think time: higher means more overlap.
   std::int64_t latency_us = 2000;
   std::int64_t think_us = 500;
+  /// Appends and list reads (Elle's list-append, one key at a time) instead of registers.
+  bool appends = false;
+  /// Values drawn from 0..value_range-1 (as Jepsen's clients do); 0: unique values.
+  std::int64_t value_range = 0;
 };
 
 History generate(std::uint64_t seed, const Workload& w) {
@@ -68,6 +77,9 @@ History generate(std::uint64_t seed, const Workload& w) {
         }
       }
       g.op = Op::transaction(std::move(steps));
+    } else if (w.appends) {
+      std::int64_t v = w.value_range > 0 ? rng.uniform_int(0, w.value_range - 1) : next_value++;
+      g.op = rng.below(2) == 0 ? Op::read(key()) : Op::append(key(), v);
     } else {
       auto roll = rng.below(100);
       g.op = roll < 50 ? Op::read(key())
@@ -96,6 +108,8 @@ History generate(std::uint64_t seed, const Workload& w) {
       g.op.value = store[g.op.key];
     } else if (g.op.kind == OpKind::kWrite) {
       store[g.op.key] = g.op.value;
+    } else if (g.op.kind == OpKind::kAppend) {
+      store[g.op.key] = store[g.op.key].appended(g.op.value.as_int());
     } else if (g.op.kind == OpKind::kCas) {
       g.op.expected = store[g.op.key];
       store[g.op.key] = g.op.value;
@@ -178,6 +192,33 @@ bool inject_stale_read(History& h) {
   return false;
 }
 
+/// Drops the last element from the list returned by the ok read at about `fraction` of the
+/// history: the append it shows completed and is now missing (a lost append).
+bool inject_lost_append(History& h, double fraction) {
+  std::vector<Operation> ops = h.operations();
+  auto start = static_cast<std::size_t>(fraction * static_cast<double>(ops.size()));
+  for (std::size_t i = start; i < ops.size(); ++i) {
+    const Operation& r = ops[i];
+    if (!r.ok() || r.op.kind != OpKind::kRead || !r.op.value.is_list() ||
+        r.op.value.as_list().size() < 3) {
+      continue;
+    }
+    History out;
+    for (std::size_t e = 0; e < h.events().size(); ++e) {
+      Event ev = h.events()[e];
+      if (e == r.complete_event) {
+        std::vector<std::int64_t> items = ev.op.value.as_list();
+        items.erase(items.begin() + static_cast<std::ptrdiff_t>(items.size() / 2));
+        ev.op.value = Value::list(std::move(items));
+      }
+      out.add(std::move(ev));
+    }
+    h = std::move(out);
+    return true;
+  }
+  return false;
+}
+
 double time_ms(const std::function<void()>& fn, int reps) {
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
@@ -191,7 +232,8 @@ double time_ms(const std::function<void()>& fn, int reps) {
 }
 
 void row(const char* what, std::size_t events, double ms, const CheckResult& r) {
-  std::printf("%-58s %7zu events %9.1f ms  %s\n", what, events, ms, r.ok ? "ok" : "FAILED");
+  std::printf("%-58s %7zu events %9.1f ms  %s\n", what, events, ms,
+              r.ok ? "ok" : r.inconclusive ? "INCONCLUSIVE" : "FAILED");
   std::fflush(stdout);
 }
 
@@ -199,7 +241,7 @@ void row(const char* what, std::size_t events, double ms, const CheckResult& r) 
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  const int reps = quick ? 1 : 3;
+  const int reps = quick || (argc > 1 && std::strcmp(argv[1], "--append") == 0) ? 1 : 3;
   std::printf("check layer benchmark (median of %d runs)\n", reps);
 
   struct Case {
@@ -215,6 +257,9 @@ int main(int argc, char** argv) {
   };
   if (quick) {
     lin_cases.resize(1);
+  }
+  if (argc > 1 && std::strcmp(argv[1], "--append") == 0) {
+    lin_cases.clear();
   }
   for (const Case& c : lin_cases) {
     History h = generate(1, c.w);
@@ -232,6 +277,60 @@ int main(int argc, char** argv) {
           time_ms([&] { r = check_linearizable(bad, Model::key_value(), no_shrink); }, reps);
       row("  + one stale read (search only, no shrinking)", bad.size(), search_ms, r);
     }
+  }
+  {
+    // List-valued states (issue #13): 2,000 appends and reads of small values (0-4) on 10
+    // keys, correct and with one element dropped from a read's list.
+    struct AppendCase {
+      const char* name;
+      Workload w;
+      double where;
+    };
+    std::vector<AppendCase> append_cases = {
+        {"list-append: 2k ops, 10 clients, 10 keys, values 0-4", {10, 2'000, 10, 2, false, 2000, 500, true, 5}, 0.5},
+        {"list-append: 2k ops, 10 clients, 1 key, values 0-4", {10, 2'000, 1, 2, false, 2000, 500, true, 5}, 0.5},
+        {"list-append: 10k ops, 10 clients, 10 keys, values 0-4", {10, 10'000, 10, 2, false, 2000, 500, true, 5}, 0.9},
+    };
+    if (quick) {
+      append_cases.resize(1);
+    }
+    if (argc > 1 && std::strcmp(argv[1], "--append") == 0) {
+      append_cases.resize(2);
+    }
+    // Bounded: 5 s and 256 MB at most per check; an undecided key is reported as such.
+    LinearizabilityOptions bounded;
+    bounded.time_limit = std::chrono::milliseconds(5000);
+    bounded.memory_limit_bytes = std::size_t{256} << 20;
+    for (const AppendCase& c : append_cases) {
+      History h = generate(5, c.w);
+      CheckResult r;
+      double ms =
+          time_ms([&] { r = check_linearizable(h, Model::list_append(), bounded); }, reps);
+      row(c.name, h.size(), ms, r);
+      std::printf("    %s\n", r.summary.c_str());
+      if (r.inconclusive) {
+        std::printf("    %s\n", r.details.c_str());
+      }
+      History bad = h;
+      if (inject_lost_append(bad, c.where)) {
+        double bad_ms =
+            time_ms([&] { r = check_linearizable(bad, Model::list_append(), bounded); }, reps);
+        row("  + one lost append (search, shrink, explain)", bad.size(), bad_ms, r);
+        LinearizabilityOptions no_shrink = bounded;
+        no_shrink.minimise = false;
+        double search_ms = time_ms(
+            [&] { r = check_linearizable(bad, Model::list_append(), no_shrink); }, reps);
+        row("  + one lost append (search only, no shrinking)", bad.size(), search_ms, r);
+      }
+    }
+  }
+  {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    std::printf("peak resident memory so far: %ld MB\n", usage.ru_maxrss / 1024);
+  }
+  if (argc > 1 && std::strcmp(argv[1], "--append") == 0) {
+    return 0;
   }
   {
     History h = generate(2, {10, 10'000, 200, 2, false, 2000, 500});

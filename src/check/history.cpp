@@ -22,8 +22,21 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
 
 }  // namespace
 
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kInconclusive:
+      return "inconclusive";
+  }
+  return "?";
+}
+
 std::string CheckResult::to_string() const {
-  std::string s = fmt::format("{}: {}: {}", checker, ok ? "ok" : "FAILED", summary);
+  std::string s = fmt::format("{}: {}: {}", checker,
+                              ok ? "ok" : inconclusive ? "INCONCLUSIVE" : "FAILED", summary);
   if (!details.empty()) {
     s += '\n';
     s += details;
@@ -124,7 +137,8 @@ std::string Op::to_string() const {
     case OpKind::kAppend:
       return fmt::format("{} {} {}", check::to_string(kind), key, value.to_string());
     case OpKind::kCas:
-      return fmt::format("cas {} {}->{}", key, expected.to_string(), value.to_string());
+      return fmt::format("cas {} {}->{}{}", key, expected.to_string(), value.to_string(),
+                         cas_failed ? " (compare failed)" : "");
     case OpKind::kTxn: {
       std::vector<std::string> parts;
       for (const MicroOp& m : txn) {
@@ -148,6 +162,51 @@ std::string Operation::to_string() const {
     s += fmt::format(" (commit ts {})", *commit_ts);
   }
   return s;
+}
+
+void check_completion_matches(const Op& invoked, const Op& completed) {
+  auto fail = [&](std::string_view what) {
+    throw HistoryError(fmt::format(
+        "the ok line changes the {} of the invoked operation ({} became {}); an ok line may "
+        "only fill in results (what a read returned); record a different operation as its own "
+        "invoke",
+        what, invoked.to_string(), completed.to_string()));
+  };
+  if (invoked.kind != completed.kind) {
+    fail("kind");
+  }
+  if (invoked.key != completed.key) {
+    fail("key");
+  }
+  switch (invoked.kind) {
+    case OpKind::kWrite:
+    case OpKind::kAppend:
+      if (!(invoked.value == completed.value)) {
+        fail("value");
+      }
+      break;
+    case OpKind::kCas:
+      if (!(invoked.value == completed.value) || !(invoked.expected == completed.expected)) {
+        fail("values");
+      }
+      break;
+    case OpKind::kTxn: {
+      if (invoked.txn.size() != completed.txn.size()) {
+        fail("steps");
+      }
+      for (std::size_t i = 0; i < invoked.txn.size(); ++i) {
+        const MicroOp& a = invoked.txn[i];
+        const MicroOp& b = completed.txn[i];
+        if (a.kind != b.kind || a.key != b.key ||
+            (a.kind != OpKind::kRead && !(a.value == b.value))) {
+          fail("steps");
+        }
+      }
+      break;
+    }
+    default:
+      break;
+  }
 }
 
 void History::invoke(std::int64_t client, Time t, Op op) {
@@ -184,6 +243,24 @@ void History::ok(std::int64_t client, Time t, Value read_value) {
 
 void History::ok(std::int64_t client, Time t, Op result, std::optional<std::int64_t> commit_ts) {
   complete(EventType::kOk, client, t, &result, commit_ts);
+}
+
+void History::ok_cas_failed(std::int64_t client, Time t) {
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const auto& p) { return p.first == client; });
+  if (it == pending_.end()) {
+    complete(EventType::kOk, client, t, nullptr, {});  // throws the clear error
+    return;
+  }
+  Op op = events_[it->second].op;
+  if (op.kind != OpKind::kCas) {
+    throw HistoryError(fmt::format(
+        "history: client {} completed a {} as a failed compare-and-set; only a cas can fail its "
+        "compare",
+        client, check::to_string(op.kind)));
+  }
+  op.cas_failed = true;
+  complete(EventType::kOk, client, t, &op, {});
 }
 
 void History::fail(std::int64_t client, Time t) {

@@ -1,4 +1,5 @@
 // JSON-lines load and save of histories. The only file of the check layer that knows JSON.
+#include <faultline/check/exactly_once.hpp>
 #include <faultline/check/history.hpp>
 
 #include <fmt/format.h>
@@ -78,6 +79,9 @@ json event_to_json(const Event& e) {
   }
   if (e.op.kind == OpKind::kCas) {
     j["expected"] = value_to_json(e.op.expected);
+  }
+  if (e.op.cas_failed) {
+    j["cas_failed"] = true;
   }
   if (e.op.kind == OpKind::kTxn) {
     json steps = json::array();
@@ -166,6 +170,16 @@ Event event_from_json(const json& j) {
   if (auto it = j.find("expected"); it != j.end()) {
     e.op.expected = value_from_json(*it, "expected");
   }
+  if (auto it = j.find("cas_failed"); it != j.end()) {
+    if (!it->is_boolean()) {
+      throw LineError{fmt::format("\"cas_failed\" must be true or false, got {}", it->dump())};
+    }
+    e.op.cas_failed = it->get<bool>();
+    if (e.op.cas_failed && (e.op.kind != OpKind::kCas || e.type != EventType::kOk)) {
+      throw LineError{"\"cas_failed\": true belongs on the ok line of a cas (the compare "
+                      "failed, so nothing was written)"};
+    }
+  }
   if (auto it = j.find("request_id"); it != j.end()) {
     if (!it->is_string()) {
       throw LineError{fmt::format("\"request_id\" must be a string, got {}", it->dump())};
@@ -184,6 +198,11 @@ Event event_from_json(const json& j) {
 }  // namespace
 
 void History::save_jsonl(std::ostream& out) const {
+  if (initial_) {
+    json j;
+    j["initial"] = value_to_json(*initial_);
+    out << j.dump() << '\n';
+  }
   for (const Event& e : events_) {
     out << event_to_json(e).dump() << '\n';
   }
@@ -199,7 +218,58 @@ History History::load_jsonl(std::istream& in, std::string_view source) {
       continue;  // blank lines are allowed, e.g. a trailing newline
     }
     try {
-      h.add(event_from_json(json::parse(line)));
+      json j = json::parse(line);
+      if (j.is_object() && j.contains("initial") && !j.contains("type")) {
+        if (!h.empty()) {
+          throw LineError{"the {\"initial\": ...} line must come before the first event"};
+        }
+        h.set_initial(value_from_json(j["initial"], "initial"));
+        continue;
+      }
+      Event e = event_from_json(j);
+      const bool writes = e.op.kind == OpKind::kWrite || e.op.kind == OpKind::kAppend ||
+                          e.op.kind == OpKind::kCas;
+      if (e.type == EventType::kInvoke) {
+        if (writes && !j.contains("value")) {
+          throw LineError{fmt::format("a {} needs \"value\" (the value it writes)",
+                                      to_string(e.op.kind))};
+        }
+        if (e.op.kind == OpKind::kCas && !j.contains("expected")) {
+          throw LineError{"a cas needs \"expected\" (the value it compares against; null for "
+                          "nil)"};
+        }
+      } else {
+        // The client's invocation, to fill in what a completion leaves out and to check that
+        // an ok line changes nothing but results.
+        const Event* invoked = nullptr;
+        for (std::size_t i = h.events().size(); i-- > 0;) {
+          if (h.events()[i].client == e.client) {
+            invoked = h.events()[i].type == EventType::kInvoke ? &h.events()[i] : nullptr;
+            break;
+          }
+        }
+        if (invoked != nullptr) {
+          if (!j.contains("key")) {
+            e.op.key = invoked->op.key;
+          }
+          if (writes && !j.contains("value")) {
+            e.op.value = invoked->op.value;
+          }
+          if (e.op.kind == OpKind::kCas && !j.contains("expected")) {
+            e.op.expected = invoked->op.expected;
+          }
+          if (e.op.kind == OpKind::kTxn && !j.contains("value")) {
+            e.op.txn = invoked->op.txn;
+          }
+          if (e.type == EventType::kOk && e.op.kind == OpKind::kRead && !j.contains("value")) {
+            throw LineError{"an ok read needs the \"value\" it returned (null for nil)"};
+          }
+          if (e.type == EventType::kOk) {
+            check_completion_matches(invoked->op, e.op);
+          }
+        }
+      }
+      h.add(std::move(e));
     } catch (const json::exception& ex) {
       throw HistoryError(fmt::format("{}:{}: not valid JSON ({})", source, line_no, ex.what()));
     } catch (const LineError& ex) {
@@ -209,6 +279,57 @@ History History::load_jsonl(std::istream& in, std::string_view source) {
     }
   }
   return h;
+}
+
+std::vector<Effect> load_effects_jsonl(std::istream& in, std::string_view source) {
+  std::vector<Effect> out;
+  std::string line;
+  std::size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
+    try {
+      json j = json::parse(line);
+      if (!j.is_object()) {
+        throw LineError{"each line must be a JSON object like {\"request_id\":\"ik_1\",\"time\":0}"};
+      }
+      auto id = j.find("request_id");
+      if (id == j.end() || !id->is_string() || id->get<std::string>().empty()) {
+        throw LineError{"\"request_id\" must be a non-empty string (the request the effect "
+                        "belongs to)"};
+      }
+      auto time = j.find("time");
+      if (time == j.end() || !time->is_number_integer() || time->get<std::int64_t>() < 0) {
+        throw LineError{"\"time\" must be a non-negative integer of nanoseconds"};
+      }
+      Effect e;
+      e.request_id = id->get<std::string>();
+      e.time = Time::from_ns(time->get<std::int64_t>());
+      if (auto what = j.find("what"); what != j.end() && what->is_string()) {
+        e.what = what->get<std::string>();
+      }
+      out.push_back(std::move(e));
+    } catch (const json::exception& ex) {
+      throw HistoryError(fmt::format("{}:{}: not valid JSON ({})", source, line_no, ex.what()));
+    } catch (const LineError& ex) {
+      throw HistoryError(fmt::format("{}:{}: {}", source, line_no, ex.message));
+    }
+  }
+  return out;
+}
+
+void save_effects_jsonl(std::span<const Effect> effects, std::ostream& out) {
+  for (const Effect& e : effects) {
+    json j;
+    j["request_id"] = e.request_id;
+    j["time"] = e.time.ns();
+    if (!e.what.empty()) {
+      j["what"] = e.what;
+    }
+    out << j.dump() << '\n';
+  }
 }
 
 void History::save_file(const std::string& path) const {

@@ -2,293 +2,34 @@
 // plus shrinking of a failing key to a small sub-history and an explanation of it.
 #include <faultline/check/linearizability.hpp>
 
+#include "lin_search.hpp"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <map>
 #include <set>
 #include <stdexcept>
-#include <unordered_map>
-#include <unordered_set>
 
 namespace faultline::check {
 
 namespace {
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-constexpr std::uint32_t kNoState = static_cast<std::uint32_t>(-1);
+using detail::kNoState;
+using detail::kNone;
+using detail::PartOp;
+using detail::Searcher;
+using detail::SearchVerdict;
 
-std::uint64_t mix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+void prune_unknown_writes(std::vector<PartOp>& part, const Value& initial);
 
-std::optional<Value> register_step(const Value& state, const Op& op) {
-  switch (op.kind) {
-    case OpKind::kRead:
-      if (op.value == state) {
-        return state;
-      }
-      return std::nullopt;
-    case OpKind::kWrite:
-      return op.value;
-    case OpKind::kCas:
-      if (state == op.expected) {
-        return op.value;
-      }
-      return std::nullopt;
-    case OpKind::kAppend:
-      if (!op.value.is_int() || state.is_int()) {
-        return std::nullopt;
-      }
-      return state.appended(op.value.as_int());
-    case OpKind::kTxn:
-    case OpKind::kRequest:
-      break;
-  }
-  throw std::invalid_argument(fmt::format(
-      "linearizability: the register and key-value models take read, write, cas and append; "
-      "got {} (check transactions with check_strict_serializable)",
-      to_string(op.kind)));
-}
-
-/// One operation of one partition, as the search sees it.
-struct PartOp {
-  const Operation* src = nullptr;
-  std::size_t call_order = 0;
-  std::size_t return_order = kNone;  ///< kNone: outcome unknown, may never take effect.
-  bool required() const { return return_order != kNone; }
-};
-
-enum class Verdict { kLinearizable, kNotLinearizable, kBudgetExceeded };
-
-/// Interns model states so the search compares and hashes 32-bit ids.
-class StateTable {
-public:
-  std::uint32_t intern(Value v) {
-    std::uint64_t h = v.hash();
-    auto [it, inserted] = by_hash_.try_emplace(h);
-    for (std::uint32_t id : it->second) {
-      if (values_[id] == v) {
-        return id;
-      }
-    }
-    auto id = static_cast<std::uint32_t>(values_.size());
-    values_.push_back(std::move(v));
-    it->second.push_back(id);
-    return id;
-  }
-  const Value& value(std::uint32_t id) const { return values_[id]; }
-  std::size_t size() const { return values_.size(); }
-
-private:
-  std::vector<Value> values_;
-  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_hash_;
-};
-
-/// A configuration: the set of linearized operations, as a 128-bit Zobrist fingerprint (two
-/// independent 64-bit XOR hashes), and the model state. Comparing fingerprints instead of
-/// bitsets keeps an entry at 24 bytes whatever the history's length; two different sets share
-/// a fingerprint with probability about 2^-128 per pair, far below any hardware error rate.
-struct CacheKey {
-  std::uint64_t h1;
-  std::uint64_t h2;
-  std::uint32_t state;
-  bool operator==(const CacheKey& o) const {
-    return h1 == o.h1 && h2 == o.h2 && state == o.state;
-  }
-};
-struct CacheKeyHash {
-  std::size_t operator()(const CacheKey& k) const {
-    return static_cast<std::size_t>(k.h1 ^ mix64(k.state));
-  }
-};
-
-class Searcher {
-public:
-  Searcher(const Model& model, std::uint64_t budget) : model_(model), budget_(budget) {}
-
-  std::uint64_t explored() const { return explored_total_; }
-  StateTable& states() { return states_; }
-
-  /// The next state id, or kNoState if the model rejects the op in that state.
-  std::uint32_t step(std::uint32_t state, const Op& op, std::size_t op_key) {
-    std::uint64_t key = (static_cast<std::uint64_t>(state) << 32) ^ op_key;
-    auto it = step_cache_.find(key);
-    if (it != step_cache_.end()) {
-      return it->second;
-    }
-    std::optional<Value> next = model_.step(states_.value(state), op);
-    std::uint32_t id = next ? states_.intern(std::move(*next)) : kNoState;
-    step_cache_.emplace(key, id);
-    return id;
-  }
-
-  /// The furthest return entry a failed search reached. Linearizability is prefix-closed, so
-  /// this is the return of the operation that ends the shortest failing prefix: the search
-  /// reaches it (everything before is linearizable) and never gets past it.
-  std::size_t max_return_hit() const { return max_return_hit_; }
-  void set_budget(std::uint64_t budget) { budget_ = budget; }
-
-  Verdict run(const std::vector<PartOp>& ops) {
-    const std::size_t n = ops.size();
-    max_return_hit_ = 0;
-    struct Entry {
-      std::size_t order;
-      std::uint32_t op;
-      bool call;
-    };
-    std::vector<Entry> entries;
-    entries.reserve(2 * n);
-    std::size_t remaining = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      entries.push_back({ops[i].call_order, static_cast<std::uint32_t>(i), true});
-      if (ops[i].required()) {
-        entries.push_back({ops[i].return_order, static_cast<std::uint32_t>(i), false});
-        ++remaining;
-      }
-    }
-    // Stable: an observed unknown write shares its deadline with its first observer.
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const Entry& a, const Entry& b) { return a.order < b.order; });
-    // Nodes: 0 = head, 1..m = entries, m+1 = tail.
-    const std::size_t m = entries.size();
-    const std::size_t tail = m + 1;
-    std::vector<std::size_t> next(m + 2);
-    std::vector<std::size_t> prev(m + 2);
-    std::vector<std::size_t> call_node(n, kNone);
-    std::vector<std::size_t> return_node(n, kNone);
-    for (std::size_t i = 0; i <= m; ++i) {
-      next[i] = i + 1;
-      prev[i + 1] = i;
-    }
-    for (std::size_t i = 0; i < m; ++i) {
-      (entries[i].call ? call_node : return_node)[entries[i].op] = i + 1;
-    }
-    auto unlink = [&](std::size_t x) {
-      next[prev[x]] = next[x];
-      prev[next[x]] = prev[x];
-    };
-    auto relink = [&](std::size_t x) {
-      next[prev[x]] = x;
-      prev[next[x]] = x;
-    };
-    // Zobrist hashes of the linearized set: XOR of one random word per operation, twice.
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> zobrist(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      zobrist[i] = {mix64(2 * i + 1), mix64(~(2 * i + 2))};
-    }
-    std::uint64_t set_h1 = 0;
-    std::uint64_t set_h2 = 0;
-    std::unordered_set<CacheKey, CacheKeyHash> cache;
-    std::uint32_t state = states_.intern(model_.initial);
-    struct Choice {
-      std::size_t call;     ///< the call node lifted
-      std::uint32_t state;  ///< the state before it
-      bool forced;          ///< it left the state unchanged: no alternative needs trying
-    };
-    std::vector<Choice> stack;
-    std::uint64_t explored = 0;
-    std::size_t node = next[0];
-    while (remaining > 0) {
-      // Every return entry lies after the scan position (the scan only passes calls), so the
-      // tail is unreachable while required operations remain; treat it as a return anyway.
-      bool dead_end = node == tail || !entries[node - 1].call;
-      if (!dead_end) {
-        std::uint32_t op = entries[node - 1].op;
-        std::uint32_t after = step(state, ops[op].src->op, ops[op].src->id);
-        if (after != kNoState) {
-          // An operation that leaves the state unchanged (a read that fits) can always go
-          // first: moving it to the front of any linearization from here keeps that
-          // linearization valid. So it is taken without trying alternatives, and if its
-          // configuration was already explored (and so failed), this one fails too.
-          const bool no_change = after == state;
-          set_h1 ^= zobrist[op].first;
-          set_h2 ^= zobrist[op].second;
-          if (cache.insert(CacheKey{set_h1, set_h2, after}).second) {
-            if (++explored > budget_) {
-              explored_total_ += explored;
-              return Verdict::kBudgetExceeded;
-            }
-            stack.push_back({node, state, no_change});
-            state = after;
-            if (ops[op].required()) {
-              --remaining;
-            }
-            unlink(node);
-            if (return_node[op] != kNone) {
-              unlink(return_node[op]);
-            }
-            node = next[0];
-            continue;
-          }
-          set_h1 ^= zobrist[op].first;
-          set_h2 ^= zobrist[op].second;
-          dead_end = no_change;
-        }
-        if (!dead_end) {
-          node = next[node];
-          continue;
-        }
-      } else if (node != tail) {
-        max_return_hit_ = std::max(max_return_hit_, entries[node - 1].order);
-      }
-      // A return entry whose operation was not linearized in time (or a dead end): undo the
-      // most recent free choice and try the next candidate after it.
-      while (true) {
-        if (stack.empty()) {
-          explored_total_ += explored;
-          return Verdict::kNotLinearizable;
-        }
-        Choice c = stack.back();
-        stack.pop_back();
-        std::uint32_t op = entries[c.call - 1].op;
-        state = c.state;
-        set_h1 ^= zobrist[op].first;
-        set_h2 ^= zobrist[op].second;
-        if (ops[op].required()) {
-          ++remaining;
-        }
-        if (return_node[op] != kNone) {
-          relink(return_node[op]);
-        }
-        relink(c.call);
-        if (!c.forced) {
-          node = next[c.call];
-          break;
-        }
-      }
-    }
-    explored_total_ += explored;
-    return Verdict::kLinearizable;
-  }
-
-private:
-  const Model& model_;
-  std::uint64_t budget_;
-  std::uint64_t explored_total_ = 0;
-  std::size_t max_return_hit_ = 0;
-  StateTable states_;
-  std::unordered_map<std::uint64_t, std::uint32_t> step_cache_;
-};
-
-/// The prefix of a partition up to (and including) the k-th return: operations invoked before
-/// that return; those still in flight at it become unknown (reads among them are dropped).
-std::vector<PartOp> prefix_of(const std::vector<PartOp>& ops, std::size_t cutoff) {
+/// The operations of a partition invoked no later than `cutoff` (a return entry), with their
+/// real outcomes: those invoked after it cannot be linearized before it.
+std::vector<PartOp> invoked_by(const std::vector<PartOp>& ops, std::size_t cutoff) {
   std::vector<PartOp> out;
   for (const PartOp& p : ops) {
-    if (p.call_order > cutoff) {
-      continue;
+    if (p.call_order <= cutoff) {
+      out.push_back(p);
     }
-    PartOp q = p;
-    if (q.return_order != kNone && q.return_order > cutoff) {
-      q.return_order = kNone;
-      if (q.src->op.kind == OpKind::kRead) {
-        continue;
-      }
-    }
-    out.push_back(q);
   }
   return out;
 }
@@ -298,17 +39,34 @@ struct Shrunk {
   std::size_t culprit = 0;  ///< Index in ops of the operation that cannot take effect.
 };
 
-/// `culprit_return`: max_return_hit() of the failed search over `ops`. Each shrinking trial
-/// gets `trial_budget` configurations; one that runs out keeps its operations (only proven
-/// failures shrink the sub-history), so shrinking costs a bounded multiple of the search.
+/// `ops`: the partition as recorded (before pruning); `culprit_return`: max_return_hit() of
+/// the failed search. Each trial is pruned afresh, exactly as a check of that sub-history
+/// alone would be, so the witness printed fails on its own. Each shrinking trial gets
+/// `trial_budget` configurations; one that runs out keeps its operations (only proven failures
+/// shrink the sub-history), so shrinking costs a bounded multiple of the search.
 Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher, std::size_t culprit_return,
-              std::uint64_t trial_budget, bool by_value) {
-  searcher.set_budget(trial_budget);
+              std::uint64_t trial_budget, const Model& model) {
+  const bool by_value = model.observed_by_value;
+  searcher.set_max_configurations(trial_budget);
+  std::vector<PartOp> prepared;
+  // A trial sub-history is kept only if it fails *for the same operation*: its shortest
+  // failing prefix ends at the culprit's return. Failing for another reason (a kept cas whose
+  // expected value nothing in the trial writes any more) would make a misleading witness.
   auto fails = [&](const std::vector<PartOp>& sub) {
-    return searcher.run(sub) == Verdict::kNotLinearizable;
+    prepared = sub;
+    if (by_value) {
+      prune_unknown_writes(prepared, model.initial);
+    }
+    return searcher.run(prepared) == SearchVerdict::kNotLinearizable &&
+           searcher.max_return_hit() == culprit_return;
   };
-  // 1. The shortest failing prefix ends at the culprit's return.
-  std::vector<PartOp> current = prefix_of(ops, culprit_return);
+  // 1. The shortest failing prefix ends at the culprit's return: nothing invoked after it
+  // matters. (Should that not fail alone, which pruning differences could cause, the whole
+  // partition is the starting point.)
+  std::vector<PartOp> current = invoked_by(ops, culprit_return);
+  if (!fails(current)) {
+    current = ops;
+  }
   // 2. Remove chunks, then single operations, while the rest still fails (ddmin-like). The
   // culprit stays, and so do its supporters: operations that can move the object into a
   // state where the culprit's result is possible (the write whose value a read returned).
@@ -368,9 +126,9 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher, std::size_t cu
           continue;
         }
         for (std::uint32_t st = 0; st < known; ++st) {
-          std::uint32_t after = searcher.step(st, p.src->op, p.src->id);
+          std::uint32_t after = searcher.states().step(st, p.src->op, p.src->id);
           if (after != kNoState && after != st &&
-              searcher.step(after, c, culprit_src) != kNoState) {
+              searcher.states().step(after, c, culprit_src) != kNoState) {
             supporters.push_back(p.src->id);
             break;
           }
@@ -393,7 +151,7 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher, std::size_t cu
         others.push_back(i);
       }
     }
-    for (std::size_t w = 4; w < others.size(); w *= 2) {
+    for (std::size_t w = 4; w < others.size() && !searcher.past_deadline(); w *= 2) {
       std::vector<bool> in(current.size(), true);
       for (std::size_t j = 0; j + w < others.size(); ++j) {
         in[others[j]] = false;
@@ -415,7 +173,8 @@ Shrunk shrink(const std::vector<PartOp>& ops, Searcher& searcher, std::size_t cu
   const std::uint64_t total_budget = 20 * trial_budget;
   for (std::size_t chunk = std::max<std::size_t>(1, current.size() / 2);; chunk /= 2) {
     for (std::size_t start = 0;
-         start < current.size() && searcher.explored() - explored_at_start < total_budget;) {
+         start < current.size() && searcher.explored() - explored_at_start < total_budget &&
+         !searcher.past_deadline();) {
       std::vector<PartOp> trial;
       bool removed_any = false;
       for (std::size_t i = 0; i < current.size(); ++i) {
@@ -482,7 +241,7 @@ std::vector<std::string> states_at_culprit(const Shrunk& s, Searcher& searcher,
           s.ops[x].call_order > c.return_order || !eligible(x)) {
         continue;
       }
-      std::uint32_t after = searcher.step(state, s.ops[x].src->op, s.ops[x].src->id);
+      std::uint32_t after = searcher.states().step(state, s.ops[x].src->op, s.ops[x].src->id);
       if (after != kNoState) {
         todo.emplace_back(mask | (std::uint64_t{1} << x), after);
       }
@@ -547,8 +306,16 @@ std::string explain(const std::string& key, std::size_t key_ops, const Shrunk& s
 /// Operations with unknown outcome that write a value (write, cas, append): with a unique
 /// writer per value, an unobserved one cannot matter and is dropped, and an observed one must
 /// take effect before its first observer returned, so it gets that deadline.
-void prune_unknown_writes(std::vector<PartOp>& part) {
+void prune_unknown_writes(std::vector<PartOp>& part, const Value& initial) {
   std::map<std::int64_t, std::size_t> writers;
+  // The initial state is a writer of its value(s) too: an unknown write of the initial value
+  // is not the only way a read of that value can be explained, so it gets no deadline.
+  if (initial.is_int()) {
+    ++writers[initial.as_int()];
+  }
+  for (std::int64_t v : initial.is_list() ? initial.as_list() : std::vector<std::int64_t>{}) {
+    ++writers[v];
+  }
   std::map<std::int64_t, std::size_t> first_seen;  // value → earliest ok observer's return
   std::set<std::int64_t> referenced;               // values any kept operation depends on
   auto observe = [&](std::int64_t v, const PartOp& p) {
@@ -563,6 +330,9 @@ void prune_unknown_writes(std::vector<PartOp>& part) {
   };
   for (const PartOp& p : part) {
     const Op& op = p.src->op;
+    if (op.kind == OpKind::kCas && op.cas_failed) {
+      continue;  // wrote nothing, and saw something other than a value: no constraint here
+    }
     if (op.kind == OpKind::kWrite || op.kind == OpKind::kCas || op.kind == OpKind::kAppend) {
       if (op.value.is_int()) {
         ++writers[op.value.as_int()];
@@ -579,6 +349,11 @@ void prune_unknown_writes(std::vector<PartOp>& part) {
       }
     }
   }
+  // A cas whose compare failed saw "anything but its expected value": any write may be what
+  // it saw, so with one in the partition no unknown write is dropped as unobserved.
+  const bool any_failed_cas = std::any_of(part.begin(), part.end(), [](const PartOp& p) {
+    return p.src->ok() && p.src->op.kind == OpKind::kCas && p.src->op.cas_failed;
+  });
   std::vector<PartOp> kept;
   kept.reserve(part.size());
   for (PartOp& p : part) {
@@ -591,7 +366,11 @@ void prune_unknown_writes(std::vector<PartOp>& part) {
       continue;
     }
     if (referenced.count(op.value.as_int()) == 0) {
-      continue;  // never observed: taking effect could not have helped any operation
+      if (!any_failed_cas) {
+        continue;  // never observed: taking effect could not have helped any operation
+      }
+      kept.push_back(p);
+      continue;
     }
     auto seen = first_seen.find(op.value.as_int());
     if (seen != first_seen.end() && seen->second > p.call_order) {
@@ -604,12 +383,26 @@ void prune_unknown_writes(std::vector<PartOp>& part) {
 
 }  // namespace
 
+namespace {
+bool register_read_only(const Op& op) {
+  return op.kind == OpKind::kRead || (op.kind == OpKind::kCas && op.cas_failed);
+}
+
+}  // namespace
+
 Model Model::register_model(Value initial) {
-  return Model{"register", false, std::move(initial), register_step, true};
+  return Model{"register", false, std::move(initial), detail::register_step, true,
+               register_read_only, true};
 }
 
 Model Model::key_value(Value initial) {
-  return Model{"key-value", true, std::move(initial), register_step, true};
+  return Model{"key-value", true, std::move(initial), detail::register_step, true,
+               register_read_only, true};
+}
+
+Model Model::list_append(Value initial) {
+  return Model{"list-append", true, std::move(initial), detail::register_step, true,
+               register_read_only, true};
 }
 
 CheckResult check_linearizable(const History& history, const Model& model,
@@ -620,6 +413,7 @@ CheckResult check_linearizable(const History& history, const Model& model,
   }
   std::vector<Operation> ops = history.operations();
   std::map<std::string, std::vector<PartOp>> parts;
+  std::map<std::string, std::vector<PartOp>> recorded;  // before pruning, for the witnesses
   for (const Operation& op : ops) {
     if (op.outcome == Outcome::kFail) {
       continue;  // certainly did not happen
@@ -633,49 +427,77 @@ CheckResult check_linearizable(const History& history, const Model& model,
     p.return_order = op.ok() ? op.complete_event : kNone;
     parts[model.partition_by_key ? op.op.key : std::string()].push_back(p);
   }
+  recorded = parts;
   if (model.observed_by_value) {
     for (auto& [key, part] : parts) {
-      prune_unknown_writes(part);
+      prune_unknown_writes(part, model.initial);
     }
+  }
+  detail::SearchLimits limits;
+  limits.max_configurations = options.max_configurations_per_key;
+  limits.max_bytes = options.memory_limit_bytes;
+  if (options.time_limit.count() > 0) {
+    limits.deadline = std::chrono::steady_clock::now() +  // determinism-ok: opt-in time limit
+                      options.time_limit;
   }
   std::size_t failed_keys = 0;
   std::size_t inconclusive_keys = 0;
-  std::string first_details;
-  Time first_failure = Time::max();
+  std::size_t checked_keys = 0;
+  std::vector<std::string> failures;
+  std::vector<std::size_t> witness;
+  std::optional<std::size_t> culprit;
+  std::string inconclusive_details;
   std::uint64_t explored = 0;
   for (const auto& [key, part] : parts) {
-    Searcher searcher(model, options.max_configurations_per_key);
-    Verdict v = searcher.run(part);
+    ++checked_keys;
+    Searcher searcher(model, ops.size(), limits);
+    SearchVerdict v = searcher.run(part);
     explored += searcher.explored();
-    if (v == Verdict::kLinearizable) {
+    if (v == SearchVerdict::kLinearizable) {
       continue;
     }
-    if (v == Verdict::kBudgetExceeded) {
+    if (v != SearchVerdict::kNotLinearizable) {
       ++inconclusive_keys;
-      if (first_details.empty()) {
-        first_details = fmt::format(
-            "key \"{}\": search budget of {} configurations exceeded on {} operations; raise "
-            "LinearizabilityOptions::max_configurations_per_key or lower the concurrency per key",
-            key, options.max_configurations_per_key, part.size());
+      if (inconclusive_details.empty()) {
+        std::string why =
+            v == SearchVerdict::kBudgetExceeded
+                ? fmt::format("the budget of {} configurations ran out (raise "
+                              "max_configurations_per_key)",
+                              options.max_configurations_per_key)
+            : v == SearchVerdict::kTimeUp
+                ? fmt::format("the time limit of {} ms ran out (raise it with --time-limit)",
+                              options.time_limit.count())
+                : fmt::format("the memory limit of {} MB was reached (raise it with "
+                              "--memory-limit)",
+                              options.memory_limit_bytes >> 20);
+        inconclusive_details = fmt::format(
+            "key \"{}\": undecided after {} configurations on {} operations: {}. Nothing is "
+            "known about this key either way; lowering the concurrency per key also helps.",
+            key, searcher.explored(), part.size(), why);
+      }
+      if (v == SearchVerdict::kTimeUp) {
+        break;  // the deadline is shared: every later key would stop at once
       }
       continue;
     }
     ++failed_keys;
     if (!options.minimise) {
-      if (first_failure == Time::max()) {
-        first_failure = Time::zero();
-        first_details = fmt::format("key \"{}\": not linearizable ({} operations)", key,
-                                    part.size());
+      failures.push_back(fmt::format("key \"{}\": not linearizable ({} operations)", key,
+                                     part.size()));
+    } else {
+      Shrunk s = shrink(recorded[key], searcher, searcher.max_return_hit(),
+                        std::max<std::uint64_t>(20'000, 4 * searcher.explored()), model);
+      failures.push_back(explain(key, part.size(), s, searcher, model));
+      if (witness.empty()) {
+        for (const PartOp& p : s.ops) {
+          witness.push_back(p.src->id);
+        }
+        std::sort(witness.begin(), witness.end());
+        culprit = s.ops[s.culprit].src->id;
       }
-      continue;
     }
-    Shrunk s = shrink(part, searcher, searcher.max_return_hit(),
-                      std::max<std::uint64_t>(200'000, 2 * searcher.explored()),
-                      model.observed_by_value);
-    Time t = s.ops[s.culprit].src->complete_time;
-    if (t < first_failure) {
-      first_failure = t;
-      first_details = explain(key, part.size(), s, searcher, model);
+    if (!options.all_keys) {
+      break;  // one failing key decides the verdict (Porcupine stops here too)
     }
   }
   std::string scope = fmt::format("{} operations on {} {} ({} model)", ops.size(), parts.size(),
@@ -685,15 +507,25 @@ CheckResult check_linearizable(const History& history, const Model& model,
                                                scope, explored));
   }
   if (failed_keys == 0) {
-    return CheckResult::fail(name,
-                             fmt::format("{}: inconclusive on {} keys", scope, inconclusive_keys),
-                             first_details);
+    return CheckResult::undecided(
+        name, fmt::format("{}: inconclusive on {} key(s)", scope, inconclusive_keys),
+        inconclusive_details);
   }
-  return CheckResult::fail(
-      name, fmt::format("{}: not linearizable on {} key(s){}", scope, failed_keys,
-                        inconclusive_keys ? fmt::format(", inconclusive on {}", inconclusive_keys)
-                                          : std::string()),
-      first_details);
+  std::string unchecked = checked_keys < parts.size()
+                              ? fmt::format(" ({} key(s) not checked: stopped at the first "
+                                            "failure)",
+                                            parts.size() - checked_keys)
+                              : std::string();
+  CheckResult r = CheckResult::fail(
+      name,
+      fmt::format("{}: not linearizable on {} key(s){}{}", scope, failed_keys,
+                  inconclusive_keys ? fmt::format(", inconclusive on {}", inconclusive_keys)
+                                    : std::string(),
+                  unchecked),
+      fmt::format("{}", fmt::join(failures, "\n\n")));
+  r.witness = std::move(witness);
+  r.culprit = culprit;
+  return r;
 }
 
 }  // namespace faultline::check

@@ -163,6 +163,29 @@ CheckResult check_strict_serializable(const History& history,
     }
     return nullptr;
   };
+  // An in-doubt (unknown-outcome) write of this key and value whose timestamp could fit
+  // before `ts`: a read of that value may have seen it. Values may repeat, so every writer of
+  // the value counts, not only the first.
+  auto in_doubt_writer = [&](const std::string& key, const Value& v,
+                             std::int64_t ts) -> const Operation* {
+    for (const Operation& op : ops) {
+      if (!op.unknown() || (op.commit_ts && *op.commit_ts >= ts)) {
+        continue;
+      }
+      for (const MicroOp& m : steps[op.id]) {
+        if (m.kind == OpKind::kWrite && m.key == key && m.value == v) {
+          return &op;
+        }
+      }
+    }
+    return nullptr;
+  };
+  // Transactions that share a commit timestamp may commit in any order among themselves
+  // (writers of one key at one timestamp are already an anomaly above). Each read of a key
+  // that another transaction of the same timestamp wrote says which went first: it saw the
+  // value before that write (reader first) or after it (writer first). Those orders must
+  // have no cycle, or no serial order exists (write skew at one timestamp).
+  std::map<std::int64_t, std::vector<std::pair<std::size_t, std::size_t>>> tie_orders;
   // (2) Reads see the latest version before their own timestamp.
   for (const Operation* t : committed) {
     std::map<std::string, Value> own;  // this transaction's writes so far
@@ -170,8 +193,12 @@ CheckResult check_strict_serializable(const History& history,
       // The value this step sees: the transaction's own earlier write, else the latest version
       // committed before its timestamp.
       Value seen;
+      bool from_own = false;
+      std::size_t tie_lo = 0;
+      std::size_t tie_hi = 0;
       if (auto it = own.find(m.key); it != own.end()) {
         seen = it->second;
+        from_own = true;
       } else if (auto sit = states.find(m.key); sit != states.end()) {
         const auto& vs = versions[m.key];
         auto n = static_cast<std::size_t>(
@@ -179,14 +206,63 @@ CheckResult check_strict_serializable(const History& history,
                              [](const VersionStep& v, std::int64_t ts) { return v.ts < ts; }) -
             vs.begin());
         seen = sit->second[n];
+        tie_lo = n;
+        tie_hi = n;
+        while (tie_hi < vs.size() && vs[tie_hi].ts == *t->commit_ts) {
+          ++tie_hi;
+        }
       }
       if (m.kind != OpKind::kRead) {
         own[m.key] = apply(seen, m);
         continue;
       }
+      // Other transactions at this timestamp that wrote this key: at most one unless a
+      // collision was reported. The read may see the state after any one's writes.
+      const auto& vs = versions[m.key];
+      std::vector<std::size_t> tied_writers;
+      bool self_writes = false;
+      for (std::size_t i = tie_lo; i < tie_hi; ++i) {
+        self_writes = self_writes || vs[i].op == t->id;
+        if (vs[i].op != t->id && (tied_writers.empty() || tied_writers.back() != vs[i].op)) {
+          tied_writers.push_back(vs[i].op);
+        }
+      }
+      if (!from_own && !self_writes && !tied_writers.empty() &&
+          in_doubt_writer(m.key, m.value, *t->commit_ts) == nullptr) {
+        const std::vector<Value>& st = states[m.key];
+        const bool saw_before = m.value == seen;
+        // The state right after the last step of writer u within the tie group.
+        std::optional<std::size_t> saw_after;
+        for (std::size_t i = tie_lo; i < tie_hi; ++i) {
+          bool last_of_op = i + 1 == tie_hi || vs[i + 1].op != vs[i].op;
+          if (last_of_op && vs[i].op != t->id && st[i + 1] == m.value) {
+            saw_after = i;
+            break;
+          }
+        }
+        if (saw_before || saw_after) {
+          if (!(saw_before && saw_after)) {
+            auto& edges = tie_orders[*t->commit_ts];
+            for (std::size_t i = tie_lo; i < tie_hi; ++i) {
+              if (vs[i].op == t->id) {
+                continue;
+              }
+              if (saw_before || i > *saw_after) {
+                edges.emplace_back(t->id, vs[i].op);  // t read before u wrote
+              } else {
+                edges.emplace_back(vs[i].op, t->id);  // u wrote before t read
+              }
+            }
+          }
+          continue;
+        }
+      }
       const Value& expected = seen;
       if (m.value == expected) {
         continue;
+      }
+      if (in_doubt_writer(m.key, m.value, *t->commit_ts) != nullptr) {
+        continue;  // an in-doubt write may have committed there
       }
       // Explain: which write did it see, and when was that committed?
       const Operation* w = m.value.is_int() ? writer_of(m.key, m.value) : nullptr;
@@ -199,9 +275,6 @@ CheckResult check_strict_serializable(const History& history,
         kind = "read of an aborted write";
         why = fmt::format("it was written by {}", w->to_string());
       } else if (w != nullptr && w->unknown()) {
-        if (!w->commit_ts || *w->commit_ts < *t->commit_ts) {
-          continue;  // an in-doubt write may have committed there
-        }
         kind = "read from the future";
         why = fmt::format("it was written by {}", w->to_string());
       } else if (w != nullptr && w->commit_ts && *w->commit_ts > *t->commit_ts) {
@@ -220,6 +293,46 @@ CheckResult check_strict_serializable(const History& history,
                                          t->to_string(), m.key, m.value.to_string(),
                                          *t->commit_ts, expected.to_string(), why)});
     }
+  }
+  // (4) The orders among transactions of one timestamp must admit a serial order (Kahn's
+  // algorithm; whatever is left has a cycle).
+  for (auto& [ts, edges] : tie_orders) {
+    std::sort(edges.begin(), edges.end());
+    edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+    std::map<std::size_t, std::size_t> indegree;
+    for (const auto& e : edges) {
+      indegree.try_emplace(e.first, 0);
+      ++indegree[e.second];
+    }
+    std::vector<std::size_t> ready;
+    for (const auto& [node, d] : indegree) {
+      if (d == 0) {
+        ready.push_back(node);
+      }
+    }
+    while (!ready.empty()) {
+      std::size_t node = ready.back();
+      ready.pop_back();
+      indegree.erase(node);
+      for (const auto& e : edges) {
+        if (e.first == node && --indegree[e.second] == 0) {
+          ready.push_back(e.second);
+        }
+      }
+    }
+    if (indegree.empty()) {
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const auto& entry : indegree) {
+      names.push_back(ops[entry.first].to_string());
+    }
+    found.push_back({"write skew at one timestamp",
+                     fmt::format("these transactions have equal commit timestamps ({}), and "
+                                 "each read of a key another of them wrote says which went "
+                                 "first; those orders form a cycle, so no serial order exists:"
+                                 "\n    {}",
+                                 ts, fmt::join(names, "\n    "))});
   }
   return verdict("strict-serializability",
                  fmt::format("{} committed transactions on {} keys", committed.size(),

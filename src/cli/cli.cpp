@@ -1,5 +1,6 @@
 #include "cli.hpp"
 #include "describe.hpp"
+#include "check_command.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -49,11 +50,14 @@ commands:
                      run each variant twice and name the first diverging trace record
   sweep FILE --seeds A..B
                      run many seeds in parallel and report the failing ones
+  check HISTORY --model M
+                     check a recorded history (ours, Jepsen EDN, Porcupine) offline
   demo               a tiny kernel demo
 
 `faultline <command> --help` describes a command's options.
 exit codes: 0 all expectations met, 1 an expectation failed, 2 bad input,
-            3 nondeterminism or internal error, 4 an output could not be written
+            3 nondeterminism or internal error (check: inconclusive), 4 an output could
+            not be written
 )";
 
 constexpr const char* kRunHelp = R"(usage: faultline run FILE|DIR [options]
@@ -829,8 +833,14 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
   const std::vector<std::string> det_flags = {"--variant", "--all-variants", "--seed", "--set"};
   const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
                                                 "--all-variants", "--set", "--json", "--quiet"};
-  const std::vector<std::string> commands = {"run",   "validate", "list", "check-determinism",
-                                             "sweep", "describe", "demo", "help"};
+  const std::vector<std::string> commands = {"run",   "validate", "list",  "check-determinism",
+                                             "sweep", "describe", "check", "demo", "help"};
+  if (!args.empty() && args[0] == "check") {
+    return run_check_command({args.begin() + 1, args.end()}, out, err);
+  }
+  if (args.size() == 2 && args[0] == "help" && args[1] == "check") {
+    return run_check_command({"--help"}, out, err);
+  }
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       (args[0] == "help" && args.size() == 1)) {
     out << kMainHelp;

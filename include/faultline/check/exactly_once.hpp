@@ -12,8 +12,11 @@
 #include <faultline/check/result.hpp>
 #include <faultline/time.hpp>
 
+#include <iosfwd>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace faultline::check {
 
@@ -24,6 +27,12 @@ struct Effect {
   /// Free text for reports ("charged $20 to card 4242").
   std::string what;
 };
+
+/// Effects as JSON lines, one per line: {"request_id":"ik_42","time":1500000,"what":"charged
+/// $20"} ("what" optional; time in nanoseconds of true time). Throws HistoryError naming
+/// `source` and the line on malformed input.
+std::vector<Effect> load_effects_jsonl(std::istream& in, std::string_view source = "<stream>");
+void save_effects_jsonl(std::span<const Effect> effects, std::ostream& out);
 
 /// Checker name "exactly-once". Requests are operations with a non-empty request_id (usually
 /// OpKind::kRequest). An effect before its request's first invocation, or with an unknown

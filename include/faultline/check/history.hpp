@@ -102,6 +102,10 @@ struct Op {
   std::vector<MicroOp> txn;
   /// request: the idempotency key or request id (the Stripe case); optional for other kinds.
   std::string request_id;
+  /// cas, on an ok completion: the compare failed, so nothing was written. Unlike a `fail`
+  /// (which says the operation did not happen and is dropped), this keeps the constraint that
+  /// the register held something other than `expected` at some point while it was in flight.
+  bool cas_failed = false;
 
   static Op read(std::string key) { return Op{OpKind::kRead, std::move(key), {}, {}, {}, {}}; }
   static Op write(std::string key, std::int64_t v) {
@@ -166,6 +170,12 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// For loaders of recorded files: throws HistoryError (without a line number) when an ok
+/// completion changes what was invoked: the kind, the key, a written value, a cas's values, or
+/// a transaction's steps. Only results may be filled in: a read's value, a transaction's
+/// reads, a cas's compare-failed flag.
+void check_completion_matches(const Op& invoked, const Op& completed);
+
 class History {
 public:
   /// Records an invocation. Throws HistoryError if the client already has an operation in
@@ -179,6 +189,8 @@ public:
   /// Completes with a full result op (a transaction's reads) and an optional commit timestamp.
   void ok(std::int64_t client, Time t, Op result,
           std::optional<std::int64_t> commit_ts = std::nullopt);
+  /// Completes the client's pending cas as ok with a compare that failed (Op::cas_failed).
+  void ok_cas_failed(std::int64_t client, Time t);
   /// The operation certainly did not take effect.
   void fail(std::int64_t client, Time t);
   /// The outcome is unknown: it may have taken effect, once, at any time after its invocation.
@@ -187,6 +199,10 @@ public:
   void add(Event e);
 
   const std::vector<Event>& events() const { return events_; }
+  /// The value every object (every key) held before the first event, when the history says
+  /// so (a JSON-lines `{"initial": 0}` line); checkers take it over their model's default.
+  const std::optional<Value>& initial() const { return initial_; }
+  void set_initial(Value v) { initial_ = std::move(v); }
   std::size_t size() const { return events_.size(); }
   bool empty() const { return events_.empty(); }
   /// Operations in invocation order.
@@ -205,6 +221,7 @@ private:
   void complete(EventType type, std::int64_t client, Time t, const Op* result,
                 std::optional<std::int64_t> commit_ts);
   std::vector<Event> events_;
+  std::optional<Value> initial_;
   /// client → index of its in-flight invoke event (sorted vector: deterministic, small).
   std::vector<std::pair<std::int64_t, std::size_t>> pending_;
 };

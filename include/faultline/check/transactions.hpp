@@ -5,7 +5,10 @@
 // respects real time. That claim is checkable in O(n log n) without a search: (1) a
 // transaction that began after another completed must have a larger timestamp; (2) every read
 // must see the latest write committed before its transaction's timestamp (or its own earlier
-// write); (3) two transactions writing one key must not share a timestamp.
+// write); (3) two transactions writing one key must not share a timestamp; (4) transactions that
+// share a timestamp may commit in any order among themselves, but some order must explain all
+// their reads of each other's writes (two that each read what the other wrote, both seeing
+// the old value, are write skew: no serial order exists).
 //
 // Stale reads and lost updates in weaker stores (the Dynamo case): with unique values per key,
 // each read names the write it saw, and real time alone convicts: a read that returns a value
