@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include "report_command.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -46,6 +47,8 @@ commands:
                      run each variant twice and name the first diverging trace record
   sweep FILE --seeds A..B
                      run many seeds in parallel and report the failing ones
+  report RESULTS.json -o OUT.html
+                     a self-contained HTML report (plots, space-time diagram) of saved results
   demo               a tiny kernel demo
 
 `faultline <command> --help` describes a command's options.
@@ -69,6 +72,8 @@ options:
                       OUT.<variant>.jsonl)
   --perfetto OUT.json write a Chrome/Perfetto trace (open it in https://ui.perfetto.dev)
   --json OUT.json     write machine-readable results
+  --html OUT.html     write a self-contained HTML report of one scenario file: plots, the
+                      expectations, the story and a space-time diagram (docs/report.md)
   --quiet             print only failures and errors
 )";
 
@@ -103,6 +108,7 @@ options:
   -j N, --jobs N      worker threads (default: every local core)
   --variant NAME | --all-variants (default) | --set PATH=VALUE
   --json OUT.json     write every run's results
+  --html OUT.html     write the pass/fail matrix of variants × seeds with replay commands
   --quiet             print only the summary and failures
 )";
 
@@ -121,6 +127,7 @@ struct Args {
   std::string trace;
   std::string perfetto;
   std::string json;
+  std::string html;
   bool quiet = false;
   bool help = false;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> seeds;
@@ -184,6 +191,8 @@ Args parse_args(const std::vector<std::string>& args, std::size_t first,
       a.perfetto = value();
     } else if (arg == "--json") {
       a.json = value();
+    } else if (arg == "--html") {
+      a.html = value();
     } else if (arg == "--quiet") {
       a.quiet = true;
     } else if (arg == "--seeds") {
@@ -352,7 +361,14 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
     plan.push_back(std::move(p));
   }
   // Refuse unwritable output paths before spending time on the runs.
-  for (const auto& path : {a.trace, a.perfetto, a.json}) {
+  if (!a.html.empty() && plan.size() != 1) {
+    throw BadUsage("--html reports one scenario file; run the files one at a time");
+  }
+  std::optional<RunHtmlWriter> html;
+  if (!a.html.empty()) {
+    html.emplace(a.html);
+  }
+  for (const auto& path : {a.trace, a.perfetto, a.json, a.html}) {
     if (!path.empty()) {
       try {
         report::OutputFile probe(path);
@@ -398,6 +414,11 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
         perfetto_sinks.push_back(std::make_unique<report::PerfettoTraceSink>(
             spec.name + " / " + spec.variant, static_cast<int>(perfetto_sinks.size()) + 1));
         options.sinks.push_back(perfetto_sinks.back().get());
+      }
+      if (html) {
+        if (auto* sink = html->sink_for(spec, a.seed.value_or(spec.seed))) {
+          options.sinks.push_back(sink);
+        }
       }
       log.now->store(0);
       log.logger->info("{} / {}: starting (seed {}, duration {})", spec.name, spec.variant,
@@ -452,6 +473,12 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
   }
   if (!a.json.empty()) {
     report::write_file_atomically(a.json, report::results_to_json(all, a.sets).dump(2) + "\n");
+  }
+  if (html) {
+    html->write(plan.front().specs, all, a.sets);
+    if (!a.quiet) {
+      out << "html report: " << a.html << "\n";
+    }
   }
   return exit;
 }
@@ -669,6 +696,15 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
     report::write_file_atomically(a.json,
                                   report::results_to_json(results, a.sets).dump(2) + "\n");
   }
+  if (!a.html.empty()) {
+    std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> errors;
+    for (const auto& t : tasks) {
+      if (!t.result) {
+        errors[t.spec->variant].emplace_back(t.seed, t.error);
+      }
+    }
+    write_sweep_html(a.html, report::results_to_json(results, a.sets), errors);
+  }
   return exit;
 }
 
@@ -697,12 +733,14 @@ int cmd_demo(std::ostream& out) {
 int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry& registry,
             std::ostream& out, std::ostream& err, const Environment& env) {
   const std::vector<std::string> run_flags = {"--variant", "--all-variants", "--seed", "--set",
-                                              "--trace", "--perfetto", "--json", "--quiet"};
+                                              "--trace", "--perfetto", "--json", "--html",
+                                              "--quiet"};
   const std::vector<std::string> det_flags = {"--variant", "--all-variants", "--seed", "--set"};
   const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
-                                                "--all-variants", "--set", "--json", "--quiet"};
+                                                "--all-variants", "--set", "--json", "--html",
+                                                "--quiet"};
   const std::vector<std::string> commands = {"run", "validate", "list", "check-determinism",
-                                             "sweep", "demo", "help"};
+                                             "sweep", "report", "demo", "help"};
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       (args[0] == "help" && args.size() == 1)) {
     out << kMainHelp;
@@ -723,6 +761,8 @@ int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry&
       out << kDeterminismHelp;
     } else if (cmd == "sweep") {
       out << kSweepHelp;
+    } else if (cmd == "report") {
+      out << kReportHelp;
     } else {
       out << kMainHelp;
     }
@@ -768,6 +808,9 @@ int run_cli(const std::vector<std::string>& args, const scenario::ModelRegistry&
         return kExitOk;
       }
       return cmd_sweep(a, registry, out, err, env);
+    }
+    if (cmd == "report") {
+      return cmd_report(args, first, registry, out, err);
     }
     if (cmd == "demo") {
       return cmd_demo(out);
