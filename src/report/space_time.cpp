@@ -39,11 +39,15 @@ DiagramWindow default_diagram_window(const scenario::ScenarioSpec& spec) {
       }
     }
   }
+  if (first_fault) {
+    w.from = std::max(Duration::zero(), *first_fault - Duration::seconds(2));
+    w.to = std::min(spec.duration, *first_fault + Duration::seconds(2));
+    w.anchor = *first_fault;
+    return w;
+  }
   const Duration span = std::min(Duration::seconds(2), spec.duration);
-  Duration from = first_fault ? *first_fault - Duration::millis(500) : spec.duration / 10;
-  from = std::clamp(from, Duration::zero(), spec.duration - span);
-  w.from = from;
-  w.to = from + span;
+  w.from = std::clamp(spec.duration / 10, Duration::zero(), spec.duration - span);
+  w.to = w.from + span;
   return w;
 }
 
@@ -88,7 +92,16 @@ void SpaceTimeRecorder::on_record(const TraceRecordView& r) {
         return;
       }
       const std::int64_t id = int_field(r, "id", -1);
-      in_flight_[id] = messages_.size();
+      const bool before_anchor = window_.anchor && t < window_.anchor->ns();
+      if (before_anchor && before_anchor_ >= std::max<std::size_t>(1, window_.max_messages / 4)) {
+        // Keep only the latest sends before the anchor: forget the oldest.
+        in_flight_.erase(messages_.front().id);
+        messages_.pop_front();
+        ++dropped_front_;
+        --before_anchor_;
+      }
+      before_anchor_ += before_anchor ? 1 : 0;
+      in_flight_[id] = dropped_front_ + messages_.size();
       messages_.push_back({id, int_field(r, "src", -1), int_field(r, "dst", -1), t, -1,
                            string_field(r, "kind"), {}});
       return;
@@ -98,7 +111,11 @@ void SpaceTimeRecorder::on_record(const TraceRecordView& r) {
       if (it == in_flight_.end()) {
         return;
       }
-      Message& m = messages_[it->second];
+      if (it->second < dropped_front_) {
+        in_flight_.erase(it);
+        return;
+      }
+      Message& m = messages_[it->second - dropped_front_];
       if (m.done_ns >= 0) {
         // A duplicate's second arrival: drawn as one more arrow from the same send.
         Message copy = m;
@@ -142,6 +159,15 @@ void SpaceTimeRecorder::on_record(const TraceRecordView& r) {
 nlohmann::json SpaceTimeRecorder::to_json() const {
   nlohmann::json j;
   j["from_ns"] = window_.from.ns();
+  j["requested_from_ns"] = window_.from.ns();
+  if (dropped_front_ > 0 && !messages_.empty()) {
+    // The drawing opens at the first message kept.
+    j["from_ns"] = messages_.front().sent_ns;
+    j["left_out_before"] = dropped_front_;
+  }
+  if (window_.anchor) {
+    j["anchor_ns"] = window_.anchor->ns();
+  }
   j["to_ns"] = window_.to.ns();
   j["max_messages"] = window_.max_messages;
   j["capped"] = capped_;

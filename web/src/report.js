@@ -149,7 +149,7 @@
       }
       const k = v.key || {};
       t.append(el('tr', {},
-        el('td', {}, el('span', { class: 'swatch', style: `background:${colour[v.name]}` }),
+        el('td', { class: 'variant' }, el('span', { class: 'swatch', style: `background:${colour[v.name]}` }),
           el('b', { text: v.name }), v.description ? el('div', { class: 'note', text: v.description }) : null),
         el('td', { class: bad ? 'bad' : 'ok', text: bad ? `✗ ${bad} of ${n} failed` : `✓ ${n} met` }),
         el('td', { class: 'num', text: fmtNum(k.availability) }),
@@ -172,6 +172,11 @@
     }));
     main.append(s);
   }
+
+  // Tick steps of the time axis in seconds: round units of a clock, so labels stay short.
+  const TIME_INCRS = [1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01,
+    0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
+    10800, 21600, 43200, 86400];
 
   // --- plots -----------------------------------------------------------------------------------
   const plotsSection = section('plots', 'Observations',
@@ -247,9 +252,7 @@
       const c = single ? colour[single] : '#333';
       const x0 = u.valToPos(e.from_s, 'x', true);
       const x1 = u.valToPos(e.to_s == null ? data.duration_s : e.to_s, 'x', true);
-      // The window: a faint band with brackets at its ends.
-      ctx.fillStyle = 'rgba(60,70,90,0.045)';
-      ctx.fillRect(x0, top, x1 - x0, height);
+      // The window: the bound's dashed line between brackets at the window's ends.
       const lines = [];
       if (e.min != null) lines.push(['≥', e.min]);
       if (e.max != null) lines.push(['≤', e.max]);
@@ -296,9 +299,9 @@
     };
   }
 
-  function plotWidth() {
-    return Math.max(360, Math.floor(grid.getBoundingClientRect().width >= 1400 ?
-      (grid.getBoundingClientRect().width - 14) / 2 - 22 : grid.getBoundingClientRect().width - 22));
+  // A plot fills its card (the grid decides how many cards share a row).
+  function plotWidth(card) {
+    return Math.max(320, Math.floor(card.getBoundingClientRect().width - 22));
   }
 
   for (const obs of data.observations) {
@@ -315,13 +318,13 @@
     const aligned = tables.length === 1 ? tables[0] : uPlot.join(tables);
     const marks = expectationMarks(obs.name);
     const opts = {
-      width: plotWidth(),
+      width: plotWidth(card),
       height: 250,
       cursor: { sync: { key: 'faultline' }, drag: { x: true, y: false, setScale: true } },
       scales: { x: { time: false }, y: { range: yRangeWith(marks) } },
       legend: { live: true },
       axes: [
-        { values: (u, vals) => vals.map(fmtT), grid: { stroke: '#eceef2' }, ticks: { stroke: '#dde1e8' } },
+        { values: (u, vals) => vals.map(fmtT), incrs: TIME_INCRS, space: 70, grid: { stroke: '#eceef2' }, ticks: { stroke: '#dde1e8' } },
         { size: 58, values: (u, vals) => vals.map(fmtNum), grid: { stroke: '#eceef2' }, ticks: { stroke: '#dde1e8' } },
       ],
       series: [{ label: 'T+', value: (u, v) => (v == null ? '—' : fmtT(v)) }].concat(names.map((n) => ({
@@ -329,7 +332,8 @@
         stroke: colour[n],
         width: n === data.variants[0].name ? 2 : 1.5,
         value: (u, v) => fmtNum(v),
-        points: { show: false },
+        // Sparse series (a value in a few intervals only) are dots, or they would not show.
+        points: { show: perVariant[n].filter((p) => p[1] != null).length <= 40, size: 6 },
       }))),
       hooks: {
         drawClear: [faultBands],
@@ -341,7 +345,7 @@
     plots.push(u);
   }
   window.addEventListener('resize', () => {
-    for (const p of plots) p.setSize({ width: plotWidth(), height: 250 });
+    for (const p of plots) p.setSize({ width: plotWidth(p.root.parentNode), height: 250 });
   });
 
   // --- expectations ----------------------------------------------------------------------------
@@ -420,11 +424,21 @@
         `(${d.sends_left_out.toLocaleString('en')} later sends left out). Choose a narrower window ` +
         `with faultline report --diagram-window.`);
     }
+    if (d.left_out_before) {
+      notes.push(`${d.left_out_before.toLocaleString('en')} messages sent between ` +
+        `${fmtT(d.requested_from_ns / 1e9)} and ${fmtT(fromNs / 1e9)} are left out, so that the ` +
+        `drawing opens shortly before ${fmtT(d.anchor_ns / 1e9)}, the moment it is about.`);
+    }
     if (lanesCapped) {
       notes.push(`${lanesCapped} quieter nodes are left out: the diagram draws the ${MAX_LANES} ` +
         'nodes that sent or received most messages in the window.');
     }
     for (const n of notes) s.append(el('p', { class: 'note warn', text: n }));
+    if (!d.nodes.length) {
+      s.append(el('p', { class: 'note', text: 'This model has no network of nodes (it does not ' +
+        'build a simulated world), so there are no messages to draw.' }));
+      return;
+    }
     if (!laneIds.length) {
       s.append(el('p', { class: 'note', text: 'No messages or node events in this window.' }));
       return;
@@ -434,7 +448,7 @@
     const LEFT = 190;
     const RIGHT = 16;
     const TOP = 30;
-    const LANE = laneIds.length > 24 ? 16 : 24;
+    const LANE = laneIds.length > 24 ? 16 : laneIds.length > 12 ? 24 : 32;
     const H = TOP + LANE * laneIds.length + 24;
     const span = Math.max(1, endNs - fromNs);
     const x = (t) => LEFT + ((Math.min(Math.max(t, fromNs), endNs) - fromNs) / span) * (W - LEFT - RIGHT);
@@ -489,6 +503,11 @@
       g.append(label);
       root.append(g);
     });
+
+    if (d.anchor_ns != null && d.anchor_ns >= fromNs && d.anchor_ns <= endNs) {
+      root.append(svg('line', { x1: x(d.anchor_ns), x2: x(d.anchor_ns), y1: TOP - 6, y2: H - 18,
+        stroke: '#1d2330', 'stroke-width': 1.2 }));
+    }
 
     // Lanes: a line per node, red while it is down, amber while paused.
     const lanes = svg('g');

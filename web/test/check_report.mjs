@@ -77,7 +77,8 @@ try {
         out.variants = data.variants.length;
         return out;
       }
-      // A plot drew when its canvas has enough pixels that are neither blank nor white.
+      // A plot drew when its canvas has enough saturated pixels: the series are drawn in
+      // colours, while axes, grid and labels are grey and the fault bands pale.
       for (const obs of data.observations) {
         const card = document.querySelector(`.plot[data-observation="${CSS.escape(obs.name)}"]`);
         const canvas = card && card.querySelector('canvas');
@@ -85,7 +86,9 @@ try {
         if (canvas && canvas.width && canvas.height) {
           const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
           for (let i = 0; i < px.length; i += 4) {
-            if (px[i + 3] > 0 && (px[i] < 235 || px[i + 1] < 235 || px[i + 2] < 235)) inked++;
+            const hi = Math.max(px[i], px[i + 1], px[i + 2]);
+            const lo = Math.min(px[i], px[i + 1], px[i + 2]);
+            if (px[i + 3] > 0 && hi - lo > 60) inked++;
           }
         }
         out.plots.push({ name: obs.name, canvas: !!canvas, inked, hasData: !!data.series[obs.name] });
@@ -97,6 +100,8 @@ try {
         lanes: document.querySelectorAll('svg.spacetime .lane-label').length,
         arrows: document.querySelectorAll('svg.spacetime g.messages line').length,
         messages: (d.messages || []).length,
+        nodes: (d.nodes || []).length,
+        noNetworkNote: /no network of nodes/.test((document.getElementById('diagram') || {}).textContent || ''),
         capped: !!d.capped,
         capNote: [...document.querySelectorAll('#diagram .note.warn')].some((n) => /Capped/.test(n.textContent)),
       };
@@ -110,11 +115,14 @@ try {
       if (!report.plots.length) problems.push('no plot');
       for (const p of report.plots) {
         if (!p.canvas) problems.push(`plot ${p.name}: no canvas`);
-        else if (p.hasData && p.inked < 2000) problems.push(`plot ${p.name}: canvas nearly blank (${p.inked} inked pixels)`);
+        else if (p.hasData && p.inked < 100) problems.push(`plot ${p.name}: no series drawn (${p.inked} coloured pixels)`);
       }
       const d = report.diagram;
       if (d.missing) problems.push('no space-time diagram: ' + d.missing);
-      else {
+      else if (d.nodes === 0) {
+        // A model without a simulated world (contention) has nothing to draw and must say so.
+        if (!d.noNetworkNote) problems.push('space-time diagram: no nodes and no note saying why');
+      } else {
         if (!d.svg) problems.push('space-time diagram: no SVG');
         if (d.lanes < 2) problems.push(`space-time diagram: ${d.lanes} lanes`);
         if (d.messages > 0 && d.arrows === 0) problems.push('space-time diagram: messages recorded but no arrow drawn');

@@ -19,7 +19,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,11 +33,17 @@ struct DiagramWindow {
   Duration to;
   /// At most this many messages are drawn; sends after the cap are left out and the page says
   /// where the drawing stops.
-  std::size_t max_messages = 1500;
+  std::size_t max_messages = 400;
+  /// The moment the diagram is about (a fault). When set, messages sent in [from, anchor) are
+  /// kept only up to a quarter of the cap (the latest ones), so the drawing opens shortly
+  /// before the anchor however busy the network is; the page says when earlier ones were left
+  /// out.
+  std::optional<Duration> anchor;
 };
 
-/// The default window of a spec: two seconds from half a second before its first scheduled
-/// fault, or the two seconds after the first tenth of the run when it has none.
+/// The default window of a spec: around its first scheduled fault (from 2 s before it, to 2 s
+/// after, anchored at the fault), or the two seconds after the first tenth of the run when it
+/// has none.
 DiagramWindow default_diagram_window(const scenario::ScenarioSpec& spec);
 
 /// Parses "A..B" (durations since the start, e.g. "19m..19m02s"); throws std::invalid_argument
@@ -75,8 +83,10 @@ private:
 
   DiagramWindow window_;
   std::map<std::int64_t, NodeInfo> nodes_;
-  std::vector<Message> messages_;
-  std::map<std::int64_t, std::size_t> in_flight_;  // message id → index in messages_
+  std::deque<Message> messages_;
+  std::size_t dropped_front_ = 0;  // messages trimmed from the front (before the anchor)
+  std::size_t before_anchor_ = 0;  // kept messages sent before the anchor
+  std::map<std::int64_t, std::size_t> in_flight_;  // message id → dropped_front_ + position
   std::vector<nlohmann::json> node_events_;         // [t_ns, node or host, kind]
   std::vector<nlohmann::json> faults_;              // [t_ns, kind, target, origin]
   bool capped_ = false;
