@@ -627,5 +627,7 @@
     }
   }
   showErrors();
+  // For the browser test (and a curious reader's console): the uPlot instances by observation.
+  window.faultlinePlots = Object.fromEntries(plots.map((p) => [p.root.parentNode.getAttribute('data-observation'), p]));
   document.body.setAttribute('data-faultline-drawn', String(plots.length));
 })();

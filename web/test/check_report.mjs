@@ -65,7 +65,8 @@ try {
       problems.push('the page never finished drawing (body[data-faultline-drawn] missing)');
     }
     if (opt.maxMs && !(ms <= opt.maxMs)) problems.push(`drew in ${Math.round(ms)} ms, more than ${opt.maxMs} ms`);
-    const report = await page.evaluate(() => {
+    const report = await page.evaluate(async () => {
+      const settle = () => new Promise((r) => setTimeout(r, 0));  // uPlot redraws in a microtask
       const out = { errors: window.faultlineErrors || [], plots: [], kind: null };
       const node = document.getElementById('faultline-data');
       if (!node) return out;
@@ -77,19 +78,31 @@ try {
         out.variants = data.variants.length;
         return out;
       }
-      // A plot drew when its canvas has enough saturated pixels: the series are drawn in
-      // colours, while axes, grid and labels are grey and the fault bands pale.
+      // A plot drew its series when hiding them takes coloured pixels away: axes, grid, fault
+      // bands and bound lines stay when the series are hidden, so they cannot pass for a plot.
+      const coloured = (canvas) => {
+        const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 0; i < px.length; i += 4) {
+          const hi = Math.max(px[i], px[i + 1], px[i + 2]);
+          const lo = Math.min(px[i], px[i + 1], px[i + 2]);
+          if (px[i + 3] > 0 && hi - lo > 60) n++;
+        }
+        return n;
+      };
       for (const obs of data.observations) {
         const card = document.querySelector(`.plot[data-observation="${CSS.escape(obs.name)}"]`);
         const canvas = card && card.querySelector('canvas');
+        const u = (window.faultlinePlots || {})[obs.name];
         let inked = 0;
-        if (canvas && canvas.width && canvas.height) {
-          const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-          for (let i = 0; i < px.length; i += 4) {
-            const hi = Math.max(px[i], px[i + 1], px[i + 2]);
-            const lo = Math.min(px[i], px[i + 1], px[i + 2]);
-            if (px[i + 3] > 0 && hi - lo > 60) inked++;
-          }
+        if (canvas && canvas.width && canvas.height && u) {
+          const shown = coloured(canvas);
+          for (let i = 1; i < u.series.length; i++) u.setSeries(i, { show: false });
+          await settle();
+          const hidden = coloured(canvas);
+          for (let i = 1; i < u.series.length; i++) u.setSeries(i, { show: true });
+          await settle();
+          inked = shown - hidden;
         }
         out.plots.push({ name: obs.name, canvas: !!canvas, inked, hasData: !!data.series[obs.name] });
       }
@@ -115,7 +128,7 @@ try {
       if (!report.plots.length) problems.push('no plot');
       for (const p of report.plots) {
         if (!p.canvas) problems.push(`plot ${p.name}: no canvas`);
-        else if (p.hasData && p.inked < 100) problems.push(`plot ${p.name}: no series drawn (${p.inked} coloured pixels)`);
+        else if (p.hasData && p.inked < 100) problems.push(`plot ${p.name}: no series drawn (hiding them removes only ${p.inked} coloured pixels)`);
       }
       const d = report.diagram;
       if (d.missing) problems.push('no space-time diagram: ' + d.missing);

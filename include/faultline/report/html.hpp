@@ -7,8 +7,8 @@
 // recorded by a SpaceTimeRecorder attached to that run. A sweep's page is the pass/fail matrix
 // of variants × seeds, each failing seed linked to its replay command.
 //
-// The page is a function of its inputs alone: no wall-clock time, no paths of the machine that
-// wrote it, so the same results give the same bytes. docs/report.md describes the page.
+// The page is a function of its inputs alone (no wall-clock time anywhere), so the same
+// results give the same bytes. docs/report.md describes the page.
 #pragma once
 
 #include <faultline/scenario/scenario.hpp>
