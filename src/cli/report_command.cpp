@@ -29,7 +29,7 @@ options:
   --diagram-variant NAME    the variant the diagram shows (default: the first run's)
   --diagram-window A..B     the diagram's window since the start, e.g. 19m..19m02s
                             (default: 2 s from half a second before the first fault)
-  --diagram-max-messages N  draw at most N messages (default 1500)
+  --diagram-max-messages N  draw at most N messages (default 250)
 )";
 
 namespace {

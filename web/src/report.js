@@ -9,6 +9,7 @@
   // Colours: the incident (base) in red, its fixes in a fixed order after it.
   const PALETTE = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b',
     '#e377c2', '#7f7f7f', '#bcbd22', '#393b79', '#637939', '#843c39', '#7b4173'];
+  const MESSAGE_COLOUR = { req: '#1f77b4', resp: '#2ca02c', refused: '#e67e00', other: '#6b7280' };
   const colour = {};
   data.variants.forEach((v, i) => { colour[v.name] = PALETTE[i % PALETTE.length]; });
 
@@ -46,9 +47,10 @@
       const h = Math.floor(s / 3600);
       const m = Math.floor((s % 3600) / 60);
       const sec = s % 60;
-      const secText = Number.isInteger(sec) ? String(sec) : sec.toFixed(1);
+      const secText = Number.isInteger(sec) ? String(sec).padStart(2, '0')
+        : sec.toFixed(s < 600 ? 2 : 1).padStart(s < 600 ? 5 : 4, '0');
       out = (h ? h + 'h' : '') + (h ? String(m).padStart(2, '0') : m) + 'm' +
-        (sec ? secText.padStart(2, '0') + 's' : '');
+        (sec ? secText + 's' : '');
     }
     return (neg ? '-' : '') + out;
   }
@@ -455,7 +457,7 @@
     const y = (id) => TOP + LANE * lane.get(id) + LANE / 2;
     const root = svg('svg', { class: 'spacetime', width: W, height: H, viewBox: `0 0 ${W} ${H}` });
     const defs = svg('defs');
-    for (const [name, c] of [['req', '#1f77b4'], ['resp', '#2ca02c'], ['other', '#6b7280']]) {
+    for (const [name, c] of Object.entries(MESSAGE_COLOUR)) {
       const mk = svg('marker', { id: 'arrow-' + name, viewBox: '0 0 10 10', refX: '10', refY: '5',
         markerWidth: '6', markerHeight: '6', orient: 'auto-start-reverse' });
       mk.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: c }));
@@ -558,8 +560,8 @@
     let dropped = 0;
     for (const [src, dst, sent, done, kind, reason] of d.messages) {
       if (!lane.has(src) || !lane.has(dst)) { unplaced++; continue; }
-      const cls = kind === 'request' ? 'req' : kind === 'response' ? 'resp' : 'other';
-      const c = cls === 'req' ? '#1f77b4' : cls === 'resp' ? '#2ca02c' : '#6b7280';
+      const cls = kind === 'request' ? 'req' : kind === 'reply' ? 'resp' : kind === 'refused' ? 'refused' : 'other';
+      const c = MESSAGE_COLOUR[cls];
       const x1 = x(sent);
       const y1 = y(src);
       let x2;
@@ -596,8 +598,9 @@
     s.append(el('div', { class: 'diagram-wrap' }, root));
     s.append(el('div', { class: 'legend-row' },
       el('span', {}, el('span', { class: 'swatch', style: 'background:#1f77b4' }), 'request'),
-      el('span', {}, el('span', { class: 'swatch', style: 'background:#2ca02c' }), 'response'),
-      el('span', {}, el('span', { class: 'swatch', style: 'background:#6b7280' }), 'other message'),
+      el('span', {}, el('span', { class: 'swatch', style: 'background:#2ca02c' }), 'reply'),
+      el('span', {}, el('span', { class: 'swatch', style: 'background:#e67e00' }), 'refused (connection reset)'),
+      el('span', {}, el('span', { class: 'swatch', style: 'background:#6b7280' }), 'one-way message'),
       el('span', {}, el('b', { style: 'color:#c62828', text: '×' }), `dropped (${dropped})`),
       el('span', {}, '- - still in flight at the window\'s end', ` (${inFlight})`),
       el('span', {}, el('b', { style: 'color:#c62828', text: '✕' }), 'crash, ', el('b', { style: 'color:#1a7f37', text: '▲' }), 'start / restart'),

@@ -4,14 +4,14 @@
 // messages. Saves a screenshot of each page. Used by the CTest tests in tests/report/.
 //
 // usage: node check_report.mjs [--chromium PATH] [--shots DIR] [--max-ms N] [--max-bytes N]
-//                              [--width PX] [--full-page] PAGE.html...
+//                              [--width PX] [--full-page | --element SELECTOR] PAGE.html...
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
-const opt = { chromium: '/usr/bin/chromium', shots: '', maxMs: 0, maxBytes: 0, width: 1500, fullPage: false };
+const opt = { chromium: '/usr/bin/chromium', shots: '', maxMs: 0, maxBytes: 0, width: 1500, fullPage: false, element: '' };
 const pages = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -21,6 +21,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--max-bytes') opt.maxBytes = Number(args[++i]);
   else if (a === '--width') opt.width = Number(args[++i]);
   else if (a === '--full-page') opt.fullPage = true;
+  else if (a === '--element') opt.element = args[++i];
   else pages.push(a);
 }
 if (!pages.length) {
@@ -152,7 +153,8 @@ try {
     if (opt.shots) {
       fs.mkdirSync(opt.shots, { recursive: true });
       const shot = path.join(opt.shots, path.basename(file).replace(/\.html$/, '') + '.png');
-      await page.screenshot({ path: shot, fullPage: opt.fullPage });
+      if (opt.element) await page.locator(opt.element).screenshot({ path: shot });
+      else await page.screenshot({ path: shot, fullPage: opt.fullPage });
     }
     await context.close();
     const summary = report.kind === 'run'

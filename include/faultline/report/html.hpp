@@ -33,7 +33,7 @@ struct DiagramWindow {
   Duration to;
   /// At most this many messages are drawn; sends after the cap are left out and the page says
   /// where the drawing stops.
-  std::size_t max_messages = 400;
+  std::size_t max_messages = 250;
   /// The moment the diagram is about (a fault). When set, messages sent in [from, anchor) are
   /// kept only up to a quarter of the cap (the latest ones), so the drawing opens shortly
   /// before the anchor however busy the network is; the page says when earlier ones were left
