@@ -697,7 +697,7 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
                                   report::results_to_json(results, a.sets).dump(2) + "\n");
   }
   if (!a.html.empty()) {
-    std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> errors;
+    report::SweepErrors errors;
     for (const auto& t : tasks) {
       if (!t.result) {
         errors[t.spec->variant].emplace_back(t.seed, t.error);

@@ -136,9 +136,8 @@ void RunHtmlWriter::write(const std::vector<scenario::ScenarioSpec>& specs,
   write_page(path_, report::render_run_page(input));
 }
 
-void write_sweep_html(
-    const std::string& path, const json& results,
-    const std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>& errors) {
+void write_sweep_html(const std::string& path, const json& results,
+                      const report::SweepErrors& errors) {
   write_page(path, report::render_sweep_page(results, errors));
 }
 

@@ -46,8 +46,7 @@ private:
 
 /// The page of `faultline sweep FILE --html OUT` from the sweep's results JSON and the seeds
 /// that ended in an error, per variant.
-void write_sweep_html(
-    const std::string& path, const nlohmann::json& results,
-    const std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>& errors);
+void write_sweep_html(const std::string& path, const nlohmann::json& results,
+                      const report::SweepErrors& errors);
 
 }  // namespace faultline::cli

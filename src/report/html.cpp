@@ -316,9 +316,7 @@ std::string render_run_page(const RunPageInput& input) {
   return page("faultline · " + input.specs.front().name, data, web_assets().report_js);
 }
 
-json sweep_page_data(
-    const json& results,
-    const std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>& errors) {
+json sweep_page_data(const json& results, const SweepErrors& errors) {
   json d;
   d["kind"] = "sweep";
   d["uplot_version"] = web_assets().uplot_version;
@@ -368,9 +366,7 @@ json sweep_page_data(
   return d;
 }
 
-std::string render_sweep_page(
-    const json& results,
-    const std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>& errors) {
+std::string render_sweep_page(const json& results, const SweepErrors& errors) {
   json data = sweep_page_data(results, errors);
   return page("faultline sweep · " + data.value("scenario", std::string("(no runs)")), data,
               web_assets().sweep_js);

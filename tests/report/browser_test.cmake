@@ -39,8 +39,9 @@ if(PATHS)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "faultline report ${s}.results.json exited with ${rc}")
   endif()
+  # Without its fault the incident's expectations fail: red cells that must link to replays.
   execute_process(COMMAND ${FAULTLINE} sweep scenarios/${s}.json --seeds 1..6 -j 2 --quiet
-                          --html ${OUT_DIR}/${s}.sweep.html
+                          --set faults=[] --html ${OUT_DIR}/${s}.sweep.html
                   WORKING_DIRECTORY ${SOURCE_DIR} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0 AND NOT rc EQUAL 1)
     message(FATAL_ERROR "faultline sweep ${s} --html exited with ${rc}")

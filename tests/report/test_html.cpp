@@ -18,7 +18,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kScenario = std::string(FAULTLINE_SOURCE_DIR) + "/scenarios/instance-crash-retries.json";
+const std::string kScenario =
+    std::string(FAULTLINE_SOURCE_DIR) + "/scenarios/instance-crash-retries.json";
 
 ModelRegistry registry() {
   ModelRegistry r;
@@ -220,10 +221,12 @@ TEST_CASE("html: the sweep page lists every variant and seed, failures with thei
   json results = {{"format", "faultline-results"},
                   {"runs", json::array({
                                {{"file", "s.json"}, {"scenario", "s"}, {"variant", "base"},
-                                {"seed", 1}, {"ok", true}, {"reproduce", "faultline run s.json --seed 1"},
+                                {"seed", 1}, {"ok", true},
+                                {"reproduce", "faultline run s.json --seed 1"},
                                 {"expectations", json::array()}},
                                {{"file", "s.json"}, {"scenario", "s"}, {"variant", "base"},
-                                {"seed", 2}, {"ok", false}, {"reproduce", "faultline run s.json --seed 2"},
+                                {"seed", 2}, {"ok", false},
+                                {"reproduce", "faultline run s.json --seed 2"},
                                 {"expectations", json::array({{{"description", "availability"},
                                                                {"bound", ">= 0.99"},
                                                                {"measured", "0.5"},

@@ -33,7 +33,8 @@ Outcome cli(const std::vector<std::string>& args) {
 }
 
 struct Dir {
-  fs::path path = fs::temp_directory_path() / ("faultline-report-test-" + std::to_string(::getpid()));
+  fs::path path =
+      fs::temp_directory_path() / ("faultline-report-test-" + std::to_string(::getpid()));
   Dir() {
     fs::remove_all(path);
     fs::create_directories(path);
@@ -52,7 +53,8 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-const std::string kScenario = std::string(FAULTLINE_SOURCE_DIR) + "/scenarios/instance-crash-retries.json";
+const std::string kScenario =
+    std::string(FAULTLINE_SOURCE_DIR) + "/scenarios/instance-crash-retries.json";
 
 }  // namespace
 

@@ -77,6 +77,14 @@ try {
         out.cells = document.querySelectorAll('table.matrix td.cell').length;
         out.rows = document.querySelectorAll('table.matrix tr').length - 1;
         out.variants = data.variants.length;
+        // Every failing cell links to a row that holds its replay command.
+        out.failedCells = 0;
+        out.brokenLinks = 0;
+        for (const a of document.querySelectorAll('table.matrix td.cell.bad a')) {
+          out.failedCells++;
+          const row = document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)));
+          if (!row || !/faultline run .* --seed \d+/.test(row.textContent)) out.brokenLinks++;
+        }
         return out;
       }
       // A plot drew its series when hiding them takes coloured pixels away: axes, grid, fault
@@ -147,6 +155,7 @@ try {
       }
     } else if (report.kind === 'sweep') {
       if (report.rows !== report.variants) problems.push(`sweep matrix has ${report.rows} rows for ${report.variants} variants`);
+      if (report.brokenLinks) problems.push(`${report.brokenLinks} of ${report.failedCells} failing cells do not link to a replay command`);
     } else {
       problems.push('no #faultline-data in the page');
     }
@@ -159,7 +168,7 @@ try {
     await context.close();
     const summary = report.kind === 'run'
       ? `${report.plots.length} plots, diagram ${report.diagram.lanes} lanes/${report.diagram.arrows} arrows${report.diagram.capped ? ' (capped)' : ''}`
-      : `${report.rows} variants`;
+      : `${report.rows} variants, ${report.failedCells} failing cells linked`;
     if (problems.length) {
       failures++;
       console.log(`FAIL ${file} (${bytes} bytes, ${Math.round(ms)} ms, ${summary})`);

@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faultline::report {
@@ -114,10 +115,9 @@ std::string render_run_page(const RunPageInput& input);
 
 /// The sweep page from results_to_json of a sweep (every run of one file over a seed range),
 /// plus the seeds whose run ended in an error (`errors[variant]` = [[seed, message], ...]).
-nlohmann::json sweep_page_data(const nlohmann::json& results,
-                               const std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>& errors = {});
-std::string render_sweep_page(const nlohmann::json& results,
-                              const std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>& errors = {});
+using SweepErrors = std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>>;
+nlohmann::json sweep_page_data(const nlohmann::json& results, const SweepErrors& errors = {});
+std::string render_sweep_page(const nlohmann::json& results, const SweepErrors& errors = {});
 
 /// The assets embedded at build time (uPlot's script and style, the report's own script and
 /// style), for tests and for `faultline report --help` to name the library version.
