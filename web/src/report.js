@@ -212,6 +212,8 @@
     const { top, height } = u.bbox;
     ctx.save();
     ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'alphabetic';
     let row = 0;
     for (const f of data.faults) {
       if (f.at_s == null) continue;
@@ -247,6 +249,9 @@
     ctx.rect(left, top, width, height);
     ctx.clip();
     ctx.font = `${Math.round(10.5 * dpr)}px system-ui, sans-serif`;
+    // uPlot leaves the context right-aligned after drawing the y axis.
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'alphabetic';
     marks.forEach((e, i) => {
       const variants = Object.keys(e.results);
       const single = variants.length === 1 ? variants[0] : null;
@@ -275,8 +280,10 @@
         ctx.moveTo(x1, y - 4 * dpr);
         ctx.lineTo(x1, y + 4 * dpr);
         ctx.stroke();
-        const who = single || (variants.length === data.variants.length ? 'all' : variants.join(', '));
-        const label = `${op} ${fmtBound(val, e)} ${who} ${allOk ? '✓' : '✗'}`;
+        const who = single || (variants.length === data.variants.length ? 'all'
+          : variants.length <= 2 ? variants.join(', ') : `${variants.length} variants`);
+        const shown = op === 'recovers to ≥' ? fmtNum(val) : fmtBound(val, e);
+        const label = `${op} ${shown} ${who} ${allOk ? '✓' : '✗'}`;
         ctx.fillStyle = allOk ? c : '#c62828';
         const tx = Math.min(Math.max(x0 + 3 * dpr, left + 2), left + width - ctx.measureText(label).width - 2);
         ctx.fillText(label, tx, y - (3 + (i % 3) * 11) * dpr);
