@@ -75,6 +75,8 @@ class TraceSink {
 public:
   virtual ~TraceSink() = default;
   virtual void on_record(const TraceRecordView& record) = 0;
+  /// Whether this sink also wants notes (see Trace::note). Asked once, when attached.
+  virtual bool wants_notes() const { return false; }
 };
 
 class Trace {
@@ -85,18 +87,28 @@ public:
   void record(Time t, std::string_view source, std::string_view kind,
               std::span<const TraceField> fields);
 
+  /// A note: detail about the run that is not part of it (every message send, which node id
+  /// has which name), for sinks that draw the run (the HTML report's space-time diagram). A
+  /// note goes only to sinks whose wants_notes() is true and is neither hashed nor counted, so
+  /// attaching such a sink changes neither the trace hash nor the record indices; its view
+  /// carries the index of the next record and record_hash 0. Callers check noting() first so
+  /// that a run without such a sink pays one branch.
+  void note(Time t, std::string_view source, std::string_view kind, TraceFields fields = {});
+  bool noting() const { return noting_; }
+
   /// The rolling hash of every record so far.
   std::uint64_t hash() const { return hash_; }
   std::uint64_t count() const { return count_; }
 
   /// Attaches a sink (not owned; it must outlive the recording or be detached).
-  void attach(TraceSink* sink) { sinks_.push_back(sink); }
+  void attach(TraceSink* sink);
   void detach(TraceSink* sink);
 
 private:
   std::uint64_t hash_ = 0x84222325cbf29ce4ULL;
   std::uint64_t count_ = 0;
   std::vector<TraceSink*> sinks_;
+  bool noting_ = false;
 };
 
 /// Writes each record as one JSON object per line:

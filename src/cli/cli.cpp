@@ -1,6 +1,7 @@
 #include "cli.hpp"
 #include "describe.hpp"
 #include "check_command.hpp"
+#include "report_command.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -52,6 +53,8 @@ commands:
                      run many seeds in parallel and report the failing ones
   check HISTORY --model M
                      check a recorded history (ours, Jepsen EDN, Porcupine) offline
+  report RESULTS.json -o OUT.html
+                     a self-contained HTML report (plots, space-time diagram) of saved results
   demo               a tiny kernel demo
 
 `faultline <command> --help` describes a command's options.
@@ -76,6 +79,8 @@ options:
                       OUT.<scenario>.<variant>.jsonl)
   --perfetto OUT.json write a Chrome/Perfetto trace (open it in https://ui.perfetto.dev)
   --json OUT.json     write machine-readable results
+  --html OUT.html     write a self-contained HTML report of one scenario file: plots, the
+                      expectations, the story and a space-time diagram (docs/report.md)
   --quiet             print only failures and errors
 )";
 
@@ -121,6 +126,7 @@ options:
                       1,000,000 runs (seeds x variants) per sweep
   --variant NAME | --all-variants (default) | --set PATH=VALUE
   --json OUT.json     write every run's results
+  --html OUT.html     write the pass/fail matrix of variants × seeds with replay commands
   --quiet             print only the summary and failures
 )";
 
@@ -145,6 +151,7 @@ struct Args {
   std::string trace;
   std::string perfetto;
   std::string json;
+  std::string html;
   bool quiet = false;
   bool help = false;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> seeds;
@@ -212,6 +219,8 @@ Args parse_args(const std::vector<std::string>& args, std::size_t first,
       a.perfetto = value();
     } else if (arg == "--json") {
       a.json = value();
+    } else if (arg == "--html") {
+      a.html = value();
     } else if (arg == "--quiet") {
       a.quiet = true;
     } else if (arg == "--seeds") {
@@ -406,7 +415,14 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
     plan.push_back(std::move(p));
   }
   // Refuse unwritable output paths before spending time on the runs.
-  check_outputs({a.trace, a.perfetto, a.json});
+  if (!a.html.empty() && plan.size() != 1) {
+    throw BadUsage("--html reports one scenario file; run the files one at a time");
+  }
+  check_outputs({a.trace, a.perfetto, a.json, a.html});
+  std::optional<RunHtmlWriter> html;
+  if (!a.html.empty()) {
+    html.emplace(a.html);
+  }
   std::size_t total_runs = 0;
   for (const auto& p : plan) {
     total_runs += p.specs.size();
@@ -444,6 +460,11 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
         perfetto_sinks.push_back(std::make_unique<report::PerfettoTraceSink>(
             spec.name + " / " + spec.variant, static_cast<int>(perfetto_sinks.size()) + 1));
         options.sinks.push_back(perfetto_sinks.back().get());
+      }
+      if (html) {
+        if (auto* sink = html->sink_for(spec, a.seed.value_or(spec.seed))) {
+          options.sinks.push_back(sink);
+        }
       }
       log.now->store(0);
       log.logger->info("{} / {}: starting (seed {}, duration {})", spec.name, spec.variant,
@@ -506,6 +527,12 @@ int cmd_run(const Args& a, const scenario::ModelRegistry& registry, std::ostream
   }
   if (!a.json.empty()) {
     report::write_file_atomically(a.json, report::results_to_json(all, a.sets).dump(2) + "\n");
+  }
+  if (html) {
+    html->write(plan.front().specs, all, a.sets);
+    if (!a.quiet) {
+      out << "html report: " << a.html << "\n";
+    }
   }
   return exit;
 }
@@ -603,7 +630,7 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
   for (const auto& v : selected_variants(file, a)) {
     specs.push_back(file.resolve(v, a.sets, registry));
   }
-  check_outputs({a.json});
+  check_outputs({a.json, a.html});
   const auto [lo, hi] = *a.seeds;
   // hi - lo + 1 can wrap for 0..2^64-1: compare the span itself.
   const std::uint64_t span = hi - lo;
@@ -751,6 +778,15 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
     report::write_file_atomically(a.json,
                                   report::results_to_json(results, a.sets).dump(2) + "\n");
   }
+  if (!a.html.empty()) {
+    report::SweepErrors errors;
+    for (const auto& t : tasks) {
+      if (!t.result) {
+        errors[t.spec->variant].emplace_back(t.seed, t.error);
+      }
+    }
+    write_sweep_html(a.html, report::results_to_json(results, a.sets), errors);
+  }
   return exit;
 }
 
@@ -829,12 +865,15 @@ namespace {
 int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry& registry,
              std::ostream& out, std::ostream& err, const Environment& env) {
   const std::vector<std::string> run_flags = {"--variant", "--all-variants", "--seed", "--set",
-                                              "--trace", "--perfetto", "--json", "--quiet"};
+                                              "--trace", "--perfetto", "--json", "--html",
+                                              "--quiet"};
   const std::vector<std::string> det_flags = {"--variant", "--all-variants", "--seed", "--set"};
   const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
-                                                "--all-variants", "--set", "--json", "--quiet"};
-  const std::vector<std::string> commands = {"run",   "validate", "list",  "check-determinism",
-                                             "sweep", "describe", "check", "demo", "help"};
+                                                "--all-variants", "--set", "--json", "--html",
+                                                "--quiet"};
+  const std::vector<std::string> commands = {"run",   "validate", "list",   "check-determinism",
+                                             "sweep", "describe", "check",  "report",
+                                             "demo",  "help"};
   if (!args.empty() && args[0] == "check") {
     return run_check_command({args.begin() + 1, args.end()}, out, err);
   }
@@ -863,6 +902,8 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
       out << kSweepHelp;
     } else if (cmd == "describe") {
       out << kDescribeHelp;
+    } else if (cmd == "report") {
+      out << kReportHelp;
     } else {
       out << kMainHelp;
     }
@@ -908,6 +949,9 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
         return kExitOk;
       }
       return cmd_sweep(a, registry, out, err, env);
+    }
+    if (cmd == "report") {
+      return cmd_report(args, first, registry, out, err);
     }
     if (cmd == "demo") {
       return cmd_demo(out);

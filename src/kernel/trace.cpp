@@ -140,8 +140,25 @@ void Trace::record(Time t, std::string_view source, std::string_view kind,
   }
 }
 
+void Trace::note(Time t, std::string_view source, std::string_view kind, TraceFields fields) {
+  const TraceRecordView view{count_, t, source, kind,
+                             std::span<const TraceField>(fields.begin(), fields.size()), 0, hash_};
+  for (TraceSink* sink : sinks_) {
+    if (sink->wants_notes()) {
+      sink->on_record(view);
+    }
+  }
+}
+
+void Trace::attach(TraceSink* sink) {
+  sinks_.push_back(sink);
+  noting_ = noting_ || sink->wants_notes();
+}
+
 void Trace::detach(TraceSink* sink) {
   sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end());
+  noting_ = std::any_of(sinks_.begin(), sinks_.end(),
+                        [](const TraceSink* s) { return s->wants_notes(); });
 }
 
 void append_json_string(std::string& out, std::string_view text) {

@@ -93,6 +93,11 @@ void Network::send(Message m) {
     sim_->record("net", "send",
                  {{"id", m.id}, {"src", m.src.value()}, {"dst", m.dst.value()},
                   {"bytes", m.size_bytes}, {"kind", kind_name(m.kind)}});
+  } else if (sim_->trace().noting()) [[unlikely]] {
+    // The same detail as a note, for a sink that draws the run without changing its hash.
+    sim_->trace().note(sim_->now(), "net", "send",
+                       {{"id", m.id}, {"src", m.src.value()}, {"dst", m.dst.value()},
+                        {"bytes", m.size_bytes}, {"kind", kind_name(m.kind)}});
   }
   transmit(std::move(m), false);
 }
@@ -293,6 +298,12 @@ void Network::refuse(const Message& m) {
   r.src_incarnation = m.src_incarnation;  // addressed to the caller's incarnation
   r.id = next_id_++;
   r.sent_at = sim_->now();
+  if (sim_->trace().noting()) [[unlikely]] {
+    // A refusal is sent by the network, not by a node, so it has no "net send" record.
+    sim_->trace().note(sim_->now(), "net", "send",
+                       {{"id", r.id}, {"src", r.src.value()}, {"dst", r.dst.value()},
+                        {"bytes", r.size_bytes}, {"kind", kind_name(r.kind)}});
+  }
   transmit(std::move(r), true);
 }
 

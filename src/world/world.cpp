@@ -71,6 +71,12 @@ NodeId World::add_node(HostId host, std::string name, std::string group, Program
   Node* n = nodes_.back().get();
   h.nodes_.push_back(n);
   network_->attach(id, n);
+  if (sim_->trace().noting()) [[unlikely]] {
+    // Messages name nodes by id; a sink that draws them needs the names.
+    sim_->trace().note(sim_->now(), "node", "added",
+                       {{"id", id.value()}, {"node", n->name()}, {"group", n->group()},
+                        {"host", h.name()}});
+  }
   boot_events_.push_back(sim_->schedule_after(Duration::zero(), [n] { n->boot(); }));
   if (boot_events_.size() > 1024) {
     std::erase_if(boot_events_, [this](EventId e) { return !sim_->is_pending(e); });
