@@ -117,13 +117,14 @@ public:
       pc.key = ap.processor_keys ? fmt::format("stripe-sim-{}", key.id) : std::string();
       pc.intent = key.intent;
       pc.amount = amount_of(key.params);
-      RpcResult r = co_await node_.call(s_.processor_id, Payload::make<ProcessorCharge>(pc),
-                                        kSmallBytes, ap.processor_timeout);
+      Payload r_req = Payload::make<ProcessorCharge>(pc);
+      RpcResult r = co_await node_.call(s_.processor_id, r_req, kSmallBytes, ap.processor_timeout);
       const auto* res = r.ok() ? r.payload.get<ProcessorResult>() : nullptr;
       if (res == nullptr) {
         // Unknown outcome at the processor: give the key back at `started`; a retry (or the
         // completer) asks the processor again with the same processor key.
-        co_await txn(unlock_of(key));
+        TxnRequest unlock = unlock_of(key);
+        co_await txn(unlock);
         co_return error(503, "api_error", true);
       }
       if (res->declined) {
@@ -151,7 +152,8 @@ public:
       key = recorded->key;
     }
     if (key.recovery_point == RecoveryPoint::kChargeCreated) {
-      auto done = co_await txn(finish_of(key, 200, ""));
+      TxnRequest fin = finish_of(key, 200, "");
+      auto done = co_await txn(fin);
       if (!done) {
         co_return error(503, "api_error", true);
       }
@@ -168,8 +170,8 @@ public:
   Task<ChargeResponse> charge_without_key(const ChargeRequest& req) {
     const auto& ap = s_.p.api;
     ProcessorCharge pc{{}, req.intent, req.amount};
-    RpcResult r = co_await node_.call(s_.processor_id, Payload::make<ProcessorCharge>(pc),
-                                      kSmallBytes, ap.processor_timeout);
+    Payload r_req = Payload::make<ProcessorCharge>(pc);
+    RpcResult r = co_await node_.call(s_.processor_id, r_req, kSmallBytes, ap.processor_timeout);
     const auto* res = r.ok() ? r.payload.get<ProcessorResult>() : nullptr;
     if (res == nullptr) {
       co_return error(503, "api_error", true);
@@ -207,8 +209,8 @@ public:
     return r;
   }
 
-  Task<std::optional<TxnReply>> txn(TxnRequest t) {
-    return ledger_txn(node_, s_, leader_, std::move(t));
+  Task<std::optional<TxnReply>> txn(const TxnRequest& t) {
+    return ledger_txn(node_, s_, leader_, t);
   }
 
 private:

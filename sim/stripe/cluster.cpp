@@ -79,7 +79,9 @@ StripeCluster::StripeCluster(Simulation& sim, StripeParams params)
   s.customers_id = add(customer_zone, "customers", "customers", detail::customers_factory(s));
 }
 
-StripeCluster::~StripeCluster() = default;
+StripeCluster::~StripeCluster() {
+  s_->world.reset();  // the programs go first: their destructors touch the shared state
+}
 
 world::World& StripeCluster::world() { return *s_->world; }
 const StripeParams& StripeCluster::params() const { return s_->p; }

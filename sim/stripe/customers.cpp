@@ -94,8 +94,8 @@ private:
         sent.amount += 1;  // a client bug: the same key with other parameters
       }
       const auto api = s_.api_ids[static_cast<std::size_t>(rng.uniform_int(0, servers - 1))];
-      RpcResult r = co_await node_.call(api, Payload::make<ChargeRequest>(sent), 1024,
-                                        cp.timeout);
+      Payload r_req = Payload::make<ChargeRequest>(sent);
+      RpcResult r = co_await node_.call(api, r_req, 1024, cp.timeout);
       const auto* resp = r.ok() ? r.payload.get<ChargeResponse>() : nullptr;
       bool retry = true;
       if (resp != nullptr) {

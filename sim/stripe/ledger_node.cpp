@@ -341,9 +341,8 @@ private:
         msg.records.push_back(records_[i - 1]);
         bytes += lp.record_bytes;
       }
-      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(peer)],
-                                        Payload::make<Replicate>(std::move(msg)), bytes,
-                                        lp.replicate_timeout);
+      Payload r_req = Payload::make<Replicate>(std::move(msg));
+      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(peer)], r_req, bytes, lp.replicate_timeout);
       if (role_ != Role::kLeader || epoch_ != epoch) {
         co_return;
       }
@@ -426,17 +425,16 @@ private:
   // --- recovery ------------------------------------------------------------------------------
   Task<void> recover() {
     while (role_ == Role::kRecovering) {
-      RpcResult who = co_await node_.call(s_.monitor_id, Payload::make<WhoLeads>(), kSmallBytes,
-                                          Duration::seconds(1));
+      Payload who_req = Payload::make<WhoLeads>();
+      RpcResult who = co_await node_.call(s_.monitor_id, who_req, kSmallBytes, Duration::seconds(1));
       const auto* li = who.ok() ? who.payload.get<LeaderIs>() : nullptr;
       if (li != nullptr && li->leader == index_ && li->epoch == epoch_) {
         become_leader();
         co_return;
       }
       if (li != nullptr && li->leader != index_) {
-        RpcResult bb = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(li->leader)],
-                                           Payload::make<Basebackup>(), kSmallBytes,
-                                           Duration::seconds(30));
+        Payload bb_req = Payload::make<Basebackup>();
+        RpcResult bb = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(li->leader)], bb_req, kSmallBytes, Duration::seconds(30));
         const auto* b = bb.ok() ? bb.payload.get<BasebackupReply>() : nullptr;
         if (b != nullptr && b->epoch > 0 && role_ == Role::kRecovering) {
           // Install the leader's WAL as a new base segment; older segments are ignored.
@@ -534,8 +532,8 @@ private:
     int fails = 0;
     while (true) {
       co_await node_.sleep(lp.health_interval);
-      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(leader_)],
-                                        Payload::make<Health>(), kSmallBytes, lp.health_timeout);
+      Payload r_req = Payload::make<Health>();
+      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(leader_)], r_req, kSmallBytes, lp.health_timeout);
       const auto* h = r.ok() ? r.payload.get<HealthReply>() : nullptr;
       const bool good = h != nullptr && h->role == Role::kLeader && h->epoch == epoch_;
       fails = good ? 0 : fails + 1;
@@ -556,8 +554,8 @@ private:
       if (i == leader_) {
         continue;
       }
-      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(i)],
-                                        Payload::make<Health>(), kSmallBytes, lp.health_timeout);
+      Payload r_req = Payload::make<Health>();
+      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(i)], r_req, kSmallBytes, lp.health_timeout);
       const auto* h = r.ok() ? r.payload.get<HealthReply>() : nullptr;
       if (h != nullptr && h->role == Role::kStandby && (best < 0 || h->lsn > best_lsn)) {
         best = i;
@@ -568,9 +566,8 @@ private:
       co_return false;
     }
     const std::uint64_t epoch = epoch_ + 1;
-    RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(best)],
-                                      Payload::make<Promote>(Promote{epoch}), kSmallBytes,
-                                      lp.health_timeout);
+    Payload r_req = Payload::make<Promote>(Promote{epoch});
+    RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(best)], r_req, kSmallBytes, lp.health_timeout);
     const auto* ack = r.ok() ? r.payload.get<Ack>() : nullptr;
     if (ack == nullptr || !ack->ok) {
       co_return false;
@@ -610,8 +607,10 @@ Task<std::optional<TxnReply>> ledger_txn(Node& node, StripeCluster::State& s, in
     leader = 0;
   }
   for (int tries = 0; tries < 2 * n; ++tries) {
-    RpcResult r = co_await node.call(s.ledger_ids[static_cast<std::size_t>(leader)],
-                                     Payload::make<LedgerCall>(LedgerCall{txn}), 512,
+    // Payloads are built before the co_await: g++ 12 mishandles class temporaries with
+    // non-trivial destructors inside a co_await's operand.
+    Payload req = Payload::make<LedgerCall>(LedgerCall{txn});
+    RpcResult r = co_await node.call(s.ledger_ids[static_cast<std::size_t>(leader)], req, 512,
                                      s.p.api.ledger_timeout);
     if (r.status == RpcStatus::kUnreachable) {
       leader = (leader + 1) % n;  // refused: it certainly did not run

@@ -99,9 +99,8 @@ private:
         for (int k = 1; k < s_.p.log.replication; ++k) {
           const int f = (index_ + k) % s_.p.log.brokers;
           Produce copy{pr->partition, pr->events, true, base};
-          RpcResult r = co_await node_.call(s_.broker_ids[static_cast<std::size_t>(f)],
-                                            Payload::make<Produce>(std::move(copy)), 1024,
-                                            s_.p.log.produce_timeout / 2);
+          Payload r_req = Payload::make<Produce>(std::move(copy));
+          RpcResult r = co_await node_.call(s_.broker_ids[static_cast<std::size_t>(f)], r_req, 1024, s_.p.log.produce_timeout / 2);
           const auto* fa = r.ok() ? r.payload.get<ProduceAck>() : nullptr;
           ack.ok = ack.ok && fa != nullptr && fa->ok;
         }
@@ -155,9 +154,8 @@ Task<bool> publish(Node& node, StripeCluster::State& s, std::vector<LogEvent> ev
   for (auto& [p, evs] : by_partition) {
     const auto n = evs.size();
     Produce req{p, std::move(evs), false, 0};
-    RpcResult r = co_await node.call(s.broker_ids[static_cast<std::size_t>(partition_leader(s, p))],
-                                     Payload::make<Produce>(std::move(req)), 256 * n + 256,
-                                     s.p.log.produce_timeout);
+    Payload r_req = Payload::make<Produce>(std::move(req));
+    RpcResult r = co_await node.call(s.broker_ids[static_cast<std::size_t>(partition_leader(s, p))], r_req, 256 * n + 256, s.p.log.produce_timeout);
     const auto* ack = r.ok() ? r.payload.get<ProduceAck>() : nullptr;
     all = all && ack != nullptr && ack->ok;
   }
@@ -242,16 +240,16 @@ private:
       for (int p = index_; p < lp.partitions; p += lp.consumers) {
         const auto broker = s_.broker_ids[static_cast<std::size_t>(partition_leader(s_, p))];
         if (offsets.count(p) == 0) {
-          RpcResult r = co_await node_.call(broker, Payload::make<OffsetQuery>(OffsetQuery{group, p}),
-                                            kSmallBytes, lp.produce_timeout);
+          Payload r_req = Payload::make<OffsetQuery>(OffsetQuery{group, p});
+          RpcResult r = co_await node_.call(broker, r_req, kSmallBytes, lp.produce_timeout);
           const auto* o = r.ok() ? r.payload.get<OffsetReply>() : nullptr;
           if (o == nullptr) {
             continue;
           }
           offsets[p] = o->offset;
         }
-        RpcResult r = co_await node_.call(broker, Payload::make<Fetch>(Fetch{p, offsets[p], 100}),
-                                          kSmallBytes, lp.produce_timeout);
+        Payload r_req = Payload::make<Fetch>(Fetch{p, offsets[p], 100});
+        RpcResult r = co_await node_.call(broker, r_req, kSmallBytes, lp.produce_timeout);
         const auto* f = r.ok() ? r.payload.get<FetchReply>() : nullptr;
         if (f == nullptr || !f->ok || f->events.empty()) {
           continue;
@@ -277,9 +275,8 @@ private:
           s_.counter("stripe/events/applied").inc(fresh.size());
         }
         const std::uint64_t next = offsets[p] + f->events.size();
-        RpcResult c = co_await node_.call(broker,
-                                          Payload::make<CommitOffset>(CommitOffset{group, p, next}),
-                                          kSmallBytes, lp.produce_timeout);
+        Payload c_req = Payload::make<CommitOffset>(CommitOffset{group, p, next});
+        RpcResult c = co_await node_.call(broker, c_req, kSmallBytes, lp.produce_timeout);
         offsets[p] = next;
         (void)c;  // an uncommitted offset means redelivery after a restart, which dedupe absorbs
       }
