@@ -3,7 +3,9 @@
 //
 // The charge endpoint follows Brandur Leach's design (model-facts §6.2): phase 1 upserts the
 // key (recovery point `started`, lock taken); the processor call is the foreign state mutation
-// and gets a key derived from the key row ("rocket-rides-atomic-#{key.id}"); the phase after it
+// and gets a key derived from the key row (Brandur: "rocket-rides-atomic-#{key.id}"; here user,
+// key and creation time, because a row id from a sequence can be handed out again after an
+// asynchronous failover loses the rows that used it); the phase after it
 // records the charge (and its outbox event) and moves to `charge_created`; the last stores the
 // response and moves to `finished`. Each phase is one ledger transaction. A request that
 // stops anywhere (crash, timeout, lost reply) leaves the key at its last recovery point; a
@@ -114,7 +116,7 @@ public:
     const auto& ap = s_.p.api;
     if (key.recovery_point == RecoveryPoint::kStarted) {
       ProcessorCharge pc;
-      pc.key = ap.processor_keys ? fmt::format("stripe-sim-{}", key.id) : std::string();
+      pc.key = ap.processor_keys ? fmt::format("{}-{}-{}", key.user, key.key, key.created_at_ns) : std::string();
       pc.intent = key.intent;
       pc.amount = amount_of(key.params);
       Payload r_req = Payload::make<ProcessorCharge>(pc);
