@@ -68,9 +68,8 @@ StripeCluster::StripeCluster(Simulation& sim, StripeParams params)
       s.broker_ids.push_back(
           add(zone(i), fmt::format("broker-{}", i), "log", detail::broker_factory(s, i)));
     }
-    if (s.p.events == EventMode::kOutbox) {
-      s.relay_id = add(zone(2), "relay", "relay", detail::relay_factory(s));
-    }
+    // The relay node exists in dual-write mode too (idle), so one fault timeline fits both.
+    s.relay_id = add(zone(2), "relay", "relay", detail::relay_factory(s));
     for (int i = 0; i < s.p.log.consumers; ++i) {
       s.consumer_ids.push_back(add(zone(i), fmt::format("consumer-{}", i), "consumers",
                                    detail::consumer_factory(s, i)));

@@ -167,7 +167,11 @@ Task<bool> publish(Node& node, StripeCluster::State& s, std::vector<LogEvent> ev
 class RelayProgram : public world::Program {
 public:
   RelayProgram(StripeCluster::State& s, Node& node) : s_(s), node_(node) {}
-  void start(Node& node) override { node.spawn(run()); }
+  void start(Node& node) override {
+    if (s_.p.events == EventMode::kOutbox) {
+      node.spawn(run());
+    }
+  }
 
 private:
   /// Polls the outbox, publishes, then deletes what the log acknowledged. A crash or a failed
