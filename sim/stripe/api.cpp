@@ -116,7 +116,9 @@ public:
     const auto& ap = s_.p.api;
     if (key.recovery_point == RecoveryPoint::kStarted) {
       ProcessorCharge pc;
-      pc.key = ap.processor_keys ? fmt::format("{}-{}-{}", key.user, key.key, key.created_at_ns) : std::string();
+      pc.key = ap.processor_keys
+                   ? fmt::format("{}-{}-{}", key.user, key.key, key.created_at_ns)
+                   : std::string();
       pc.intent = key.intent;
       pc.amount = amount_of(key.params);
       Payload r_req = Payload::make<ProcessorCharge>(pc);

@@ -342,7 +342,8 @@ private:
         bytes += lp.record_bytes;
       }
       Payload r_req = Payload::make<Replicate>(std::move(msg));
-      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(peer)], r_req, bytes, lp.replicate_timeout);
+      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(peer)], r_req,
+                                        bytes, lp.replicate_timeout);
       if (role_ != Role::kLeader || epoch_ != epoch) {
         co_return;
       }
@@ -426,7 +427,8 @@ private:
   Task<void> recover() {
     while (role_ == Role::kRecovering) {
       Payload who_req = Payload::make<WhoLeads>();
-      RpcResult who = co_await node_.call(s_.monitor_id, who_req, kSmallBytes, Duration::seconds(1));
+      RpcResult who = co_await node_.call(s_.monitor_id, who_req, kSmallBytes,
+                                          Duration::seconds(1));
       const auto* li = who.ok() ? who.payload.get<LeaderIs>() : nullptr;
       if (li != nullptr && li->leader == index_ && li->epoch == epoch_) {
         become_leader();
@@ -434,7 +436,8 @@ private:
       }
       if (li != nullptr && li->leader != index_) {
         Payload bb_req = Payload::make<Basebackup>();
-        RpcResult bb = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(li->leader)], bb_req, kSmallBytes, Duration::seconds(30));
+        RpcResult bb = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(li->leader)],
+                                           bb_req, kSmallBytes, Duration::seconds(30));
         const auto* b = bb.ok() ? bb.payload.get<BasebackupReply>() : nullptr;
         if (b != nullptr && b->epoch > 0 && role_ == Role::kRecovering) {
           // Install the leader's WAL as a new base segment; older segments are ignored.
@@ -533,7 +536,8 @@ private:
     while (true) {
       co_await node_.sleep(lp.health_interval);
       Payload r_req = Payload::make<Health>();
-      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(leader_)], r_req, kSmallBytes, lp.health_timeout);
+      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(leader_)], r_req,
+                                        kSmallBytes, lp.health_timeout);
       const auto* h = r.ok() ? r.payload.get<HealthReply>() : nullptr;
       const bool good = h != nullptr && h->role == Role::kLeader && h->epoch == epoch_;
       fails = good ? 0 : fails + 1;
@@ -555,7 +559,8 @@ private:
         continue;
       }
       Payload r_req = Payload::make<Health>();
-      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(i)], r_req, kSmallBytes, lp.health_timeout);
+      RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(i)], r_req,
+                                        kSmallBytes, lp.health_timeout);
       const auto* h = r.ok() ? r.payload.get<HealthReply>() : nullptr;
       if (h != nullptr && h->role == Role::kStandby && (best < 0 || h->lsn > best_lsn)) {
         best = i;
@@ -567,7 +572,8 @@ private:
     }
     const std::uint64_t epoch = epoch_ + 1;
     Payload r_req = Payload::make<Promote>(Promote{epoch});
-    RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(best)], r_req, kSmallBytes, lp.health_timeout);
+    RpcResult r = co_await node_.call(s_.ledger_ids[static_cast<std::size_t>(best)], r_req,
+                                      kSmallBytes, lp.health_timeout);
     const auto* ack = r.ok() ? r.payload.get<Ack>() : nullptr;
     if (ack == nullptr || !ack->ok) {
       co_return false;

@@ -100,7 +100,8 @@ private:
           const int f = (index_ + k) % s_.p.log.brokers;
           Produce copy{pr->partition, pr->events, true, base};
           Payload r_req = Payload::make<Produce>(std::move(copy));
-          RpcResult r = co_await node_.call(s_.broker_ids[static_cast<std::size_t>(f)], r_req, 1024, s_.p.log.produce_timeout / 2);
+          RpcResult r = co_await node_.call(s_.broker_ids[static_cast<std::size_t>(f)], r_req,
+                                            1024, s_.p.log.produce_timeout / 2);
           const auto* fa = r.ok() ? r.payload.get<ProduceAck>() : nullptr;
           ack.ok = ack.ok && fa != nullptr && fa->ok;
         }
@@ -155,7 +156,8 @@ Task<bool> publish(Node& node, StripeCluster::State& s, std::vector<LogEvent> ev
     const auto n = evs.size();
     Produce req{p, std::move(evs), false, 0};
     Payload r_req = Payload::make<Produce>(std::move(req));
-    RpcResult r = co_await node.call(s.broker_ids[static_cast<std::size_t>(partition_leader(s, p))], r_req, 256 * n + 256, s.p.log.produce_timeout);
+    RpcResult r = co_await node.call(s.broker_ids[static_cast<std::size_t>(partition_leader(s,
+                                     p))], r_req, 256 * n + 256, s.p.log.produce_timeout);
     const auto* ack = r.ok() ? r.payload.get<ProduceAck>() : nullptr;
     all = all && ack != nullptr && ack->ok;
   }
