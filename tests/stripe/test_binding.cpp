@@ -1,0 +1,74 @@
+// The "stripe" scenario binding: JSON onto StripeParams, mistakes reported at their JSON path
+// with a fix, and a small scenario that runs, measures and checks.
+#include "binding_fixtures.hpp"
+
+#include <faultline/scenario/registry.hpp>
+#include <faultline/scenario/runner.hpp>
+#include <faultline/scenario/scenario.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace faultline;
+using namespace faultline::scenario;
+
+namespace {
+
+Json small_stripe() {
+  return Json::parse(R"({
+    "format_version": 1, "name": "small", "duration": "3m",
+    "model": {"name": "stripe", "params": {
+      "clients": {"customers": 10, "stop_at": "2m"}, "events": "outbox"}},
+    "faults": [{"kind": "crash", "at": "30s", "target": "node:ledger-0", "for": "20s"}],
+    "expectations": [
+      {"metric": "availability", "of": "customers", "window": ["0s", "25s"], "min": 0.99},
+      {"metric": "probe_mean", "probe": "double_charges", "window": ["170s", "end"], "max": 0},
+      {"metric": "checker", "checker": "exactly-once"},
+      {"metric": "checker", "checker": "ledger-exactly-once"},
+      {"metric": "checker", "checker": "outbox"}]
+  })");
+}
+
+std::string error_of(const Json& doc) { return testing::resolve_error(doc); }
+
+}  // namespace
+
+TEST_CASE("stripe binding: a small cluster with a ledger failover runs and its checkers pass",
+          "[stripe][binding]") {
+  auto reg = testing::builtin_registry();
+  auto spec = ScenarioFile::parse(small_stripe().dump(), "s.json").resolve("base", {}, reg);
+  auto result = run_scenario(spec, reg);
+  for (const auto& e : result.expectations) {
+    INFO(e.description << " " << e.bound << " measured " << e.measured);
+    CHECK(e.ok);
+  }
+  CHECK(result.key.requests > 300);
+}
+
+TEST_CASE("stripe binding: mistakes name their JSON path and the fix", "[stripe][binding]") {
+  auto doc = small_stripe();
+  doc["model"]["params"]["api"] = {{"lock_timout", "90s"}};
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/api/lock_timout") &&
+                                Catch::Contains("did you mean \"lock_timeout\""));
+
+  doc = small_stripe();
+  doc["model"]["params"]["events"] = "dualwrite";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/events") &&
+                                Catch::Contains("dual_write"));
+
+  doc = small_stripe();
+  doc["model"]["params"]["ledger"] = {{"standbys", 1}, {"sync_acks", 2}};
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/ledger/sync_acks"));
+
+  doc = small_stripe();
+  doc["model"]["params"]["completer"] = {{"abandoned_after", "10s"}};
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/completer/abandoned_after") &&
+                                Catch::Contains("lock timeout"));
+
+  doc = small_stripe();
+  doc["faults"][0]["target"] = "group:ledgers";
+  CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));
+
+  doc = small_stripe();
+  doc["expectations"][2]["checker"] = "exactly_once";
+  CHECK_THAT(error_of(doc), Catch::Contains("exactly-once"));
+}
