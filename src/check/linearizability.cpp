@@ -4,11 +4,17 @@
 
 #include "lin_search.hpp"
 
+#include <faultline/assert.hpp>
+
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <fmt/format.h>
 #include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 namespace faultline::check {
 
@@ -405,6 +411,75 @@ Model Model::list_append(Value initial) {
                register_read_only, true};
 }
 
+namespace {
+
+/// What one key's search found, kept so that keys searched in parallel are judged afterwards
+/// in key order, exactly as the sequential loop would judge them.
+struct KeySearch {
+  bool done = false;
+  SearchVerdict verdict = SearchVerdict::kLinearizable;
+  std::uint64_t explored = 0;
+  std::size_t max_return_hit = 0;
+};
+
+/// Searches the keys of `parts` on `threads` threads. Keys are handed out in key order; once
+/// a key fails (and only the first failure matters), keys after it are skipped, so every key
+/// before the first failing one is searched. Each search gets `limits` (whose memory share the
+/// caller has already divided).
+std::vector<KeySearch> search_keys_in_parallel(
+    const std::vector<const std::vector<PartOp>*>& parts, const Model& model,
+    std::size_t op_count, const detail::SearchLimits& limits, bool all_keys, unsigned threads) {
+  std::vector<KeySearch> out(parts.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> first_failure{parts.size()};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&] {
+    for (;;) {
+      const std::size_t i = next.fetch_add(1);
+      if (i >= parts.size()) {
+        return;
+      }
+      if (!all_keys && i > first_failure.load()) {
+        continue;
+      }
+      try {
+        Searcher searcher(model, op_count, limits);
+        KeySearch& k = out[i];
+        k.verdict = searcher.run(*parts[i]);
+        k.explored = searcher.explored();
+        k.max_return_hit = searcher.max_return_hit();
+        k.done = true;
+        if (k.verdict == SearchVerdict::kNotLinearizable) {
+          std::size_t seen = first_failure.load();
+          while (i < seen && !first_failure.compare_exchange_weak(seen, i)) {
+          }
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) {
+          error = std::current_exception();
+        }
+        next.store(parts.size());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    pool.emplace_back(work);
+  }
+  work();
+  for (auto& th : pool) {
+    th.join();
+  }
+  if (error) {
+    std::rethrow_exception(error);
+  }
+  return out;
+}
+
+}  // namespace
+
 CheckResult check_linearizable(const History& history, const Model& model,
                                const LinearizabilityOptions& options) {
   const std::string name = "linearizability";
@@ -448,11 +523,40 @@ CheckResult check_linearizable(const History& history, const Model& model,
   std::optional<std::size_t> culprit;
   std::string inconclusive_details;
   std::uint64_t explored = 0;
+  const unsigned threads = static_cast<unsigned>(
+      std::min<std::size_t>(std::max(1u, options.threads), parts.size()));
+  std::vector<KeySearch> searched;
+  if (threads > 1) {
+    std::vector<const std::vector<PartOp>*> in_order;
+    for (const auto& kv : parts) {
+      in_order.push_back(&kv.second);
+    }
+    detail::SearchLimits shared = limits;
+    shared.max_bytes = limits.max_bytes / threads;
+    searched = search_keys_in_parallel(in_order, model, ops.size(), shared, options.all_keys,
+                                       threads);
+  }
+  std::size_t index = 0;
   for (const auto& [key, part] : parts) {
     ++checked_keys;
     Searcher searcher(model, ops.size(), limits);
-    SearchVerdict v = searcher.run(part);
-    explored += searcher.explored();
+    SearchVerdict v;
+    std::uint64_t key_explored = 0;
+    std::size_t max_return_hit = 0;
+    if (threads > 1) {
+      // Judged in key order from the parallel searches; every key up to the first failing
+      // one was searched (see search_keys_in_parallel). Shrinking runs on this thread.
+      const KeySearch& k = searched[index++];
+      FAULTLINE_ASSERT(k.done, "a key before the first failure was not searched");
+      v = k.verdict;
+      key_explored = k.explored;
+      max_return_hit = k.max_return_hit;
+    } else {
+      v = searcher.run(part);
+      key_explored = searcher.explored();
+      max_return_hit = searcher.max_return_hit();
+    }
+    explored += key_explored;
     if (v == SearchVerdict::kLinearizable) {
       continue;
     }
@@ -467,13 +571,18 @@ CheckResult check_linearizable(const History& history, const Model& model,
             : v == SearchVerdict::kTimeUp
                 ? fmt::format("the time limit of {} ms ran out (raise it with --time-limit)",
                               options.time_limit.count())
-                : fmt::format("the memory limit of {} MB was reached (raise it with "
+                : fmt::format("the memory limit of {} MB was reached{} (raise it with "
                               "--memory-limit)",
-                              options.memory_limit_bytes >> 20);
+                              options.memory_limit_bytes >> 20,
+                              threads > 1 ? fmt::format(", {} MB for each of {} keys searched "
+                                                        "at once",
+                                                        (options.memory_limit_bytes / threads) >> 20,
+                                                        threads)
+                                          : std::string());
         inconclusive_details = fmt::format(
             "key \"{}\": undecided after {} configurations on {} operations: {}. Nothing is "
             "known about this key either way; lowering the concurrency per key also helps.",
-            key, searcher.explored(), part.size(), why);
+            key, key_explored, part.size(), why);
       }
       if (v == SearchVerdict::kTimeUp) {
         break;  // the deadline is shared: every later key would stop at once
@@ -485,8 +594,8 @@ CheckResult check_linearizable(const History& history, const Model& model,
       failures.push_back(fmt::format("key \"{}\": not linearizable ({} operations)", key,
                                      part.size()));
     } else {
-      Shrunk s = shrink(recorded[key], searcher, searcher.max_return_hit(),
-                        std::max<std::uint64_t>(20'000, 4 * searcher.explored()), model);
+      Shrunk s = shrink(recorded[key], searcher, max_return_hit,
+                        std::max<std::uint64_t>(20'000, 4 * key_explored), model);
       failures.push_back(explain(key, part.size(), s, searcher, model));
       if (witness.empty()) {
         for (const PartOp& p : s.ops) {

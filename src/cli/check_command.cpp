@@ -3,10 +3,12 @@
 
 #include <faultline/check/check.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <fmt/format.h>
 #include <optional>
+#include <thread>
 
 namespace faultline::cli {
 
@@ -32,7 +34,10 @@ options:
   --initial V         the value every register/key starts with: nil, 3, [] or [1,2]
                       (default: the file's {"initial": V} line, else nil)
   --time-limit S      give up after S seconds (inconclusive, exit 3); default none
-  --memory-limit MB   the most memory one key's search may hold (default 1024)
+  --memory-limit MB   the most memory the search may hold, shared by the keys searched at
+                      once (default 1024)
+  --threads N         search up to N keys at once (default: every local core); the verdict
+                      and witness do not depend on N
   --all-keys          check every key and explain each failure (default: stop at the first)
   --effects FILE      exactly-once: the effects the server applied, as JSON lines
 
@@ -112,6 +117,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out,
   std::optional<check::Value> initial;
   std::string effects_path;
   check::LinearizabilityOptions options;
+  options.threads = std::max(1u, std::min(512u, std::thread::hardware_concurrency()));
   try {
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
@@ -141,6 +147,13 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out,
         effects_path = value();
       } else if (a == "--all-keys") {
         options.all_keys = true;
+      } else if (a == "--threads") {
+        const double n = parse_number(a, value());
+        if (n < 1 || n > 512 || n != static_cast<double>(static_cast<unsigned>(n))) {
+          throw Usage(fmt::format("--threads {}: expected a whole number from 1 to 512",
+                                  args[i]));
+        }
+        options.threads = static_cast<unsigned>(n);
       } else if (!a.empty() && a[0] == '-') {
         throw Usage(fmt::format("unknown option {}", a));
       } else if (path.empty()) {

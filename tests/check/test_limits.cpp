@@ -94,3 +94,60 @@ TEST_CASE("limits: an exhausted time limit is inconclusive", "[check][linearizab
   REQUIRE(r.verdict() == Verdict::kInconclusive);
   CHECK_THAT(r.details, Catch::Contains("time limit"));
 }
+
+TEST_CASE("limits: keys searched on several threads give the same verdict, witness and text",
+          "[check][linearizability][limits]") {
+  // Correct histories, histories failing on one key somewhere, and failing on every key:
+  // the parallel search must judge keys in key order exactly as the sequential one does.
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    History h = testing_support::generate(
+        seed, {.clients = 6, .ops = 240, .keys = 8, .read_pct = 50, .write_pct = 40});
+    if (seed % 3 == 1) {
+      h = failing_on_every_key(8);
+    } else if (seed % 3 == 2) {
+      testing_support::make_stale_read(h);
+    }
+    for (bool all_keys : {false, true}) {
+      LinearizabilityOptions one;
+      one.all_keys = all_keys;
+      LinearizabilityOptions many = one;
+      many.threads = 4;
+      CheckResult a = check_linearizable(h, Model::key_value(), one);
+      CheckResult b = check_linearizable(h, Model::key_value(), many);
+      INFO("seed " << seed << (all_keys ? ", all keys" : ", first failure"));
+      CHECK(a.verdict() == b.verdict());
+      CHECK(a.summary == b.summary);
+      CHECK(a.details == b.details);
+      CHECK(a.witness == b.witness);
+      CHECK(a.culprit == b.culprit);
+    }
+  }
+}
+
+TEST_CASE("limits: with several threads the memory limit is shared between the searches",
+          "[check][linearizability][limits]") {
+  // Two searches at once under a limit of 2L behave as one search under L: the verdict is
+  // what the sequential check gives with half the memory. The limits span the point where
+  // the sequential check turns from inconclusive to pass, so sharing is actually tested.
+  History h = testing_support::generate(9, {.clients = 8, .ops = 800, .keys = 2});
+  bool saw_pass = false;
+  bool saw_inconclusive = false;
+  for (std::size_t kib : {32, 64, 128, 256, 512, 1024, 2048, 4096}) {
+    LinearizabilityOptions one;
+    one.memory_limit_bytes = kib * 1024;
+    LinearizabilityOptions two;
+    two.threads = 2;
+    two.memory_limit_bytes = 2 * kib * 1024;
+    const Verdict sequential = check_linearizable(h, Model::key_value(), one).verdict();
+    CheckResult shared = check_linearizable(h, Model::key_value(), two);
+    INFO(kib << " KiB per search");
+    CHECK(shared.verdict() == sequential);
+    saw_pass = saw_pass || sequential == Verdict::kPass;
+    saw_inconclusive = saw_inconclusive || sequential == Verdict::kInconclusive;
+    if (shared.verdict() == Verdict::kInconclusive) {
+      CHECK_THAT(shared.details, Catch::Contains("for each of 2 keys searched at once"));
+    }
+  }
+  CHECK(saw_pass);
+  CHECK(saw_inconclusive);
+}

@@ -88,6 +88,12 @@ struct LinearizabilityOptions {
   /// The most memory one key's search holds at once (its configuration cache, model states and
   /// bookkeeping), in bytes. Reaching it makes the verdict inconclusive instead of growing.
   std::size_t memory_limit_bytes = std::size_t{1} << 30;
+  /// Keys searched at once, each on its own thread (capped at the number of keys). The
+  /// verdict, the witness and the explanation are the same for any count: keys are judged
+  /// in key order as the single-threaded search does, and a key after the first failure is
+  /// never reported. The memory limit is shared: each of n searches gets 1/n of it, so more
+  /// threads can only turn a verdict into inconclusive, never into pass or fail.
+  unsigned threads = 1;
 };
 
 /// Checker name "linearizability".
