@@ -15,6 +15,7 @@ endfunction()
 set(body "")
 embed(kUplotJs "${WEB_DIR}/node_modules/uplot/dist/uPlot.iife.min.js")
 embed(kUplotCss "${WEB_DIR}/node_modules/uplot/dist/uPlot.min.css")
+embed(kDomJs "${WEB_DIR}/src/dom.js")
 embed(kReportJs "${WEB_DIR}/src/report.js")
 embed(kSweepJs "${WEB_DIR}/src/sweep.js")
 embed(kReportCss "${WEB_DIR}/src/report.css")
@@ -32,7 +33,8 @@ ${body}
 const WebAssets& web_assets() {
   auto text = [](const unsigned char* bytes) { return reinterpret_cast<const char*>(bytes); };
   static const WebAssets assets{text(kUplotJs), text(kUplotCss), \"${uplot_version}\",
-                                text(kReportJs), text(kSweepJs), text(kReportCss)};
+                                text(kDomJs), text(kReportJs), text(kSweepJs),
+                                text(kReportCss)};
   return assets;
 }
 

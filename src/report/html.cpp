@@ -162,6 +162,7 @@ std::string page(const std::string& title, const json& data, const char* script)
   out += "<script type=\"application/json\" id=\"faultline-data\">" + script_safe(data) +
          "</script>\n";
   out += "<script>\n" + std::string(a.uplot_js) + "\n</script>\n";
+  out += "<script>\n" + std::string(a.dom_js) + "\n</script>\n";
   out += "<script>\n" + std::string(script) + "\n</script>\n";
   out += "</body>\n</html>\n";
   return out;

@@ -14,19 +14,7 @@
   data.variants.forEach((v, i) => { colour[v.name] = PALETTE[i % PALETTE.length]; });
 
   // --- small helpers ---------------------------------------------------------------------------
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === 'class') e.className = v;
-      else if (k === 'text') e.textContent = v;
-      else e.setAttribute(k, v);
-    }
-    for (const c of children) {
-      if (c == null) continue;
-      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return e;
-  }
+  const el = window.faultlineEl;  // web/src/dom.js
   const SVG = 'http://www.w3.org/2000/svg';
   function svg(tag, attrs) {
     const e = document.createElementNS(SVG, tag);

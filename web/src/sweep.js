@@ -4,19 +4,7 @@
   'use strict';
   const data = JSON.parse(document.getElementById('faultline-data').textContent);
   const app = document.getElementById('app');
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === 'class') e.className = v;
-      else if (k === 'text') e.textContent = v;
-      else e.setAttribute(k, v);
-    }
-    for (const c of children) {
-      if (c == null) continue;
-      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return e;
-  }
+  const el = window.faultlineEl;  // web/src/dom.js
   const seeds = data.seeds;
   let failed = 0;
   let total = 0;

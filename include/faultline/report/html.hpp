@@ -125,6 +125,7 @@ struct WebAssets {
   const char* uplot_js;
   const char* uplot_css;
   const char* uplot_version;
+  const char* dom_js;  ///< web/src/dom.js: the helper both pages use, embedded before them
   const char* report_js;
   const char* sweep_js;
   const char* report_css;
