@@ -438,7 +438,7 @@ std::string incarnation_name(std::string_view base, std::uint64_t incarnation) {
 class InstanceProgram : public world::Program {
 public:
   InstanceProgram(ServiceGraph::Impl& g, TierInfo& tier, Node& node)
-      : g_(g), tier_(tier), node_(node),
+      : tier_(tier), node_(node),
         rng_(node.sim().rng(incarnation_name("services/" + node.name(), node.incarnation()))),
         queue_(tier.params->admission) {
     const auto& a = tier.params->admission;
@@ -610,7 +610,6 @@ private:
     std::unique_ptr<Caller> caller;
   };
 
-  ServiceGraph::Impl& g_;
   TierInfo& tier_;
   Node& node_;
   Rng rng_;
@@ -627,7 +626,7 @@ private:
 class ClientProgram : public world::Program {
 public:
   ClientProgram(ServiceGraph::Impl& g, ClientInfo& client, Node& node)
-      : g_(g), client_(client), node_(node),
+      : client_(client), node_(node),
         rng_(node.sim().rng(incarnation_name("services/" + node.name(), node.incarnation()))),
         caller_(node, client.params->policy, g.tier(client.params->target), *client.metrics,
                 rng_.fork("caller")) {}
@@ -707,7 +706,6 @@ private:
     }
   }
 
-  ServiceGraph::Impl& g_;
   ClientInfo& client_;
   Node& node_;
   Rng rng_;
