@@ -199,8 +199,8 @@ inline SmallHistory small_history(std::uint64_t seed, Shape shape, int max_ops =
   struct G {
     std::int64_t client, from, point, to;
     Op op;
-    EventType end;
-    bool applies;
+    EventType end = EventType::kOk;
+    bool applies = false;  // set below for every operation; initialised so copies are defined
   };
   std::vector<G> gen;
   std::vector<std::int64_t> free_at(3, 0);
