@@ -13,6 +13,16 @@ block, and either rewrites the page (the default) or, with --check, exits 1 and 
 for every page whose block differs from a fresh run. Prose outside the blocks is never touched,
 so a page should quote figures from its block rather than type them again.
 
+A sensitivity block shows how an assumed parameter moves a story's figures: one run per
+value, the chosen expectations' measured values in the columns (issue #14: a page states what
+its headline figure depends on):
+
+    <!-- sensitivity: scenarios/NAME.json set=model.params.X values=4,8,12 variant=base expect=1,3 -->
+    <!-- end sensitivity -->
+
+`expect` lists expectations by their 1-based position among the variant's (as `faultline run`
+prints them); `seed=N` as above.
+
 With --spread SCENARIO --seeds A..B it instead sweeps the seeds and prints, for every variant
 and expectation, the bound and the minimum, median and maximum measured over the seeds and the
 seeds that failed: the table to set a bound from (issue #14: never from one seed).
@@ -34,34 +44,52 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OPEN = re.compile(r"^<!-- figures: (?P<args>[^>]*?) -->$")
-CLOSE = "<!-- end figures -->"
+OPEN = re.compile(r"^<!-- (?P<kind>figures|sensitivity): (?P<args>[^>]*?) -->$")
+CLOSE = {"figures": "<!-- end figures -->", "sensitivity": "<!-- end sensitivity -->"}
 
 
 class PageError(Exception):
     pass
 
 
-def parse_args(text: str, where: str) -> dict:
+def parse_args(text: str, where: str, kind: str = "figures") -> dict:
     words = text.split()
     if not words:
-        raise PageError(f"{where}: the figures comment names no scenario "
-                        "(write <!-- figures: scenarios/NAME.json -->)")
-    spec = {"scenario": words[0], "seed": None, "variants": None}
+        raise PageError(f"{where}: the {kind} comment names no scenario "
+                        f"(write <!-- {kind}: scenarios/NAME.json -->)")
+    spec = {"scenario": words[0], "seed": None, "variants": None, "set": None,
+            "values": None, "expect": None}
+    options = "seed=N or variants=a,b"
+    if kind == "sensitivity":
+        options = "seed=N, set=PATH, values=a,b,c, variant=V and expect=1,2"
     for w in words[1:]:
         key, _, value = w.partition("=")
         if key == "seed" and value.isdigit():
             spec["seed"] = int(value)
-        elif key == "variants" and value:
+        elif key == "variants" and value and kind == "figures":
             spec["variants"] = value.split(",")
+        elif key == "variant" and value and kind == "sensitivity":
+            spec["variants"] = [value]
+        elif key == "set" and value and kind == "sensitivity":
+            spec["set"] = value
+        elif key == "values" and value and kind == "sensitivity":
+            spec["values"] = value.split(",")
+        elif (key == "expect" and kind == "sensitivity" and value
+              and all(x.isdigit() and int(x) > 0 for x in value.split(","))):
+            spec["expect"] = [int(x) for x in value.split(",")]
         else:
-            raise PageError(f"{where}: unknown figures option '{w}' "
-                            "(use seed=N or variants=a,b)")
+            raise PageError(f"{where}: unknown {kind} option '{w}' (use {options})")
+    if kind == "sensitivity":
+        missing = [k for k in ("set", "values", "expect", "variants") if not spec[k]]
+        if missing:
+            raise PageError(f"{where}: the sensitivity comment lacks "
+                            f"{', '.join('variant' if m == 'variants' else m for m in missing)} "
+                            f"(give {options})")
     return spec
 
 
-def run_scenario(cli: str, spec: dict, cache: dict) -> dict:
-    key = (spec["scenario"], spec["seed"], tuple(spec["variants"] or ()))
+def run_scenario(cli: str, spec: dict, cache: dict, sets: tuple = ()) -> dict:
+    key = (spec["scenario"], spec["seed"], tuple(spec["variants"] or ()), sets)
     if key in cache:
         return cache[key]
     scenario = ROOT / spec["scenario"]
@@ -73,6 +101,8 @@ def run_scenario(cli: str, spec: dict, cache: dict) -> dict:
         cmd = [cli, "run", spec["scenario"], "--quiet", "--json", str(out)]
         if spec["seed"] is not None:
             cmd += ["--seed", str(spec["seed"])]
+        for assignment in sets:
+            cmd += ["--set", assignment]
         if spec["variants"]:
             for v in spec["variants"]:
                 cmd += ["--variant", v]
@@ -115,6 +145,40 @@ def render(spec: dict, results: dict) -> list[str]:
     return lines
 
 
+def render_sensitivity(spec: dict, cli: str, cache: dict) -> list[str]:
+    variant = spec["variants"][0]
+    columns: list[str] = []
+    rows = []
+    for value in spec["values"]:
+        results = run_scenario(cli, spec, cache, (f"{spec['set']}={value}",))
+        runs = [r for r in results.get("runs", []) if (r.get("variant") or "base") == variant]
+        if not runs:
+            raise PageError(f"{spec['scenario']} has no variant '{variant}'")
+        exps = runs[0].get("expectations", [])
+        cells = []
+        for n in spec["expect"]:
+            if n > len(exps):
+                raise PageError(f"{spec['scenario']} variant {variant} has {len(exps)} "
+                                f"expectations; expect={n} names none")
+            e = exps[n - 1]
+            if len(columns) < len(spec["expect"]):
+                columns.append(f"{e.get('description', '')} ({e.get('bound', '')})")
+            cells.append(f"{e.get('measured', '')} {'✓' if e.get('ok') else '✗'}")
+        rows.append((value, cells))
+    lines = [
+        f"Generated by `tools/story_figures.py`: `faultline run {spec['scenario']} --variant "
+        f"{variant} --set {spec['set']}=VALUE`"
+        + (f" `--seed {spec['seed']}`" if spec["seed"] is not None else "")
+        + "; do not edit by hand.",
+        "",
+        f"| `{spec['set'].split('.')[-1]}` | " + " | ".join(cell(c) for c in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for value, cells in rows:
+        lines.append(f"| {cell(value)} | " + " | ".join(cell(c) for c in cells) + " |")
+    return lines
+
+
 def process_page(path: Path, cli: str, cache: dict) -> tuple[str, str]:
     old = path.read_text()
     lines = old.split("\n")
@@ -128,21 +192,26 @@ def process_page(path: Path, cli: str, cache: dict) -> tuple[str, str]:
             i += 1
             continue
         where = f"{path.relative_to(ROOT)}:{i + 1}"
-        spec = parse_args(m.group("args"), where)
+        kind = m.group("kind")
+        close = CLOSE[kind]
+        spec = parse_args(m.group("args"), where, kind)
         j = i + 1
-        while j < len(lines) and lines[j].strip() != CLOSE:
+        while j < len(lines) and lines[j].strip() != close:
             if OPEN.match(lines[j].strip()):
-                raise PageError(f"{where}: figures block is not closed before the next one "
-                                f"(add '{CLOSE}')")
+                raise PageError(f"{where}: {kind} block is not closed before the next one "
+                                f"(add '{close}')")
             j += 1
         if j == len(lines):
-            raise PageError(f"{where}: figures block is never closed (add '{CLOSE}')")
+            raise PageError(f"{where}: {kind} block is never closed (add '{close}')")
         try:
-            results = run_scenario(cli, spec, cache)
+            if kind == "sensitivity":
+                block = render_sensitivity(spec, cli, cache)
+            else:
+                block = render(spec, run_scenario(cli, spec, cache))
         except PageError as e:
             raise PageError(f"{where}: {e}") from None
         out.append(line)
-        out.extend(render(spec, results))
+        out.extend(block)
         out.append(lines[j])
         i = j + 1
     return old, "\n".join(out)
@@ -212,7 +281,7 @@ def main() -> int:
         except (PageError, OSError) as e:
             print(f"story_figures: {e}", file=sys.stderr)
             return 2
-        blocks += old.count("<!-- figures:")
+        blocks += old.count("<!-- figures:") + old.count("<!-- sensitivity:")
         if old == new:
             continue
         rel = page.relative_to(ROOT)
@@ -229,7 +298,7 @@ def main() -> int:
                   f"print: {', '.join(stale)}; run tools/story_figures.py to regenerate",
                   file=sys.stderr)
             return 1
-        print(f"story_figures: {blocks} figures block(s) in {len(pages)} page(s) match a fresh run")
+        print(f"story_figures: {blocks} generated block(s) in {len(pages)} page(s) match a fresh run")
     return 0
 
 

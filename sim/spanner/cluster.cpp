@@ -105,6 +105,10 @@ void SpannerParams::validate() const {
   require(in_doubt_timeout > Duration::zero(), "in_doubt_timeout: must be positive");
   require(log_fsync_latency >= Duration::zero(), "log_fsync_latency: is negative");
   require(op_cpu >= Duration::zero(), "op_cpu: is negative");
+  require(timed_wait_threads >= 0 && timed_wait_threads <= 10'000,
+          "timed_wait_threads: must be in [0, 10000]");
+  require(timed_wait > Duration::zero(), "timed_wait: must be positive");
+  require(cpu_slice >= Duration::zero(), "cpu_slice: is negative");
   require(host_clock_epsilon >= Duration::zero(), "host_clock_epsilon: is negative");
   require(handoff_zone >= -1 && handoff_zone < zones,
           "handoff_zone: must be -1 or a zone index below zones");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -170,10 +171,18 @@ UtcInstant Clock::base_at(Time t) const {
       continue;
     }
     if (t > begin) {
-      // Linear: the smeared clock covers `window` of labels in `window + 1 s` of true time.
-      const I128 num = static_cast<I128>((t - begin).ns()) * window.ns();
-      const I128 den = static_cast<I128>(window.ns()) + 1'000'000'000;
-      const auto covered = Duration::nanos(static_cast<std::int64_t>(num / den));
+      // The smeared clock covers `window` of labels in `window + 1 s` of true time.
+      const Duration elapsed = t - begin;
+      const I128 span = static_cast<I128>(window.ns()) + 1'000'000'000;
+      Duration covered;
+      if (params_.smear.shape == SmearShape::kCosine) {
+        // Behind true time by (1 - cos(pi u)) / 2 seconds, u the fraction of the window run.
+        const double u = static_cast<double>(elapsed.ns()) / static_cast<double>(span);
+        covered = elapsed - Duration::nanos(std::llround((1.0 - std::cos(std::numbers::pi * u)) * 0.5e9));
+      } else {
+        covered = Duration::nanos(
+            static_cast<std::int64_t>(static_cast<I128>(elapsed.ns()) * window.ns() / span));
+      }
       return sim_->utc(begin) + (covered - Duration::seconds(k));
     }
     break;

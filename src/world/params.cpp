@@ -254,6 +254,23 @@ std::optional<LeapMode> parse_leap_mode(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view to_string(SmearShape s) {
+  switch (s) {
+    case SmearShape::kLinear: return "linear";
+    case SmearShape::kCosine: return "cosine";
+  }
+  return "unknown";
+}
+
+std::optional<SmearShape> parse_smear_shape(std::string_view text) {
+  for (auto s : {SmearShape::kLinear, SmearShape::kCosine}) {
+    if (to_string(s) == text) {
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(NtpCorrection c) {
   switch (c) {
     case NtpCorrection::kStep: return "step";

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <numbers>
 #include <vector>
 
 using namespace faultline;
@@ -126,6 +127,37 @@ TEST_CASE("clock: Google's 2016 smear runs 20 h from 14:00 to 10:00", "[world][c
   const Duration per_second = c.read_at(leap - 5_h + 1_s) - c.read_at(leap - 5_h);
   CHECK((1_s - per_second).ns() == Approx(13'889).margin(1));
   CHECK(c.read_at(leap + 1_s + 10_h) == civil(2017, 1, 1, 10, 0, 0));
+}
+
+TEST_CASE("clock: Google's cosine smear (2008-2012) lies by (1 - cos(pi t / w)) / 2",
+          "[world][clock][leap]") {
+  // The 2011 description: the lie grows over a window w that ends at the leap second.
+  // Google never published w; 20 h is this test's choice.
+  LeapWorld w(UtcInstant::from_civil(2012, 6, 30), UtcInstant::from_civil(2012, 7, 1));
+  Clock& c = w.clock_with(LeapMode::kSmear, SmearParams::google_cosine(20_h));
+  Clock& linear = w.clock_with(LeapMode::kSmear, SmearParams{20_h, Duration::zero()});
+  const Time leap = w.world.leap_start(UtcInstant::from_civil(2012, 7, 1));
+  const Time begin = leap - 20_h;
+  const auto lag = [&](Clock& k, Time t) { return (w.world.true_utc(t) - k.read_at(t)).ns(); };
+  CHECK(c.read_at(begin) == civil(2012, 6, 30, 4, 0, 0));
+  // Half the window (plus half the leap second) in: half a second behind, like the linear one.
+  const Time mid = begin + 10_h + 500_ms;
+  CHECK(lag(c, mid) == Approx(500'000'000).margin(1));
+  // A quarter in: (1 - cos(pi/4)) / 2 = 0.1464 s behind, where the linear smear is 0.25 s.
+  const Time quarter = begin + 5_h + 250_ms;
+  CHECK(lag(c, quarter) == Approx(146'446'609).margin(2));
+  CHECK(lag(linear, quarter) == Approx(250'000'000).margin(2));
+  // Slow at the ends, fastest in the middle at pi/2 times the linear rate.
+  const auto rate = [&](Clock& k, Time t) { return (1_s - (k.read_at(t + 1_s) - k.read_at(t))).ns(); };
+  const double linear_rate = 1e9 / 72'001.0;
+  CHECK(rate(c, mid) == Approx(linear_rate * std::numbers::pi / 2).margin(2));
+  CHECK(rate(c, begin + 1_min) < linear_rate / 100);
+  // It ends at the leap: 00:00:00 after 23:59:59 with no step, and runs at 1:1 from there.
+  CHECK(c.read_at(leap + 1_s) == civil(2012, 7, 1, 0, 0, 0));
+  CHECK(c.read_at(leap + 1_s + 1_h) == civil(2012, 7, 1, 1, 0, 0));
+  for (Time t = begin; t < leap + 1_s; t += 7_min) {
+    CHECK(c.read_at(t + 1_s) > c.read_at(t));  // never steps back
+  }
 }
 
 namespace {

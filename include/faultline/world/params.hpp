@@ -105,23 +105,39 @@ struct NetworkParams {
 enum class LeapMode : std::uint8_t {
   kNone,        // ignores it: runs 1 s ahead of UTC until NTP notices and steps it back
   kStep,        // the kernel steps CLOCK_REALTIME back 1 s at 23:59:60: 23:59:59 repeats
-  kSmear,       // the time source smears the second linearly over SmearParams' window
+  kSmear,       // the time source smears the second over SmearParams' window (its shape)
   kKernel2012,  // kStep, plus the 2012 hrtimer bug (model-facts §1.1): the step does not call
                 // clock_was_set(), so absolute timed waits expire 1 s early until the clock is
                 // set again; waits shorter than 1 s return at once
 };
 
-/// A linear smear window around the leap second, in UTC labels: it starts `before` ahead of
-/// the midnight that follows 23:59:60 and ends `after` past it. Each smeared second lasts
-/// (before + after + 1 s) / (before + after) true seconds.
+/// How the smear spreads the leap second over its window.
+enum class SmearShape : std::uint8_t {
+  kLinear,  // every smeared second equally long: Google since 2016, AWS (model-facts §1.2)
+  kCosine,  // Google 2008-2011(2012): the lie grows as (1 - cos(pi t / w)) / 2 over the window
+            // (C. Pascoe, 2011, model-facts §1.2): slow at both ends, fastest (pi/2 times the
+            // linear rate) in the middle
+};
+
+/// A smear window around the leap second, in UTC labels: it starts `before` ahead of the
+/// midnight that follows 23:59:60 and ends `after` past it. Linear: each smeared second lasts
+/// (before + after + 1 s) / (before + after) true seconds. Cosine: the clock is behind true
+/// time by (1 - cos(pi e / (W + 1 s))) / 2 seconds at e true seconds into the window (W =
+/// before + after), so it starts and ends at the true rate.
 struct SmearParams {
   Duration before = Duration::hours(12);
   Duration after = Duration::hours(12);
+  SmearShape shape = SmearShape::kLinear;
 
   /// Google's proposed standard: 24 h noon to noon, ~11.6 ppm (model-facts §1.2).
   static SmearParams noon_to_noon() { return {Duration::hours(12), Duration::hours(12)}; }
   /// Google's 2016 smear: 20 h, 14:00 to 10:00 UTC, ~13.9 µs per second (model-facts §0, §1.2).
   static SmearParams google_2016() { return {Duration::hours(10), Duration::hours(10)}; }
+  /// Google's 2011 description (used for 2008 and, as far as is known, 2012): a cosine lie
+  /// over a window `w` that ends at midnight. Google did not publish w (model-facts §1.2).
+  static SmearParams google_cosine(Duration w) {
+    return {w, Duration::zero(), SmearShape::kCosine};
+  }
   void validate(std::string_view field) const;
 };
 
@@ -217,6 +233,8 @@ std::string_view to_string(JitterKind k);
 std::optional<JitterKind> parse_jitter_kind(std::string_view text);
 std::string_view to_string(LeapMode m);
 std::optional<LeapMode> parse_leap_mode(std::string_view text);
+std::string_view to_string(SmearShape s);
+std::optional<SmearShape> parse_smear_shape(std::string_view text);
 std::string_view to_string(NtpCorrection c);
 std::optional<NtpCorrection> parse_ntp_correction(std::string_view text);
 

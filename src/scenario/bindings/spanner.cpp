@@ -136,6 +136,9 @@ void read_truetime(ObjectReader& r, sp::TrueTimeParams& t) {
   r.get("tolerated_liars", t.tolerated_liars, {.min = 0, .max = 100});
   r.get("nearby_rtt", t.nearby_rtt, {.min = Duration::zero()});
   r.get("farther_rtt", t.farther_rtt, {.min = Duration::zero()});
+  if (auto s = r.object("smear")) {
+    bindings::read_smear(*s, t.smear);
+  }
   r.finish();
 }
 
@@ -295,6 +298,9 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   r.get("in_doubt_timeout", p.in_doubt_timeout, {.min = Duration::nanos(1)});
   r.get("log_fsync_latency", p.log_fsync_latency, {.min = Duration::zero()});
   r.get("op_cpu", p.op_cpu, {.min = Duration::zero()});
+  r.get("timed_wait_threads", p.timed_wait_threads, {.min = 0, .max = 10000});
+  r.get("timed_wait", p.timed_wait, {.min = Duration::nanos(1)});
+  r.get("cpu_slice", p.cpu_slice, {.min = Duration::zero()});
   r.get("stall_probability", p.stall_probability, {.min = 0.0, .max = 1.0});
   r.get("stall_min", p.stall_min, {.min = Duration::nanos(1)});
   r.get("stall_alpha", p.stall_alpha, {.min = 0.01, .max = 100.0});

@@ -230,6 +230,20 @@ ScenarioError params_error(const std::string& message, const std::string& base_p
   return source.error(pointer, rest, fix);
 }
 
+void read_smear(ObjectReader& r, world::SmearParams& out) {
+  r.get("before", out.before, {.min = Duration::zero()});
+  r.get("after", out.after, {.min = Duration::zero()});
+  std::string shape(world::to_string(out.shape));
+  r.get_choice("shape", shape, {"linear", "cosine"});
+  out.shape = *world::parse_smear_shape(shape);
+  r.finish();
+  try {
+    out.validate("smear");
+  } catch (const std::invalid_argument& e) {
+    throw r.error_here(e.what(), "fix the smear window");
+  }
+}
+
 void read_clock(ObjectReader& r, world::ClockParams& out) {
   r.get("initial_offset", out.initial_offset);
   r.get("drift_ppm", out.drift_ppm, {.min = -1e5, .max = 1e5});
@@ -244,9 +258,7 @@ void read_clock(ObjectReader& r, world::ClockParams& out) {
   r.get_choice("leap_mode", leap, {"none", "step", "smear", "kernel-2012"});
   out.leap_mode = *world::parse_leap_mode(leap);
   if (auto s = r.object("smear")) {
-    s->get("before", out.smear.before, {.min = Duration::zero()});
-    s->get("after", out.smear.after, {.min = Duration::zero()});
-    s->finish();
+    read_smear(*s, out.smear);
   }
   r.get("timed_wait_cost", out.timed_wait_cost, {.min = Duration::zero()});
   r.finish();

@@ -38,6 +38,8 @@ void schedule_faults(world::FaultInjector& injector, const FaultPlan& plan);
 ///    "ntp_poll_interval": "64s", "ntp_correction": "step-or-slew",
 ///    "smear": {"before": "12h", "after": "12h"}}
 void read_clock(ObjectReader& r, world::ClockParams& out);
+/// A leap-smear window: {"before": "12h", "after": "12h", "shape": "linear" | "cosine"}.
+void read_smear(ObjectReader& r, world::SmearParams& out);
 
 /// Reads a list of inserted leap seconds, each named by the UTC midnight after it
 /// (["2012-07-01T00:00:00Z"]), at `key` of `r`.

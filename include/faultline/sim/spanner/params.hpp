@@ -118,6 +118,14 @@ struct SpannerParams {
   Duration log_fsync_latency = Duration::millis(5);
   /// CPU time per request at a spanserver. Assumption.
   Duration op_cpu = Duration::micros(50);
+  /// Background threads per spanserver that loop on a short absolute timed wait on the host
+  /// clock (`timed_wait`) and then work for `cpu_slice`, as server thread pools do. 0 (the
+  /// default) leaves them out. On a host whose kernel has the 2012 leap-second bug every such
+  /// wait returns at once after the leap, so they spin and starve request handling of CPU:
+  /// this is what connects a Spanner fleet to that bug (the leap-second story's variant).
+  int timed_wait_threads = 0;
+  Duration timed_wait = Duration::millis(100);
+  Duration cpu_slice = Duration::millis(3);
   /// Stragglers: each request a spanserver handles is, with this probability, held up by
   /// background work (a Colossus write hiccup, a compaction, a CPU-starved thread) for a
   /// Pareto-distributed time of at least `stall_min` with shape `stall_alpha`, capped at
