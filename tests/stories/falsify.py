@@ -33,6 +33,11 @@ def main() -> int:
             for s in c["set"]:
                 cmd += ["--set", s]
             proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            if proc.returncode == 0:
+                print(f"FAIL {where}: every expectation still holds, '{c['fails']}' too: "
+                      "the mechanism is not what it rests on")
+                bad += 1
+                continue
             if proc.returncode != 1 or not out.is_file():
                 print(f"FAIL {where}: exit {proc.returncode}, expected 1 (an expectation "
                       f"fails)\n  {' '.join(cmd)}\n  {proc.stderr.strip()[:400]}")
