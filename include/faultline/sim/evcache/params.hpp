@@ -63,7 +63,7 @@ struct StoreParams {
   /// Requests beyond concurrency + queue_limit are rejected at once (assumption).
   int queue_limit = 256;
   /// Service time; §4.4: backends "can take several hundred milliseconds at the 99th
-  /// percentile". Default 1 ms + lognormal(mean 24 ms, sigma 2): median ~4 ms, p99 ~320 ms.
+  /// percentile". Default 1 ms + lognormal(mean 24 ms, sigma 2): median ~4 ms, p99 ~340 ms.
   world::LatencyParams latency{Duration::millis(1), world::JitterKind::kLognormal,
                                Duration::millis(24), 2.0};
   /// The client gives up on the store after this long (assumption).
