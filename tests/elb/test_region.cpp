@@ -145,3 +145,47 @@ TEST_CASE("DNS failover moves a family to the other region after its health chec
     CHECK(counter(sim, n.failures) > after_ttl + 10000);
   }
 }
+
+namespace {
+/// Collects the kinds and the ELB of the `elb` trace records.
+class ElbRecords : public TraceSink {
+public:
+  void on_record(const TraceRecordView& r) override {
+    if (r.source != "elb") {
+      return;
+    }
+    std::string line(r.kind);
+    for (const auto& f : r.fields) {
+      line += " " + std::string(f.key) + "=" + f.value.to_string();
+    }
+    lines.push_back(line);
+  }
+  bool has(std::string_view needle) const {
+    for (const auto& l : lines) {
+      if (l.find(needle) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+  std::vector<std::string> lines;
+};
+}  // namespace
+
+TEST_CASE("reprogramming, refusals and failover are trace records on the ELB's own track",
+          "[elb]") {
+  Simulation sim;
+  ElbRecords records;
+  sim.trace().attach(&records);
+  auto p = quiet();
+  p.failover.enabled = true;
+  ElbRegion r(sim, p);
+  r.start();
+  r.delete_state(0);
+  r.touch(0, true);   // one node of six: 17 % errors, under the 20 % health threshold
+  r.touch(0, false);  // every node
+  sim.run_for(Duration::minutes(5));
+  INFO(records.lines.size() << " records");
+  CHECK(records.has("reprogram node=api-tv from_missing_state=true scale=true nodes=1 backends=0"));
+  CHECK(records.has("failover node=api-tv family=tv"));
+}

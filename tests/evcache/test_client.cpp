@@ -128,3 +128,47 @@ TEST_CASE("an unreplicated cache sends everything to the store once its zone is 
   c.fail_zone(0);
   CHECK(read_now(sim, c, 2, 11).served == Served::kStore);
 }
+
+TEST_CASE("a read that misses everywhere goes to the store and fills every zone", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.client.fill_on_miss = GENERATE(true, false);
+  EvcacheCluster c(sim, p);
+  auto r = read_now(sim, c, 1, 77);
+  CHECK(r.served == Served::kStore);
+  INFO("fill_on_miss " << p.client.fill_on_miss);
+  for (int g = 0; g < 3; ++g) {
+    CHECK(c.holds(g, 77) == p.client.fill_on_miss);
+  }
+  // With the fill, the next read is a local hit.
+  CHECK((read_now(sim, c, 1, 77).served == Served::kLocal) == p.client.fill_on_miss);
+}
+
+TEST_CASE("a read served by another zone pays the cross-zone round trip", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.client.fill_on_miss = false;
+  EvcacheCluster c(sim, p);
+  c.fail_zone(0);
+  c.write(1, 8);
+  sim.run_for(Duration::millis(50));
+  c.restore_zone(0);  // empty: the read misses locally, then falls back to zone b
+  auto r = read_now(sim, c, 0, 8);
+  REQUIRE(r.served == Served::kFallback);
+  // One in-zone round trip (the miss) plus one cross-zone round trip: EVCache, > 2 ms.
+  CHECK(r.latency > Duration::millis(2) + Duration::micros(500));
+  CHECK(r.latency < p.client.read_timeout);
+}
+
+TEST_CASE("an item expires at its TTL in every zone and the next read goes to the store",
+          "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.client.ttl = Duration::seconds(30);
+  EvcacheCluster c(sim, p);
+  c.write(0, 4);
+  sim.run_for(Duration::seconds(29));
+  CHECK(read_now(sim, c, 0, 4).served == Served::kLocal);
+  sim.run_for(Duration::seconds(1));
+  CHECK(read_now(sim, c, 0, 4).served == Served::kStore);
+}
