@@ -107,7 +107,8 @@ TEST_CASE("describe: the JSON Schema has a place for every parameter a binding r
   auto registry = test_registry();
   std::ifstream in(kSource + "/docs/scenario.schema.json");
   const Json schema = Json::parse(in);
-  for (const auto& model : {"services", "dynamo", "dynamodb", "spanner", "contention"}) {
+  for (const auto& model :
+       {"services", "dynamo", "dynamodb", "spanner", "contention", "evcache", "elb"}) {
     auto d = faultline::cli::describe_model(registry, model, kSource + "/scenarios");
     const Json& params = schema["$defs"][std::string(model) + "_params"];
     REQUIRE(params.is_object());

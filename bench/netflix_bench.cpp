@@ -1,0 +1,120 @@
+// Netflix models (sim/elb, sim/evcache): simulated time per CPU second.
+//   elb:     the netflix-christmas-eve-2012 base run (25 simulated hours) at three sizes of
+//            the region's fleet and of the device traffic; reports ELBs, stream starts, events,
+//            process CPU seconds and simulated hours per CPU second.
+//   evcache: the evcache-zone-failure base run (150 simulated seconds) at three request rates;
+//            reports reads, events, CPU seconds and reads per CPU second.
+// Median of --reps runs. Process CPU time is read here, outside the simulation, only to measure
+// the simulator.
+#include <faultline/sim/elb/region.hpp>
+#include <faultline/sim/evcache/cluster.hpp>
+#include <faultline/simulation.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+using namespace faultline;
+
+namespace {
+
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Run {
+  std::uint64_t requests = 0;
+  std::uint64_t events = 0;
+  double cpu = 0;
+};
+
+template <typename F>
+Run median(int reps, F&& once) {
+  std::vector<Run> runs;
+  for (int k = 0; k < reps; ++k) {
+    runs.push_back(once(static_cast<std::uint64_t>(k + 1)));
+  }
+  std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.cpu < b.cpu; });
+  return runs[runs.size() / 2];
+}
+
+std::uint64_t counter(const Simulation& sim, const std::string& name) {
+  const auto* c = sim.metrics().find_counter(name);
+  return c == nullptr ? 0 : c->value();
+}
+
+Run elb_run(int fleet, double traffic_scale, std::uint64_t seed) {
+  Simulation sim({.seed = seed});
+  sim::elb::ElbParams p;  // the defaults are the scenario's base run
+  p.fleet.elbs = fleet;
+  p.incident.families_repaired_at = Duration::hours(10);
+  for (auto& f : p.families) {
+    f.rate_per_s *= traffic_scale;
+  }
+  const double start = cpu_seconds();
+  sim::elb::ElbRegion region(sim, p);
+  region.start();
+  sim.run_until(Time::zero() + Duration::hours(25));
+  Run r;
+  r.cpu = cpu_seconds() - start;
+  r.events = sim.events_run();
+  for (const auto& f : p.families) {
+    r.requests += counter(sim, sim::elb::family_metric_names(f.name).requests);
+  }
+  return r;
+}
+
+Run evcache_run(double ops, std::uint64_t seed) {
+  Simulation sim({.seed = seed});
+  sim::evcache::EvcacheParams p;
+  p.server.memory_bytes = 4 * 1024 * 1024;
+  p.client.ops_per_s = ops;
+  p.client.keys = 30000;
+  p.store.concurrency = 8;
+  p.store.queue_limit = 128;
+  p.outages.push_back({0, Duration::seconds(60), Duration::seconds(30)});
+  const double start = cpu_seconds();
+  sim::evcache::EvcacheCluster c(sim, p);
+  c.start();
+  sim.run_until(Time::zero() + Duration::seconds(150));
+  Run r;
+  r.cpu = cpu_seconds() - start;
+  r.events = sim.events_run();
+  r.requests = counter(sim, sim::evcache::scope_names("reads").requests);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 1;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--reps") == 0) {
+      reps = std::max(1, std::atoi(argv[i + 1]));
+    }
+  }
+  fmt::print("netflix_bench: median of {}\n\n", reps);
+  fmt::print("elb: netflix-christmas-eve-2012 base, 25 h simulated\n");
+  fmt::print("{:>8} {:>8} {:>14} {:>12} {:>10} {:>16}\n", "ELBs", "traffic", "stream starts",
+             "events", "cpu s", "sim h / cpu s");
+  for (auto [fleet, scale] : {std::pair{450, 1.0}, std::pair{4500, 1.0}, std::pair{4500, 10.0}}) {
+    const Run m = median(reps, [&](std::uint64_t seed) { return elb_run(fleet, scale, seed); });
+    fmt::print("{:>8} {:>7.0f}x {:>14} {:>12} {:>10.3f} {:>16.0f}\n", fleet + 3, scale,
+               m.requests, m.events, m.cpu, 25.0 / m.cpu);
+  }
+  fmt::print("\nevcache: evcache-zone-failure base, 150 s simulated\n");
+  fmt::print("{:>10} {:>10} {:>12} {:>10} {:>16}\n", "ops/s", "reads", "events", "cpu s",
+             "reads / cpu s");
+  for (double ops : {1000.0, 10000.0, 50000.0}) {
+    const Run m = median(reps, [&](std::uint64_t seed) { return evcache_run(ops, seed); });
+    fmt::print("{:>10.0f} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", ops, m.requests, m.events, m.cpu,
+               static_cast<double>(m.requests) / m.cpu);
+  }
+  return 0;
+}

@@ -1,0 +1,165 @@
+// Binding of the EVCache model (sim/evcache): "model": {"name": "evcache"}.
+// JSON keys are the field names of faultline::sim::evcache::EvcacheParams, one to one:
+//   {"zones", "replicated", "server": {...}, "client": {...},
+//    "store": {"concurrency", "queue_limit", "latency_base", "latency_mean", "latency_sigma",
+//              "timeout"},
+//    "warmup": {"write_only", "duration"},
+//    "outages": [{"zone": "a", "at": "40s", "for": "40s"}]}
+// The store's service time is latency_base + lognormal(mean latency_mean, sigma latency_sigma).
+// Zone outages are params, not world faults: the model runs on the kernel, not on world hosts.
+//
+// Measure scopes (sim/evcache/cluster.hpp): "reads" (the default), "zone-a".. (per client zone,
+// with its latency), "store" (throughput = backing-store load), and three ratio scopes whose
+// availability is a rate: "cache" (hit rate), "local" (local-zone hit rate), "fallback" (the
+// fraction of reads sent to another zone). Probes: store_queue, store_busy, items/<zone>.
+#include "world_faults.hpp"
+
+#include <faultline/scenario/registry.hpp>
+#include <faultline/sim/evcache/cluster.hpp>
+
+#include <stdexcept>
+
+namespace faultline::scenario {
+namespace {
+
+namespace ev = faultline::sim::evcache;
+
+class EvcacheInstance : public ModelInstance {
+public:
+  explicit EvcacheInstance(ev::EvcacheParams params) : params_(std::move(params)) {}
+
+  void start(Simulation& sim) override {
+    cluster_ = std::make_unique<ev::EvcacheCluster>(sim, params_);
+    cluster_->start();
+  }
+
+  std::optional<MeasureNames> measures(std::string_view of) const override {
+    const std::string scope = of.empty() ? std::string("reads") : std::string(of);
+    const auto scopes = measure_scopes();
+    if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
+      return std::nullopt;
+    }
+    auto n = ev::scope_names(scope);
+    return MeasureNames{n.requests, n.successes, n.failures, ev::attempts_name(), n.latency};
+  }
+  std::vector<std::string> measure_scopes() const override {
+    std::vector<std::string> s{"cache", "fallback", "local", "reads", "store"};
+    for (int z = 0; z < params_.zones; ++z) {
+      s.push_back("zone-" + ev::zone_name(z));
+    }
+    return s;
+  }
+
+  std::vector<std::string> probes() const override {
+    std::vector<std::string> p;
+    const int groups = params_.replicated ? params_.zones : 1;
+    for (int g = 0; g < groups; ++g) {
+      p.push_back("items/" + ev::zone_name(g));
+    }
+    p.push_back("store_busy");
+    p.push_back("store_queue");
+    return p;
+  }
+  double probe(std::string_view name) const override {
+    if (name == "store_queue") {
+      return static_cast<double>(cluster_->store_queue());
+    }
+    if (name == "store_busy") {
+      return static_cast<double>(cluster_->store_busy());
+    }
+    const auto zone = ev::parse_zone(name.substr(6), params_.zones);
+    return static_cast<double>(cluster_->items(zone.value_or(0)));
+  }
+
+private:
+  ev::EvcacheParams params_;
+  std::unique_ptr<ev::EvcacheCluster> cluster_;
+};
+
+std::unique_ptr<ModelInstance> prepare_evcache(const ModelInput& in) {
+  const Source& source = *in.source;
+  ev::EvcacheParams p;
+  if (in.params != nullptr) {
+    ObjectReader r(*in.params, "/model/params", source);
+    r.get("zones", p.zones, {.min = 1, .max = 26});
+    r.get("replicated", p.replicated);
+    if (auto o = r.object("server")) {
+      auto& s = p.server;
+      o->get("servers_per_zone", s.servers_per_zone, {.min = 1, .max = 1000});
+      o->get("memory_bytes", s.memory_bytes, {.min = 1024});
+      o->get("item_overhead_bytes", s.item_overhead_bytes, {.min = 0});
+      o->get("ring_points", s.ring_points, {.min = 1, .max = 1000});
+      o->get("service_time", s.service_time, {.min = Duration::zero()});
+      o->finish();
+    }
+    if (auto o = r.object("client")) {
+      auto& c = p.client;
+      o->get("ops_per_s", c.ops_per_s, {.min = 1e-9, .max = 1e6});
+      o->get("write_ratio", c.write_ratio, {.min = 0, .max = 1});
+      o->get("keys", c.keys, {.min = 1, .max = 10'000'000});
+      o->get("zipf_s", c.zipf_s, {.min = 0, .max = 5});
+      o->get("value_bytes", c.value_bytes, {.min = 1});
+      o->get("ttl", c.ttl, {.min = Duration::nanos(1)});
+      o->get("read_timeout", c.read_timeout, {.min = Duration::nanos(1)});
+      o->get("fallback_on_miss", c.fallback_on_miss);
+      o->get("fallback_on_error", c.fallback_on_error);
+      o->get("fill_on_miss", c.fill_on_miss);
+      bindings::check_request_count(*o, "ops_per_s", c.ops_per_s, in.duration);
+      o->finish();
+    }
+    if (auto o = r.object("store")) {
+      auto& s = p.store;
+      o->get("concurrency", s.concurrency, {.min = 1, .max = 100000});
+      o->get("queue_limit", s.queue_limit, {.min = 0, .max = 10'000'000});
+      o->get("latency_base", s.latency.base, {.min = Duration::zero()});
+      o->get("latency_mean", s.latency.jitter_mean, {.min = Duration::zero()});
+      o->get("latency_sigma", s.latency.jitter_shape, {.min = 0, .max = 5});
+      o->get("timeout", s.timeout, {.min = Duration::nanos(1)});
+      o->finish();
+    }
+    if (auto o = r.object("warmup")) {
+      o->get("write_only", p.warmup.write_only);
+      o->get("duration", p.warmup.duration, {.min = Duration::zero()});
+      o->finish();
+    }
+    if (const Json* outages = r.array("outages")) {
+      for (std::size_t i = 0; i < outages->size(); ++i) {
+        ObjectReader o((*outages)[i], child_pointer("/model/params/outages", i), source);
+        ev::ZoneOutage out;
+        std::string zone;
+        o.get("zone", zone);
+        const auto z = ev::parse_zone(zone, p.zones);
+        if (!z) {
+          throw o.error("zone", fmt::format("\"{}\" is not one of the {} zones", zone, p.zones),
+                        "use \"a\", \"b\", ... (one letter per zone)");
+        }
+        out.zone = *z;
+        o.get("at", out.at, {.min = Duration::zero(), .max = in.duration});
+        o.get("for", out.for_, {.min = Duration::zero()});
+        o.finish();
+        p.outages.push_back(out);
+      }
+    }
+    r.finish();
+  }
+  try {
+    p.validate();
+  } catch (const std::invalid_argument& e) {
+    throw bindings::params_error(e.what(), "/model/params", source);
+  }
+  return std::make_unique<EvcacheInstance>(std::move(p));
+}
+
+}  // namespace
+
+void register_evcache_model(ModelRegistry& registry) {
+  registry.add({"evcache",
+                "Netflix EVCache: memcached-like servers (memory budget, LRU, TTL) in one "
+                "server group per zone sharded by a Ketama ring, a client that writes every "
+                "zone and reads the local one with zone fallback, write-only warm-up, a "
+                "heavy-tailed backing store (sim/evcache)",
+                {},
+                prepare_evcache});
+}
+
+}  // namespace faultline::scenario

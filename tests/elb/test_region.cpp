@@ -1,0 +1,191 @@
+// The ELB region against simulated fleets: reprogramming from missing state, running ELBs that
+// keep routing until a workflow touches them, fail static, damage growing with control-plane
+// activity, the restore, and DNS failover with a TTL.
+#include <faultline/sim/elb/region.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace faultline;
+using namespace faultline::sim::elb;
+
+namespace {
+
+/// One family ("tv"), no fleet, no scheduled incident, workflows that (almost) never run on
+/// their own: tests drive delete_state() and touch() by hand.
+ElbParams quiet() {
+  ElbParams p;
+  p.fleet.elbs = 0;
+  p.families = {FamilyParams{"tv", 20.0, false, 6, Duration::hours(10000)}};
+  p.incident.enabled = false;
+  return p;
+}
+
+std::uint64_t counter(const Simulation& sim, const std::string& name) {
+  const auto* c = sim.metrics().find_counter(name);
+  return c == nullptr ? 0 : c->value();
+}
+
+}  // namespace
+
+TEST_CASE("a workflow reprograms an ELB from missing state with no backends; intact state "
+          "programs it correctly",
+          "[elb]") {
+  Simulation sim;
+  ElbRegion r(sim, quiet());
+  r.touch(0, false);  // intact: nothing breaks
+  CHECK(r.broken_nodes(0) == 0);
+  r.delete_state(0);
+  CHECK(r.broken_nodes(0) == 0);  // the deletion alone changes nothing in the data plane
+  r.touch(0, true);               // a scale event: one node programmed from missing state
+  CHECK(r.broken_nodes(0) == 1);
+  r.touch(0, false);  // a config push: every node
+  CHECK(r.broken_nodes(0) == 6);
+  CHECK(r.impacted() == 1);
+  const auto cp = control_plane_metric_names();
+  CHECK(counter(sim, cp.failures) == 2);
+  CHECK(counter(sim, cp.successes) == 1);
+}
+
+TEST_CASE("a running ELB whose state is gone keeps routing until a workflow touches it", "[elb]") {
+  Simulation sim;
+  ElbRegion r(sim, quiet());
+  r.start();
+  r.delete_state(0);
+  sim.run_for(Duration::minutes(10));
+  const auto n = family_metric_names("tv");
+  CHECK(counter(sim, n.failures) == 0);
+  CHECK(counter(sim, n.successes) > 10000);
+  r.touch(0, false);
+  sim.run_for(Duration::minutes(10));
+  CHECK(counter(sim, n.failures) > 10000);  // every node black-holes from now on
+}
+
+TEST_CASE("a fail-static control plane refuses to touch an ELB whose state is missing", "[elb]") {
+  Simulation sim;
+  auto p = quiet();
+  p.control_plane.fail_static = GENERATE(true, false);
+  ElbRegion r(sim, p);
+  r.delete_state(0);
+  r.touch(0, false);
+  INFO("fail_static " << p.control_plane.fail_static);
+  CHECK(r.broken_nodes(0) == (p.control_plane.fail_static ? 0 : 6));
+  // Either way the API call errors: the state is still missing.
+  CHECK(counter(sim, control_plane_metric_names().failures) == 1);
+}
+
+TEST_CASE("the damage grows with control-plane activity and stops when workflows are disabled",
+          "[elb]") {
+  auto impacted_at = [](Duration touch_mean, Duration at) {
+    Simulation sim;
+    ElbParams p;
+    p.fleet.elbs = 1000;
+    p.fleet.touch_mean = touch_mean;
+    p.families = {FamilyParams{"tv", 0.01, false, 6, Duration::hours(10000)}};
+    p.incident.deleted_fraction = 0.1;  // 100 ELBs
+    ElbRegion r(sim, p);
+    r.start();
+    sim.run_until(Time::from_ns(at.ns()));
+    return r.impacted();
+  };
+  // T0 = 24 min, workflows disabled at 5 h: a busy control plane breaks more of the 100.
+  const int busy = impacted_at(Duration::hours(1), Duration::hours(4));
+  const int quiet_cp = impacted_at(Duration::hours(8), Duration::hours(4));
+  INFO("busy " << busy << " quiet " << quiet_cp);
+  CHECK(busy > 90);
+  CHECK(quiet_cp < 50);
+  CHECK(busy <= 100);  // only ELBs whose state was deleted
+  // Once workflows are off (5 h) nothing more breaks: the same count at 5 h and at 14 h.
+  CHECK(impacted_at(Duration::hours(8), Duration::hours(5)) ==
+        impacted_at(Duration::hours(8), Duration::hours(14)));
+}
+
+TEST_CASE("the merge of the restored snapshot brings every ELB back within the re-enable period",
+          "[elb]") {
+  Simulation sim;
+  ElbParams p;
+  p.fleet.elbs = 200;
+  p.fleet.touch_mean = Duration::hours(1);
+  p.incident.families_repaired_at = Duration::zero();
+  ElbRegion r(sim, p);
+  r.start();
+  sim.run_until(Time::from_ns(p.incident.merged_at.ns()));
+  CHECK(r.impacted() > 10);
+  sim.run_until(Time::from_ns((p.incident.merged_at + p.incident.reenable_over).ns()));
+  CHECK(r.impacted() == 0);
+}
+
+TEST_CASE("DNS failover moves a family to the other region after its health checks fail, "
+          "within the TTL",
+          "[elb]") {
+  Simulation sim;
+  auto p = quiet();
+  p.failover.enabled = GENERATE(true, false);
+  p.failover.check_interval = Duration::minutes(1);
+  p.failover.checks = 2;
+  p.failover.dns_ttl = Duration::seconds(60);
+  ElbRegion r(sim, p);
+  r.start();
+  r.delete_state(0);
+  r.touch(0, false);  // every node broken at t = 0
+  const auto n = family_metric_names("tv");
+  // Checks at 1 and 2 min fail: DNS switches at 2 min. Black-holed requests fail 10 s later.
+  sim.run_until(Time::from_ns(Duration::seconds(130).ns()));
+  INFO("failover " << p.failover.enabled);
+  CHECK(r.failed_over(0) == p.failover.enabled);
+  const auto at_switch = counter(sim, n.failures);
+  // Clients whose cached answer has not expired still reach the broken ELB during the TTL.
+  sim.run_until(Time::from_ns(Duration::seconds(190).ns()));
+  const auto after_ttl = counter(sim, n.failures);
+  CHECK(after_ttl > at_switch + 100);
+  sim.run_for(Duration::minutes(10));
+  if (p.failover.enabled) {
+    CHECK(after_ttl < at_switch + 20 * 60);  // fewer than without failover over that minute
+    CHECK(counter(sim, n.failures) == after_ttl);  // nothing fails once every client moved
+  } else {
+    CHECK(counter(sim, n.failures) > after_ttl + 10000);
+  }
+}
+
+namespace {
+/// Collects the kinds and the ELB of the `elb` trace records.
+class ElbRecords : public TraceSink {
+public:
+  void on_record(const TraceRecordView& r) override {
+    if (r.source != "elb") {
+      return;
+    }
+    std::string line(r.kind);
+    for (const auto& f : r.fields) {
+      line += " " + std::string(f.key) + "=" + f.value.to_string();
+    }
+    lines.push_back(line);
+  }
+  bool has(std::string_view needle) const {
+    for (const auto& l : lines) {
+      if (l.find(needle) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+  std::vector<std::string> lines;
+};
+}  // namespace
+
+TEST_CASE("reprogramming, refusals and failover are trace records on the ELB's own track",
+          "[elb]") {
+  Simulation sim;
+  ElbRecords records;
+  sim.trace().attach(&records);
+  auto p = quiet();
+  p.failover.enabled = true;
+  ElbRegion r(sim, p);
+  r.start();
+  r.delete_state(0);
+  r.touch(0, true);   // one node of six: 17 % errors, under the 20 % health threshold
+  r.touch(0, false);  // every node
+  sim.run_for(Duration::minutes(5));
+  INFO(records.lines.size() << " records");
+  CHECK(records.has("reprogram node=api-tv from_missing_state=true scale=true nodes=1 backends=0"));
+  CHECK(records.has("failover node=api-tv family=tv"));
+}

@@ -1,0 +1,174 @@
+// The EVCache client against a simulated three-zone cluster: write-all, local reads, zone
+// fallback on a timeout and on a miss, and write-only warm-up of a restarted zone. Each test
+// drives the cluster by hand (no workload) and reads where a value came from.
+#include <faultline/sim/evcache/cluster.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace faultline;
+using namespace faultline::sim::evcache;
+
+namespace {
+
+EvcacheParams params() {
+  EvcacheParams p;
+  p.zones = 3;
+  p.warmup.write_only = false;
+  return p;
+}
+
+/// Reads `key` from a client in `zone` and runs until the read finishes.
+ReadResult read_now(Simulation& sim, EvcacheCluster& c, int zone, std::uint64_t key) {
+  ReadResult got;
+  bool done = false;
+  c.read(zone, key, [&](const ReadResult& r) {
+    got = r;
+    done = true;
+  });
+  sim.run_for(Duration::seconds(2));
+  REQUIRE(done);
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("a write goes to every zone's server group", "[evcache]") {
+  Simulation sim;
+  EvcacheCluster c(sim, params());
+  c.write(1, 42);
+  sim.run_for(Duration::millis(50));
+  for (int g = 0; g < 3; ++g) {
+    INFO("group " << g);
+    CHECK(c.holds(g, 42));
+  }
+  // A local read is served by the local zone, within the in-zone round trip (§4.4: < 1 ms).
+  auto r = read_now(sim, c, 2, 42);
+  CHECK(r.served == Served::kLocal);
+  CHECK(r.latency < Duration::millis(1) * 3);
+}
+
+TEST_CASE("reads fall back to another zone when the local zone times out", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  const bool fallback = GENERATE(true, false);
+  p.client.fallback_on_error = fallback;
+  EvcacheCluster c(sim, p);
+  c.write(0, 5);
+  sim.run_for(Duration::millis(50));
+  c.fail_zone(0);
+  auto r = read_now(sim, c, 0, 5);
+  INFO("fallback_on_error " << fallback);
+  CHECK(r.latency >= p.client.read_timeout);  // the lost zone never answers
+  if (fallback) {
+    CHECK(r.served == Served::kFallback);
+    CHECK(r.fell_back);
+  } else {
+    CHECK(r.served == Served::kStore);
+  }
+}
+
+TEST_CASE("reads fall back to another zone after a local miss", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  const bool fallback = GENERATE(true, false);
+  p.client.fallback_on_miss = fallback;
+  p.client.fill_on_miss = false;
+  EvcacheCluster c(sim, p);
+  c.fail_zone(0);
+  c.write(1, 9);  // zone 0 is down: only zones 1 and 2 get the item
+  sim.run_for(Duration::millis(50));
+  c.restore_zone(0);  // back, empty
+  REQUIRE_FALSE(c.holds(0, 9));
+  REQUIRE(c.holds(1, 9));
+  auto r = read_now(sim, c, 0, 9);
+  INFO("fallback_on_miss " << fallback);
+  CHECK(r.served == (fallback ? Served::kFallback : Served::kStore));
+}
+
+TEST_CASE("a restarted zone in write-only mode sends its reads to warm zones", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.client.fallback_on_miss = false;  // only write-only mode keeps reads off the cold zone
+  p.warmup.write_only = GENERATE(true, false);
+  p.warmup.duration = Duration::seconds(30);
+  EvcacheCluster c(sim, p);
+  c.write(0, 3);
+  sim.run_for(Duration::millis(50));
+  c.fail_zone(0);
+  sim.run_for(Duration::seconds(1));
+  c.restore_zone(0);
+  INFO("write_only " << p.warmup.write_only);
+  CHECK(c.write_only(0) == p.warmup.write_only);
+  auto r = read_now(sim, c, 0, 3);
+  if (p.warmup.write_only) {
+    CHECK(r.served == Served::kFallback);
+    CHECK(r.latency < p.client.read_timeout);  // asked a warm zone directly
+    // Writes still reach the write-only zone, so it warms.
+    c.write(1, 3);
+    sim.run_for(Duration::millis(50));
+    CHECK(c.holds(0, 3));
+    sim.run_for(Duration::seconds(30));
+    CHECK_FALSE(c.write_only(0));
+    CHECK(read_now(sim, c, 0, 3).served == Served::kLocal);
+  } else {
+    CHECK(r.served == Served::kStore);  // the miss storm, one read of it
+  }
+}
+
+TEST_CASE("an unreplicated cache sends everything to the store once its zone is lost",
+          "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.replicated = false;
+  EvcacheCluster c(sim, p);
+  REQUIRE(c.groups() == 1);
+  c.write(2, 11);
+  sim.run_for(Duration::millis(50));
+  CHECK(read_now(sim, c, 2, 11).served == Served::kLocal);  // served by the only group
+  c.fail_zone(0);
+  CHECK(read_now(sim, c, 2, 11).served == Served::kStore);
+}
+
+TEST_CASE("a read that misses everywhere goes to the store and fills every zone", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.client.fill_on_miss = GENERATE(true, false);
+  EvcacheCluster c(sim, p);
+  auto r = read_now(sim, c, 1, 77);
+  CHECK(r.served == Served::kStore);
+  INFO("fill_on_miss " << p.client.fill_on_miss);
+  for (int g = 0; g < 3; ++g) {
+    CHECK(c.holds(g, 77) == p.client.fill_on_miss);
+  }
+  // With the fill, the next read is a local hit.
+  CHECK((read_now(sim, c, 1, 77).served == Served::kLocal) == p.client.fill_on_miss);
+}
+
+TEST_CASE("a read served by another zone pays the cross-zone round trip", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.client.fill_on_miss = false;
+  EvcacheCluster c(sim, p);
+  c.fail_zone(0);
+  c.write(1, 8);
+  sim.run_for(Duration::millis(50));
+  c.restore_zone(0);  // empty: the read misses locally, then falls back to zone b
+  auto r = read_now(sim, c, 0, 8);
+  REQUIRE(r.served == Served::kFallback);
+  // One in-zone round trip (the miss) plus one cross-zone round trip: EVCache, > 2 ms.
+  CHECK(r.latency > Duration::millis(2) + Duration::micros(500));
+  CHECK(r.latency < p.client.read_timeout);
+}
+
+TEST_CASE("an item expires at its TTL in every zone and the next read goes to the store",
+          "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.client.ttl = Duration::seconds(30);
+  EvcacheCluster c(sim, p);
+  c.write(0, 4);
+  sim.run_for(Duration::seconds(29));
+  CHECK(read_now(sim, c, 0, 4).served == Served::kLocal);
+  sim.run_for(Duration::seconds(1));
+  CHECK(read_now(sim, c, 0, 4).served == Served::kStore);
+}
