@@ -474,7 +474,9 @@ void ObjectReader::get_choice(std::string_view key, std::string& out,
 }
 
 const Json* ObjectReader::raw(std::string_view key, Doc doc, std::string_view type) {
-  note(key, std::string(type), "", doc);
+  if (!doc.empty()) {  // undocumented raw reads are the scenario layer's own sections
+    note(key, std::string(type), "", doc);
+  }
   return lookup(key);
 }
 

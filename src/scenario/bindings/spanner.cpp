@@ -78,9 +78,13 @@ svc::ServiceGraphParams read_linux_fleet(ObjectReader& r) {
   return g;
 }
 
-int zone_index(const Json& v, const std::string& pointer, const Source& source, int zones) {
+// The index of a zone name ("z1" → 0); a bad name is reported and `fallback` returned.
+int zone_index(const ObjectReader& r, const Json& v, const std::string& pointer, int zones,
+               int fallback = 0) {
+  const Source& source = r.source();
   if (!v.is_string()) {
-    throw source.error(pointer, "expected a zone name such as \"z1\"");
+    r.report(source.error(pointer, "expected a zone name such as \"z1\""));
+    return fallback;
   }
   std::string name = v.get<std::string>();
   for (int z = 0; z < zones; ++z) {
@@ -88,8 +92,10 @@ int zone_index(const Json& v, const std::string& pointer, const Source& source, 
       return z;
     }
   }
-  throw source.error(pointer, fmt::format("unknown zone \"{}\"", name),
-                     fmt::format("use z1 to z{} (the model names its zones z1, z2, ...)", zones));
+  r.report(source.error(pointer, fmt::format("unknown zone \"{}\"", name),
+                        fmt::format("use z1 to z{} (the model names its zones z1, z2, ...)",
+                                    zones)));
+  return fallback;
 }
 
 void read_workload(ObjectReader& r, sp::WorkloadParams& w, int zones) {
@@ -107,7 +113,7 @@ void read_workload(ObjectReader& r, sp::WorkloadParams& w, int zones) {
   if (const Json* zs = r.array("client_zones")) {
     for (std::size_t i = 0; i < zs->size(); ++i) {
       w.client_zones.push_back(
-          zone_index((*zs)[i], child_pointer(r.pointer("client_zones"), i), r.source(), zones));
+          zone_index(r, (*zs)[i], child_pointer(r.pointer("client_zones"), i), zones));
     }
   }
   r.finish();
@@ -284,8 +290,8 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   r.get("groups", p.groups, {.min = 1, .max = 100000});
   r.get("replicas", p.replicas, {.min = 1, .max = 15});
   r.get("keys", p.keys, {.min = 1, .max = 10000000});
-  if (const Json* lz = r.raw("leader_zone")) {
-    p.leader_zone = zone_index(*lz, r.pointer("leader_zone"), source, p.zones);
+  if (const Json* lz = r.raw("leader_zone", "zone of every group's first leader, \"z1\" to \"zN\"", "zone name")) {
+    p.leader_zone = zone_index(r, *lz, r.pointer("leader_zone"), p.zones, p.leader_zone);
   }
   r.get("lease", p.lease, {.min = Duration::nanos(1)});
   r.get("lease_renew_interval", p.lease_renew_interval, {.min = Duration::nanos(1)});
@@ -309,8 +315,8 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   p.time_source = source_kind == "truetime" ? sp::TimeSourceKind::kTrueTime
                                             : sp::TimeSourceKind::kHostClock;
   r.get("host_clock_epsilon", p.host_clock_epsilon, {.min = Duration::zero()});
-  if (const Json* hz = r.raw("handoff_zone")) {
-    p.handoff_zone = zone_index(*hz, r.pointer("handoff_zone"), source, p.zones);
+  if (const Json* hz = r.raw("handoff_zone", "zone the leaders are moved to at handoff_at (\"z1\" to \"zN\")", "zone name")) {
+    p.handoff_zone = zone_index(r, *hz, r.pointer("handoff_zone"), p.zones, p.handoff_zone);
   }
   r.get("handoff_at", p.handoff_at, {.min = Duration::zero(), .max = in.duration});
   if (auto w = r.object("workload")) {
@@ -324,14 +330,14 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   }
   if (const Json* outs = r.array("master_outages")) {
     if (p.time_source != sp::TimeSourceKind::kTrueTime && !outs->empty()) {
-      throw r.error("master_outages", "time masters exist only with the TrueTime oracle",
-                    "set \"time_source\": \"truetime\" or remove master_outages");
+      r.report(r.error("master_outages", "time masters exist only with the TrueTime oracle",
+                       "set \"time_source\": \"truetime\" or remove master_outages"));
     }
     for (std::size_t i = 0; i < outs->size(); ++i) {
       std::string ptr = child_pointer(r.pointer("master_outages"), i);
       ObjectReader o((*outs)[i], ptr, source);
       MasterOutage m;
-      m.zone = zone_index(o.require("zone", "\"z1\""), o.pointer("zone"), source, p.zones);
+      m.zone = zone_index(o, o.require("zone", "\"z1\""), o.pointer("zone"), p.zones);
       o.get("index", m.index,
             {.min = 0, .max = static_cast<double>(s.truetime.gps_masters_per_zone +
                                                   s.truetime.armageddon_masters_per_zone - 1)});
@@ -339,8 +345,8 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
       o.get("for", m.length, {.min = Duration::zero()});
       o.finish();
       if (m.at > in.duration) {
-        throw source.error(o.pointer("at"), "is after the end of the run",
-                           "use a time within the scenario's duration");
+        o.report(source.error(o.pointer("at"), "is after the end of the run",
+                              "use a time within the scenario's duration"));
       }
       s.outages.push_back(m);
     }
@@ -354,8 +360,9 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
         at = UtcInstant::parse(v.get<std::string>());
       }
       if (!at) {
-        throw source.error(ptr, "expected a UTC midnight such as \"2012-07-01T00:00:00Z\"",
-                           "name each leap second by the midnight right after it");
+        r.report(source.error(ptr, "expected a UTC midnight such as \"2012-07-01T00:00:00Z\"",
+                              "name each leap second by the midnight right after it"));
+        continue;
       }
       s.leap_seconds.push_back(*at);
     }
