@@ -97,12 +97,16 @@ Lists the registered models, and each scenario in DIR (default: scenarios/) with
 )";
 
 constexpr const char* kDescribeHelp = R"(usage: faultline describe MODEL [--json] [--dir DIR]
+       faultline describe --schema | --reference
 
 Lists what a scenario file can say to MODEL: every parameter its binding reads (JSON path,
-type, default, range or choices), the sections it reads, and, for each scenario of the model in
-DIR (default scenarios/), its populations (for "of"), probes and checkers; then the observation
-kinds and expectation metrics. The parameters are recorded while the binding parses those
-scenarios, so the list is what the parser reads. --json prints the same as JSON.
+type, default, range or choices, and what it is), the sections it reads, and, for each scenario
+of the model in DIR (default scenarios/), its populations (for "of"), probes and checkers; then
+the observation kinds and expectation metrics. The parameters are recorded while the binding
+reads, so the list is what the parser reads. --json prints the same as JSON.
+
+--schema prints the JSON Schema of every model's params ($defs entries "<model>_params") and
+--reference the Markdown of docs/models.md; tools/model_reference.py writes both into docs/.
 )";
 
 constexpr const char* kDeterminismHelp = R"(usage: faultline check-determinism FILE [options]
@@ -795,10 +799,13 @@ int cmd_describe(const std::vector<std::string>& args, std::size_t first,
                  const Environment& env) {
   std::vector<std::string> models;
   bool json = false;
+  std::string generate;
   std::string dir = env.scenario_dir;
   for (std::size_t i = first; i < args.size(); ++i) {
     if (args[i] == "--json") {
       json = true;
+    } else if (args[i] == "--schema" || args[i] == "--reference") {
+      generate = args[i];
     } else if (args[i] == "--help" || args[i] == "-h") {
       out << kDescribeHelp;
       return kExitOk;
@@ -809,6 +816,17 @@ int cmd_describe(const std::vector<std::string>& args, std::size_t first,
     } else {
       models.push_back(args[i]);
     }
+  }
+  if (!generate.empty()) {
+    if (!models.empty()) {
+      throw BadUsage(generate + " covers every model; give no model name");
+    }
+    if (generate == "--schema") {
+      out << params_schema(registry).dump(2) << "\n";
+    } else {
+      print_reference(out, registry);
+    }
+    return kExitOk;
   }
   if (models.size() != 1) {
     throw BadUsage("describe needs exactly one model; `faultline list` names them");

@@ -18,4 +18,11 @@ scenario::Json describe_model(const scenario::ModelRegistry& registry, const std
 /// The same, for a person.
 void print_description(std::ostream& out, const scenario::Json& description);
 
+/// JSON Schema of every registered model's /model/params, as `$defs` entries named
+/// "<model>_params" (what tools/model_reference.py splices into docs/scenario.schema.json).
+scenario::Json params_schema(const scenario::ModelRegistry& registry);
+
+/// docs/models.md: every model's params as Markdown tables.
+void print_reference(std::ostream& out, const scenario::ModelRegistry& registry);
+
 }  // namespace faultline::cli

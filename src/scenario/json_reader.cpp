@@ -144,77 +144,21 @@ Duration parse_duration(const Json& j, const std::string& pointer, const Source&
 void ParamCatalog::note(ParamInfo info) {
   if (seen_.insert(info.pointer).second) {
     params_.push_back(std::move(info));
-  }
-}
-
-void ObjectReader::note(std::string_view key, std::string type, std::string default_value,
-                        std::string range, std::vector<std::string> choices) const {
-  if (source_.catalog == nullptr) {
     return;
   }
-  // Array indices become "*": tiers/0/instances and tiers/1/instances are one parameter.
-  std::string normalized;
-  const std::string full = pointer(key);
-  std::string_view rest = full;
-  while (!rest.empty()) {
-    rest.remove_prefix(1);  // the '/'
-    const auto end = std::min(rest.find('/'), rest.size());
-    std::string_view token = rest.substr(0, end);
-    const bool index = !token.empty() && token.find_first_not_of("0123456789") == token.npos;
-    normalized += "/" + (index ? std::string("*") : std::string(token));
-    rest.remove_prefix(end);
-  }
-  source_.catalog->note({normalized, std::move(type), std::move(default_value), std::move(range),
-                         std::move(choices)});
-}
-
-ObjectReader::ObjectReader(const Json& json, std::string pointer, const Source& source)
-    : json_(json), pointer_(std::move(pointer)), source_(source) {
-  if (!json_.is_object()) {
-    throw source_.error(pointer_, "expected an object, found " + json_type_name(json_),
-                        "write {\"key\": value, ...}");
-  }
-}
-
-bool ObjectReader::has(std::string_view key) const { return json_.contains(key); }
-
-const Json* ObjectReader::lookup(std::string_view key) {
-  known_.emplace(key);
-  auto it = json_.find(key);
-  return it == json_.end() ? nullptr : &*it;
-}
-
-ScenarioError ObjectReader::error(std::string_view key, std::string problem,
-                                  std::string fix) const {
-  return source_.error(pointer(key), std::move(problem), std::move(fix));
-}
-
-ScenarioError ObjectReader::error_here(std::string problem, std::string fix) const {
-  return source_.error(pointer_, std::move(problem), std::move(fix));
-}
-
-void ObjectReader::get(std::string_view key, bool& out) {
-  note(key, "boolean", out ? "true" : "false");
-  if (const Json* v = lookup(key)) {
-    if (!v->is_boolean()) {
-      throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected true or false");
+  for (auto& p : params_) {
+    if (p.pointer == info.pointer && p.doc.empty()) {
+      p.doc = std::move(info.doc);
     }
-    out = v->get<bool>();
-  }
-}
-
-void ObjectReader::get(std::string_view key, std::string& out) {
-  note(key, "string", Json(out).dump());
-  if (const Json* v = lookup(key)) {
-    if (!v->is_string()) {
-      throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected a string",
-                  "put the value in double quotes");
-    }
-    out = v->get<std::string>();
   }
 }
 
 namespace {
+
+const Json& empty_object() {
+  static const Json kEmpty = Json::object();
+  return kEmpty;
+}
 
 std::string range_text(long double lo, long double hi) {
   auto show = [](long double x) {
@@ -234,7 +178,101 @@ std::string range_text(long double lo, long double hi) {
   return "between " + show(lo) + " and " + show(hi);
 }
 
+std::optional<double> finite(double x) {
+  return std::isinf(x) ? std::nullopt : std::optional<double>(x);
+}
+
 }  // namespace
+
+void ObjectReader::note(std::string_view key, std::string type, std::string default_value,
+                        Doc doc, std::string range, std::vector<std::string> choices,
+                        std::optional<double> minimum, std::optional<double> maximum) const {
+  if (source_.catalog == nullptr) {
+    return;
+  }
+  // Array indices become "*": tiers/0/instances and tiers/1/instances are one parameter.
+  std::string normalized;
+  const std::string full = pointer(key);
+  std::string_view rest = full;
+  while (!rest.empty()) {
+    rest.remove_prefix(1);  // the '/'
+    const auto end = std::min(rest.find('/'), rest.size());
+    std::string_view token = rest.substr(0, end);
+    const bool index = !token.empty() && token.find_first_not_of("0123456789") == token.npos;
+    normalized += "/" + (index ? std::string("*") : std::string(token));
+    rest.remove_prefix(end);
+  }
+  source_.catalog->note({normalized, std::move(type), std::move(default_value), std::move(range),
+                         std::move(choices), std::string(doc), minimum, maximum});
+}
+
+ObjectReader::ObjectReader(const Json& json, std::string pointer, const Source& source)
+    : json_(&json), pointer_(std::move(pointer)), source_(source) {
+  if (!json_->is_object()) {
+    auto e = source_.error(pointer_, "expected an object, found " + json_type_name(*json_),
+                           "write {\"key\": value, ...}");
+    if (!collecting()) {
+      throw e;
+    }
+    report(e);
+    json_ = &empty_object();
+    broken_ = true;
+  }
+}
+
+bool ObjectReader::collecting() const {
+  return source_.reading != nullptr && !source_.reading->closed;
+}
+
+void ObjectReader::report(const ScenarioError& e) const {
+  if (!collecting()) {
+    throw e;
+  }
+  source_.reading->errors.add(e);
+}
+
+bool ObjectReader::has(std::string_view key) const { return json_->contains(key); }
+
+const Json* ObjectReader::lookup(std::string_view key) {
+  known_.emplace(key);
+  auto it = json_->find(key);
+  return it == json_->end() ? nullptr : &*it;
+}
+
+ScenarioError ObjectReader::error(std::string_view key, std::string problem,
+                                  std::string fix) const {
+  return source_.error(pointer(key), std::move(problem), std::move(fix));
+}
+
+ScenarioError ObjectReader::error_here(std::string problem, std::string fix) const {
+  return source_.error(pointer_, std::move(problem), std::move(fix));
+}
+
+void ObjectReader::get(std::string_view key, bool& out, Doc doc) {
+  note(key, "boolean", out ? "true" : "false", doc);
+  if (const Json* v = lookup(key)) {
+    recover([&] {
+      if (!v->is_boolean()) {
+        throw error(key,
+                    json_brief(*v) + " is " + json_type_name(*v) + ", expected true or false");
+      }
+      out = v->get<bool>();
+    });
+  }
+}
+
+void ObjectReader::get(std::string_view key, std::string& out, Doc doc) {
+  note(key, "string", Json(out).dump(), doc);
+  if (const Json* v = lookup(key)) {
+    recover([&] {
+      if (!v->is_string()) {
+        throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected a string",
+                    "put the value in double quotes");
+      }
+      out = v->get<std::string>();
+    });
+  }
+}
 
 double ObjectReader::number(std::string_view key, const Json& v, Bounds bounds, bool integral) {
   if (!v.is_number()) {
@@ -260,10 +298,11 @@ std::string ObjectReader::bounds_text(Bounds b) {
   return std::isinf(b.min) && std::isinf(b.max) ? std::string() : range_text(b.min, b.max);
 }
 
-void ObjectReader::get(std::string_view key, double& out, Bounds bounds) {
-  note(key, "number", fmt::format("{:g}", out), bounds_text(bounds));
+void ObjectReader::get(std::string_view key, double& out, Bounds bounds, Doc doc) {
+  note(key, "number", fmt::format("{:g}", out), doc, bounds_text(bounds), {}, finite(bounds.min),
+       finite(bounds.max));
   if (const Json* v = lookup(key)) {
-    out = number(key, *v, bounds, false);
+    recover([&] { out = number(key, *v, bounds, false); });
   }
 }
 
@@ -291,31 +330,50 @@ T ObjectReader::integer(std::string_view key, const Json& v, Bounds bounds) {
   return static_cast<T>(x);
 }
 
-void ObjectReader::get(std::string_view key, std::int64_t& out, Bounds bounds) {
-  note(key, "integer", std::to_string(out), bounds_text(bounds));
+namespace {
+
+// An integer's bounds as the schema states them: the tighter of the binding's and the type's.
+template <typename T>
+std::pair<std::optional<double>, std::optional<double>> integer_bounds(Bounds b) {
+  auto lo = std::max(b.min, static_cast<double>(std::numeric_limits<T>::min()));
+  auto hi = std::min(b.max, static_cast<double>(std::numeric_limits<T>::max()));
+  // Only a bound that fits exactly in a double is worth stating (2^63 does not).
+  return {std::fabs(lo) < 9e15 ? std::optional<double>(lo) : std::nullopt,
+          std::fabs(hi) < 9e15 ? std::optional<double>(hi) : std::nullopt};
+}
+
+}  // namespace
+
+void ObjectReader::get(std::string_view key, std::int64_t& out, Bounds bounds, Doc doc) {
+  auto [lo, hi] = integer_bounds<std::int64_t>(bounds);
+  note(key, "integer", std::to_string(out), doc, bounds_text(bounds), {}, lo, hi);
   if (const Json* v = lookup(key)) {
-    out = integer<std::int64_t>(key, *v, bounds);
+    recover([&] { out = integer<std::int64_t>(key, *v, bounds); });
   }
 }
 
-void ObjectReader::get(std::string_view key, std::uint64_t& out, Bounds bounds) {
-  note(key, "integer", std::to_string(out), bounds_text(bounds));
+void ObjectReader::get(std::string_view key, std::uint64_t& out, Bounds bounds, Doc doc) {
+  auto [lo, hi] = integer_bounds<std::uint64_t>(bounds);
+  note(key, "integer", std::to_string(out), doc, bounds_text(bounds), {}, lo, hi);
   if (const Json* v = lookup(key)) {
-    out = integer<std::uint64_t>(key, *v, bounds);
+    recover([&] { out = integer<std::uint64_t>(key, *v, bounds); });
   }
 }
 
-void ObjectReader::get(std::string_view key, int& out, Bounds bounds) {
-  note(key, "integer", std::to_string(out), bounds_text(bounds));
+void ObjectReader::get(std::string_view key, int& out, Bounds bounds, Doc doc) {
+  auto [lo, hi] = integer_bounds<int>(bounds);
+  note(key, "integer", std::to_string(out), doc, bounds_text(bounds), {}, lo, hi);
   if (const Json* v = lookup(key)) {
-    out = integer<int>(key, *v, bounds);
+    recover([&] { out = integer<int>(key, *v, bounds); });
   }
 }
 
-void ObjectReader::get(std::string_view key, Duration& out, DurationBounds bounds) {
+void ObjectReader::get(std::string_view key, Duration& out, DurationBounds bounds, Doc doc) {
   {
     const bool has_min = bounds.min != DurationBounds{}.min;
-    const bool has_max = bounds.max != DurationBounds{}.max;
+    // The run's length as a bound (known only from a scenario) is not part of the key's range.
+    const bool has_max = bounds.max != DurationBounds{}.max &&
+                         !(source_.reading != nullptr && source_.reading->explore);
     std::string range;
     if (has_min && has_max) {
       range = "between " + bounds.min.to_string() + " and " + bounds.max.to_string();
@@ -324,112 +382,168 @@ void ObjectReader::get(std::string_view key, Duration& out, DurationBounds bound
     } else if (has_max) {
       range = "at most " + bounds.max.to_string();
     }
-    note(key, "duration", Json(out.to_string()).dump(), range);
+    note(key, "duration", Json(out.to_string()).dump(), doc, range);
   }
   if (const Json* v = lookup(key)) {
-    Duration d = parse_duration(*v, pointer(key), source_);
-    if (d < bounds.min) {
-      throw error(key, json_brief(*v) + " is too short",
-                  "it must be at least " + bounds.min.to_string());
-    }
-    if (d > bounds.max) {
-      throw error(key, json_brief(*v) + " is too long",
-                  "it must be at most " + bounds.max.to_string());
-    }
-    out = d;
-  }
-}
-
-void ObjectReader::get(std::string_view key, std::vector<std::string>& out) {
-  note(key, "array of strings", Json(out).dump());
-  if (const Json* v = lookup(key)) {
-    if (!v->is_array()) {
-      throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected an array",
-                  "write [\"a\", \"b\"]");
-    }
-    std::vector<std::string> values;
-    for (std::size_t i = 0; i < v->size(); ++i) {
-      if (!(*v)[i].is_string()) {
-        throw source_.error(child_pointer(pointer(key), i),
-                            json_brief((*v)[i]) + " is " + json_type_name((*v)[i]) +
-                                ", expected a string");
+    recover([&] {
+      Duration d = parse_duration(*v, pointer(key), source_);
+      if (d < bounds.min) {
+        throw error(key, json_brief(*v) + " is too short",
+                    "it must be at least " + bounds.min.to_string());
       }
-      values.push_back((*v)[i].get<std::string>());
-    }
-    out = std::move(values);
+      if (d > bounds.max) {
+        throw error(key, json_brief(*v) + " is too long",
+                    "it must be at most " + bounds.max.to_string());
+      }
+      out = d;
+    });
   }
 }
 
-void ObjectReader::get_names(std::string_view key, std::vector<std::string>& out) {
-  std::vector<std::string> names = out;
-  get(key, names);
-  if (!has(key)) {
+void ObjectReader::get(std::string_view key, std::vector<std::string>& out, Doc doc) {
+  note(key, "array of strings", Json(out).dump(), doc);
+  if (const Json* v = lookup(key)) {
+    recover([&] {
+      if (!v->is_array()) {
+        throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected an array",
+                    "write [\"a\", \"b\"]");
+      }
+      std::vector<std::string> values;
+      for (std::size_t i = 0; i < v->size(); ++i) {
+        if (!(*v)[i].is_string()) {
+          throw source_.error(child_pointer(pointer(key), i),
+                              json_brief((*v)[i]) + " is " + json_type_name((*v)[i]) +
+                                  ", expected a string");
+        }
+        values.push_back((*v)[i].get<std::string>());
+      }
+      out = std::move(values);
+    });
+  }
+}
+
+void ObjectReader::get_names(std::string_view key, std::vector<std::string>& out, Doc doc) {
+  note(key, "array of names", Json(out).dump(), doc);
+  const Json* v = lookup(key);
+  if (v == nullptr) {
     return;
   }
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i].empty()) {
-      throw source_.error(child_pointer(pointer(key), i), "a name cannot be empty",
-                          "write a name, e.g. \"zone-a\"");
+  recover([&] {
+    std::vector<std::string> names = out;
+    const auto errors_before = collecting() ? source_.reading->errors.size() : 0;
+    get(key, names);
+    if (collecting() && source_.reading->errors.size() != errors_before) {
+      return;  // not a list of strings: reported
     }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (names[j] == names[i]) {
-        throw source_.error(child_pointer(pointer(key), i),
-                            fmt::format("\"{}\" is listed twice (also at index {})", names[i], j),
-                            "list each name once");
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i].empty()) {
+        throw source_.error(child_pointer(pointer(key), i), "a name cannot be empty",
+                            "write a name, e.g. \"zone-a\"");
+      }
+      for (std::size_t j = 0; j < i; ++j) {
+        if (names[j] == names[i]) {
+          throw source_.error(child_pointer(pointer(key), i),
+                              fmt::format("\"{}\" is listed twice (also at index {})", names[i],
+                                          j),
+                              "list each name once");
+        }
       }
     }
-  }
-  out = std::move(names);
+    out = std::move(names);
+  });
 }
 
 void ObjectReader::get_choice(std::string_view key, std::string& out,
-                              const std::vector<std::string>& choices) {
-  note(key, "choice", Json(out).dump(), {}, choices);
-  std::string value = out;
-  get(key, value);
-  if (has(key) && std::find(choices.begin(), choices.end(), value) == choices.end()) {
-    throw error(key, "\"" + value + "\" is not a valid choice", suggestion(value, choices));
-  }
-  out = value;
-}
-
-const Json* ObjectReader::raw(std::string_view key) { return lookup(key); }
-
-const Json& ObjectReader::require(std::string_view key, std::string_view example) {
-  note(key, "required", example.empty() ? std::string() : "e.g. " + std::string(example));
+                              const std::vector<std::string>& choices, Doc doc) {
+  note(key, "choice", Json(out).dump(), doc, {}, choices);
   const Json* v = lookup(key);
   if (v == nullptr) {
-    // A misspelt key is the likeliest cause: point at it rather than at the absence.
-    const std::vector<std::string> wanted{std::string(key)};
-    for (const auto& [present, value] : json_.items()) {
-      if (known_.find(present) == known_.end() && !closest_match(present, wanted).empty()) {
-        throw source_.error(pointer(present), "unknown key \"" + present + "\"",
-                            "did you mean \"" + std::string(key) + "\"?");
-      }
+    return;
+  }
+  recover([&] {
+    if (!v->is_string()) {
+      throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected a string",
+                  suggestion("", choices));
     }
-    std::string fix = example.empty() ? std::string("add it")
-                                      : "add it, e.g. \"" + std::string(key) + "\": " +
-                                            std::string(example);
-    throw error_here("missing required key \"" + std::string(key) + "\"", fix);
-  }
-  return *v;
+    const std::string value = v->get<std::string>();
+    if (std::find(choices.begin(), choices.end(), value) == choices.end()) {
+      throw error(key, "\"" + value + "\" is not a valid choice", suggestion(value, choices));
+    }
+    out = value;
+  });
 }
 
-std::optional<ObjectReader> ObjectReader::object(std::string_view key) {
-  note(key, "object", "{}");
+const Json* ObjectReader::raw(std::string_view key, Doc doc, std::string_view type) {
+  if (!doc.empty()) {  // undocumented raw reads are the scenario layer's own sections
+    note(key, std::string(type), "", doc);
+  }
+  return lookup(key);
+}
+
+const Json& ObjectReader::require(std::string_view key, std::string_view example, Doc doc) {
+  note(key, "required", example.empty() ? std::string() : "e.g. " + std::string(example), doc);
+  const Json* v = lookup(key);
+  if (v != nullptr) {
+    return *v;
+  }
+  // While collecting, the missing key is reported and its example stands in for it, so the
+  // binding reads on.
+  auto stand_in = [&]() -> const Json& {
+    auto& store = source_.reading->placeholders;
+    store.push_back(Json::accept(example) ? Json::parse(example) : Json());
+    return store.back();
+  };
+  if (broken_ && collecting()) {
+    return stand_in();  // the object itself was reported
+  }
+  // A misspelt key is the likeliest cause: point at it rather than at the absence.
+  const std::vector<std::string> wanted{std::string(key)};
+  for (const auto& [present, value] : json_->items()) {
+    if (known_.find(present) == known_.end() && !closest_match(present, wanted).empty()) {
+      report(source_.error(pointer(present), "unknown key \"" + present + "\"",
+                           "did you mean \"" + std::string(key) + "\"?"));
+      known_.emplace(present);  // reported once, not again by finish()
+      return stand_in();
+    }
+  }
+  std::string fix = example.empty() ? std::string("add it")
+                                    : "add it, e.g. \"" + std::string(key) + "\": " +
+                                          std::string(example);
+  if (!(source_.reading != nullptr && source_.reading->explore)) {
+    report(error_here("missing required key \"" + std::string(key) + "\"", fix));
+  }
+  return stand_in();
+}
+
+std::optional<ObjectReader> ObjectReader::object(std::string_view key, Doc doc) {
+  note(key, "object", "{}", doc);
   const Json* v = lookup(key);
   if (v == nullptr) {
+    if (collecting() && source_.reading->explore) {
+      return ObjectReader(empty_object(), pointer(key), source_);
+    }
+    return std::nullopt;
+  }
+  if (!v->is_object()) {
+    // Its keys cannot be read: report it and leave the whole object at its defaults.
+    report(source_.error(pointer(key), "expected an object, found " + json_type_name(*v),
+                         "write {\"key\": value, ...}"));
     return std::nullopt;
   }
   return ObjectReader(*v, pointer(key), source_);
 }
 
-const Json* ObjectReader::array(std::string_view key) {
-  note(key, "array", "[]");
+const Json* ObjectReader::array(std::string_view key, Doc doc) {
+  note(key, "array", "[]", doc);
   const Json* v = lookup(key);
+  if (v == nullptr && collecting() && source_.reading->explore) {
+    source_.reading->placeholders.push_back(Json::array({Json::object()}));
+    return &source_.reading->placeholders.back();
+  }
   if (v != nullptr && !v->is_array()) {
-    throw error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected an array",
-                "write [ ... ]");
+    report(error(key, json_brief(*v) + " is " + json_type_name(*v) + ", expected an array",
+                 "write [ ... ]"));
+    return nullptr;
   }
   return v;
 }
@@ -437,13 +551,29 @@ const Json* ObjectReader::array(std::string_view key) {
 void ObjectReader::finish() const {
   std::vector<std::string> known(known_.begin(), known_.end());
   ErrorList errors;
-  for (const auto& [key, value] : json_.items()) {
+  for (const auto& [key, value] : json_->items()) {
     if (known_.find(key) == known_.end()) {
       errors.add(source_.error(pointer(key), "unknown key \"" + key + "\"",
                                suggestion(key, known)));
     }
   }
-  errors.throw_if_any();
+  if (!collecting()) {
+    errors.throw_if_any();
+    return;
+  }
+  ReadContext& reading = *source_.reading;
+  if (!errors.empty()) {
+    try {
+      errors.throw_if_any();
+    } catch (const ScenarioError& e) {
+      reading.errors.add(e);
+    }
+  }
+  if (pointer_ == reading.root && !reading.errors.empty()) {
+    ErrorList all = reading.errors;
+    reading.errors.clear();
+    all.throw_if_any();
+  }
 }
 
 }  // namespace faultline::scenario

@@ -25,4 +25,24 @@ std::vector<std::string> ModelRegistry::names() const {
   return out;
 }
 
+ParamCatalog explore_params(const ModelBinding& binding) {
+  ParamCatalog catalog;
+  Source source;
+  source.file = "(describe " + binding.name + ")";
+  source.catalog = &catalog;
+  source.reading = std::make_shared<ReadContext>();
+  source.reading->explore = true;
+  static const Json kEmpty = Json::object();
+  ModelInput in;
+  in.params = &kEmpty;
+  in.source = &source;
+  in.duration = Duration::hours(1);
+  try {
+    (void)binding.prepare(in);
+  } catch (const std::exception&) {
+    // Expected: empty sections are rarely a valid model. Every key read until then is noted.
+  }
+  return catalog;
+}
+
 }  // namespace faultline::scenario

@@ -320,7 +320,7 @@ ScenarioFile ScenarioFile::parse(std::string_view text, const std::string& path)
   ScenarioFile file;
   file.path_ = path;
   file.raw_ = parse_json_text(text, path, "");
-  Source source{path, {}, {}};
+  Source source{path, {}, {}, nullptr, nullptr};
   if (!file.raw_.is_object()) {
     throw source.error("", "a scenario must be a JSON object, found " +
                                json_type_name(file.raw_));
@@ -676,8 +676,13 @@ std::unique_ptr<ModelInstance> ScenarioSpec::prepare_model(const ModelRegistry& 
     auto names = registry.names();
     throw source.error("/model/name", "unknown model \"" + model + "\"", suggestion(model, names));
   }
+  // The binding's readers record every bad value and read on (json_reader.hpp), so one pass
+  // reports them all; what they recorded and the binding did not throw itself is thrown here.
+  Source reading_source = source;
+  reading_source.reading = std::make_shared<ReadContext>();
+  ReadContext& reading = *reading_source.reading;
   ModelInput input;
-  input.source = &source;
+  input.source = &reading_source;
   input.duration = duration;
   static const Json kEmptyObject = Json::object();
   const Json& m = document.at("model");
@@ -690,7 +695,15 @@ std::unique_ptr<ModelInstance> ScenarioSpec::prepare_model(const ModelRegistry& 
   input.workload = section("workload");
   input.client_policies = section("client_policies");
   input.faults = section("faults");
-  auto instance = binding->prepare(input);
+  std::unique_ptr<ModelInstance> instance;
+  try {
+    instance = binding->prepare(input);
+  } catch (const ScenarioError& e) {
+    reading.closed = true;
+    reading.errors.add(e);
+  }
+  reading.closed = true;
+  reading.errors.throw_if_any();
   if (!instance) {
     throw source.error("/model", "the binding of model \"" + model + "\" returned nothing");
   }

@@ -32,9 +32,10 @@ void register_mymodel_model(ModelRegistry& registry) {
                 [](const ModelInput& in) -> std::unique_ptr<ModelInstance> {
                   MyParams p;
                   ObjectReader r(*in.params, "/model/params", *in.source);
-                  r.get("replicas", p.replicas, {.min = 1});
-                  r.get("timeout", p.timeout, {.min = Duration::nanos(1)});
-                  r.finish();  // unknown keys → "did you mean"
+                  r.get("replicas", p.replicas, {.min = 1}, "copies of each key");
+                  r.get("timeout", p.timeout, {.min = Duration::nanos(1)},
+                        "per-attempt timeout of a client call");
+                  r.finish();  // unknown keys → "did you mean"; every bad value at once
                   return std::make_unique<MyInstance>(p);
                 }});
 }

@@ -67,6 +67,7 @@ public:
   void add(const ScenarioError& e);
   bool empty() const { return errors_.empty(); }
   std::size_t size() const { return errors_.size(); }
+  void clear() { errors_.clear(); }
   /// Throws the one error as it is, or a ScenarioErrors of all of them.
   void throw_if_any() const;
 

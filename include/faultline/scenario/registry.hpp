@@ -107,6 +107,15 @@ private:
   std::map<std::string, ModelBinding, std::less<>> models_;
 };
 
+/// Every key `binding` can read in a scenario's /model/params (and the other sections it
+/// reads), with its type, default, range and doc: the binding runs once on empty sections with
+/// ReadContext::explore set, so absent objects and arrays are read as empty ones and every
+/// key's get() call records it. The one source of `faultline describe`, the generated params
+/// sections of docs/scenario.schema.json and docs/models.md. A key behind a check that throws
+/// (not report()s) on the empty input would be missed; a test compares this with the keys
+/// every shipped scenario uses.
+ParamCatalog explore_params(const ModelBinding& binding);
+
 /// Registers every model shipped with faultline (one binding file each).
 void register_builtin_models(ModelRegistry& registry);
 

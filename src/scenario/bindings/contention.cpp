@@ -53,17 +53,26 @@ std::unique_ptr<ModelInstance> prepare_contention(const ModelInput& in) {
   const Source& source = *in.source;
   cnt::ContentionParams params;
   ObjectReader r(*in.params, "/model/params", source);
-  r.get("clients", params.clients, {.min = 1, .max = 10000});
-  r.get("trials", params.trials, {.min = 1, .max = 10000});
-  r.get("net_delay_mean", params.net_delay_mean, {.min = Duration::zero()});
-  r.get("net_delay_sd", params.net_delay_sd, {.min = Duration::zero()});
-  if (auto rt = r.object("retry")) {
+  r.get("clients", params.clients, {.min = 1, .max = 10000},
+        "clients contending for each row (Brooker 2015: 10 to 50)");
+  r.get("trials", params.trials, {.min = 1, .max = 10000},
+        "independent rows run side by side (Brooker 2015: 100 runs per point)");
+  r.get("net_delay_mean", params.net_delay_mean, {.min = Duration::zero()},
+        "mean of the one-way message delay |N(mean, sd)| (Brooker 2015's simulator: 10 ms)");
+  r.get("net_delay_sd", params.net_delay_sd, {.min = Duration::zero()},
+        "standard deviation of the one-way message delay (Brooker 2015's simulator: 2 ms)");
+  if (auto rt = r.object("retry", "backoff between a failed write and the next read")) {
     res::RetryParams& p = params.retry;
-    rt->get("max_attempts", p.max_attempts, {.min = 1, .max = 100});
-    rt->get("base", p.base, {.min = Duration::zero()});
-    rt->get("cap", p.cap, {.min = Duration::zero()});
+    rt->get("max_attempts", p.max_attempts, {.min = 1, .max = 100},
+            "writes a client may send; one that runs out counts as a failure (the blog's "
+            "clients never give up)");
+    rt->get("base", p.base, {.min = Duration::zero()},
+            "first backoff; doubles per attempt up to cap (Brooker 2015: 5 ms)");
+    rt->get("cap", p.cap, {.min = Duration::zero()},
+            "largest backoff (Brooker 2015: 2 s)");
     std::string jitter(res::to_string(p.jitter));
-    rt->get_choice("jitter", jitter, {"none", "full", "equal", "decorrelated"});
+    rt->get_choice("jitter", jitter, {"none", "full", "equal", "decorrelated"},
+                   "how the backoff is randomised (Brooker 2015's four variants)");
     p.jitter = *res::parse_jitter(jitter);
     rt->finish();
   }

@@ -55,13 +55,19 @@ svc::ServiceGraphParams read_linux_fleet(ObjectReader& r) {
   api.cpu_slice = Duration::millis(3);
   world::ClockParams clock;
   clock.ntp_enabled = false;
-  r.get("instances", api.instances, {.min = 1, .max = 10000});
-  r.get("cores", api.cores, {.min = 1, .max = 1024});
-  r.get("service_time", api.service_time.mean, {.min = Duration::nanos(1)});
-  r.get("timed_wait_threads", api.timed_wait_threads, {.min = 0, .max = 100000});
-  r.get("timed_wait", api.timed_wait, {.min = Duration::nanos(1)});
-  r.get("cpu_slice", api.cpu_slice, {.min = Duration::zero()});
-  if (auto c = r.object("clock")) {
+  r.get("instances", api.instances, {.min = 1, .max = 10000},
+        "hosts of the Linux fleet's api tier");
+  r.get("cores", api.cores, {.min = 1, .max = 1024}, "cores of each api host");
+  r.get("service_time", api.service_time.mean, {.min = Duration::nanos(1)},
+        "CPU time of one request on an api host (fixed)");
+  r.get("timed_wait_threads", api.timed_wait_threads, {.min = 0, .max = 100000},
+        "threads per host that loop on short absolute timed waits (the 2012 futex livelock, "
+        "model-facts)");
+  r.get("timed_wait", api.timed_wait, {.min = Duration::nanos(1)},
+        "length of each absolute timed wait of those threads");
+  r.get("cpu_slice", api.cpu_slice, {.min = Duration::zero()},
+        "CPU a woken waiting thread burns before it waits again");
+  if (auto c = r.object("clock", "clock of the Linux fleet's hosts (leap mode, NTP, smear)")) {
     bindings::read_clock(*c, clock);
   }
   api.clock = clock;
@@ -70,17 +76,23 @@ svc::ServiceGraphParams read_linux_fleet(ObjectReader& r) {
   users.target = "api";
   users.policy.retry.max_attempts = 1;
   users.policy.timeout.timeout = Duration::seconds(1);
-  r.get("rate_per_s", users.rate_per_s, {.min = 0.0, .max = 1e7});  // the services client's
-  r.get("timeout", users.policy.timeout.timeout, {.min = Duration::nanos(1)});
+  r.get("rate_per_s", users.rate_per_s, {.min = 0.0, .max = 1e7},
+        "Poisson requests per second of the fleet's users");  // the services client's
+  r.get("timeout", users.policy.timeout.timeout, {.min = Duration::nanos(1)},
+        "per-request timeout of the fleet's users");
   r.finish();
   g.tiers.push_back(api);
   g.clients.push_back(users);
   return g;
 }
 
-int zone_index(const Json& v, const std::string& pointer, const Source& source, int zones) {
+// The index of a zone name ("z1" → 0); a bad name is reported and `fallback` returned.
+int zone_index(const ObjectReader& r, const Json& v, const std::string& pointer, int zones,
+               int fallback = 0) {
+  const Source& source = r.source();
   if (!v.is_string()) {
-    throw source.error(pointer, "expected a zone name such as \"z1\"");
+    r.report(source.error(pointer, "expected a zone name such as \"z1\""));
+    return fallback;
   }
   std::string name = v.get<std::string>();
   for (int z = 0; z < zones; ++z) {
@@ -88,55 +100,86 @@ int zone_index(const Json& v, const std::string& pointer, const Source& source, 
       return z;
     }
   }
-  throw source.error(pointer, fmt::format("unknown zone \"{}\"", name),
-                     fmt::format("use z1 to z{} (the model names its zones z1, z2, ...)", zones));
+  r.report(source.error(pointer, fmt::format("unknown zone \"{}\"", name),
+                        fmt::format("use z1 to z{} (the model names its zones z1, z2, ...)",
+                                    zones)));
+  return fallback;
 }
 
 void read_workload(ObjectReader& r, sp::WorkloadParams& w, int zones) {
-  r.get("clients_per_zone", w.clients_per_zone, {.min = 0, .max = 1000});
-  r.get("think_time", w.think_time, {.min = Duration::zero()});
-  r.get("read_write_parts", w.read_write_parts, {.min = 0, .max = 1000});
-  r.get("read_only_parts", w.read_only_parts, {.min = 0, .max = 1000});
-  r.get("snapshot_parts", w.snapshot_parts, {.min = 0, .max = 1000});
-  r.get("keys_per_txn", w.keys_per_txn, {.min = 1, .max = 1000});
-  r.get("groups_per_txn", w.groups_per_txn, {.min = 1, .max = 1000});
-  r.get("snapshot_staleness", w.snapshot_staleness, {.min = Duration::zero()});
-  r.get("txn_timeout", w.txn_timeout, {.min = Duration::nanos(1)});
-  r.get("max_attempts", w.max_attempts, {.min = 1, .max = 100});
-  r.get("record_history", w.record_history);
-  if (const Json* zs = r.array("client_zones")) {
+  r.get("clients_per_zone", w.clients_per_zone, {.min = 0, .max = 1000},
+        "client processes per zone, each a closed loop: think, one transaction, repeat");
+  r.get("think_time", w.think_time, {.min = Duration::zero()},
+        "mean think time between a client's transactions (exponential)");
+  r.get("read_write_parts", w.read_write_parts, {.min = 0, .max = 1000},
+        "share of read-write transactions in the mix, in parts");
+  r.get("read_only_parts", w.read_only_parts, {.min = 0, .max = 1000},
+        "share of read-only transactions in the mix, in parts");
+  r.get("snapshot_parts", w.snapshot_parts, {.min = 0, .max = 1000},
+        "share of snapshot reads at a stale timestamp (closest replica) in the mix, in parts");
+  r.get("keys_per_txn", w.keys_per_txn, {.min = 1, .max = 1000}, "keys touched per transaction");
+  r.get("groups_per_txn", w.groups_per_txn, {.min = 1, .max = 1000},
+        "groups the keys are drawn from (1: single-group; more: two-phase commit)");
+  r.get("snapshot_staleness", w.snapshot_staleness, {.min = Duration::zero()},
+        "how far in the past snapshot reads read");
+  r.get("txn_timeout", w.txn_timeout, {.min = Duration::nanos(1)},
+        "a client gives up on a transaction after this long (a failure)");
+  r.get("max_attempts", w.max_attempts, {.min = 1, .max = 100},
+        "attempts per transaction (wound-wait and leader-change aborts are retried)");
+  r.get("record_history", w.record_history, "record every transaction for the end-of-run checkers");
+  if (const Json* zs = r.array("client_zones",
+                               "zones whose clients run (\"z1\"...; empty: all zones)")) {
     for (std::size_t i = 0; i < zs->size(); ++i) {
       w.client_zones.push_back(
-          zone_index((*zs)[i], child_pointer(r.pointer("client_zones"), i), r.source(), zones));
+          zone_index(r, (*zs)[i], child_pointer(r.pointer("client_zones"), i), zones));
     }
   }
   r.finish();
 }
 
 void read_placement(ObjectReader& r, sp::PlacementParams& p) {
-  r.get("directories_per_group", p.directories_per_group, {.min = 1, .max = 100000});
-  r.get("empty_groups", p.empty_groups, {.min = 0, .max = 100000});
-  r.get("split_keys", p.split_keys, {.min = 0, .max = 10000000});
-  r.get("merge_keys", p.merge_keys, {.min = 0, .max = 10000000});
-  r.get("rebalance_keys", p.rebalance_keys, {.min = 0, .max = 10000000});
-  r.get("balance_leaders", p.balance_leaders);
-  r.get("interval", p.interval, {.min = Duration::millis(1)});
-  r.get("unsafe_move_without_copy", p.unsafe_move_without_copy);
+  r.get("directories_per_group", p.directories_per_group, {.min = 1, .max = 100000},
+        "directories each group starts with (equal key ranges; Spanner §2.2)");
+  r.get("empty_groups", p.empty_groups, {.min = 0, .max = 100000},
+        "the last this-many groups start empty (added capacity the driver fills)");
+  r.get("split_keys", p.split_keys, {.min = 0, .max = 10000000},
+        "split a directory holding more than this many keys (0: never; the paper gives no figure)");
+  r.get("merge_keys", p.merge_keys, {.min = 0, .max = 10000000},
+        "merge adjacent directories of a group that both hold fewer keys (0: never)");
+  r.get("rebalance_keys", p.rebalance_keys, {.min = 0, .max = 10000000},
+        "move a directory when the fullest and emptiest groups differ by more keys (0: never)");
+  r.get("balance_leaders", p.balance_leaders,
+        "hand off leaders from a zone that leads more than its share of groups");
+  r.get("interval", p.interval, {.min = Duration::millis(1)},
+        "how often the placement driver looks at the directories");
+  r.get("unsafe_move_without_copy", p.unsafe_move_without_copy,
+        "deliberately broken movedir for tests: move a directory without copying its data");
   r.finish();
 }
 
 void read_truetime(ObjectReader& r, sp::TrueTimeParams& t) {
-  r.get("gps_masters_per_zone", t.gps_masters_per_zone, {.min = 0, .max = 100});
-  r.get("armageddon_masters_per_zone", t.armageddon_masters_per_zone, {.min = 0, .max = 100});
-  r.get("poll_interval", t.poll_interval, {.min = Duration::nanos(1)});
-  r.get("assumed_drift_ppm", t.assumed_drift_ppm, {.min = 0.0});
-  r.get("nearby_gps_polled", t.nearby_gps_polled, {.min = 0, .max = 100});
-  r.get("farther_gps_polled", t.farther_gps_polled, {.min = 0, .max = 100});
-  r.get("armageddon_polled", t.armageddon_polled, {.min = 0, .max = 100});
-  r.get("tolerated_liars", t.tolerated_liars, {.min = 0, .max = 100});
-  r.get("nearby_rtt", t.nearby_rtt, {.min = Duration::zero()});
-  r.get("farther_rtt", t.farther_rtt, {.min = Duration::zero()});
-  if (auto s = r.object("smear")) {
+  r.get("gps_masters_per_zone", t.gps_masters_per_zone, {.min = 0, .max = 100},
+        "GPS time masters per zone (the paper gives no count; 2 is an assumption)");
+  r.get("armageddon_masters_per_zone", t.armageddon_masters_per_zone, {.min = 0, .max = 100},
+        "Armageddon (atomic clock) time masters per zone (assumption: 1)");
+  r.get("poll_interval", t.poll_interval, {.min = Duration::nanos(1)},
+        "how often a host's time daemon polls the masters (Spanner §3: 30 s)");
+  r.get("assumed_drift_ppm", t.assumed_drift_ppm, {.min = 0.0},
+        "worst-case local clock drift the daemon assumes, µs per s (Spanner §3: 200)");
+  r.get("nearby_gps_polled", t.nearby_gps_polled, {.min = 0, .max = 100},
+        "GPS masters of the host's own zone polled per poll");
+  r.get("farther_gps_polled", t.farther_gps_polled, {.min = 0, .max = 100},
+        "GPS masters of other zones polled per poll");
+  r.get("armageddon_polled", t.armageddon_polled, {.min = 0, .max = 100},
+        "Armageddon masters polled per poll");
+  r.get("tolerated_liars", t.tolerated_liars, {.min = 0, .max = 100},
+        "lying masters Marzullo's algorithm tolerates per poll");
+  r.get("nearby_rtt", t.nearby_rtt, {.min = Duration::zero()},
+        "median round trip to a master in the own zone (chosen so epsilon after a poll is about "
+        "1 ms)");
+  r.get("farther_rtt", t.farther_rtt, {.min = Duration::zero()},
+        "median round trip to a master in another zone (assumption)");
+  if (auto s = r.object("smear", "the leap-smear window of TrueTime's time base")) {
     bindings::read_smear(*s, t.smear);
   }
   r.finish();
@@ -282,76 +325,114 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   SpannerScenario s;
   auto& p = s.params;
   ObjectReader r(*in.params, "/model/params", source);
-  r.get("zones", p.zones, {.min = 1, .max = 64});
-  r.get("servers_per_zone", p.servers_per_zone, {.min = 1, .max = 1000});
-  r.get("groups", p.groups, {.min = 1, .max = 100000});
-  r.get("replicas", p.replicas, {.min = 1, .max = 15});
-  r.get("keys", p.keys, {.min = 1, .max = 10000000});
-  if (const Json* lz = r.raw("leader_zone")) {
-    p.leader_zone = zone_index(*lz, r.pointer("leader_zone"), source, p.zones);
+  r.get("zones", p.zones, {.min = 1, .max = 64},
+        "zones of the universe (one region); a group's replicas go to distinct zones");
+  r.get("servers_per_zone", p.servers_per_zone, {.min = 1, .max = 1000}, "spanservers per zone");
+  r.get("groups", p.groups, {.min = 1, .max = 100000}, "Paxos groups (one per tablet)");
+  r.get("replicas", p.replicas, {.min = 1, .max = 15}, "replicas per group (3 or 5 in the paper)");
+  r.get("keys", p.keys, {.min = 1, .max = 10000000},
+        "keys in the key space, range-partitioned over the groups");
+  if (const Json* lz = r.raw("leader_zone", "zone of every group's first leader, \"z1\" to \"zN\"", "zone name")) {
+    p.leader_zone = zone_index(r, *lz, r.pointer("leader_zone"), p.zones, p.leader_zone);
   }
-  r.get("lease", p.lease, {.min = Duration::nanos(1)});
-  r.get("lease_renew_interval", p.lease_renew_interval, {.min = Duration::nanos(1)});
-  r.get("election_backoff_max", p.election_backoff_max, {.min = Duration::zero()});
-  r.get("election_check_interval", p.election_check_interval, {.min = Duration::nanos(1)});
-  r.get("rpc_timeout", p.rpc_timeout, {.min = Duration::nanos(1)});
-  r.get("in_doubt_timeout", p.in_doubt_timeout, {.min = Duration::nanos(1)});
-  r.get("log_fsync_latency", p.log_fsync_latency, {.min = Duration::zero()});
-  r.get("op_cpu", p.op_cpu, {.min = Duration::zero()});
-  r.get("timed_wait_threads", p.timed_wait_threads, {.min = 0, .max = 10000});
-  r.get("timed_wait", p.timed_wait, {.min = Duration::nanos(1)});
-  r.get("cpu_slice", p.cpu_slice, {.min = Duration::zero()});
-  r.get("stall_probability", p.stall_probability, {.min = 0.0, .max = 1.0});
-  r.get("stall_min", p.stall_min, {.min = Duration::nanos(1)});
-  r.get("stall_alpha", p.stall_alpha, {.min = 0.01, .max = 100.0});
-  r.get("stall_max", p.stall_max, {.min = Duration::nanos(1)});
-  r.get("coordinator_cpu_per_participant", p.coordinator_cpu_per_participant, {.min = Duration::zero()});
+  r.get("lease", p.lease, {.min = Duration::nanos(1)},
+        "leader lease length (Spanner §4.1.2: 10 s by default)");
+  r.get("lease_renew_interval", p.lease_renew_interval, {.min = Duration::nanos(1)},
+        "how often a leader renews its lease (assumption: a few times per lease)");
+  r.get("election_backoff_max", p.election_backoff_max, {.min = Duration::zero()},
+        "replicas of a lapsed lease campaign after a random backoff up to this");
+  r.get("election_check_interval", p.election_check_interval, {.min = Duration::nanos(1)},
+        "how often a replica checks whether it should campaign");
+  r.get("rpc_timeout", p.rpc_timeout, {.min = Duration::nanos(1)},
+        "timeout of RPCs between spanservers and from clients");
+  r.get("in_doubt_timeout", p.in_doubt_timeout, {.min = Duration::nanos(1)},
+        "a participant prepared this long asks the coordinator what happened");
+  r.get("log_fsync_latency", p.log_fsync_latency, {.min = Duration::zero()},
+        "Paxos log fsync latency (assumption: a 3-replica write takes about 9 ms, Table 3)");
+  r.get("op_cpu", p.op_cpu, {.min = Duration::zero()},
+        "CPU per request at a spanserver (assumption)");
+  r.get("timed_wait_threads", p.timed_wait_threads, {.min = 0, .max = 10000},
+        "background threads per spanserver looping on absolute timed waits on the host clock "
+        "(0: none; they spin on a kernel-2012 host after a leap second)");
+  r.get("timed_wait", p.timed_wait, {.min = Duration::nanos(1)},
+        "length of each absolute timed wait of those threads");
+  r.get("cpu_slice", p.cpu_slice, {.min = Duration::zero()},
+        "CPU a woken waiting thread burns before it waits again");
+  r.get("stall_probability", p.stall_probability, {.min = 0.0, .max = 1.0},
+        "chance a request is held up by background work (0: off; Table 4 calibration 1 %, an "
+        "assumption)");
+  r.get("stall_min", p.stall_min, {.min = Duration::nanos(1)},
+        "least length of such a stall (Pareto; Table 4 calibration 20 ms)");
+  r.get("stall_alpha", p.stall_alpha, {.min = 0.01, .max = 100.0},
+        "Pareto shape of stall lengths (Table 4 calibration 3.0)");
+  r.get("stall_max", p.stall_max, {.min = Duration::nanos(1)},
+        "cap on a stall's length (Table 4 calibration 1 s)");
+  r.get("coordinator_cpu_per_participant", p.coordinator_cpu_per_participant, {.min = Duration::zero()},
+        "2PC coordinator CPU per participant (fitted to Table 4: 0.3 ms; default 0)");
   r.get("coordinator_cpu_per_participant_pair", p.coordinator_cpu_per_participant_pair,
-        {.min = Duration::zero()});
-  r.get("commit_wait", p.commit_wait);
-  r.get("ro_read_wait", p.ro_read_wait);
+        {.min = Duration::zero()},
+        "2PC coordinator CPU per participant pair (fitted to Table 4: 1.5 us; default 0)");
+  r.get("commit_wait", p.commit_wait,
+        "commit wait on (the paper's rule); false is the deliberately broken variant");
+  r.get("ro_read_wait", p.ro_read_wait,
+        "read-only transactions wait out TT.after(s_read), so they respect real time");
   std::string source_kind(sp::to_string(p.time_source));
-  r.get_choice("time_source", source_kind, {"truetime", "host_clock"});
+  r.get_choice("time_source", source_kind, {"truetime", "host_clock"},
+               "where TT.now() comes from: the TrueTime oracle or the host clock +/- "
+               "host_clock_epsilon");
   p.time_source = source_kind == "truetime" ? sp::TimeSourceKind::kTrueTime
                                             : sp::TimeSourceKind::kHostClock;
-  r.get("host_clock_epsilon", p.host_clock_epsilon, {.min = Duration::zero()});
-  if (const Json* hz = r.raw("handoff_zone")) {
-    p.handoff_zone = zone_index(*hz, r.pointer("handoff_zone"), source, p.zones);
+  r.get("host_clock_epsilon", p.host_clock_epsilon, {.min = Duration::zero()},
+        "host_clock only: the clock uncertainty the model assumes");
+  if (const Json* hz = r.raw("handoff_zone", "zone the leaders are moved to at handoff_at (\"z1\" to \"zN\")", "zone name")) {
+    p.handoff_zone = zone_index(r, *hz, r.pointer("handoff_zone"), p.zones, p.handoff_zone);
   }
-  r.get("handoff_at", p.handoff_at, {.min = Duration::zero(), .max = in.duration});
-  if (auto w = r.object("workload")) {
+  r.get("handoff_at", p.handoff_at, {.min = Duration::zero(), .max = in.duration},
+        "soft kill (Figure 5): when the leaders of handoff_zone hand their groups away");
+  if (auto w = r.object("workload", "the clients and their transaction mix")) {
     read_workload(*w, p.workload, p.zones);
   }
-  if (auto pl = r.object("placement")) {
+  if (auto pl = r.object("placement",
+                         "directories and the placement driver (Spanner §2.2); thresholds of 0 "
+                         "turn actions off")) {
     read_placement(*pl, p.placement);
   }
-  if (auto t = r.object("truetime")) {
+  if (auto t = r.object("truetime",
+                        "the TrueTime oracle: time masters and each host's time daemon "
+                        "(Spanner §3)")) {
     read_truetime(*t, s.truetime);
   }
-  if (const Json* outs = r.array("master_outages")) {
+  if (const Json* outs = r.array("master_outages", "time masters taken down during the run")) {
     if (p.time_source != sp::TimeSourceKind::kTrueTime && !outs->empty()) {
-      throw r.error("master_outages", "time masters exist only with the TrueTime oracle",
-                    "set \"time_source\": \"truetime\" or remove master_outages");
+      r.report(r.error("master_outages", "time masters exist only with the TrueTime oracle",
+                       "set \"time_source\": \"truetime\" or remove master_outages"));
     }
     for (std::size_t i = 0; i < outs->size(); ++i) {
       std::string ptr = child_pointer(r.pointer("master_outages"), i);
       ObjectReader o((*outs)[i], ptr, source);
       MasterOutage m;
-      m.zone = zone_index(o.require("zone", "\"z1\""), o.pointer("zone"), source, p.zones);
+      m.zone = zone_index(o, o.require("zone", "\"z1\"",
+                                       "zone of the master "
+                                       "(\"z1\"...)"), o.pointer("zone"), p.zones);
       o.get("index", m.index,
             {.min = 0, .max = static_cast<double>(s.truetime.gps_masters_per_zone +
-                                                  s.truetime.armageddon_masters_per_zone - 1)});
-      m.at = parse_duration(o.require("at", "\"10m\""), o.pointer("at"), source);
-      o.get("for", m.length, {.min = Duration::zero()});
+                                                  s.truetime.armageddon_masters_per_zone - 1)},
+                                                  "which master of the zone (GPS ones first, "
+                                                  "then Armageddon)");
+      m.at = parse_duration(o.require("at", "\"10m\"",
+                                      "when the master goes down"), o.pointer("at"), source);
+      o.get("for", m.length, {.min = Duration::zero()}, "how long it stays down");
       o.finish();
       if (m.at > in.duration) {
-        throw source.error(o.pointer("at"), "is after the end of the run",
-                           "use a time within the scenario's duration");
+        o.report(source.error(o.pointer("at"), "is after the end of the run",
+                              "use a time within the scenario's duration"));
       }
       s.outages.push_back(m);
     }
   }
-  if (const Json* leaps = r.array("leap_seconds")) {
+  if (const Json* leaps = r.array("leap_seconds",
+                                  "inserted leap seconds, each named by the UTC midnight after "
+                                  "it (\"2012-07-01T00:00:00Z\")")) {
     for (std::size_t i = 0; i < leaps->size(); ++i) {
       std::string ptr = child_pointer(r.pointer("leap_seconds"), i);
       const Json& v = (*leaps)[i];
@@ -360,16 +441,19 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
         at = UtcInstant::parse(v.get<std::string>());
       }
       if (!at) {
-        throw source.error(ptr, "expected a UTC midnight such as \"2012-07-01T00:00:00Z\"",
-                           "name each leap second by the midnight right after it");
+        r.report(source.error(ptr, "expected a UTC midnight such as \"2012-07-01T00:00:00Z\"",
+                              "name each leap second by the midnight right after it"));
+        continue;
       }
       s.leap_seconds.push_back(*at);
     }
   }
-  if (auto c = r.object("host_clock")) {
+  if (auto c = r.object("host_clock", "clock of every spanner host (leap mode, smear, NTP)")) {
     bindings::read_clock(*c, s.host_clock);
   }
-  if (auto f = r.object("linux_fleet")) {
+  if (auto f = r.object("linux_fleet",
+                        "a Linux service fleet beside Spanner (sim/services), for the 2012 "
+                        "leap-second story")) {
     s.linux_fleet = read_linux_fleet(*f);
   }
   r.finish();

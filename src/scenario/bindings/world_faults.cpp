@@ -231,36 +231,50 @@ ScenarioError params_error(const std::string& message, const std::string& base_p
 }
 
 void read_smear(ObjectReader& r, world::SmearParams& out) {
-  r.get("before", out.before, {.min = Duration::zero()});
-  r.get("after", out.after, {.min = Duration::zero()});
+  r.get("before", out.before, {.min = Duration::zero()},
+        "the smear starts this long before the midnight after 23:59:60");
+  r.get("after", out.after, {.min = Duration::zero()},
+        "the smear ends this long after that midnight");
   std::string shape(world::to_string(out.shape));
-  r.get_choice("shape", shape, {"linear", "cosine"});
+  r.get_choice("shape", shape, {"linear", "cosine"},
+               "linear (Google since 2016, AWS) or cosine (Google 2008-2012: the lie grows as "
+               "(1 - cos(pi t / w)) / 2, model-facts §1.2)");
   out.shape = *world::parse_smear_shape(shape);
   r.finish();
   try {
     out.validate("smear");
   } catch (const std::invalid_argument& e) {
-    throw r.error_here(e.what(), "fix the smear window");
+    r.report(r.error_here(e.what(), "fix the smear window"));
   }
 }
 
 void read_clock(ObjectReader& r, world::ClockParams& out) {
-  r.get("initial_offset", out.initial_offset);
-  r.get("drift_ppm", out.drift_ppm, {.min = -1e5, .max = 1e5});
-  r.get("ntp_enabled", out.ntp_enabled);
-  r.get("ntp_poll_interval", out.ntp_poll_interval, {.min = Duration::nanos(1)});
+  r.get("initial_offset", out.initial_offset, {},
+        "host clock offset from true time at the start of the run");
+  r.get("drift_ppm", out.drift_ppm, {.min = -1e5, .max = 1e5},
+        "frequency error of the host's oscillator, µs per s (ppm)");
+  r.get("ntp_enabled", out.ntp_enabled, "an NTP daemon disciplines the clock");
+  r.get("ntp_poll_interval", out.ntp_poll_interval, {.min = Duration::nanos(1)},
+        "how often NTP polls its server (ntpd's default minimum: 64 s)");
   std::string correction(world::to_string(out.ntp_correction));
-  r.get_choice("ntp_correction", correction, {"step", "slew", "step-or-slew"});
+  r.get_choice("ntp_correction", correction, {"step", "slew", "step-or-slew"},
+               "how NTP corrects an offset: step the clock, slew it, or step above "
+               "ntp_step_threshold");
   out.ntp_correction = *world::parse_ntp_correction(correction);
-  r.get("ntp_step_threshold", out.ntp_step_threshold, {.min = Duration::zero()});
-  r.get("ntp_max_slew_ppm", out.ntp_max_slew_ppm, {.min = 0.0, .max = 1e5});
+  r.get("ntp_step_threshold", out.ntp_step_threshold, {.min = Duration::zero()},
+        "offsets above this are stepped, below slewed (ntpd: 128 ms)");
+  r.get("ntp_max_slew_ppm", out.ntp_max_slew_ppm, {.min = 0.0, .max = 1e5},
+        "fastest NTP slew, µs per s (500 ppm, model-facts §1.2)");
   std::string leap(world::to_string(out.leap_mode));
-  r.get_choice("leap_mode", leap, {"none", "step", "smear", "kernel-2012"});
+  r.get_choice("leap_mode", leap, {"none", "step", "smear", "kernel-2012"},
+               "how a leap second reaches the host: ignored, a step, a smear, or the 2012 Linux "
+               "kernel bug");
   out.leap_mode = *world::parse_leap_mode(leap);
-  if (auto s = r.object("smear")) {
+  if (auto s = r.object("smear", "the smear window around the leap second's midnight")) {
     read_smear(*s, out.smear);
   }
-  r.get("timed_wait_cost", out.timed_wait_cost, {.min = Duration::zero()});
+  r.get("timed_wait_cost", out.timed_wait_cost, {.min = Duration::zero()},
+        "CPU cost of one wake-up of an absolute timed wait (the 2012 futex livelock)");
   r.finish();
   try {
     out.validate();
@@ -271,7 +285,9 @@ void read_clock(ObjectReader& r, world::ClockParams& out) {
 
 void read_leap_seconds(ObjectReader& r, std::string_view key, std::vector<UtcInstant>& out) {
   std::vector<std::string> texts;
-  r.get(key, texts);
+  r.get(key, texts,
+        "inserted leap seconds, each named by the UTC midnight after it "
+        "(\"2012-07-01T00:00:00Z\")");
   if (!r.has(key)) {
     return;
   }
