@@ -2,6 +2,7 @@
 #include "describe.hpp"
 #include "check_command.hpp"
 #include "report_command.hpp"
+#include "sweep_cluster.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -625,6 +626,11 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
   if (!a.seeds) {
     throw BadUsage("sweep needs --seeds A..B, e.g. --seeds 1..200");
   }
+  // Under mpirun/srun the other ranks take runs from this one (sweep_cluster.hpp).
+  auto cluster = SweepCluster::join_if_launched();
+  if (cluster && cluster->rank() != 0) {
+    return cluster->serve(registry, a.jobs, env.cores);
+  }
   auto file = scenario::ScenarioFile::load(a.positional.front());
   std::vector<scenario::ScenarioSpec> specs;
   for (const auto& v : selected_variants(file, a)) {
@@ -642,39 +648,25 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
                                            : std::to_string(span + 1),
                                specs.size(), kMaxSweepRuns));
   }
-  struct Task {
-    const scenario::ScenarioSpec* spec;
-    std::uint64_t seed;
-    std::optional<scenario::RunResult> result;
-    std::string error;
-  };
-  std::vector<Task> tasks;
-  for (const auto& spec : specs) {
-    for (std::uint64_t s = lo;; ++s) {
-      tasks.push_back({&spec, s, std::nullopt, {}});
-      if (s == hi) {
-        break;
-      }
-    }
-  }
+  std::vector<SweepTask> tasks = sweep_tasks(specs, lo, hi);
   unsigned jobs = a.jobs ? a.jobs : std::max(1u, env.cores);
   jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, tasks.size()));
   auto wall_start = std::chrono::steady_clock::now();  // determinism-ok: reports wall time
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
-  {
+  if (cluster) {
+    cluster->start({file.path(), file.raw(), selected_variants(file, a), a.sets, lo, hi});
+    ProgressBar bar(err, env.stderr_is_tty && !a.quiet);
+    cluster->run(tasks, registry, jobs, [&](std::size_t n) {
+      bar.update(static_cast<double>(n) / static_cast<double>(tasks.size()),
+                 fmt::format("{}/{} runs", n, tasks.size()));
+    });
+  } else {
     // Each task builds its own Simulation inside run_scenario: nothing is shared but the
     // read-only specs and registry. Workers take the next task index until none is left.
     auto work = [&] {
       for (std::size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1)) {
-        Task& t = tasks[i];
-        try {
-          scenario::RunOptions options;
-          options.seed = t.seed;
-          t.result = scenario::run_scenario(*t.spec, registry, options);
-        } catch (const std::exception& e) {
-          t.error = e.what();
-        }
+        run_sweep_task(tasks[i], registry);
         done.fetch_add(1);
       }
     };
@@ -770,9 +762,12 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
   for (const auto& t : tasks) {
     total_failed += (!t.result || !t.result->ok()) ? 1 : 0;
   }
-  out << fmt::format("summary: {} runs ({} seeds × {} variants) on {} threads in {:.1f}s wall: "
+  out << fmt::format("summary: {} runs ({} seeds × {} variants) on {} in {:.1f}s wall: "
                      "{} passed, {} failed\n",
-                     tasks.size(), hi - lo + 1, specs.size(), jobs, wall_s,
+                     tasks.size(), hi - lo + 1, specs.size(),
+                     cluster ? fmt::format("{} ranks × {} threads", cluster->size(), jobs)
+                             : fmt::format("{} threads", jobs),
+                     wall_s,
                      tasks.size() - total_failed, total_failed);
   if (!a.json.empty()) {
     report::write_file_atomically(a.json,
