@@ -129,6 +129,9 @@ options:
   --json OUT.json     write every run's results
   --html OUT.html     write the pass/fail matrix of variants × seeds with replay commands
   --quiet             print only the summary and failures
+
+Under an MPI launcher (mpirun -np N faultline sweep ..., or srun) the runs are spread over
+the ranks, each running -j threads; rank 0 prints the same report (docs/cli.md).
 )";
 
 // --- argument parsing -------------------------------------------------------------------------
