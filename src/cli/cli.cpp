@@ -2,6 +2,7 @@
 #include "describe.hpp"
 #include "check_command.hpp"
 #include "report_command.hpp"
+#include "shrink_command.hpp"
 #include "sweep_cluster.hpp"
 
 #include <faultline/report/json_results.hpp>
@@ -52,6 +53,8 @@ commands:
                      run each variant twice and name the first diverging trace record
   sweep FILE --seeds A..B
                      run many seeds in parallel and report the failing ones
+  shrink FILE --seed N
+                     a smaller scenario that fails the same way (delta debugging)
   check HISTORY --model M
                      check a recorded history (ours, Jepsen EDN, Porcupine) offline
   report RESULTS.json -o OUT.html
@@ -870,10 +873,16 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
                                                 "--all-variants", "--set", "--json", "--html",
                                                 "--quiet"};
   const std::vector<std::string> commands = {"run",   "validate", "list",   "check-determinism",
-                                             "sweep", "describe", "check",  "report",
+                                             "sweep", "describe", "check",  "report", "shrink",
                                              "demo",  "help"};
   if (!args.empty() && args[0] == "check") {
     return run_check_command({args.begin() + 1, args.end()}, out, err);
+  }
+  if (!args.empty() && args[0] == "shrink") {
+    return run_shrink_command({args.begin() + 1, args.end()}, registry, out, err);
+  }
+  if (args.size() == 2 && args[0] == "help" && args[1] == "shrink") {
+    return run_shrink_command({"--help"}, registry, out, err);
   }
   if (args.size() == 2 && args[0] == "help" && args[1] == "check") {
     return run_check_command({"--help"}, out, err);
