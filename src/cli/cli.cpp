@@ -4,6 +4,7 @@
 #include "report_command.hpp"
 #include "shrink_command.hpp"
 #include "sweep_cluster.hpp"
+#include "swarm.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -23,6 +24,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -132,6 +134,8 @@ options:
   --json OUT.json     write every run's results
   --html OUT.html     write the pass/fail matrix of variants × seeds with replay commands
   --quiet             print only the summary and failures
+  --swarm             swarm testing: each seed runs a subset of the fault kinds (the file's
+                      "swarm" section turns it on too); failing seeds name their combination
 
 Under an MPI launcher (mpirun -np N faultline sweep ..., or srun) the runs are spread over
 the ranks, each running -j threads; rank 0 prints the same report (docs/cli.md).
@@ -160,6 +164,7 @@ struct Args {
   std::string json;
   std::string html;
   bool quiet = false;
+  bool swarm = false;
   bool help = false;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> seeds;
   unsigned jobs = 0;
@@ -230,6 +235,8 @@ Args parse_args(const std::vector<std::string>& args, std::size_t first,
       a.html = value();
     } else if (arg == "--quiet") {
       a.quiet = true;
+    } else if (arg == "--swarm") {
+      a.swarm = true;
     } else if (arg == "--seeds") {
       std::string v = value();
       auto dots = v.find("..");
@@ -655,13 +662,18 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
                                specs.size(), kMaxSweepRuns));
   }
   std::vector<SweepTask> tasks = sweep_tasks(specs, lo, hi);
+  std::deque<scenario::ScenarioSpec> swarm_specs;  // one per variant and fault combination
+  if (auto swarm = swarm_config(file, a.swarm)) {
+    apply_swarm(tasks, file, a.sets, registry, *swarm, swarm_specs);
+  }
   unsigned jobs = a.jobs ? a.jobs : std::max(1u, env.cores);
   jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, tasks.size()));
   auto wall_start = std::chrono::steady_clock::now();  // determinism-ok: reports wall time
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
   if (cluster) {
-    cluster->start({file.path(), file.raw(), selected_variants(file, a), a.sets, lo, hi});
+    cluster->start(
+        {file.path(), file.raw(), selected_variants(file, a), a.sets, lo, hi, a.swarm});
     ProgressBar bar(err, env.stderr_is_tty && !a.quiet);
     cluster->run(tasks, registry, jobs, [&](std::size_t n) {
       bar.update(static_cast<double>(n) / static_cast<double>(tasks.size()),
@@ -705,6 +717,17 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
 
   int exit = kExitOk;
   std::vector<scenario::RunResult> results;
+  // Swarm testing: a failing seed's fault combination, and the --set that replays it.
+  auto swarm_line = [](const SweepTask& t) {
+    return t.swarm.empty() ? std::string() : "\n    swarm: " + t.swarm;
+  };
+  auto replay_sets = [&](const SweepTask& t) {
+    auto sets = a.sets;
+    if (!t.swarm_set.empty()) {
+      sets.push_back(t.swarm_set);
+    }
+    return sets;
+  };
   for (const auto& spec : specs) {
     std::size_t passed = 0;
     std::size_t failed = 0;
@@ -718,10 +741,10 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
       }
       if (!t.result) {
         ++errors;
-        failing_lines.push_back(fmt::format("  seed {}: error: {}\n    reproduce: {}", t.seed,
-                                            t.error,
+        failing_lines.push_back(fmt::format("  seed {}: error: {}{}\n    reproduce: {}", t.seed,
+                                            t.error, swarm_line(t),
                                             scenario::reproduce_command(file.path(), spec.variant,
-                                                                        t.seed, a.sets)));
+                                                                        t.seed, replay_sets(t))));
         continue;
       }
       availability.push_back(t.result->key.availability);
@@ -739,8 +762,8 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
           }
         }
         failing_lines.push_back(fmt::format(
-            "  seed {}: ✗ {}\n    reproduce: {}", t.seed, first,
-            scenario::reproduce_command(file.path(), spec.variant, t.seed, a.sets)));
+            "  seed {}: ✗ {}{}\n    reproduce: {}", t.seed, first, swarm_line(t),
+            scenario::reproduce_command(file.path(), spec.variant, t.seed, replay_sets(t))));
       }
       results.push_back(*t.result);
     }
@@ -871,7 +894,7 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
   const std::vector<std::string> det_flags = {"--variant", "--all-variants", "--seed", "--set"};
   const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
                                                 "--all-variants", "--set", "--json", "--html",
-                                                "--quiet"};
+                                                "--quiet", "--swarm"};
   const std::vector<std::string> commands = {"run",   "validate", "list",   "check-determinism",
                                              "sweep", "describe", "check",  "report", "shrink",
                                              "demo",  "help"};

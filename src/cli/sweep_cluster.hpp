@@ -30,10 +30,15 @@ namespace faultline::cli {
 
 /// One run of a sweep: a variant's spec and a seed, and what came of it.
 struct SweepTask {
-  const scenario::ScenarioSpec* spec = nullptr;
+  const scenario::ScenarioSpec* spec = nullptr;  // the variant, as the report groups runs
   std::uint64_t seed = 0;
   std::optional<scenario::RunResult> result;
   std::string error;
+  /// Swarm testing (swarm.hpp): the spec with this seed's faults, its combination
+  /// ("crash+latency (off: partition)") and the --set that replays it; null/empty otherwise.
+  const scenario::ScenarioSpec* run_spec = nullptr;
+  std::string swarm;
+  std::string swarm_set;
 };
 
 /// Runs the task in place; an exception becomes task.error.
@@ -47,6 +52,7 @@ struct SweepPlan {
   std::vector<std::string> sets;
   std::uint64_t lo = 0;
   std::uint64_t hi = 0;
+  bool swarm = false;  // sweep --swarm
 };
 
 /// The task list of a plan: each variant (in order) × each seed lo..hi.

@@ -12,6 +12,7 @@
 #include "cli.hpp"
 #include "run_result_codec.hpp"
 #include "sweep_cluster.hpp"
+#include "swarm.hpp"
 
 #include <mpi.h>
 
@@ -49,7 +50,8 @@ bool launched_by_mpi() {
 std::vector<std::uint8_t> encode_plan(const SweepPlan& plan) {
   nlohmann::json j = {{"path", plan.path},   {"document", plan.document},
                       {"variants", plan.variants}, {"sets", plan.sets},
-                      {"lo", plan.lo},       {"hi", plan.hi}};
+                      {"lo", plan.lo},       {"hi", plan.hi},
+                      {"swarm", plan.swarm}};
   return nlohmann::json::to_cbor(j);
 }
 
@@ -62,6 +64,7 @@ SweepPlan decode_plan(const std::vector<std::uint8_t>& bytes) {
   plan.sets = j.at("sets").get<std::vector<std::string>>();
   plan.lo = j.at("lo").get<std::uint64_t>();
   plan.hi = j.at("hi").get<std::uint64_t>();
+  plan.swarm = j.at("swarm").get<bool>();
   return plan;
 }
 
@@ -179,6 +182,7 @@ public:
       return kExitBadInput;  // rank 0 rejected the input and said why
     }
     std::vector<scenario::ScenarioSpec> specs;
+    std::deque<scenario::ScenarioSpec> swarm_specs;
     std::vector<SweepTask> tasks;
     try {
       const SweepPlan plan = decode_plan(bytes);
@@ -187,6 +191,9 @@ public:
         specs.push_back(file.resolve(v, plan.sets, registry));
       }
       tasks = sweep_tasks(specs, plan.lo, plan.hi);
+      if (auto swarm = swarm_config(file, plan.swarm)) {
+        apply_swarm(tasks, file, plan.sets, registry, *swarm, swarm_specs);
+      }
     } catch (const std::exception& e) {
       // Rank 0 accepted this very document: a rank that cannot is a broken installation.
       std::cerr << "faultline sweep (rank " << rank_ << "): " << e.what() << "\n";

@@ -41,6 +41,16 @@ for ranks in 2 3; do
   [ "$(grep -c '^summary:' "$work/mpi$ranks.out")" -eq 1 ] || fail "$ranks ranks: not one summary"
 done
 
+# Swarm testing gives every rank the same fault combination per seed.
+planted=$(dirname "$0")/fixtures/planted-crash.json
+"$cli" sweep "$planted" --seeds 1..12 --swarm -j 2 --json "$work/swarm-pool.json" >"$work/swarm-pool.out"
+"${mpirun[@]}" -np 3 "$cli" sweep "$planted" --seeds 1..12 --swarm -j 1 --json "$work/swarm-mpi.json" \
+  >"$work/swarm-mpi.out" 2>"$work/swarm-mpi.err"
+cmp -s "$work/swarm-pool.json" "$work/swarm-mpi.json" || fail "--swarm: the ranks' results differ"
+diff <(grep -v '^summary:' "$work/swarm-pool.out") <(grep -v '^summary:' "$work/swarm-mpi.out") ||
+  fail "--swarm: the report differs"
+grep -q "swarm: " "$work/swarm-mpi.out" || fail "--swarm: no combination in the report"
+
 # Bad input: exit 2 from the job, and the error printed once (by rank 0).
 "${mpirun[@]}" -np 2 "$cli" sweep "$work/missing.json" --seeds 1..4 >"$work/bad.out" 2>"$work/bad.err"
 rc=$?

@@ -20,7 +20,9 @@ TEST_CASE("sweep codec: a real run survives encoding exactly", "[farm][codec]") 
   auto file =
       scenario::ScenarioFile::load(FAULTLINE_SOURCE_DIR "/scenarios/ringpop-cpu-starvation.json");
   auto spec = file.resolve("base", {}, registry);
-  cli::SweepTask task{&spec, 7, std::nullopt, {}};
+  cli::SweepTask task;
+  task.spec = &spec;
+  task.seed = 7;
   cli::run_sweep_task(task, registry);
   REQUIRE(task.result);
   REQUIRE_FALSE(task.result->series.empty());
