@@ -5,6 +5,7 @@
 #include "shrink_command.hpp"
 #include "sweep_cluster.hpp"
 #include "swarm.hpp"
+#include "coverage.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -778,6 +779,13 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
     for (const auto& [what, n] : failures_by_expectation) {
       out << fmt::format("  {} seeds failed: {}\n", n, what);
     }
+    std::vector<const scenario::RunResult*> variant_runs;
+    for (const auto& t : tasks) {
+      if (t.spec == &spec && t.result) {
+        variant_runs.push_back(&*t.result);
+      }
+    }
+    out << sweep_coverage(variant_runs, spec.model, a.quiet);
     for (const auto& line : failing_lines) {
       out << line << "\n";
     }

@@ -53,10 +53,17 @@ std::vector<std::uint8_t> encode_run_result(const scenario::RunResult& run) {
     expectations.push_back(
         json::array({e.name, e.description, e.bound, e.measured, e.value, e.evidence, e.ok}));
   }
+  auto pairs = [](const std::vector<std::pair<std::string, std::uint64_t>>& list) {
+    json out = json::array();
+    for (const auto& [name, n] : list) {
+      out.push_back(json::array({name, n}));
+    }
+    return out;
+  };
   json j = json::array({run.file,          run.scenario,      run.variant,       run.seed,
             run.config_hash,   run.trace_hash,    run.trace_records, run.events,
             run.duration.ns(), encode_key(run.key), run.key_series,  series,
-            expectations});
+            expectations, pairs(run.faults_fired), pairs(run.probes)});
   return json::to_cbor(j);
 }
 
@@ -93,6 +100,12 @@ scenario::RunResult decode_run_result(const std::vector<std::uint8_t>& bytes) {
       r.evidence = e.at(5).get<std::string>();
       r.ok = e.at(6).get<bool>();
       run.expectations.push_back(std::move(r));
+    }
+    for (const auto& p : j.at(13)) {
+      run.faults_fired.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::uint64_t>());
+    }
+    for (const auto& p : j.at(14)) {
+      run.probes.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::uint64_t>());
     }
     return run;
   } catch (const nlohmann::json::exception& e) {

@@ -42,6 +42,8 @@ TEST_CASE("sweep codec: NaN, extreme integers and evidence keep their bits", "[f
   run.key.availability = 0.1 + 0.2;  // not representable in fewer bits
   run.key.latency_p99 = Duration::nanos(-3);
   run.expectations.push_back({"n", "d", ">= 1", "0.5", 0.5, "op 1\nop 2", false});
+  run.faults_fired = {{"crash node:n1", 2}};
+  run.probes = {{"spanner/paxos/leader-change", 5}};
   const auto back = cli::decode_run_result(cli::encode_run_result(run));
   CHECK(back.seed == run.seed);
   CHECK(back.trace_hash == run.trace_hash);
@@ -51,6 +53,8 @@ TEST_CASE("sweep codec: NaN, extreme integers and evidence keep their bits", "[f
   REQUIRE(back.expectations.size() == 1);
   CHECK(back.expectations[0].evidence == "op 1\nop 2");
   CHECK_FALSE(back.ok());
+  CHECK(back.faults_fired == run.faults_fired);
+  CHECK(back.probes == run.probes);
 }
 
 TEST_CASE("sweep codec: bytes that are not a result are rejected", "[farm][codec]") {
