@@ -4,7 +4,8 @@
 set -euo pipefail
 
 FAULTLINE_PACKAGES=(g++ cmake make pkg-config catch2 libfmt-dev libspdlog-dev nlohmann-json3-dev
-                    libboost-dev python3 python3-jsonschema chromium)
+                    libboost-dev python3 python3-jsonschema chromium
+                    libopenmpi-dev openmpi-bin)
 
 # Only for `tools/test --fuzz` (libFuzzer; clang-14 cannot build faultline).
 FAULTLINE_FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)

@@ -1,5 +1,6 @@
 // The Dynamo cluster: storage node and client programs, the request coordinator shared by
 // both (server- and client-driven coordination), and the cluster's inspection API.
+#include <faultline/probe.hpp>
 #include <faultline/sim/dynamo/cluster.hpp>
 #include <faultline/sim/dynamo/merkle.hpp>
 
@@ -12,6 +13,12 @@
 #include <stdexcept>
 
 namespace faultline::sim::dynamo {
+
+namespace {
+// A hint held for a failed node handed back to it once it looked healthy again (hinted
+// handoff replay; faultline/probe.hpp).
+const ProbePoint kProbeHintReplayed("dynamo/hinted-handoff/replayed");
+}  // namespace
 
 MetricNames client_metric_names(std::string_view client) {
   const std::string p = "dynamo.client/" + std::string(client);
@@ -928,6 +935,7 @@ private:
                           versions_digest(it->second) == digest) {
                         disk().hints.erase(it);
                         c_.sim->metrics().counter("dynamo.hints.delivered").inc();
+                        FAULTLINE_PROBE(*c_.sim, kProbeHintReplayed);
                         c_.sim->record("dynamo", "hint_delivered",
                                        {{"node", static_cast<std::int64_t>(self_)},
                                         {"owner", static_cast<std::int64_t>(owner_key.first)},

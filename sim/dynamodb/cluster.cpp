@@ -1,3 +1,4 @@
+#include <faultline/probe.hpp>
 #include <faultline/sim/dynamodb/cluster.hpp>
 
 #include <faultline/resilience/backoff.hpp>
@@ -11,6 +12,12 @@
 #include <utility>
 
 namespace faultline::sim::dynamodb {
+
+namespace {
+// A storage server back from time out of service re-replicates the writes it missed from a
+// peer (faultline/probe.hpp).
+const ProbePoint kProbeReReplication("dynamodb/storage/re-replication");
+}  // namespace
 
 using world::Message;
 using world::Node;
@@ -422,6 +429,7 @@ private:
         out.to_seconds() * sp.replica_write_bytes_per_s / sp.rereplication_bytes_per_s);
     s_.catching_up[self] = 1;
     s_.ready_count[self] = 0;
+    FAULTLINE_PROBE(node_->sim(), kProbeReReplication);
     for (int partition : s_.node_partitions[self]) {
       for (;;) {
         const int peer = catch_up_peer(partition);

@@ -12,6 +12,7 @@
 // key is ever served by two groups at once and no version is left behind.
 #include "server.hpp"
 
+#include <faultline/probe.hpp>
 #include <faultline/world/host.hpp>
 #include <faultline/world/world.hpp>
 
@@ -22,6 +23,13 @@
 #include <set>
 
 namespace faultline::sim::spanner {
+
+namespace {
+// Recovery paths of the placement driver (faultline/probe.hpp): a move whose data transfer
+// failed and was resumed until the destination took it, and a move left in doubt.
+const ProbePoint kProbeMoveResumed("spanner/placement/move-resumed");
+const ProbePoint kProbeMoveInDoubt("spanner/placement/move-in-doubt");
+}  // namespace
 
 using world::NodeId;
 using world::Payload;
@@ -257,6 +265,7 @@ Task<Reply> Spanserver::on_move_dir(MoveDirReq req) {
     // Unknown: a later leader may still choose it. The keys then stay unserved (never served
     // twice) until an operator finishes the move; see README.
     m.counter("spanner.placement.moves_in_doubt").inc();
+    FAULTLINE_PROBE(node_->sim(), kProbeMoveInDoubt);
     co_return give_up(St::kPending);
   }
   // Commit wait: once TT.after(ts) holds here, every timestamp the destination assigns is
@@ -265,7 +274,9 @@ Task<Reply> Spanserver::on_move_dir(MoveDirReq req) {
   std::uint64_t in_bytes = kSmallBytes + kVersionBytes * in.writes.size();
   Payload in_payload = Payload::make<MoveDataReq>(std::move(in));
   bool moved = false;
+  int attempt_count = 0;
   for (int attempt = 0; attempt < 20 && !moved; ++attempt) {
+    ++attempt_count;
     RpcResult res = co_await call_group(req.dest, in_payload, in_bytes);
     const Resp* resp = res.ok() ? res.payload.get<Resp>() : nullptr;
     moved = resp != nullptr && resp->st == St::kOk;
@@ -274,9 +285,13 @@ Task<Reply> Spanserver::on_move_dir(MoveDirReq req) {
     }
   }
   if (moved) {
+    if (attempt_count > 1) {
+      FAULTLINE_PROBE(node_->sim(), kProbeMoveResumed);
+    }
     cluster_->relocate(req.lo, req.hi, req.dest);
   } else {
     m.counter("spanner.placement.moves_in_doubt").inc();
+    FAULTLINE_PROBE(node_->sim(), kProbeMoveInDoubt);
   }
   co_return give_up(moved ? St::kOk : St::kPending);
 }

@@ -3,6 +3,7 @@
 // wait. See sim/spanner/README.md for what is modelled and what is left out.
 #include "server.hpp"
 
+#include <faultline/probe.hpp>
 #include <faultline/world/host.hpp>
 #include <faultline/world/world.hpp>
 
@@ -13,6 +14,11 @@
 #include <sstream>
 
 namespace faultline::sim::spanner {
+
+namespace {
+// A replica won a Paxos election and re-proposes what it found (faultline/probe.hpp).
+const ProbePoint kProbeLeaderChange("spanner/paxos/leader-change");
+}  // namespace
 
 using world::Message;
 using world::NodeId;
@@ -456,6 +462,7 @@ Task<void> Spanserver::campaign(int group, bool now) {
   node_->sim().record("spanner", "leader",
                       {{"group", group}, {"ballot", ballot}, {"node", node_->name()}});
   node_->sim().metrics().counter("spanner.leader_changes").inc();
+  FAULTLINE_PROBE(node_->sim(), kProbeLeaderChange);
   // Re-propose everything past the commit point under our ballot, then a no-op; we serve
   // once that no-op is applied (everything chosen before us is then applied here too).
   for (auto& [s, e] : reprop) {

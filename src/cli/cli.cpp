@@ -2,6 +2,10 @@
 #include "describe.hpp"
 #include "check_command.hpp"
 #include "report_command.hpp"
+#include "shrink_command.hpp"
+#include "sweep_cluster.hpp"
+#include "swarm.hpp"
+#include "coverage.hpp"
 
 #include <faultline/report/json_results.hpp>
 #include <faultline/report/output_file.hpp>
@@ -21,6 +25,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -51,6 +56,8 @@ commands:
                      run each variant twice and name the first diverging trace record
   sweep FILE --seeds A..B
                      run many seeds in parallel and report the failing ones
+  shrink FILE --seed N
+                     a smaller scenario that fails the same way (delta debugging)
   check HISTORY --model M
                      check a recorded history (ours, Jepsen EDN, Porcupine) offline
   report RESULTS.json -o OUT.html
@@ -132,6 +139,11 @@ options:
   --json OUT.json     write every run's results
   --html OUT.html     write the pass/fail matrix of variants × seeds with replay commands
   --quiet             print only the summary and failures
+  --swarm             swarm testing: each seed runs a subset of the fault kinds (the file's
+                      "swarm" section turns it on too); failing seeds name their combination
+
+Under an MPI launcher (mpirun -np N faultline sweep ..., or srun) the runs are spread over
+the ranks, each running -j threads; rank 0 prints the same report (docs/cli.md).
 )";
 
 // --- argument parsing -------------------------------------------------------------------------
@@ -157,6 +169,7 @@ struct Args {
   std::string json;
   std::string html;
   bool quiet = false;
+  bool swarm = false;
   bool help = false;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> seeds;
   unsigned jobs = 0;
@@ -227,6 +240,8 @@ Args parse_args(const std::vector<std::string>& args, std::size_t first,
       a.html = value();
     } else if (arg == "--quiet") {
       a.quiet = true;
+    } else if (arg == "--swarm") {
+      a.swarm = true;
     } else if (arg == "--seeds") {
       std::string v = value();
       auto dots = v.find("..");
@@ -629,6 +644,11 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
   if (!a.seeds) {
     throw BadUsage("sweep needs --seeds A..B, e.g. --seeds 1..200");
   }
+  // Under mpirun/srun the other ranks take runs from this one (sweep_cluster.hpp).
+  auto cluster = SweepCluster::join_if_launched();
+  if (cluster && cluster->rank() != 0) {
+    return cluster->serve(registry, a.jobs, env.cores);
+  }
   auto file = scenario::ScenarioFile::load(a.positional.front());
   std::vector<scenario::ScenarioSpec> specs;
   for (const auto& v : selected_variants(file, a)) {
@@ -646,39 +666,30 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
                                            : std::to_string(span + 1),
                                specs.size(), kMaxSweepRuns));
   }
-  struct Task {
-    const scenario::ScenarioSpec* spec;
-    std::uint64_t seed;
-    std::optional<scenario::RunResult> result;
-    std::string error;
-  };
-  std::vector<Task> tasks;
-  for (const auto& spec : specs) {
-    for (std::uint64_t s = lo;; ++s) {
-      tasks.push_back({&spec, s, std::nullopt, {}});
-      if (s == hi) {
-        break;
-      }
-    }
+  std::vector<SweepTask> tasks = sweep_tasks(specs, lo, hi);
+  std::deque<scenario::ScenarioSpec> swarm_specs;  // one per variant and fault combination
+  if (auto swarm = swarm_config(file, a.swarm)) {
+    apply_swarm(tasks, file, a.sets, registry, *swarm, swarm_specs);
   }
   unsigned jobs = a.jobs ? a.jobs : std::max(1u, env.cores);
   jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, tasks.size()));
   auto wall_start = std::chrono::steady_clock::now();  // determinism-ok: reports wall time
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
-  {
+  if (cluster) {
+    cluster->start(
+        {file.path(), file.raw(), selected_variants(file, a), a.sets, lo, hi, a.swarm});
+    ProgressBar bar(err, env.stderr_is_tty && !a.quiet);
+    cluster->run(tasks, registry, jobs, [&](std::size_t n) {
+      bar.update(static_cast<double>(n) / static_cast<double>(tasks.size()),
+                 fmt::format("{}/{} runs", n, tasks.size()));
+    });
+  } else {
     // Each task builds its own Simulation inside run_scenario: nothing is shared but the
     // read-only specs and registry. Workers take the next task index until none is left.
     auto work = [&] {
       for (std::size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1)) {
-        Task& t = tasks[i];
-        try {
-          scenario::RunOptions options;
-          options.seed = t.seed;
-          t.result = scenario::run_scenario(*t.spec, registry, options);
-        } catch (const std::exception& e) {
-          t.error = e.what();
-        }
+        run_sweep_task(tasks[i], registry);
         done.fetch_add(1);
       }
     };
@@ -711,6 +722,17 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
 
   int exit = kExitOk;
   std::vector<scenario::RunResult> results;
+  // Swarm testing: a failing seed's fault combination, and the --set that replays it.
+  auto swarm_line = [](const SweepTask& t) {
+    return t.swarm.empty() ? std::string() : "\n    swarm: " + t.swarm;
+  };
+  auto replay_sets = [&](const SweepTask& t) {
+    auto sets = a.sets;
+    if (!t.swarm_set.empty()) {
+      sets.push_back(t.swarm_set);
+    }
+    return sets;
+  };
   for (const auto& spec : specs) {
     std::size_t passed = 0;
     std::size_t failed = 0;
@@ -724,10 +746,10 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
       }
       if (!t.result) {
         ++errors;
-        failing_lines.push_back(fmt::format("  seed {}: error: {}\n    reproduce: {}", t.seed,
-                                            t.error,
+        failing_lines.push_back(fmt::format("  seed {}: error: {}{}\n    reproduce: {}", t.seed,
+                                            t.error, swarm_line(t),
                                             scenario::reproduce_command(file.path(), spec.variant,
-                                                                        t.seed, a.sets)));
+                                                                        t.seed, replay_sets(t))));
         continue;
       }
       availability.push_back(t.result->key.availability);
@@ -745,8 +767,8 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
           }
         }
         failing_lines.push_back(fmt::format(
-            "  seed {}: ✗ {}\n    reproduce: {}", t.seed, first,
-            scenario::reproduce_command(file.path(), spec.variant, t.seed, a.sets)));
+            "  seed {}: ✗ {}{}\n    reproduce: {}", t.seed, first, swarm_line(t),
+            scenario::reproduce_command(file.path(), spec.variant, t.seed, replay_sets(t))));
       }
       results.push_back(*t.result);
     }
@@ -761,6 +783,13 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
     for (const auto& [what, n] : failures_by_expectation) {
       out << fmt::format("  {} seeds failed: {}\n", n, what);
     }
+    std::vector<const scenario::RunResult*> variant_runs;
+    for (const auto& t : tasks) {
+      if (t.spec == &spec && t.result) {
+        variant_runs.push_back(&*t.result);
+      }
+    }
+    out << sweep_coverage(variant_runs, spec.model, a.quiet);
     for (const auto& line : failing_lines) {
       out << line << "\n";
     }
@@ -774,9 +803,12 @@ int cmd_sweep(const Args& a, const scenario::ModelRegistry& registry, std::ostre
   for (const auto& t : tasks) {
     total_failed += (!t.result || !t.result->ok()) ? 1 : 0;
   }
-  out << fmt::format("summary: {} runs ({} seeds × {} variants) on {} threads in {:.1f}s wall: "
+  out << fmt::format("summary: {} runs ({} seeds × {} variants) on {} in {:.1f}s wall: "
                      "{} passed, {} failed\n",
-                     tasks.size(), hi - lo + 1, specs.size(), jobs, wall_s,
+                     tasks.size(), hi - lo + 1, specs.size(),
+                     cluster ? fmt::format("{} ranks × {} threads", cluster->size(), jobs)
+                             : fmt::format("{} threads", jobs),
+                     wall_s,
                      tasks.size() - total_failed, total_failed);
   if (!a.json.empty()) {
     report::write_file_atomically(a.json,
@@ -888,12 +920,18 @@ int dispatch(const std::vector<std::string>& args, const scenario::ModelRegistry
   const std::vector<std::string> det_flags = {"--variant", "--all-variants", "--seed", "--set"};
   const std::vector<std::string> sweep_flags = {"--seeds", "-j", "--jobs", "--variant",
                                                 "--all-variants", "--set", "--json", "--html",
-                                                "--quiet"};
+                                                "--quiet", "--swarm"};
   const std::vector<std::string> commands = {"run",   "validate", "list",   "check-determinism",
-                                             "sweep", "describe", "check",  "report",
+                                             "sweep", "describe", "check",  "report", "shrink",
                                              "demo",  "help"};
   if (!args.empty() && args[0] == "check") {
     return run_check_command({args.begin() + 1, args.end()}, out, err);
+  }
+  if (!args.empty() && args[0] == "shrink") {
+    return run_shrink_command({args.begin() + 1, args.end()}, registry, out, err);
+  }
+  if (args.size() == 2 && args[0] == "help" && args[1] == "shrink") {
+    return run_shrink_command({"--help"}, registry, out, err);
   }
   if (args.size() == 2 && args[0] == "help" && args[1] == "check") {
     return run_check_command({"--help"}, out, err);

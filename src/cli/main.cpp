@@ -4,7 +4,9 @@
 #include <faultline/report/output_file.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <pthread.h>
@@ -36,6 +38,18 @@ void stop_cleanly_on_signals() {
   std::signal(SIGXFSZ, SIG_IGN);
 }
 
+// In an MPI job (`mpirun -np N faultline sweep ...`) rank 0 prints the report and any error;
+// the other ranks would only repeat them.
+bool is_secondary_mpi_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    const char* value = std::getenv(name);  // determinism-ok: how the process was started
+    if (value != nullptr) {
+      return std::string(value) != "0";
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,5 +61,10 @@ int main(int argc, char** argv) {
   env.stdout_is_tty = ::isatty(STDOUT_FILENO) != 0;
   env.stderr_is_tty = ::isatty(STDERR_FILENO) != 0;
   env.cores = std::max(1u, std::thread::hardware_concurrency());
+  if (is_secondary_mpi_rank()) {
+    std::ostringstream quiet_out;
+    std::ostringstream quiet_err;
+    return faultline::cli::run_cli(args, registry, quiet_out, quiet_err, env);
+  }
   return faultline::cli::run_cli(args, registry, std::cout, std::cerr, env);
 }

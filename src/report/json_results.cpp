@@ -44,6 +44,15 @@ nlohmann::json run_to_json(const scenario::RunResult& run, const std::vector<std
                                 {"requests", p.requests},
                                 {"availability", number_or_null(p.availability)}});
   }
+  // Fault coverage: {"crash node:api-0": 2, ...} and {"spanner/paxos/leader-change": 3, ...}.
+  j["faults_fired"] = nlohmann::json::object();
+  for (const auto& [what, n] : run.faults_fired) {
+    j["faults_fired"][what] = n;
+  }
+  j["probes"] = nlohmann::json::object();
+  for (const auto& [name, n] : run.probes) {
+    j["probes"][name] = n;
+  }
   j["expectations"] = nlohmann::json::array();
   for (const auto& e : run.expectations) {
     nlohmann::json x = {{"description", e.description},

@@ -1,5 +1,7 @@
 #include <faultline/scenario/runner.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -453,6 +455,15 @@ RunResult run_scenario(const ScenarioSpec& spec, const ModelRegistry& registry,
   RunResult result = execution.run(options);
   for (TraceSink* sink : options.sinks) {
     sim.trace().detach(sink);
+  }
+  // Coverage from the run's counters (the fault injector's and the probes'), in name order.
+  constexpr std::string_view kFaultPrefix = "faults.target/";
+  for (const auto& [name, counter] : sim.metrics().counters()) {
+    if (name.starts_with(kFaultPrefix)) {
+      result.faults_fired.emplace_back(name.substr(kFaultPrefix.size()), counter.value());
+    } else if (name.starts_with(kProbeMetricPrefix)) {
+      result.probes.emplace_back(name.substr(kProbeMetricPrefix.size()), counter.value());
+    }
   }
   return result;
 }

@@ -885,6 +885,7 @@ ScenarioSpec ScenarioFile::resolve_into(std::string_view variant,
   // Observations and expectations name the model's scopes, probes and checkers: without a
   // model those names go unchecked, everything else still is.
   top.raw("variants");
+  top.raw("swarm");  // read by sweeps (src/cli/swarm.hpp); a run has every fault
   resolve_measures(top, model.get(), spec, errors);
   errors.attempt([&] { top.finish(); });
   if (build && model && epoch_ok && duration_ok) {

@@ -307,6 +307,11 @@ void FaultInjector::note(FaultKind kind, const Target& target, std::string_view 
   ++counts_[kind];
   sim.metrics().counter("faults.fired").inc();
   sim.metrics().counter(fmt::format("faults.fired/{}", to_string(kind))).inc();
+  // Per kind and target, for the run's fault coverage (RunResult::faults_fired); an undo
+  // (restart, heal, latency back to normal) is the end of a fault, not another one.
+  if (origin != "undo") {
+    sim.metrics().counter(fmt::format("faults.target/{} {}", to_string(kind), who)).inc();
+  }
   sim.record("fault", to_string(kind), {{"target", who}, {"origin", origin}});
 }
 

@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faultline::scenario {
@@ -76,6 +77,10 @@ struct RunResult {
   std::string key_series;
   std::vector<SeriesResult> series;
   std::vector<ExpectationResult> expectations;
+  /// Fault coverage: how often each fault kind fired on each target ("crash node:api-0"),
+  /// and each code probe reached (faultline/probe.hpp) how often; both sorted by name.
+  std::vector<std::pair<std::string, std::uint64_t>> faults_fired;
+  std::vector<std::pair<std::string, std::uint64_t>> probes;
   bool ok() const;
 };
 
