@@ -146,6 +146,7 @@ void SwimMember::on_ack(const Ack& a) {
       // We pinged on someone's behalf: tell the requester the target answered.
       Relay r = relays_[i];
       relays_.erase(relays_.begin() + static_cast<std::ptrdiff_t>(i));
+      node_.cancel_timer(r.timer);
       PingReqResult res{r.their_seq, self_, r.target, true, outgoing(r.requester)};
       const std::size_t n = res.changes.size();
       send(r.requester, Payload::make<PingReqResult>(std::move(res)), n);
@@ -160,11 +161,11 @@ void SwimMember::on_ack(const Ack& a) {
 void SwimMember::on_ping_req(const PingReq& r) {
   apply_all(r.changes);
   const std::uint64_t seq = ++seq_;
-  relays_.push_back({seq, r.from, r.seq, r.target});
+  relays_.push_back({seq, r.from, r.seq, r.target, EventId{}});
   Ping p{seq, self_, view_.checksum(), outgoing(r.target), true};
   const std::size_t n = p.changes.size();
   send(r.target, Payload::make<Ping>(std::move(p)), n);
-  node_.after(params_.ping_timeout, [this, seq] {
+  relays_.back().timer = node_.after(params_.ping_timeout, [this, seq] {
     for (std::size_t i = 0; i < relays_.size(); ++i) {
       if (relays_[i].our_seq == seq) {
         Relay rel = relays_[i];
@@ -310,7 +311,7 @@ void SwimMember::probe() {
   const std::size_t n = p.changes.size();
   send(target, Payload::make<Ping>(std::move(p)), n);
   const std::uint64_t seq = probe_seq_;
-  node_.after(scaled(params_.ping_timeout), [this, seq] { on_ping_timeout(seq); });
+  probe_timer_ = node_.after(scaled(params_.ping_timeout), [this, seq] { on_ping_timeout(seq); });
 }
 
 std::vector<MemberId> SwimMember::pick_helpers(MemberId target, std::uint32_t k) {
@@ -349,7 +350,8 @@ void SwimMember::on_ping_timeout(std::uint64_t seq) {
     const std::size_t n = r.changes.size();
     send(h, Payload::make<PingReq>(std::move(r)), n);
   }
-  node_.after(scaled(params_.ping_request_timeout), [this, seq] { on_ping_req_timeout(seq); });
+  probe_timer_ =
+      node_.after(scaled(params_.ping_request_timeout), [this, seq] { on_ping_req_timeout(seq); });
 }
 
 void SwimMember::on_ping_req_timeout(std::uint64_t seq) {
@@ -380,6 +382,8 @@ void SwimMember::finish_probe(bool reached) {
   }
   phase_ = Phase::kIdle;
   probe_target_ = kNoMember;
+  node_.cancel_timer(probe_timer_);  // false when the timeout is what finished the probe
+  probe_timer_ = EventId{};
   schedule_probe(period_delay());
 }
 

@@ -490,8 +490,8 @@ void Node::trace_call(NodeId dst, const RpcResult& r) {
                 {"latency_ns", r.latency}});
 }
 
-void Node::after(Duration d, std::function<void()> fn) {
-  process_.schedule_after(d, [this, fn = std::move(fn)]() mutable { run_or_defer(std::move(fn)); });
+EventId Node::after(Duration d, std::function<void()> fn) {
+  return process_.schedule_after(d, [this, fn = std::move(fn)]() mutable { run_or_defer(std::move(fn)); });
 }
 
 void Node::compute(Duration service_time, std::function<void()> done) {

@@ -237,8 +237,12 @@ public:
   /// Callback RPC: `done` runs exactly once (unless this incarnation dies first).
   void call(NodeId dst, Payload request, std::uint64_t size_bytes, Duration timeout,
             std::function<void(RpcResult)> done);
-  /// A timer that dies with this incarnation and waits while paused.
-  void after(Duration d, std::function<void()> fn);
+  /// A timer that dies with this incarnation and waits while paused. The id lets a caller
+  /// cancel a timer that has become moot (cancel_timer), so it costs no event; one that fired
+  /// while the node was paused is already deferred and runs on resume regardless.
+  EventId after(Duration d, std::function<void()> fn);
+  /// True if the timer was still pending and will now never run.
+  bool cancel_timer(EventId id) { return process_.cancel(id); }
   /// Callback work on the host's CPU; `done` runs only if this incarnation is still alive.
   void compute(Duration service_time, std::function<void()> done);
 

@@ -199,6 +199,9 @@ private:
   std::uint64_t seq_ = 0;
   std::uint64_t probe_seq_ = 0;
   MemberId probe_target_ = kNoMember;
+  /// The probe's pending ping or ping-req timeout, cancelled when the probe finishes first
+  /// (the timeout would find a newer seq and do nothing; cancelling saves the event).
+  EventId probe_timer_;
   Time probe_started_{};
   std::uint32_t helpers_asked_ = 0;
   std::uint32_t helper_answers_ = 0;
@@ -211,6 +214,7 @@ private:
     MemberId requester;
     std::uint64_t their_seq;
     MemberId target;
+    EventId timer;  // the relay's ping timeout, cancelled when the target's ack comes
   };
   std::vector<Relay> relays_;
 
