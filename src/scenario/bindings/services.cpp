@@ -137,6 +137,7 @@ svc::TierParams read_tier(ObjectReader& r) {
       if (auto p = d.object("policy")) {
         read_policy(*p, dep.policy);
       }
+      d.get("fallback", dep.fallback);
       d.finish();
       t.dependencies.push_back(std::move(dep));
     }
@@ -174,6 +175,13 @@ svc::ClientParams read_client(ObjectReader& r) {
   r.get("rate_after_change", c.rate_after_change, {.min = 0.0, .max = 1e7});
   if (auto p = r.object("policy")) {
     read_policy(*p, c.policy);
+  }
+  if (auto m = r.object("malformed")) {
+    m->get("from", c.malformed.from, {.min = Duration::zero()});
+    m->get("until", c.malformed.until, {.min = Duration::zero()});
+    m->get("crash", c.malformed.crash);
+    m->get("relaunch", c.malformed.relaunch, {.min = Duration::nanos(1)});
+    m->finish();
   }
   r.finish();
   return c;
