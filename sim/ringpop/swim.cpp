@@ -2,6 +2,7 @@
 #include <faultline/sim/ringpop/swim.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace faultline::sim::ringpop {
@@ -51,7 +52,7 @@ void SwimMember::start(world::Node& node) {
     view_.force(self_, Status::kAlive, inc);
     dissem_.record({self_, Status::kAlive, inc, self_, inc});
   }
-  recent_probe_times_.assign(16, Duration::zero());
+  recent_probe_times_.assign(kRecentProbes, Duration::zero());
   node.on_message([this](const world::Message& m) { dispatch(m); });
   if (!at_zero) {
     join();
@@ -240,7 +241,9 @@ Duration SwimMember::period_delay() {
   if (params_.adaptive_period) {
     // ringpop: the rate is 2 x the median of recent protocol periods, at least the minimum;
     // the next period starts that long after the last one began.
-    std::vector<Duration> sorted = recent_probe_times_;
+    // A copy on the stack (the window has kRecentProbes entries): no allocation per period.
+    std::array<Duration, kRecentProbes> sorted{};
+    std::copy(recent_probe_times_.begin(), recent_probe_times_.end(), sorted.begin());
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
                      sorted.end());
     const Duration rate = std::max(base, sorted[sorted.size() / 2] * 2);
@@ -248,6 +251,16 @@ Duration SwimMember::period_delay() {
     base = std::max(base, rate - since);
   }
   return scaled(base);
+}
+
+void SwimMember::prefetch_timer(unsigned stage) const {
+  // Most timers are the next probe: it reads the next slot of the probe order and the window
+  // of recent probe times. A hint only.
+  (void)stage;
+  if (order_pos_ < order_.size()) {
+    __builtin_prefetch(order_.data() + order_pos_);
+  }
+  __builtin_prefetch(recent_probe_times_.data());
 }
 
 void SwimMember::schedule_probe(Duration delay) {

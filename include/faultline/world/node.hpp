@@ -40,6 +40,10 @@ public:
   virtual ~Program() = default;
   /// Called once per incarnation, right after construction: register handlers, spawn tasks.
   virtual void start(Node& node) { (void)node; }
+  /// Called ahead of this node's timers (Node::after), stage 0 one event and stage 1 none
+  /// before the timer runs... see Node::TimerEvent: prefetch what the timers will read (the
+  /// program object itself is already fetched). Only a hint; it must not change any state.
+  virtual void prefetch_timer(unsigned stage) const { (void)stage; }
 };
 
 /// Builds a fresh Program for an incarnation of `node` (from its disk's durable state only).
@@ -319,6 +323,14 @@ private:
   Task<void> serve_co(Message m);
   void run_parked();
   void run_or_defer(std::function<void()> fn);
+  /// A Node::after timer as an event: carries a prefetch hook, so that the event queue warms
+  /// the node, its program and what the program says its timers read before it runs.
+  struct TimerEvent {
+    Node* node;
+    std::function<void()> fn;
+    void operator()() { node->run_or_defer(std::move(fn)); }
+    void prefetch(unsigned stage) const;
+  };
 
   // What every arrival and every call reads comes first, within the node's first four cache
   // lines (256 bytes; the constructor checks it), so a delivery touches few lines

@@ -104,6 +104,7 @@ public:
 
   MemberId self() const { return self_; }
   const Membership& view() const { return view_; }
+  void prefetch_timer(unsigned stage) const override;
   std::uint32_t incarnation() const { return view_.incarnation(self_); }
   /// Lifeguard's local health score (0 when healthy).
   std::uint32_t local_health() const { return lhm_; }
@@ -205,6 +206,7 @@ private:
   Time probe_started_{};
   std::uint32_t helpers_asked_ = 0;
   std::uint32_t helper_answers_ = 0;
+  static constexpr std::size_t kRecentProbes = 16;
   std::vector<Duration> recent_probe_times_;  // ring buffer for the adaptive period
   std::size_t recent_pos_ = 0;
 
