@@ -40,9 +40,9 @@ public:
   virtual ~Program() = default;
   /// Called once per incarnation, right after construction: register handlers, spawn tasks.
   virtual void start(Node& node) { (void)node; }
-  /// Called ahead of this node's timers (Node::after), stage 0 one event and stage 1 none
-  /// before the timer runs... see Node::TimerEvent: prefetch what the timers will read (the
-  /// program object itself is already fetched). Only a hint; it must not change any state.
+  /// Called about one event before one of this node's Node::after timers runs (see
+  /// Node::TimerEvent), with the program object already being fetched: prefetch what the
+  /// timers will read. Only a hint; it must not change any state.
   virtual void prefetch_timer(unsigned stage) const { (void)stage; }
 };
 
