@@ -2,6 +2,7 @@
 #include <faultline/sim/ringpop/swim.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace faultline::sim::ringpop {
@@ -51,7 +52,7 @@ void SwimMember::start(world::Node& node) {
     view_.force(self_, Status::kAlive, inc);
     dissem_.record({self_, Status::kAlive, inc, self_, inc});
   }
-  recent_probe_times_.assign(16, Duration::zero());
+  recent_probe_times_.assign(kRecentProbes, Duration::zero());
   node.on_message([this](const world::Message& m) { dispatch(m); });
   if (!at_zero) {
     join();
@@ -146,6 +147,7 @@ void SwimMember::on_ack(const Ack& a) {
       // We pinged on someone's behalf: tell the requester the target answered.
       Relay r = relays_[i];
       relays_.erase(relays_.begin() + static_cast<std::ptrdiff_t>(i));
+      node_.cancel_timer(r.timer);
       PingReqResult res{r.their_seq, self_, r.target, true, outgoing(r.requester)};
       const std::size_t n = res.changes.size();
       send(r.requester, Payload::make<PingReqResult>(std::move(res)), n);
@@ -160,11 +162,11 @@ void SwimMember::on_ack(const Ack& a) {
 void SwimMember::on_ping_req(const PingReq& r) {
   apply_all(r.changes);
   const std::uint64_t seq = ++seq_;
-  relays_.push_back({seq, r.from, r.seq, r.target});
+  relays_.push_back({seq, r.from, r.seq, r.target, EventId{}});
   Ping p{seq, self_, view_.checksum(), outgoing(r.target), true};
   const std::size_t n = p.changes.size();
   send(r.target, Payload::make<Ping>(std::move(p)), n);
-  node_.after(params_.ping_timeout, [this, seq] {
+  relays_.back().timer = node_.after(params_.ping_timeout, [this, seq] {
     for (std::size_t i = 0; i < relays_.size(); ++i) {
       if (relays_[i].our_seq == seq) {
         Relay rel = relays_[i];
@@ -239,7 +241,9 @@ Duration SwimMember::period_delay() {
   if (params_.adaptive_period) {
     // ringpop: the rate is 2 x the median of recent protocol periods, at least the minimum;
     // the next period starts that long after the last one began.
-    std::vector<Duration> sorted = recent_probe_times_;
+    // A copy on the stack (the window has kRecentProbes entries): no allocation per period.
+    std::array<Duration, kRecentProbes> sorted{};
+    std::copy(recent_probe_times_.begin(), recent_probe_times_.end(), sorted.begin());
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
                      sorted.end());
     const Duration rate = std::max(base, sorted[sorted.size() / 2] * 2);
@@ -247,6 +251,16 @@ Duration SwimMember::period_delay() {
     base = std::max(base, rate - since);
   }
   return scaled(base);
+}
+
+void SwimMember::prefetch_timer(unsigned stage) const {
+  // Most timers are the next probe: it reads the next slot of the probe order and the window
+  // of recent probe times. A hint only.
+  (void)stage;
+  if (order_pos_ < order_.size()) {
+    __builtin_prefetch(order_.data() + order_pos_);
+  }
+  __builtin_prefetch(recent_probe_times_.data());
 }
 
 void SwimMember::schedule_probe(Duration delay) {
@@ -310,7 +324,7 @@ void SwimMember::probe() {
   const std::size_t n = p.changes.size();
   send(target, Payload::make<Ping>(std::move(p)), n);
   const std::uint64_t seq = probe_seq_;
-  node_.after(scaled(params_.ping_timeout), [this, seq] { on_ping_timeout(seq); });
+  probe_timer_ = node_.after(scaled(params_.ping_timeout), [this, seq] { on_ping_timeout(seq); });
 }
 
 std::vector<MemberId> SwimMember::pick_helpers(MemberId target, std::uint32_t k) {
@@ -349,7 +363,8 @@ void SwimMember::on_ping_timeout(std::uint64_t seq) {
     const std::size_t n = r.changes.size();
     send(h, Payload::make<PingReq>(std::move(r)), n);
   }
-  node_.after(scaled(params_.ping_request_timeout), [this, seq] { on_ping_req_timeout(seq); });
+  probe_timer_ =
+      node_.after(scaled(params_.ping_request_timeout), [this, seq] { on_ping_req_timeout(seq); });
 }
 
 void SwimMember::on_ping_req_timeout(std::uint64_t seq) {
@@ -380,6 +395,8 @@ void SwimMember::finish_probe(bool reached) {
   }
   phase_ = Phase::kIdle;
   probe_target_ = kNoMember;
+  node_.cancel_timer(probe_timer_);  // false when the timeout is what finished the probe
+  probe_timer_ = EventId{};
   schedule_probe(period_delay());
 }
 

@@ -186,6 +186,25 @@ void ClientParams::validate(std::string_view where) const {
     bad(where, "rate_change_at", "must not be negative", "use 0 for no rate change");
   }
   policy.validate(std::string(where) + ".policy");
+  malformed.validate(std::string(where) + ".malformed");
+  if (malformed.until > Duration::zero() && arrival != Arrival::closed_loop) {
+    bad(where, "malformed", "applies to closed-loop sessions only",
+        "use arrival \"closed_loop\" or drop malformed");
+  }
+}
+
+void MalformedPayload::validate(std::string_view where) const {
+  if (until == Duration::zero()) {
+    return;
+  }
+  if (from < Duration::zero() || until <= from) {
+    bad(where, "from/until", fmt::format("need 0 <= from < until (got {} and {})", from, until),
+        "give the push time and the rollback time, or until 0 for none");
+  }
+  if (relaunch <= Duration::zero()) {
+    bad(where, "relaunch", fmt::format("must be positive (got {})", relaunch),
+        "give the time from a crash to the app's relaunch, such as \"2s\"");
+  }
 }
 
 const TierParams* ServiceGraphParams::find_tier(std::string_view name) const {

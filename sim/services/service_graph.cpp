@@ -447,7 +447,10 @@ public:
       const std::string edge = fmt::format("{}->{}", tier.params->name, d.tier);
       deps_.push_back({d.calls, g.edges.at(edge).get(),
                        std::make_unique<Caller>(node, d.policy, g.tier(d.tier),
-                                                *g.edges.at(edge), rng_.fork(edge))});
+                                                *g.edges.at(edge), rng_.fork(edge)),
+                       d.fallback,
+                       &node.sim().metrics().counter(
+                           fmt::format("services/tier/{}/degraded", tier.params->name))});
     }
   }
 
@@ -532,7 +535,11 @@ private:
         const Time call_start = sim.now();
         if (co_await d.caller->call(std::nullopt) != Outcome::ok) {
           d.edge->failures->inc();
-          out = Outcome::overloaded;  // a failed dependency fails the request (503)
+          if (d.fallback) {
+            d.degraded->inc();  // answered with a degraded local result; the request goes on
+          } else {
+            out = Outcome::overloaded;  // a failed dependency fails the request (503)
+          }
         } else {
           d.edge->successes->inc();
           d.edge->latency->record(sim.now() - call_start);
@@ -608,6 +615,8 @@ private:
     int calls;
     CallerMetrics* edge;  // the edge's logical calls, as a client population's requests
     std::unique_ptr<Caller> caller;
+    bool fallback = false;
+    Counter* degraded = nullptr;  // services/tier/<t>/degraded
   };
 
   TierInfo& tier_;
@@ -629,7 +638,9 @@ public:
       : client_(client), node_(node),
         rng_(node.sim().rng(incarnation_name("services/" + node.name(), node.incarnation()))),
         caller_(node, client.params->policy, g.tier(client.params->target), *client.metrics,
-                rng_.fork("caller")) {}
+                rng_.fork("caller")),
+        crashes_(&node.sim().metrics().counter(
+            fmt::format("services/client/{}/crashes", client.params->name))) {}
 
   void start(Node& node) override {
     if (client_.params->arrival == Arrival::poisson) {
@@ -665,7 +676,7 @@ private:
       if (p.stop > Duration::zero() && sim.now() >= Time::zero() + p.stop) {
         co_return;
       }
-      node_.spawn(request());
+      node_.spawn(request_detached());
     }
   }
 
@@ -678,13 +689,23 @@ private:
     // A random phase, so sessions do not start in lock-step.
     co_await node_.sleep((sim.now() < start ? start - sim.now() : Duration::zero()) +
                          Duration::from_seconds(rng_.uniform01() * think_s));
+    const MalformedPayload& bad = p.malformed;
     while (p.stop == Duration::zero() || sim.now() < Time::zero() + p.stop) {
-      co_await request();
+      const bool ok = co_await request();
+      if (ok && bad.crash && bad.until > Duration::zero() && sim.now() >= Time::zero() + bad.from &&
+          sim.now() < Time::zero() + bad.until) {
+        // The app crashes parsing the malformed payload; relaunched, it fetches again at once.
+        crashes_->inc();
+        co_await node_.sleep(bad.relaunch);
+        continue;
+      }
       co_await node_.sleep(Duration::from_seconds(rng_.exponential(think_s)));
     }
   }
 
-  Task<void> request() {
+  Task<void> request_detached() { co_await request(); }
+
+  Task<bool> request() {
     Simulation& sim = node_.sim();
     const ClientParams& p = *client_.params;
     CallerMetrics& m = *client_.metrics;
@@ -692,7 +713,7 @@ private:
     if (p.max_outstanding > 0 && outstanding_ >= p.max_outstanding) {
       m.rejected_local->inc();
       m.failures->inc();
-      co_return;
+      co_return false;
     }
     ++outstanding_;
     const Time t0 = sim.now();
@@ -704,12 +725,14 @@ private:
     } else {
       m.failures->inc();
     }
+    co_return o == Outcome::ok;
   }
 
   ClientInfo& client_;
   Node& node_;
   Rng rng_;
   Caller caller_;
+  Counter* crashes_;
   int outstanding_ = 0;
 };
 

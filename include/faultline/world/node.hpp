@@ -40,6 +40,10 @@ public:
   virtual ~Program() = default;
   /// Called once per incarnation, right after construction: register handlers, spawn tasks.
   virtual void start(Node& node) { (void)node; }
+  /// Called about one event before one of this node's Node::after timers runs (see
+  /// Node::TimerEvent), with the program object already being fetched: prefetch what the
+  /// timers will read. Only a hint; it must not change any state.
+  virtual void prefetch_timer(unsigned stage) const { (void)stage; }
 };
 
 /// Builds a fresh Program for an incarnation of `node` (from its disk's durable state only).
@@ -237,8 +241,12 @@ public:
   /// Callback RPC: `done` runs exactly once (unless this incarnation dies first).
   void call(NodeId dst, Payload request, std::uint64_t size_bytes, Duration timeout,
             std::function<void(RpcResult)> done);
-  /// A timer that dies with this incarnation and waits while paused.
-  void after(Duration d, std::function<void()> fn);
+  /// A timer that dies with this incarnation and waits while paused. The id lets a caller
+  /// cancel a timer that has become moot (cancel_timer), so it costs no event; one that fired
+  /// while the node was paused is already deferred and runs on resume regardless.
+  EventId after(Duration d, std::function<void()> fn);
+  /// True if the timer was still pending and will now never run.
+  bool cancel_timer(EventId id) { return process_.cancel(id); }
   /// Callback work on the host's CPU; `done` runs only if this incarnation is still alive.
   void compute(Duration service_time, std::function<void()> done);
 
@@ -315,6 +323,14 @@ private:
   Task<void> serve_co(Message m);
   void run_parked();
   void run_or_defer(std::function<void()> fn);
+  /// A Node::after timer as an event: carries a prefetch hook, so that the event queue warms
+  /// the node, its program and what the program says its timers read before it runs.
+  struct TimerEvent {
+    Node* node;
+    std::function<void()> fn;
+    void operator()() { node->run_or_defer(std::move(fn)); }
+    void prefetch(unsigned stage) const;
+  };
 
   // What every arrival and every call reads comes first, within the node's first four cache
   // lines (256 bytes; the constructor checks it), so a delivery touches few lines

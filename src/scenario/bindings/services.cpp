@@ -186,6 +186,9 @@ svc::TierParams read_tier(ObjectReader& r) {
                             "hedging)")) {
         read_policy(*p, dep.policy);
       }
+      d.get("fallback", dep.fallback,
+            "a failed call is answered by a degraded local fallback (e.g. a straight-line ETA) "
+            "and the request goes on");
       d.finish();
       t.dependencies.push_back(std::move(dep));
     }
@@ -238,6 +241,19 @@ svc::ClientParams read_client(ObjectReader& r) {
                         "the clients' resilience policy (timeout, retries, quota, throttle, "
                         "breaker, hedging)")) {
     read_policy(*p, c.policy);
+  }
+  if (auto m = r.object("malformed",
+                        "a malformed payload served to these clients over [from, until) (the "
+                        "map-data retry storm recipe, model-facts §5.4)")) {
+    m->get("from", c.malformed.from, {.min = Duration::zero()},
+           "when responses start carrying the malformed payload");
+    m->get("until", c.malformed.until, {.min = Duration::zero()},
+           "when the payload is rolled back (0: never malformed)");
+    m->get("crash", c.malformed.crash,
+           "a client that receives it crashes and relaunches (else it only fails the request)");
+    m->get("relaunch", c.malformed.relaunch, {.min = Duration::nanos(1)},
+           "time for a crashed app to relaunch and request again at once");
+    m->finish();
   }
   r.finish();
   return c;

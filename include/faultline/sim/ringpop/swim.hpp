@@ -104,6 +104,7 @@ public:
 
   MemberId self() const { return self_; }
   const Membership& view() const { return view_; }
+  void prefetch_timer(unsigned stage) const override;
   std::uint32_t incarnation() const { return view_.incarnation(self_); }
   /// Lifeguard's local health score (0 when healthy).
   std::uint32_t local_health() const { return lhm_; }
@@ -199,9 +200,13 @@ private:
   std::uint64_t seq_ = 0;
   std::uint64_t probe_seq_ = 0;
   MemberId probe_target_ = kNoMember;
+  /// The probe's pending ping or ping-req timeout, cancelled when the probe finishes first
+  /// (the timeout would find a newer seq and do nothing; cancelling saves the event).
+  EventId probe_timer_;
   Time probe_started_{};
   std::uint32_t helpers_asked_ = 0;
   std::uint32_t helper_answers_ = 0;
+  static constexpr std::size_t kRecentProbes = 16;
   std::vector<Duration> recent_probe_times_;  // ring buffer for the adaptive period
   std::size_t recent_pos_ = 0;
 
@@ -211,6 +216,7 @@ private:
     MemberId requester;
     std::uint64_t their_seq;
     MemberId target;
+    EventId timer;  // the relay's ping timeout, cancelled when the target's ack comes
   };
   std::vector<Relay> relays_;
 

@@ -67,6 +67,10 @@ struct DependencyParams {
   /// Sequential calls per request served.
   int calls = 1;
   CallPolicy policy;
+  /// A call that still fails after the policy (timeouts, retries, an open breaker) is
+  /// answered by a degraded local fallback (a straight-line ETA for a map call), so the
+  /// request goes on instead of failing. Counted in services/tier/<t>/degraded.
+  bool fallback = false;
 };
 
 struct TierParams {
@@ -96,6 +100,21 @@ struct TierParams {
   Duration cpu_slice = Duration::zero();
   /// The clock of the tier's hosts (leap mode, drift, NTP); unset: the world's host defaults.
   std::optional<world::ClockParams> clock;
+
+  void validate(std::string_view where) const;
+};
+
+/// A malformed payload pushed from upstream into the tier a population calls, from `from`
+/// until it is rolled back at `until` (model-facts §5.4, "malformed response -> client crash
+/// -> retry storm"). A success received in that window carries it. With `crash`, the app
+/// crashes parsing it, is relaunched `relaunch` later and re-requests at once, with no think
+/// time and no jitter (a crash loop); without, the app validates the payload and keeps its
+/// cached last-good copy. Closed-loop sessions only. Counted in services/client/<c>/crashes.
+struct MalformedPayload {
+  Duration from = Duration::zero();
+  Duration until = Duration::zero();  // zero: no malformed payload
+  bool crash = true;
+  Duration relaunch = Duration::seconds(2);
 
   void validate(std::string_view where) const;
 };
@@ -137,6 +156,7 @@ struct ClientParams {
   Duration rate_change_at = Duration::zero();
   double rate_after_change = 0.0;
   CallPolicy policy;
+  MalformedPayload malformed;
 
   void validate(std::string_view where) const;
 };
