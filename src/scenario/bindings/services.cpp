@@ -250,7 +250,8 @@ svc::ClientParams read_client(ObjectReader& r) {
     m->get("until", c.malformed.until, {.min = Duration::zero()},
            "when the payload is rolled back (0: never malformed)");
     m->get("crash", c.malformed.crash,
-           "a client that receives it crashes and relaunches (else it only fails the request)");
+           "the app crashes parsing it and relaunches (false: it validates the payload and keeps "
+           "its cached last-good copy)");
     m->get("relaunch", c.malformed.relaunch, {.min = Duration::nanos(1)},
            "time for a crashed app to relaunch and request again at once");
     m->finish();
