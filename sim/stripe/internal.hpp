@@ -9,6 +9,7 @@
 #include <faultline/task.hpp>
 #include <faultline/world/world.hpp>
 
+#include <coroutine>
 #include <map>
 #include <memory>
 #include <optional>
@@ -118,6 +119,31 @@ struct OffsetReply {
 };
 
 constexpr std::uint64_t kSmallBytes = 256;
+
+/// The node's pause gate for wake-ups that are not world awaitables (disk I/O, kernel
+/// completions): `PassGate g{node}; co_await g;` goes on at once while the node runs and
+/// parks the coroutine until resume() while it is paused, so a paused process makes no
+/// progress (a SIGSTOPped Postgres finishes no fsync-and-reply). Built as a local, not in the
+/// co_await operand (g++ 12 and class temporaries with destructors, see ledger_txn).
+class PassGate {
+public:
+  explicit PassGate(world::Node& node) : node_(&node) {}
+  PassGate(const PassGate&) = delete;
+  PassGate& operator=(const PassGate&) = delete;
+  bool await_ready() const noexcept { return node_->state() != world::NodeState::kPaused; }
+  void await_suspend(std::coroutine_handle<> h) {
+    waiter_.handle = h;
+    node_->wake(waiter_);  // paused: parks until resume()
+  }
+  void await_resume() const noexcept {}
+
+private:
+  world::Node* node_;
+  world::Waiter waiter_;
+};
+
+/// Appends `text` to `file` on the node's host disk and fsyncs it, then passes the pause gate.
+Task<void> append_durably(world::Node& node, std::string file, std::string text);
 
 }  // namespace faultline::sim::stripe::detail
 
