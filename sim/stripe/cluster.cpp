@@ -20,8 +20,11 @@ std::string ChargeRequest::params() const {
 }
 
 const StripeMetricNames& metric_names() {
-  static const StripeMetricNames names{"stripe/requests", "stripe/successes", "stripe/failures",
-                                       "stripe/attempts", "stripe/latency"};
+  static const StripeMetricNames names{
+      "stripe/requests",       "stripe/successes",       "stripe/failures",
+      "stripe/attempts",       "stripe/latency",         "stripe/reads/requests",
+      "stripe/reads/successes", "stripe/reads/failures", "stripe/reads/attempts",
+      "stripe/reads/latency"};
   return names;
 }
 

@@ -25,6 +25,10 @@ class LedgerProgram;
 struct LedgerCall {
   TxnRequest txn;
 };
+/// A read-only transaction (kGetCharge) that any up ledger node serves from its own tables.
+struct LedgerRead {
+  TxnRequest txn;
+};
 struct LedgerAnswer {
   bool not_leader = false;
   int leader_hint = -1;  // -1: unknown

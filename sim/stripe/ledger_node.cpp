@@ -159,6 +159,12 @@ private:
         executing_ = true;
         node_.spawn(execute());
       }
+    } else if (const auto* rd = m.payload.get<LedgerRead>()) {
+      if (role_ == Role::kRecovering || rd->txn.kind != TxnKind::kGetCharge) {
+        r.reply(Payload::make<LedgerAnswer>(LedgerAnswer{true, leader_hint_, {}}), kSmallBytes);
+        return;
+      }
+      node_.spawn(serve_read(rd->txn, std::move(r)));
     } else if (const auto* rep = m.payload.get<Replicate>()) {
       node_.spawn(on_replicate(*rep, std::move(r)));
     } else if (m.payload.get<Health>() != nullptr) {
@@ -192,6 +198,16 @@ private:
       const auto bytes = b.wal.size() + kSmallBytes;
       r.reply(Payload::make<BasebackupReply>(std::move(b)), bytes);
     }
+  }
+
+  /// A hot-standby read (or one on the leader): the node's own tables, which on a standby may
+  /// trail the leader. Read-only, so it needs no executor slot and no WAL.
+  Task<void> serve_read(TxnRequest txn, Responder r) {
+    co_await node_.compute(s_.p.ledger.txn_cpu);
+    std::vector<RowWrite> writes;
+    TxnReply reply = state_.execute(txn, now_ns(), writes);
+    r.reply(Payload::make<LedgerAnswer>(LedgerAnswer{false, index_, std::move(reply)}),
+            kSmallBytes);
   }
 
   // --- leader: serial executor, group commit, shipping ---------------------------------------

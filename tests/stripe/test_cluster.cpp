@@ -235,6 +235,79 @@ TEST_CASE("stripe ledger: a paused ledger node makes no progress until it resume
   }
 }
 
+namespace {
+
+struct Retrieved {
+  ChargeResponse paid;
+  RetrieveResponse got;
+  Duration took{};
+};
+
+Task<void> thaw_later(Node& n, Node& frozen, Duration after) {
+  co_await n.sleep(after);
+  frozen.resume();
+}
+
+/// Pays through api-0, waits `settle`, then freezes ledger-0 (the node api-0's first read goes
+/// to) for 500 ms and retrieves the charge through api-0.
+Retrieved retrieve_around_freeze(bool hedge, bool synchronous, Duration settle) {
+  Simulation sim({.seed = 9});
+  StripeParams p = quiet();
+  p.ledger.failover = false;
+  p.ledger.synchronous = synchronous;
+  p.api.read_hedge.enabled = hedge;  // after 10 ms, one copy to the next ledger node
+  StripeCluster c(sim, p);
+  Retrieved out;
+  add_script(c, [&](Node& n) -> Task<void> {
+    co_await n.sleep(Duration::seconds(1));
+    out.paid = co_await send(n, c, charge("k-read"));
+    if (settle > Duration::zero()) {
+      co_await n.sleep(settle);
+    }
+    Node& frozen = c.world().node(c.ledger_node(0));
+    frozen.pause();
+    n.spawn(thaw_later(n, frozen, Duration::millis(500)));
+    const Time began = n.sim().now();
+    Payload req = Payload::make<RetrieveRequest>(RetrieveRequest{"pi_t"});
+    world::RpcResult r = co_await n.call(c.api_node(0), req, 512, Duration::seconds(5));
+    out.took = n.sim().now() - began;
+    if (const auto* g = r.ok() ? r.payload.get<RetrieveResponse>() : nullptr) {
+      out.got = *g;
+    }
+  });
+  sim.run_until(Time::zero() + Duration::seconds(10));
+  return out;
+}
+
+}  // namespace
+
+// Removing the hedge (read_hedge.enabled = false) is the first SECTION: the same read then
+// waits for the frozen node, so the hedged SECTION's `took < 100ms` is what hedging buys.
+TEST_CASE("stripe api: a hedged read goes around a frozen ledger node; an unhedged one waits "
+          "for it; a hedge to an asynchronous standby can answer stale",
+          "[stripe][hedge]") {
+  SECTION("unhedged: the read waits until the node thaws") {
+    auto r = retrieve_around_freeze(false, true, Duration::seconds(1));
+    REQUIRE(r.paid.status == 200);
+    CHECK(r.got.status == 200);
+    CHECK(r.got.charge_id == r.paid.charge_id);
+    CHECK(r.took >= Duration::millis(400));
+  }
+  SECTION("hedged after 10 ms: the next ledger node answers") {
+    auto r = retrieve_around_freeze(true, true, Duration::seconds(1));
+    REQUIRE(r.paid.status == 200);
+    CHECK(r.got.status == 200);
+    CHECK(r.got.charge_id == r.paid.charge_id);
+    CHECK(r.took < Duration::millis(100));
+  }
+  SECTION("hedged to an asynchronous standby right after the payment: fast and stale") {
+    auto r = retrieve_around_freeze(true, false, Duration::zero());
+    REQUIRE(r.paid.status == 200);
+    CHECK(r.got.status == 404);
+    CHECK(r.took < Duration::millis(100));
+  }
+}
+
 TEST_CASE("stripe outbox: relay restarts re-send, consumers deduplicate, nothing is lost",
           "[stripe][outbox]") {
   Simulation sim({.seed = 7});
