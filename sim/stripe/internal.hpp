@@ -170,6 +170,19 @@ struct StripeCluster::State {
   std::map<std::string, int> applied_count;
 
   Counter& counter(std::string_view name) { return sim->metrics().counter(name); }
+
+  /// Probe caches: a probe's value depends only on (leader, its lsn, the size of the set it is
+  /// compared with), so the 200 samples of a quiet window cost one computation.
+  struct ProbeCache {
+    int leader = -2;
+    std::uint64_t lsn = 0;
+    std::size_t size = 0;
+    std::uint64_t value = 0;
+    bool matches(int l, std::uint64_t n, std::size_t sz) const {
+      return leader == l && lsn == n && size == sz;
+    }
+  };
+  mutable ProbeCache lost_cache, unrecorded_cache;
 };
 
 namespace detail {
