@@ -12,6 +12,7 @@
 // retry with the same key, or the completer, takes the lock again and goes on from there.
 #include "internal.hpp"
 
+#include <faultline/resilience/hedging.hpp>
 #include <faultline/rng.hpp>
 
 #include <fmt/format.h>
@@ -269,6 +270,11 @@ public:
 
 private:
   Task<world::Reply> serve(Message m) {
+    if (const auto* rr = m.payload.get<RetrieveRequest>()) {
+      co_await node_.compute(s_.p.api.request_cpu);
+      RetrieveResponse resp = co_await retrieve(rr->intent);
+      co_return world::Reply{Payload::make<RetrieveResponse>(std::move(resp)), kSmallBytes};
+    }
     const auto& req = m.payload.as<ChargeRequest>();
     co_await node_.compute(s_.p.api.request_cpu);
     ChargeResponse resp = co_await handle(req);
@@ -313,6 +319,76 @@ private:
     co_return co_await flow_.drive(b->key);
   }
 
+  /// One hedged read: copies go to distinct ledger nodes (round robin from this server), the
+  /// first answer wins; a node that is recovering, or silent within read_timeout, is a failed
+  /// copy (the hedge is then sent at once). A 404 is an answer: the read does not know whether
+  /// the node that gave it is behind.
+  struct ReadCtx {
+    Completion<RetrieveResponse> done;
+    std::unique_ptr<resilience::HedgedRequest> hedged;
+    std::vector<std::size_t> nodes;
+    Time started{};
+  };
+
+  Task<RetrieveResponse> retrieve(const std::string& intent) {
+    const auto& ap = s_.p.api;
+    Simulation& sim = node_.sim();
+    const std::size_t n = s_.ledger_ids.size();
+    const int hedges =
+        ap.read_hedge.enabled ? std::min(ap.read_hedge.max_hedges, static_cast<int>(n) - 1) : 0;
+    auto ctx = std::make_shared<ReadCtx>(
+        ReadCtx{Completion<RetrieveResponse>(sim), nullptr, {}, sim.now()});
+    const std::size_t first = next_read_++ % n;
+    for (int k = 0; k <= hedges; ++k) {
+      ctx->nodes.push_back((first + static_cast<std::size_t>(k)) % n);
+    }
+    TxnRequest t;
+    t.kind = TxnKind::kGetCharge;
+    t.intent = intent;
+    std::weak_ptr<ReadCtx> weak = ctx;
+    resilience::HedgedRequest::Hooks hooks;
+    hooks.send = [this, weak, t](int copy) {
+      auto c = weak.lock();
+      if (!c) {
+        return;
+      }
+      s_.counter(metric_names().read_attempts).inc();
+      if (copy > 0) {
+        s_.counter("stripe/reads/hedges_sent").inc();
+      }
+      const world::NodeId dst = s_.ledger_ids[c->nodes[static_cast<std::size_t>(copy)]];
+      node_.call(dst, Payload::make<LedgerRead>(LedgerRead{t}), 512, s_.p.api.read_timeout,
+                 [this, c, copy](RpcResult r) {
+                   const auto* a = r.ok() ? r.payload.get<LedgerAnswer>() : nullptr;
+                   const bool answered = a != nullptr && !a->not_leader;
+                   RetrieveResponse resp;
+                   resp.status = 503;
+                   if (answered) {
+                     resp.status = a->reply.charges.empty() ? 404 : 200;
+                     if (!a->reply.charges.empty()) {
+                       resp.charge_id = a->reply.charges.front().id;
+                     }
+                   }
+                   if (c->hedged->on_reply(copy, answered)) {
+                     if (answered) {
+                       read_latency_.record(node_.sim().now() - c->started);
+                       if (copy > 0) {
+                         s_.counter("stripe/reads/hedges_won").inc();
+                       }
+                     }
+                     c->done.set(std::move(resp));
+                   }
+                 });
+    };
+    const Duration delay = resilience::hedge_delay(ap.read_hedge, read_latency_);
+    ctx->hedged = std::make_unique<resilience::HedgedRequest>(sim, hedges, delay, std::move(hooks));
+    ctx->hedged->start();
+    const std::optional<RetrieveResponse> v = co_await ctx->done.wait();
+    PassGate gate(node_);
+    co_await gate;
+    co_return v.value_or(RetrieveResponse{503, {}});
+  }
+
   /// A token bucket per user, refilled continuously on this server's clock.
   bool admit(const std::string& user) {
     const auto& ap = s_.p.api;
@@ -332,6 +408,8 @@ private:
     double tokens = 0;
     Time at;
   };
+  std::size_t next_read_ = 0;
+  Histogram read_latency_;  // this server's answered reads, for a percentile hedge delay
   StripeCluster::State& s_;
   Node& node_;
   ChargeFlow flow_;

@@ -20,8 +20,11 @@ std::string ChargeRequest::params() const {
 }
 
 const StripeMetricNames& metric_names() {
-  static const StripeMetricNames names{"stripe/requests", "stripe/successes", "stripe/failures",
-                                       "stripe/attempts", "stripe/latency"};
+  static const StripeMetricNames names{
+      "stripe/requests",       "stripe/successes",       "stripe/failures",
+      "stripe/attempts",       "stripe/latency",         "stripe/reads/requests",
+      "stripe/reads/successes", "stripe/reads/failures", "stripe/reads/attempts",
+      "stripe/reads/latency"};
   return names;
 }
 
@@ -148,6 +151,11 @@ std::uint64_t StripeCluster::unrecorded_charges() const {
   if (l < 0) {
     return s_->processor_charge_ids.size();
   }
+  auto& cache = s_->unrecorded_cache;
+  const std::uint64_t lsn = ledger_state(l)->lsn();
+  if (cache.matches(l, lsn, s_->processor_charge_ids.size())) {
+    return cache.value;
+  }
   std::set<std::string> recorded;
   for (const auto& [id, c] : ledger_state(l)->charges()) {
     recorded.insert(c.processor_charge);
@@ -156,11 +164,17 @@ std::uint64_t StripeCluster::unrecorded_charges() const {
   for (const std::string& c : s_->processor_charge_ids) {
     n += recorded.count(c) == 0 ? 1 : 0;
   }
+  cache = {l, lsn, s_->processor_charge_ids.size(), n};
   return n;
 }
 
 std::uint64_t StripeCluster::lost_acknowledged_charges() const {
   const int l = leader();
+  auto& cache = s_->lost_cache;
+  const std::uint64_t lsn = l >= 0 ? ledger_state(l)->lsn() : 0;
+  if (cache.matches(l, lsn, s_->acked_intents.size())) {
+    return cache.value;
+  }
   std::set<std::string> intents;
   if (l >= 0) {
     for (const auto& [id, c] : ledger_state(l)->charges()) {
@@ -171,6 +185,7 @@ std::uint64_t StripeCluster::lost_acknowledged_charges() const {
   for (const std::string& i : s_->acked_intents) {
     n += intents.count(i) == 0 ? 1 : 0;
   }
+  cache = {l, lsn, s_->acked_intents.size(), n};
   return n;
 }
 

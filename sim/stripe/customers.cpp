@@ -66,6 +66,9 @@ private:
       if (ok) {
         s_.counter(names.successes).inc();
         s_.sim->metrics().histogram(names.latency).record((node_.sim().now() - began).ns());
+        if (cp.retrieve_ratio > 0.0 && rng.uniform01() < cp.retrieve_ratio) {
+          co_await retrieve(req.intent, rng);
+        }
       } else {
         s_.counter(names.failures).inc();
       }
@@ -77,6 +80,28 @@ private:
     co_await node_.sleep(delay);
     co_await submit(2 * i + 1, req, rng);
     tab_busy_[static_cast<std::size_t>(i)] = false;
+  }
+
+  /// GET the charge just made, once, from a random API server: a success is a 200 with the
+  /// charge; a 404 (the ledger node that answered had not applied it) or no answer fails.
+  Task<void> retrieve(const std::string& intent, Rng& rng) {
+    const auto& names = metric_names();
+    s_.counter(names.read_requests).inc();
+    const Time began = node_.sim().now();
+    const auto servers = static_cast<std::int64_t>(s_.api_ids.size());
+    const auto api = s_.api_ids[static_cast<std::size_t>(rng.uniform_int(0, servers - 1))];
+    Payload r_req = Payload::make<RetrieveRequest>(RetrieveRequest{intent});
+    RpcResult r = co_await node_.call(api, r_req, 512, s_.p.clients.timeout);
+    const auto* resp = r.ok() ? r.payload.get<RetrieveResponse>() : nullptr;
+    if (resp != nullptr && resp->status == 200) {
+      s_.counter(names.read_successes).inc();
+      s_.sim->metrics().histogram(names.read_latency).record((node_.sim().now() - began).ns());
+    } else {
+      s_.counter(names.read_failures).inc();
+      if (resp != nullptr && resp->status == 404) {
+        s_.counter("stripe/reads/stale").inc();
+      }
+    }
   }
 
   /// One submission with its retries; true on success.

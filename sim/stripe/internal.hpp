@@ -9,6 +9,7 @@
 #include <faultline/task.hpp>
 #include <faultline/world/world.hpp>
 
+#include <coroutine>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,10 @@ class LedgerProgram;
 
 // --- ledger wire ------------------------------------------------------------------------------
 struct LedgerCall {
+  TxnRequest txn;
+};
+/// A read-only transaction (kGetCharge) that any up ledger node serves from its own tables.
+struct LedgerRead {
   TxnRequest txn;
 };
 struct LedgerAnswer {
@@ -119,6 +124,31 @@ struct OffsetReply {
 
 constexpr std::uint64_t kSmallBytes = 256;
 
+/// The node's pause gate for wake-ups that are not world awaitables (disk I/O, kernel
+/// completions): `PassGate g{node}; co_await g;` goes on at once while the node runs and
+/// parks the coroutine until resume() while it is paused, so a paused process makes no
+/// progress (a SIGSTOPped Postgres finishes no fsync-and-reply). Built as a local, not in the
+/// co_await operand (g++ 12 and class temporaries with destructors, see ledger_txn).
+class PassGate {
+public:
+  explicit PassGate(world::Node& node) : node_(&node) {}
+  PassGate(const PassGate&) = delete;
+  PassGate& operator=(const PassGate&) = delete;
+  bool await_ready() const noexcept { return node_->state() != world::NodeState::kPaused; }
+  void await_suspend(std::coroutine_handle<> h) {
+    waiter_.handle = h;
+    node_->wake(waiter_);  // paused: parks until resume()
+  }
+  void await_resume() const noexcept {}
+
+private:
+  world::Node* node_;
+  world::Waiter waiter_;
+};
+
+/// Appends `text` to `file` on the node's host disk and fsyncs it, then passes the pause gate.
+Task<void> append_durably(world::Node& node, std::string file, std::string text);
+
 }  // namespace faultline::sim::stripe::detail
 
 namespace faultline::sim::stripe {
@@ -140,6 +170,19 @@ struct StripeCluster::State {
   std::map<std::string, int> applied_count;
 
   Counter& counter(std::string_view name) { return sim->metrics().counter(name); }
+
+  /// Probe caches: a probe's value depends only on (leader, its lsn, the size of the set it is
+  /// compared with), so the 200 samples of a quiet window cost one computation.
+  struct ProbeCache {
+    int leader = -2;
+    std::uint64_t lsn = 0;
+    std::size_t size = 0;
+    std::uint64_t value = 0;
+    bool matches(int l, std::uint64_t n, std::size_t sz) const {
+      return leader == l && lsn == n && size == sz;
+    }
+  };
+  mutable ProbeCache lost_cache, unrecorded_cache;
 };
 
 namespace detail {

@@ -34,22 +34,25 @@ using world::RpcStatus;
 namespace {
 
 /// Wakes one waiting coroutine; a waiter re-checks its condition before waiting again, so a
-/// notification with nobody waiting is never needed.
+/// notification with nobody waiting is never needed. The wake-up passes the node's pause gate:
+/// a notification that lands while the node is paused runs its waiter only on resume.
 class Signal {
 public:
-  explicit Signal(Simulation& sim) : sim_(&sim) {}
+  explicit Signal(Node& node) : node_(&node) {}
   void notify() {
     if (c_) {
       c_->set(true);
     }
   }
-  auto wait() {
-    c_.emplace(*sim_);
-    return c_->wait();
+  Task<void> wait() {
+    Completion<bool> c = c_.emplace(node_->sim());
+    co_await c.wait();
+    PassGate gate(*node_);
+    co_await gate;
   }
 
 private:
-  Simulation* sim_;
+  Node* node_;
   std::optional<Completion<bool>> c_;
 };
 
@@ -58,7 +61,7 @@ private:
 class LedgerProgram : public world::Program {
 public:
   LedgerProgram(StripeCluster::State& s, int index, Node& node)
-      : s_(s), index_(index), node_(node), flush_signal_(node.sim()), ack_signal_(node.sim()) {
+      : s_(s), index_(index), node_(node), flush_signal_(node), ack_signal_(node) {
     s_.ledgers[static_cast<std::size_t>(index_)] = this;
   }
   ~LedgerProgram() override { s_.ledgers[static_cast<std::size_t>(index_)] = nullptr; }
@@ -141,8 +144,7 @@ private:
   }
 
   Task<void> persist_meta() {
-    co_await disk().append("meta", fmt::format("{} {}\n", epoch_, base_));
-    co_await disk().fsync("meta");
+    co_await append_durably(node_, "meta", fmt::format("{} {}\n", epoch_, base_));
   }
 
   // --- requests ------------------------------------------------------------------------------
@@ -157,6 +159,12 @@ private:
         executing_ = true;
         node_.spawn(execute());
       }
+    } else if (const auto* rd = m.payload.get<LedgerRead>()) {
+      if (role_ == Role::kRecovering || rd->txn.kind != TxnKind::kGetCharge) {
+        r.reply(Payload::make<LedgerAnswer>(LedgerAnswer{true, leader_hint_, {}}), kSmallBytes);
+        return;
+      }
+      node_.spawn(serve_read(rd->txn, std::move(r)));
     } else if (const auto* rep = m.payload.get<Replicate>()) {
       node_.spawn(on_replicate(*rep, std::move(r)));
     } else if (m.payload.get<Health>() != nullptr) {
@@ -192,6 +200,16 @@ private:
     }
   }
 
+  /// A hot-standby read (or one on the leader): the node's own tables, which on a standby may
+  /// trail the leader. Read-only, so it needs no executor slot and no WAL.
+  Task<void> serve_read(TxnRequest txn, Responder r) {
+    co_await node_.compute(s_.p.ledger.txn_cpu);
+    std::vector<RowWrite> writes;
+    TxnReply reply = state_.execute(txn, now_ns(), writes);
+    r.reply(Payload::make<LedgerAnswer>(LedgerAnswer{false, index_, std::move(reply)}),
+            kSmallBytes);
+  }
+
   // --- leader: serial executor, group commit, shipping ---------------------------------------
   void become_leader() {
     role_ = Role::kLeader;
@@ -199,7 +217,7 @@ private:
     acked_.assign(static_cast<std::size_t>(peers()), 0);
     ship_signals_.clear();
     for (int i = 0; i < peers(); ++i) {
-      ship_signals_.push_back(std::make_unique<Signal>(node_.sim()));
+      ship_signals_.push_back(std::make_unique<Signal>(node_));
     }
     for (int i = 0; i < peers(); ++i) {
       if (i != index_) {
@@ -283,8 +301,7 @@ private:
       waiting_.clear();
       const std::uint64_t upto = batch.back().lsn;
       if (!text.empty()) {
-        co_await disk().append(segment_, std::move(text));
-        co_await disk().fsync(segment_);
+        co_await append_durably(node_, segment_, std::move(text));
         if (role_ != Role::kLeader || epoch_ != epoch) {
           co_return;
         }
@@ -406,8 +423,7 @@ private:
     }
     if (!fresh.empty()) {
       applying_ = true;
-      co_await disk().append(segment_, std::move(text));
-      co_await disk().fsync(segment_);
+      co_await append_durably(node_, segment_, std::move(text));
       applying_ = false;
       for (const auto& rec : fresh) {
         auto d = decode_record(*rec);
@@ -444,8 +460,7 @@ private:
           ++segments_;
           base_ = node_.incarnation() * 1000 + segments_;
           segment_ = fmt::format("wal.{:09}", base_);
-          co_await disk().append(segment_, b->wal);
-          co_await disk().fsync(segment_);
+          co_await append_durably(node_, segment_, b->wal);
           epoch_ = std::max(epoch_, b->epoch);
           co_await persist_meta();
           state_ = LedgerState{};
@@ -494,6 +509,13 @@ private:
   Signal ack_signal_;
   std::vector<std::unique_ptr<Signal>> ship_signals_;
 };
+
+Task<void> append_durably(Node& node, std::string file, std::string text) {
+  co_await node.host().disk().append(file, std::move(text));
+  co_await node.host().disk().fsync(file);
+  PassGate gate(node);
+  co_await gate;
+}
 
 world::ProgramFactory ledger_factory(StripeCluster::State& s, int index) {
   return [&s, index](Node& node) { return std::make_unique<LedgerProgram>(s, index, node); };

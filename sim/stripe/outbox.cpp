@@ -75,7 +75,6 @@ public:
 
 private:
   Task<world::Reply> serve(Message m) {
-    auto& disk = node_.host().disk();
     if (const auto* pr = m.payload.get<Produce>()) {
       auto& log = logs_[pr->partition];
       ProduceAck ack;
@@ -91,8 +90,7 @@ private:
         text += encode(e);
       }
       const std::string file = fmt::format("partition.{}", pr->partition);
-      co_await disk.append(file, std::move(text));
-      co_await disk.fsync(file);
+      co_await append_durably(node_, file, std::move(text));
       ack.ok = true;
       if (!pr->from_leader) {
         // acks = all: every follower must have it too.
@@ -123,8 +121,8 @@ private:
     }
     if (const auto* c = m.payload.get<CommitOffset>()) {
       offsets_[{c->group, c->partition}] = c->offset;
-      co_await disk.append("offsets", fmt::format("{} {} {}\n", c->group, c->partition, c->offset));
-      co_await disk.fsync("offsets");
+      co_await append_durably(node_, "offsets",
+                              fmt::format("{} {} {}\n", c->group, c->partition, c->offset));
       co_return world::Reply{Payload::make<OffsetReply>(OffsetReply{true, c->offset}),
                              kSmallBytes};
     }
@@ -272,8 +270,7 @@ private:
           text += e.event_id + "\n";
         }
         if (!text.empty()) {
-          co_await node_.host().disk().append("applied", std::move(text));
-          co_await node_.host().disk().fsync("applied");
+          co_await append_durably(node_, "applied", std::move(text));
           for (const std::string& id : fresh) {
             s_.applied.push_back({id, node_.sim().now()});
             ++s_.applied_count[id];

@@ -76,6 +76,12 @@ void ApiParams::validate() const {
   positive(processor_timeout, "api.processor_timeout");
   positive(ledger_timeout, "api.ledger_timeout");
   require(request_cpu >= Duration::zero(), "api.request_cpu", "is negative", "use e.g. \"200us\"");
+  positive(read_timeout, "api.read_timeout");
+  try {
+    read_hedge.validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("api.read_hedge: {}", e.what()));
+  }
 }
 
 void CompleterParams::validate() const {
@@ -113,6 +119,7 @@ void ClientParams::validate() const {
   probability(double_click_ratio, "clients.double_click_ratio");
   positive(double_click_within, "clients.double_click_within");
   probability(param_mismatch_ratio, "clients.param_mismatch_ratio");
+  probability(retrieve_ratio, "clients.retrieve_ratio");
   require(amount >= 1, "clients.amount", "must be at least 1 (cents)", "use e.g. 2000");
 }
 

@@ -174,6 +174,140 @@ TEST_CASE("stripe ledger: the monitor promotes a standby when the leader dies; t
   CHECK(check::check_exactly_once(c.history(), books).ok);
 }
 
+namespace {
+
+/// Pauses ledger node `paused` 200 times for 50 ms under load and counts the pauses during
+/// which it made progress anyway: `commits` answered (the leader) or WAL records applied (a
+/// standby's lsn). Also returns the progress made between the pauses, so the test knows the
+/// load was there.
+struct PauseProgress {
+  int moved_while_paused = 0;
+  std::uint64_t commits = 0;
+  std::uint64_t standby_lsn = 0;
+};
+
+PauseProgress pause_ledger_repeatedly(bool synchronous, int paused) {
+  Simulation sim({.seed = 8});
+  StripeParams p;
+  p.clients.customers = 40;
+  p.ledger.synchronous = synchronous;
+  p.ledger.failover = false;  // the pauses are short; no promotion should muddle the count
+  StripeCluster c(sim, p);
+  Node& node = c.world().node(c.ledger_node(paused));
+  const Counter& commits = sim.metrics().counter("stripe/ledger/commits");
+  PauseProgress out;
+  Time t = Time::zero() + Duration::seconds(10);
+  for (int i = 0; i < 200; ++i) {
+    sim.run_until(t);
+    node.pause();
+    const std::uint64_t commits_before = commits.value();
+    const std::uint64_t lsn_before = c.ledger_state(paused)->lsn();
+    sim.run_until(t + Duration::millis(50));
+    const bool moved = paused == 0 ? commits.value() != commits_before
+                                   : c.ledger_state(paused)->lsn() != lsn_before;
+    out.moved_while_paused += moved ? 1 : 0;
+    node.resume();
+    t += Duration::millis(150);
+  }
+  out.commits = commits.value();
+  out.standby_lsn = c.ledger_state(1)->lsn();
+  return out;
+}
+
+}  // namespace
+
+// A paused process runs nothing: the leader's group commit must not finish an fsync and
+// answer while SIGSTOPped, nor a standby apply a shipped batch. Before the ledger's disk I/O
+// and internal wake-ups passed the node's pause gate, the leader answered commits during 10
+// of the 200 pauses here and the standby applied WAL during 8 (confirmed by building the test
+// against the previous sim/stripe: both `moved_while_paused == 0` CHECKs failed).
+TEST_CASE("stripe ledger: a paused ledger node makes no progress until it resumes",
+          "[stripe][pause]") {
+  SECTION("the leader answers no commit while paused (asynchronous: nothing else holds it)") {
+    auto r = pause_ledger_repeatedly(false, 0);
+    CHECK(r.moved_while_paused == 0);
+    CHECK(r.commits > 1000);
+  }
+  SECTION("a synchronous standby applies no WAL while paused") {
+    auto r = pause_ledger_repeatedly(true, 1);
+    CHECK(r.moved_while_paused == 0);
+    CHECK(r.standby_lsn > 1000);
+  }
+}
+
+namespace {
+
+struct Retrieved {
+  ChargeResponse paid;
+  RetrieveResponse got;
+  Duration took{};
+};
+
+Task<void> thaw_later(Node& n, Node& frozen, Duration after) {
+  co_await n.sleep(after);
+  frozen.resume();
+}
+
+/// Pays through api-0, waits `settle`, then freezes ledger-0 (the node api-0's first read goes
+/// to) for 500 ms and retrieves the charge through api-0.
+Retrieved retrieve_around_freeze(bool hedge, bool synchronous, Duration settle) {
+  Simulation sim({.seed = 9});
+  StripeParams p = quiet();
+  p.ledger.failover = false;
+  p.ledger.synchronous = synchronous;
+  p.api.read_hedge.enabled = hedge;  // after 10 ms, one copy to the next ledger node
+  StripeCluster c(sim, p);
+  Retrieved out;
+  add_script(c, [&](Node& n) -> Task<void> {
+    co_await n.sleep(Duration::seconds(1));
+    out.paid = co_await send(n, c, charge("k-read"));
+    if (settle > Duration::zero()) {
+      co_await n.sleep(settle);
+    }
+    Node& frozen = c.world().node(c.ledger_node(0));
+    frozen.pause();
+    n.spawn(thaw_later(n, frozen, Duration::millis(500)));
+    const Time began = n.sim().now();
+    Payload req = Payload::make<RetrieveRequest>(RetrieveRequest{"pi_t"});
+    world::RpcResult r = co_await n.call(c.api_node(0), req, 512, Duration::seconds(5));
+    out.took = n.sim().now() - began;
+    if (const auto* g = r.ok() ? r.payload.get<RetrieveResponse>() : nullptr) {
+      out.got = *g;
+    }
+  });
+  sim.run_until(Time::zero() + Duration::seconds(10));
+  return out;
+}
+
+}  // namespace
+
+// Removing the hedge (read_hedge.enabled = false) is the first SECTION: the same read then
+// waits for the frozen node, so the hedged SECTION's `took < 100ms` is what hedging buys.
+TEST_CASE("stripe api: a hedged read goes around a frozen ledger node; an unhedged one waits "
+          "for it; a hedge to an asynchronous standby can answer stale",
+          "[stripe][hedge]") {
+  SECTION("unhedged: the read waits until the node thaws") {
+    auto r = retrieve_around_freeze(false, true, Duration::seconds(1));
+    REQUIRE(r.paid.status == 200);
+    CHECK(r.got.status == 200);
+    CHECK(r.got.charge_id == r.paid.charge_id);
+    CHECK(r.took >= Duration::millis(400));
+  }
+  SECTION("hedged after 10 ms: the next ledger node answers") {
+    auto r = retrieve_around_freeze(true, true, Duration::seconds(1));
+    REQUIRE(r.paid.status == 200);
+    CHECK(r.got.status == 200);
+    CHECK(r.got.charge_id == r.paid.charge_id);
+    CHECK(r.took < Duration::millis(100));
+  }
+  SECTION("hedged to an asynchronous standby right after the payment: fast and stale") {
+    auto r = retrieve_around_freeze(true, false, Duration::zero());
+    REQUIRE(r.paid.status == 200);
+    CHECK(r.got.status == 404);
+    CHECK(r.took < Duration::millis(100));
+  }
+}
+
 TEST_CASE("stripe outbox: relay restarts re-send, consumers deduplicate, nothing is lost",
           "[stripe][outbox]") {
   Simulation sim({.seed = 7});

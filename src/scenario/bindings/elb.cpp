@@ -107,61 +107,105 @@ std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
   const DurationBounds run_time{.min = Duration::zero(), .max = in.duration};
   if (in.params != nullptr) {
     ObjectReader r(*in.params, "/model/params", source);
-    if (auto o = r.object("fleet")) {
-      o->get("elbs", p.fleet.elbs, {.min = 0, .max = 100000});
-      o->get("nodes", p.fleet.nodes, {.min = 1, .max = 100});
-      o->get("touch_mean", p.fleet.touch_mean, {.min = Duration::nanos(1)});
+    if (auto o = r.object("fleet",
+                          "the region's other ELBs: state and workflows, no traffic (so the "
+                          "share misprogrammed can be measured)")) {
+      o->get("elbs", p.fleet.elbs, {.min = 0, .max = 100000},
+             "running ELBs besides the device families' (assumption: a region's fleet, scaled "
+             "down)");
+      o->get("nodes", p.fleet.nodes, {.min = 1, .max = 100},
+             "LB nodes per fleet ELB (assumption: one per zone in three zones)");
+      o->get("touch_mean", p.fleet.touch_mean, {.min = Duration::nanos(1)},
+             "mean time between workflows touching one fleet ELB, exponential (assumption, "
+             "calibrated with deleted_fraction on the record's 6.8 % peak, model-facts §4.1)");
       o->finish();
     }
-    if (const Json* families = r.array("families")) {
+    if (const Json* families = r.array("families",
+                                       "device families, each reaching the API through its own "
+                                       "ELB (model-facts §4.2)")) {
       p.families.clear();
       for (std::size_t i = 0; i < families->size(); ++i) {
         ObjectReader o((*families)[i], child_pointer("/model/params/families", i), source);
         elb::FamilyParams f;
-        o.require("name", "\"tv\"");
-        o.get("name", f.name);
-        o.get("rate_per_s", f.rate_per_s, {.min = 1e-9, .max = 10000});
+        o.require("name", "\"tv\"", "family name, used as the `of` of observations");
+        o.get("name", f.name, "family name, used as the `of` of observations");
+        o.get("rate_per_s", f.rate_per_s, {.min = 1e-9, .max = 10000},
+              "Poisson stream-start requests per second through the family's ELB (scaled "
+              "down; assumption)");
         bindings::check_request_count(o, "rate_per_s", f.rate_per_s, in.duration);
-        o.get("state_deleted", f.state_deleted);
-        o.get("nodes", f.nodes, {.min = 1, .max = 100});
-        o.get("touch_mean", f.touch_mean, {.min = Duration::nanos(1)});
+        o.get("state_deleted", f.state_deleted,
+              "whether the deletion takes this ELB's state (model-facts §4.2: TV devices' ELBs "
+              "failed, the website's and PC's did not; which records went is not in the record)");
+        o.get("nodes", f.nodes, {.min = 1, .max = 100}, "LB nodes of the family's ELB");
+        o.get("touch_mean", f.touch_mean, {.min = Duration::nanos(1)},
+              "mean time between workflows touching the family's ELB, exponential (assumption: "
+              "Netflix's ELBs scale often at the evening peak)");
         o.finish();
         p.families.push_back(std::move(f));
       }
     }
-    if (auto o = r.object("control_plane")) {
-      o->get("scale_ratio", p.control_plane.scale_ratio, {.min = 0, .max = 1});
-      o->get("fail_static", p.control_plane.fail_static);
+    if (auto o = r.object("control_plane", "what a control-plane workflow does to a running ELB")) {
+      o->get("scale_ratio", p.control_plane.scale_ratio, {.min = 0, .max = 1},
+             "probability a workflow touch is a scale event (one node replaced and programmed "
+             "from state); else a config push reprogramming every node (assumption)");
+      o->get("fail_static", p.control_plane.fail_static,
+             "a workflow finding the ELB's state missing keeps its last good configuration "
+             "(the recipe's fix (b), model-facts §4.2)");
       o->finish();
     }
-    if (auto o = r.object("incident")) {
+    if (auto o = r.object("incident",
+                          "the 2012-12-24 state deletion and its recovery, times from the start "
+                          "of the run (model-facts §4.1)")) {
       auto& i = p.incident;
-      o->get("enabled", i.enabled);
-      o->get("deleted_at", i.deleted_at, run_time);
-      o->get("change_managed", i.change_managed);
-      o->get("deleted_fraction", i.deleted_fraction, {.min = 0, .max = 1});
-      o->get("workflows_disabled_at", i.workflows_disabled_at, {.min = Duration::zero()});
-      o->get("restored_at", i.restored_at, {.min = Duration::zero()});
-      o->get("merged_at", i.merged_at, {.min = Duration::zero()});
-      o->get("reenable_over", i.reenable_over, {.min = Duration::zero()});
-      o->get("families_repaired_at", i.families_repaired_at, run_time);
+      o->get("enabled", i.enabled, "run the state deletion at all");
+      o->get("deleted_at", i.deleted_at, run_time,
+             "when the maintenance process deletes the state (record: 12:24 PM PST)");
+      o->get("change_managed", i.change_managed,
+             "change management on production state refuses the deletion (AWS's fix, the "
+             "recipe's fix (a))");
+      o->get("deleted_fraction", i.deleted_fraction, {.min = 0, .max = 1},
+             "fraction of the fleet's ELBs whose state is deleted (assumption: set with "
+             "touch_mean so the peak matches the record's 6.8 %)");
+      o->get("workflows_disabled_at", i.workflows_disabled_at, {.min = Duration::zero()},
+             "root cause found and workflows disabled (record: ~5 PM PST, T0 + 4.6 h)");
+      o->get("restored_at", i.restored_at, {.min = Duration::zero()},
+             "snapshot restored by an alternate process, a trace mark (record: 2:45 AM PST, T0 "
+             "+ 14.4 h)");
+      o->get("merged_at", i.merged_at, {.min = Duration::zero()},
+             "restored state merged into live state (record: 5:40 AM PST, T0 + 17.3 h)");
+      o->get("reenable_over", i.reenable_over, {.min = Duration::zero()},
+             "misprogrammed ELBs are reprogrammed at uniform times within this after merged_at "
+             "(record: almost all back by 10:30 AM PST)");
+      o->get("families_repaired_at", i.families_repaired_at, run_time,
+             "hand repair of the device families' ELBs (assumption for the record's \"late on "
+             "Christmas Eve\"; 0s: none)");
       o->finish();
     }
-    if (auto o = r.object("failover")) {
+    if (auto o = r.object("failover",
+                          "DNS steering of a family to a second region (Isthmus or "
+                          "active-active, the recipe's fix (d), model-facts §4.2)")) {
       auto& f = p.failover;
-      o->get("enabled", f.enabled);
-      o->get("check_interval", f.check_interval, {.min = Duration::nanos(1)});
-      o->get("error_threshold", f.error_threshold, {.min = 0, .max = 1});
-      o->get("checks", f.checks, {.min = 1, .max = 1000});
-      o->get("dns_ttl", f.dns_ttl, {.min = Duration::zero()});
-      o->get("extra_latency", f.extra_latency, {.min = Duration::zero()});
+      o->get("enabled", f.enabled, "health-check each family's ELB and fail over by DNS");
+      o->get("check_interval", f.check_interval, {.min = Duration::nanos(1)},
+             "interval of the health checks; each looks at the interval's error rate");
+      o->get("error_threshold", f.error_threshold, {.min = 0, .max = 1},
+             "error rate (fraction) above which a check fails");
+      o->get("checks", f.checks, {.min = 1, .max = 1000},
+             "consecutive failing checks before DNS is switched (assumption)");
+      o->get("dns_ttl", f.dns_ttl, {.min = Duration::zero()},
+             "clients move as cached answers expire, uniformly over this (assumption: 60 s)");
+      o->get("extra_latency", f.extra_latency, {.min = Duration::zero()},
+             "added latency of the other region (world cross-region: 30 ms one way, both ways)");
       o->finish();
     }
-    if (auto o = r.object("client")) {
+    if (auto o = r.object("client", "the devices starting streams")) {
       auto& c = p.client;
-      o->get("timeout", c.timeout, {.min = Duration::nanos(1)});
-      o->get("latency_base", c.latency_base, {.min = Duration::zero()});
-      o->get("latency_mean", c.latency_mean, {.min = Duration::zero()});
+      o->get("timeout", c.timeout, {.min = Duration::nanos(1)},
+             "a request black-holed by a node with no backends is given up after this");
+      o->get("latency_base", c.latency_base, {.min = Duration::zero()},
+             "fixed part of a served stream start's latency (assumption)");
+      o->get("latency_mean", c.latency_mean, {.min = Duration::zero()},
+             "mean of the exponential part of a served stream start's latency (assumption)");
       o->finish();
     }
     r.finish();

@@ -81,61 +81,96 @@ std::unique_ptr<ModelInstance> prepare_evcache(const ModelInput& in) {
   ev::EvcacheParams p;
   if (in.params != nullptr) {
     ObjectReader r(*in.params, "/model/params", source);
-    r.get("zones", p.zones, {.min = 1, .max = 26});
-    r.get("replicated", p.replicated);
-    if (auto o = r.object("server")) {
+    r.get("zones", p.zones, {.min = 1, .max = 26},
+          "zones with clients, named a, b, c, ... (model-facts §4.2: Netflix ran three)");
+    r.get("replicated", p.replicated,
+          "true: a server group in every zone, every write set in all (EVCache, model-facts "
+          "§4.4); false: one group in zone a read by every zone");
+    if (auto o = r.object("server", "memcached-like servers of each zone's server group")) {
       auto& s = p.server;
-      o->get("servers_per_zone", s.servers_per_zone, {.min = 1, .max = 1000});
-      o->get("memory_bytes", s.memory_bytes, {.min = 1024});
-      o->get("item_overhead_bytes", s.item_overhead_bytes, {.min = 0});
-      o->get("ring_points", s.ring_points, {.min = 1, .max = 1000});
-      o->get("service_time", s.service_time, {.min = Duration::zero()});
+      o->get("servers_per_zone", s.servers_per_zone, {.min = 1, .max = 1000},
+             "servers in each zone's group; keys are sharded over them by a Ketama ring");
+      o->get("memory_bytes", s.memory_bytes, {.min = 1024},
+             "item memory per server, bytes; LRU eviction beyond it (small by default so a run "
+             "is fast; model-facts §4.4: ~12 GB instances, memcached uses 90 % of RAM)");
+      o->get("item_overhead_bytes", s.item_overhead_bytes, {.min = 0},
+             "bytes an item costs beyond its value (assumption: memcached's header, key, CAS)");
+      o->get("ring_points", s.ring_points, {.min = 1, .max = 1000},
+             "Ketama ring points per server (Ketama and spymemcached use 160)");
+      o->get("service_time", s.service_time, {.min = Duration::zero()},
+             "time a server spends on one get or set (assumption: tens of µs for memcached)");
       o->finish();
     }
-    if (auto o = r.object("client")) {
+    if (auto o = r.object("client", "the application reading and writing through the client")) {
       auto& c = p.client;
-      o->get("ops_per_s", c.ops_per_s, {.min = 1e-9, .max = 1e6});
-      o->get("write_ratio", c.write_ratio, {.min = 0, .max = 1});
-      o->get("keys", c.keys, {.min = 1, .max = 10'000'000});
-      o->get("zipf_s", c.zipf_s, {.min = 0, .max = 5});
-      o->get("value_bytes", c.value_bytes, {.min = 1});
-      o->get("ttl", c.ttl, {.min = Duration::nanos(1)});
-      o->get("read_timeout", c.read_timeout, {.min = Duration::nanos(1)});
-      o->get("fallback_on_miss", c.fallback_on_miss);
-      o->get("fallback_on_error", c.fallback_on_error);
-      o->get("fill_on_miss", c.fill_on_miss);
+      o->get("ops_per_s", c.ops_per_s, {.min = 1e-9, .max = 1e6},
+             "cache operations per second over all clients (Poisson), spread evenly over zones");
+      o->get("write_ratio", c.write_ratio, {.min = 0, .max = 1},
+             "fraction of operations that are writes, set in every zone (model-facts §4.4: "
+             "read-heavy)");
+      o->get("keys", c.keys, {.min = 1, .max = 10'000'000},
+             "size of the key space (assumption, scaled with memory_bytes)");
+      o->get("zipf_s", c.zipf_s, {.min = 0, .max = 5},
+             "Zipf exponent of key popularity (assumption: 1 gives the ~90 % hit rate of "
+             "model-facts §4.4 with the defaults)");
+      o->get("value_bytes", c.value_bytes, {.min = 1},
+             "size of every value, bytes (model-facts §4.4 quotes latencies for 1 KB)");
+      o->get("ttl", c.ttl, {.min = Duration::nanos(1)},
+             "item time to live (model-facts §4.4: a few minutes to a few hours)");
+      o->get("read_timeout", c.read_timeout, {.min = Duration::nanos(1)},
+             "how long a read waits for a cache server before it is an error (assumption)");
+      o->get("fallback_on_miss", c.fallback_on_miss,
+             "zone fallback after a local miss: read another zone (model-facts §4.4)");
+      o->get("fallback_on_error", c.fallback_on_error,
+             "zone fallback after a local error or timeout: read another zone (model-facts §4.4)");
+      o->get("fill_on_miss", c.fill_on_miss,
+             "after a read misses in every zone, read the store and set the value in every zone");
       bindings::check_request_count(*o, "ops_per_s", c.ops_per_s, in.duration);
       o->finish();
     }
-    if (auto o = r.object("store")) {
+    if (auto o = r.object("store", "the backing store (source of truth) behind the cache")) {
       auto& s = p.store;
-      o->get("concurrency", s.concurrency, {.min = 1, .max = 100000});
-      o->get("queue_limit", s.queue_limit, {.min = 0, .max = 10'000'000});
-      o->get("latency_base", s.latency.base, {.min = Duration::zero()});
-      o->get("latency_mean", s.latency.jitter_mean, {.min = Duration::zero()});
-      o->get("latency_sigma", s.latency.jitter_shape, {.min = 0, .max = 5});
-      o->get("timeout", s.timeout, {.min = Duration::nanos(1)});
+      o->get("concurrency", s.concurrency, {.min = 1, .max = 100000},
+             "store requests served at once; more wait in the queue (assumption)");
+      o->get("queue_limit", s.queue_limit, {.min = 0, .max = 10'000'000},
+             "store requests that may wait; beyond it they are rejected at once (assumption)");
+      o->get("latency_base", s.latency.base, {.min = Duration::zero()},
+             "fixed part of the store's service time (assumption: 1 ms)");
+      o->get("latency_mean", s.latency.jitter_mean, {.min = Duration::zero()},
+             "mean of the lognormal part of the store's service time (default 24 ms: p99 ~340 "
+             "ms, model-facts §4.4: several hundred ms at the 99th percentile)");
+      o->get("latency_sigma", s.latency.jitter_shape, {.min = 0, .max = 5},
+             "sigma (shape) of the lognormal part of the store's service time, unitless");
+      o->get("timeout", s.timeout, {.min = Duration::nanos(1)},
+             "the client gives up on the store after this long; the store still serves it "
+             "(assumption)");
       o->finish();
     }
-    if (auto o = r.object("warmup")) {
-      o->get("write_only", p.warmup.write_only);
-      o->get("duration", p.warmup.duration, {.min = Duration::zero()});
+    if (auto o = r.object("warmup",
+                          "write-only mode of a zone back from an outage (model-facts §4.4)")) {
+      o->get("write_only", p.warmup.write_only,
+             "a zone back from an outage (empty) takes writes while its reads go to other zones");
+      o->get("duration", p.warmup.duration, {.min = Duration::zero()},
+             "how long a returning zone stays write-only (an operator's switch; assumption)");
       o->finish();
     }
-    if (const Json* outages = r.array("outages")) {
+    if (const Json* outages = r.array("outages",
+                                      "zone outages: every server of a zone lost, back empty")) {
       for (std::size_t i = 0; i < outages->size(); ++i) {
         ObjectReader o((*outages)[i], child_pointer("/model/params/outages", i), source);
         ev::ZoneOutage out;
         std::string zone;
-        o.get("zone", zone);
+        o.get("zone", zone, "the zone whose servers are lost: \"a\", \"b\", ...");
         const auto z = ev::parse_zone(zone, p.zones);
         if (!z) {
-          throw o.error("zone", fmt::format("\"{}\" is not one of the {} zones", zone, p.zones),
-                        "use \"a\", \"b\", ... (one letter per zone)");
+          o.report(o.error("zone", fmt::format("\"{}\" is not one of the {} zones", zone, p.zones),
+                           "use \"a\", \"b\", ... (one letter per zone)"));
         }
-        out.zone = *z;
-        o.get("at", out.at, {.min = Duration::zero(), .max = in.duration});
-        o.get("for", out.for_, {.min = Duration::zero()});
+        out.zone = z.value_or(0);
+        o.get("at", out.at, {.min = Duration::zero(), .max = in.duration},
+              "when the zone's servers are lost (their items are gone), from the start of the run");
+        o.get("for", out.for_, {.min = Duration::zero()},
+              "how long until they come back empty (0s: never)");
         o.finish();
         p.outages.push_back(out);
       }

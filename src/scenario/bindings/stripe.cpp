@@ -34,13 +34,19 @@ public:
   }
 
   std::optional<MeasureNames> measures(std::string_view of) const override {
+    const auto& n = st::metric_names();
+    if (of == "retrievals") {
+      return MeasureNames{n.read_requests, n.read_successes, n.read_failures, n.read_attempts,
+                          n.read_latency};
+    }
     if (!of.empty() && of != "customers") {
       return std::nullopt;
     }
-    const auto& n = st::metric_names();
     return MeasureNames{n.requests, n.successes, n.failures, n.attempts, n.latency};
   }
-  std::vector<std::string> measure_scopes() const override { return {"customers"}; }
+  std::vector<std::string> measure_scopes() const override {
+    return {"customers", "retrievals"};
+  }
 
   std::vector<std::string> probes() const override {
     return {"double_charges",       "events_applied_twice", "events_missing",
@@ -127,6 +133,16 @@ std::unique_ptr<ModelInstance> prepare_stripe(const ModelInput& in) {
       o->get("processor_timeout", a.processor_timeout, {.min = Duration::nanos(1)});
       o->get("ledger_timeout", a.ledger_timeout, {.min = Duration::nanos(1)});
       o->get("request_cpu", a.request_cpu, {.min = Duration::zero()});
+      o->get("read_timeout", a.read_timeout, {.min = Duration::nanos(1)});
+      if (auto h = o->object("read_hedge")) {
+        auto& hp = a.read_hedge;
+        h->get("enabled", hp.enabled);
+        h->get("delay", hp.delay, {.min = Duration::zero()});
+        h->get("percentile", hp.percentile, {.min = 0, .max = 0.999});
+        h->get("min_samples", hp.min_samples, {.min = 0});
+        h->get("max_hedges", hp.max_hedges, {.min = 1, .max = 4});
+        h->finish();
+      }
       o->finish();
     }
     if (auto o = r.object("completer")) {
@@ -155,6 +171,7 @@ std::unique_ptr<ModelInstance> prepare_stripe(const ModelInput& in) {
       o->get("double_click_within", c.double_click_within, {.min = Duration::nanos(1)});
       o->get("param_mismatch_ratio", c.param_mismatch_ratio, {.min = 0, .max = 1});
       o->get("amount", c.amount, {.min = 1});
+      o->get("retrieve_ratio", c.retrieve_ratio, {.min = 0, .max = 1});
       if (auto rt = o->object("retry")) {
         res::RetryParams& q = c.retry;
         rt->get("max_attempts", q.max_attempts, {.min = 1, .max = 100});

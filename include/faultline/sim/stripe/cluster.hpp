@@ -19,6 +19,8 @@
 //   counters   requests, successes, failures, attempts   (per payment intent; failures are
 //              intents that ended declined, rejected or given up)
 //   histogram  latency                                  (intent start → success, ns)
+//   counters   reads/requests, reads/successes, reads/failures, reads/attempts (copies sent),
+//              reads/hedges_sent, reads/hedges_won, reads/stale (404); histogram reads/latency
 //   counters   api/<code> for every response code, api/replayed, processor/charges,
 //              completer/completed, reaper/deleted, ledger/failovers, ledger/commits,
 //              outbox/published, events/applied, events/duplicates_skipped
@@ -63,9 +65,22 @@ struct ChargeResponse {
   bool should_retry = false;
 };
 
-/// Names of the measures the scenario layer reads.
+/// GET /v1/charges?payment_intent=: the charge recorded for an intent, read from a ledger
+/// node (hedged per api.read_hedge).
+struct RetrieveRequest {
+  std::string intent;
+};
+struct RetrieveResponse {
+  /// 200 found; 404 no charge for the intent on the node that answered (a standby that has
+  /// not applied it yet); 503 no ledger node answered in time.
+  int status = 0;
+  std::string charge_id;
+};
+
+/// Names of the measures the scenario layer reads: payments ("customers") and retrievals.
 struct StripeMetricNames {
   std::string requests, successes, failures, attempts, latency;
+  std::string read_requests, read_successes, read_failures, read_attempts, read_latency;
 };
 const StripeMetricNames& metric_names();
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <faultline/resilience/backoff.hpp>
+#include <faultline/resilience/hedging.hpp>
 #include <faultline/time.hpp>
 
 #include <cstdint>
@@ -90,6 +91,12 @@ struct ApiParams {
   Duration ledger_timeout = Duration::millis(500);
   /// CPU per API request (assumption).
   Duration request_cpu = Duration::micros(200);
+  /// GET /v1/charges (retrieve a payment intent's charge) is an idempotent read served by any
+  /// ledger node that is up (the leader or a hot standby), per copy within read_timeout.
+  Duration read_timeout = Duration::seconds(1);
+  /// Hedged reads (Tail at Scale; resilience::HedgedRequest): after `delay` (or the observed
+  /// `percentile`) a copy goes to the next ledger node; the first answer wins. Off: one copy.
+  resilience::HedgeParams read_hedge;
 
   void validate() const;
 };
@@ -134,6 +141,9 @@ struct ClientParams {
   double param_mismatch_ratio = 0.0;
   /// Amount in cents.
   std::int64_t amount = 2000;
+  /// Probability that a customer retrieves a charge (GET) right after it succeeded; measured
+  /// as the population "retrievals" (0: no reads, and no random draw for them).
+  double retrieve_ratio = 0.0;
 
   static resilience::RetryParams default_retry();
   void validate() const;
