@@ -180,7 +180,7 @@ TEST_CASE("describe: exploring a binding finds every key the shipped scenarios u
 // not documented yet are listed; the list can only shrink (a listed model that becomes fully
 // documented fails here until it is taken off).
 TEST_CASE("describe: every param of every model has a one-line doc", "[scenario][describe]") {
-  const std::set<std::string> pending{"ringpop", "stripe"};
+  const std::set<std::string> pending{};
   faultline::scenario::ModelRegistry registry;
   faultline::scenario::register_builtin_models(registry);
   for (const auto& [name, binding] : registry.all()) {

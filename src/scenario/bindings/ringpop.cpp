@@ -18,60 +18,111 @@ namespace {
 
 namespace rp = faultline::sim::ringpop;
 
-void get_u32(ObjectReader& r, std::string_view key, std::uint32_t& out, double min, double max) {
+void get_u32(ObjectReader& r, std::string_view key, std::uint32_t& out, double min, double max,
+             Doc doc) {
   double v = out;
-  r.get(key, v, {.min = min, .max = max});
+  r.get(key, v, {.min = min, .max = max}, doc);
   out = static_cast<std::uint32_t>(v);
 }
 
 void read_lifeguard(ObjectReader& r, rp::LifeguardParams& p) {
-  r.get("enabled", p.enabled);
-  get_u32(r, "max_multiplier", p.max_multiplier, 1, 64);
-  get_u32(r, "suspicion_max_mult", p.suspicion_max_mult, 1, 100);
-  get_u32(r, "confirmations", p.confirmations, 1, 100);
-  r.get("nacks", p.nacks);
-  r.get("buddy", p.buddy);
+  r.get("enabled", p.enabled,
+        "Lifeguard on (local health, dynamic suspicion, nacks, buddy; Dadgar et al. 2017)");
+  get_u32(r, "max_multiplier", p.max_multiplier, 1, 64,
+          "local health saturates at this; probe interval and timeouts stretch up to this many "
+          "times (memberlist AwarenessMaxMultiplier: 8)");
+  get_u32(r, "suspicion_max_mult", p.suspicion_max_mult, 1, 100,
+          "a lone suspicion waits this many times the base suspect timeout (memberlist "
+          "SuspicionMaxTimeoutMult: 6)");
+  get_u32(r, "confirmations", p.confirmations, 1, 100,
+          "independent suspicions of a member that shrink its suspect timeout to the base, a "
+          "count");
+  r.get("nacks", p.nacks,
+        "ping-req helpers that cannot reach the target answer with a nack; missed nacks count "
+        "against the requester's local health");
+  r.get("buddy", p.buddy,
+        "a ping to a suspected member carries the suspicion, so the member refutes at once");
   r.finish();
 }
 
 void read_damping(ObjectReader& r, rp::DampingParams& p) {
-  r.get("enabled", p.enabled);
-  r.get("penalty", p.penalty, {.min = 0.0, .max = 1e9});
-  r.get("suppress_limit", p.suppress_limit, {.min = 0.0, .max = 1e9});
-  r.get("reuse_limit", p.reuse_limit, {.min = 0.0, .max = 1e9});
-  r.get("half_life", p.half_life, {.min = Duration::nanos(1)});
-  get_u32(r, "damp_req_size", p.damp_req_size, 1, 64);
-  get_u32(r, "damp_req_quorum", p.damp_req_quorum, 1, 64);
-  r.get("damp_req_timeout", p.damp_req_timeout, {.min = Duration::nanos(1)});
+  r.get("enabled", p.enabled,
+        "flap damping on (ringpop-node, model-facts §5.2; the figures below are assumptions after "
+        "BGP route-flap damping, RFC 2439)");
+  r.get("penalty", p.penalty, {.min = 0.0, .max = 1e9},
+        "score added to a member's flap penalty per status change applied about it, in points");
+  r.get("suppress_limit", p.suppress_limit, {.min = 0.0, .max = 1e9},
+        "flap penalty above which a member asks others (damp-req) whether to evict the flapper, "
+        "in points");
+  r.get("reuse_limit", p.reuse_limit, {.min = 0.0, .max = 1e9},
+        "a damped member's news of being reachable is ignored until its penalty decays below "
+        "this, in points");
+  r.get("half_life", p.half_life, {.min = Duration::nanos(1)},
+        "time for a flap penalty to halve");
+  get_u32(r, "damp_req_size", p.damp_req_size, 1, 64,
+          "members asked (damp-req) for their penalty of a flapper, a count");
+  get_u32(r, "damp_req_quorum", p.damp_req_quorum, 1, 64,
+          "damp-req answers above the suppress limit needed to evict the flapper, a count");
+  r.get("damp_req_timeout", p.damp_req_timeout, {.min = Duration::nanos(1)},
+        "time a member waits for damp-req answers");
   r.finish();
 }
 
 void read_swim(ObjectReader& r, rp::SwimParams& p) {
   std::string preset = "ringpop";
-  r.get_choice("preset", preset, {"ringpop", "memberlist"});
+  r.get_choice("preset", preset, {"ringpop", "memberlist"},
+               "defaults the other swim keys override: ringpop-go swim/node.go, or HashiCorp "
+               "memberlist DefaultLANConfig with Lifeguard on (model-facts §5.1, §5.2)");
   p = preset == "memberlist" ? rp::SwimParams::memberlist_lan() : rp::SwimParams::ringpop_defaults();
   const DurationBounds positive{.min = Duration::nanos(1)};
-  r.get("min_protocol_period", p.min_protocol_period, positive);
-  r.get("adaptive_period", p.adaptive_period);
-  r.get("ping_timeout", p.ping_timeout, positive);
-  r.get("ping_request_timeout", p.ping_request_timeout, positive);
-  get_u32(r, "ping_request_size", p.ping_request_size, 0, 64);
-  r.get("suspect_timeout", p.suspect_timeout, positive);
-  r.get("suspect_timeout_scales_with_log_n", p.suspect_timeout_scales_with_log_n);
-  get_u32(r, "piggyback_factor", p.piggyback_factor, 1, 1000);
-  r.get("inconclusive_without_helper_answers", p.inconclusive_without_helper_answers);
-  r.get("full_sync", p.full_sync);
-  get_u32(r, "max_reverse_full_sync_jobs", p.max_reverse_full_sync_jobs, 0, 1000);
-  r.get("heal", p.heal);
-  r.get("heal_interval", p.heal_interval, positive);
-  get_u32(r, "heal_probability_numerator", p.heal_probability_numerator, 0, 1000000);
-  get_u32(r, "join_size", p.join_size, 1, 64);
-  r.get("join_timeout", p.join_timeout, positive);
-  r.get("message_cpu", p.message_cpu, {.min = Duration::zero()});
-  if (auto lg = r.object("lifeguard")) {
+  r.get("min_protocol_period", p.min_protocol_period, positive,
+        "least time from one protocol period (one probe) to the next (ringpop-go "
+        "MinProtocolPeriod: 200 ms; memberlist ProbeInterval: 1 s)");
+  r.get("adaptive_period", p.adaptive_period,
+        "the period stretches to 2x the median recent probe time when longer (ringpop-go "
+        "AdjustProtocolRate); false: fixed, as memberlist");
+  r.get("ping_timeout", p.ping_timeout, positive,
+        "time to wait for a ping's ack (ringpop-go PingTimeout: 1500 ms; memberlist "
+        "ProbeTimeout: 500 ms)");
+  r.get("ping_request_timeout", p.ping_request_timeout, positive,
+        "time to wait for ping-req helpers' answers (ringpop-go PingRequestTimeout: 5000 ms)");
+  get_u32(r, "ping_request_size", p.ping_request_size, 0, 64,
+          "k: members asked to ping an unresponsive target (ringpop-go PingRequestSize and "
+          "memberlist IndirectChecks: 3)");
+  r.get("suspect_timeout", p.suspect_timeout, positive,
+        "time from suspect to faulty (ringpop-go: 5 s; memberlist: SuspicionMult 4 x 1 s)");
+  r.get("suspect_timeout_scales_with_log_n", p.suspect_timeout_scales_with_log_n,
+        "the suspect timeout is multiplied by max(1, log10 n), as memberlist does");
+  get_u32(r, "piggyback_factor", p.piggyback_factor, 1, 1000,
+          "each change is piggybacked this many x ceil(log10(pingable + 1)) times (ringpop-go "
+          "defaultPFactor: 15; memberlist RetransmitMult: 4)");
+  r.get("inconclusive_without_helper_answers", p.inconclusive_without_helper_answers,
+        "a probe whose ping-req helpers all fail to answer raises no suspicion (ringpop-go); "
+        "false: suspect anyway (memberlist)");
+  r.get("full_sync", p.full_sync,
+        "a ping that shows differing checksums with no changes to send starts a full sync and a "
+        "reverse full sync (ringpop-go)");
+  get_u32(r, "max_reverse_full_sync_jobs", p.max_reverse_full_sync_jobs, 0, 1000,
+          "reverse full syncs a member runs at once (ringpop-go MaxReverseFullSyncJobs: 5)");
+  r.get("heal", p.heal,
+        "partition healing: members contact members they hold as faulty and merge (ringpop-go)");
+  r.get("heal_interval", p.heal_interval, positive,
+        "time between heal attempts (ringpop-go: 30 s)");
+  get_u32(r, "heal_probability_numerator", p.heal_probability_numerator, 0, 1000000,
+          "each heal interval a member tries a heal with probability this / N (ringpop-go: 3)");
+  get_u32(r, "join_size", p.join_size, 1, 64,
+          "seed members a starting member asks for their membership, a count (ringpop-go: 3)");
+  r.get("join_timeout", p.join_timeout, positive,
+        "time a joiner waits for a seed's answer (ringpop-go JoinTimeout: 1000 ms)");
+  r.get("message_cpu", p.message_cpu, {.min = Duration::zero()},
+        "host CPU time to process one inbound message (an assumption: tens of microseconds "
+        "for a Go or Node.js handler); 0: at once");
+  if (auto lg = r.object("lifeguard",
+                         "Lifeguard switches and numbers (Dadgar et al. 2017; memberlist "
+                         "DefaultLANConfig)")) {
     read_lifeguard(*lg, p.lifeguard);
   }
-  if (auto d = r.object("damping")) {
+  if (auto d = r.object("damping", "ringpop-node flap damping (off by default)")) {
     read_damping(*d, p.damping);
   }
   r.finish();
@@ -176,25 +227,32 @@ std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
   const Source& source = *in.source;
   rp::ClusterParams params;
   ObjectReader r(*in.params, "/model/params", source);
-  get_u32(r, "members", params.members, 1, 100000);
-  r.get("zones", params.zones);
-  r.get("start_converged", params.start_converged);
-  get_u32(r, "seeds", params.seeds, 1, 100000);
-  if (const Json* joins = r.array("late_joins")) {
+  get_u32(r, "members", params.members, 1, 100000,
+          "ringpop members, one per host, named ringpop-<i> (no public Uber figure for "
+          "production sizes, model-facts §5.2)");
+  r.get("zones", params.zones, "zone names; members are spread over them round-robin");
+  r.get("start_converged", params.start_converged,
+        "every member knows everyone at time zero; false: each starts alone and joins through "
+        "the seeds");
+  get_u32(r, "seeds", params.seeds, 1, 100000,
+          "the first this-many members form the seed list joiners contact, a count");
+  if (const Json* joins = r.array("late_joins",
+                                  "members that do not start at time zero but join later")) {
     for (std::size_t i = 0; i < joins->size(); ++i) {
       ObjectReader j((*joins)[i], child_pointer("/model/params/late_joins", i), source);
       rp::JoinSpec spec;
-      j.get("member", spec.member);
-      j.get("at", spec.at, {.min = Duration::zero()});
+      j.get("member", spec.member, "the member that joins late, \"ringpop-<i>\"");
+      j.get("at", spec.at, {.min = Duration::zero()}, "time from the start of the run it starts");
       j.finish();
       params.late_joins.push_back(spec);
     }
   }
-  if (auto s = r.object("swim")) {
+  if (auto s = r.object("swim", "the SWIM membership protocol as ringpop-go runs it")) {
     read_swim(*s, params.swim);
   }
-  if (auto ring = r.object("ring")) {
-    get_u32(*ring, "replica_points", params.ring.replica_points, 1, 10000);
+  if (auto ring = r.object("ring", "the consistent-hash ring")) {
+    get_u32(*ring, "replica_points", params.ring.replica_points, 1, 10000,
+            "points on the ring per member (ringpop-go ReplicaPoints: 100)");
     ring->finish();
   }
   r.finish();
