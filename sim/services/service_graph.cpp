@@ -8,6 +8,7 @@
 #include <faultline/resilience/retry_budget.hpp>
 #include <faultline/resilience/timeout.hpp>
 #include <faultline/task.hpp>
+#include <faultline/world/timed_waits.hpp>
 #include <faultline/world/world.hpp>
 
 #include <fmt/format.h>
@@ -403,6 +404,9 @@ private:
       node_.send(target_.nodes[c->instance[static_cast<std::size_t>(copy)]],
                  Payload::make<SvcCancel>(SvcCancel{node_.id(), c->id}), kCancelBytes);
     };
+    hooks.arm = [&node = node_](Duration d, std::function<void()> fn) {
+      return node.after(d, std::move(fn));  // a paused process sends no hedge
+    };
     const Duration delay = resilience::hedge_delay(hp, observed_);
     ctx->hedged = std::make_unique<resilience::HedgedRequest>(sim, hp.max_hedges, delay,
                                                               std::move(hooks));
@@ -455,9 +459,8 @@ public:
   }
 
   void start(Node& node) override {
-    for (int i = 0; i < tier_.params->timed_wait_threads; ++i) {
-      node.spawn(timed_wait_loop());
-    }
+    world::spawn_timed_wait_threads(node, tier_.params->timed_wait_threads,
+                                    tier_.params->timed_wait, tier_.params->cpu_slice);
     node.on_request([this](Message m) -> Task<world::Reply> { return serve(std::move(m)); });
     node.on_message([this](const Message& m) {
       if (const auto* c = m.payload.get<SvcCancel>()) {
@@ -563,24 +566,6 @@ private:
       const Duration now_work = std::min(work, slice);
       co_await node_.compute(now_work);
       work -= now_work;
-    }
-  }
-
-  /// A background thread: `for (;;) futex_wait(abs = now + timed_wait)`. A wait that is
-  /// already expired when armed (the 2012 hrtimer bug) returns at once after the syscall's
-  /// CPU, and the thread loops again without sleeping: with a time slice, it keeps its core
-  /// for the rest of the slice before the run queue lets others in.
-  Task<void> timed_wait_loop() {
-    world::Clock& clock = node_.host().clock();
-    const TierParams& p = *tier_.params;
-    for (;;) {
-      const UtcInstant deadline = node_.clock_now() + p.timed_wait;
-      const bool spins = clock.expiry_of(deadline) <= node_.sim().now();
-      co_await node_.wait_until_abs(deadline);
-      const Duration rest = p.cpu_slice - clock.params().timed_wait_cost;
-      if (spins && rest > Duration::zero()) {
-        co_await node_.compute(rest);
-      }
     }
   }
 

@@ -5,6 +5,7 @@
 
 #include <faultline/probe.hpp>
 #include <faultline/world/host.hpp>
+#include <faultline/world/timed_waits.hpp>
 #include <faultline/world/world.hpp>
 
 #include <fmt/format.h>
@@ -228,25 +229,8 @@ void Spanserver::start(world::Node& node) {
   node.spawn(election_loop());
   node.spawn(leader_loop());
   node.spawn(in_doubt_loop());
-  for (int i = 0; i < cluster_->params().timed_wait_threads; ++i) {
-    node.spawn(timed_wait_loop());
-  }
-}
-
-Task<void> Spanserver::timed_wait_loop() {
-  // A background thread on the host clock: it waits until an absolute deadline a little
-  // ahead, then works. Where the wait returns at once (the 2012 kernel bug), it spins.
-  world::Clock& clock = node_->host().clock();
   const auto& p = cluster_->params();
-  for (;;) {
-    const UtcInstant deadline = node_->clock_now() + p.timed_wait;
-    const bool spins = clock.expiry_of(deadline) <= node_->sim().now();
-    co_await node_->wait_until_abs(deadline);
-    const Duration rest = p.cpu_slice - clock.params().timed_wait_cost;
-    if (spins && rest > Duration::zero()) {
-      co_await node_->compute(rest);
-    }
-  }
+  world::spawn_timed_wait_threads(node, p.timed_wait_threads, p.timed_wait, p.cpu_slice);
 }
 
 Replica* Spanserver::replica(int group) {

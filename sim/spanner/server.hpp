@@ -280,7 +280,6 @@ private:
   world::Reply not_leader(const Replica* r) const;
   void send_resolves(int coordinator_group, TxnId txn, const std::vector<int>& participants,
                      std::optional<Timestamp> ts);
-  Task<void> timed_wait_loop();
   Task<void> in_doubt_loop();
   void ask_coordinator(int group, TxnId txn, int coordinator);
 

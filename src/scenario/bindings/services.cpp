@@ -195,13 +195,12 @@ svc::TierParams read_tier(ObjectReader& r) {
   }
   r.get("request_bytes", t.request_bytes, {}, "bytes of a request on the wire");
   r.get("response_bytes", t.response_bytes, {}, "bytes of a response on the wire");
-  r.get("timed_wait_threads", t.timed_wait_threads, {.min = 0, .max = 100000},
-        "threads per instance that loop on short absolute timed waits (the 2012 leap-second "
-        "futex livelock)");
-  r.get("timed_wait", t.timed_wait, {.min = Duration::nanos(1)},
-        "length of each of those timed waits");
-  r.get("cpu_slice", t.cpu_slice, {.min = Duration::zero()},
-        "CPU a woken waiting thread burns before it waits again");
+  bindings::read_timed_wait_threads(
+      r, t.timed_wait_threads, t.timed_wait, t.cpu_slice, 100000,
+      "threads per instance that loop on short absolute timed waits (the 2012 leap-second "
+      "futex livelock)",
+      "the run queue's time slice: request work runs in slices of it, and a thread whose wait "
+      "returned at once holds a core for one slice (0: requests run to completion)");
   if (auto c = r.object("clock", "clock of the tier's hosts (leap mode, NTP, smear)")) {
     world::ClockParams clock;
     bindings::read_clock(*c, clock);

@@ -60,13 +60,11 @@ svc::ServiceGraphParams read_linux_fleet(ObjectReader& r) {
   r.get("cores", api.cores, {.min = 1, .max = 1024}, "cores of each api host");
   r.get("service_time", api.service_time.mean, {.min = Duration::nanos(1)},
         "CPU time of one request on an api host (fixed)");
-  r.get("timed_wait_threads", api.timed_wait_threads, {.min = 0, .max = 100000},
-        "threads per host that loop on short absolute timed waits (the 2012 futex livelock, "
-        "model-facts)");
-  r.get("timed_wait", api.timed_wait, {.min = Duration::nanos(1)},
-        "length of each absolute timed wait of those threads");
-  r.get("cpu_slice", api.cpu_slice, {.min = Duration::zero()},
-        "CPU a woken waiting thread burns before it waits again");
+  bindings::read_timed_wait_threads(
+      r, api.timed_wait_threads, api.timed_wait, api.cpu_slice, 100000,
+      "threads per host that loop on short absolute timed waits (the 2012 futex livelock, "
+      "model-facts)",
+      "CPU a waiting thread whose wait returned at once burns before it waits again");
   if (auto c = r.object("clock", "clock of the Linux fleet's hosts (leap mode, NTP, smear)")) {
     bindings::read_clock(*c, clock);
   }
@@ -351,13 +349,11 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
         "Paxos log fsync latency (assumption: a 3-replica write takes about 9 ms, Table 3)");
   r.get("op_cpu", p.op_cpu, {.min = Duration::zero()},
         "CPU per request at a spanserver (assumption)");
-  r.get("timed_wait_threads", p.timed_wait_threads, {.min = 0, .max = 10000},
-        "background threads per spanserver looping on absolute timed waits on the host clock "
-        "(0: none; they spin on a kernel-2012 host after a leap second)");
-  r.get("timed_wait", p.timed_wait, {.min = Duration::nanos(1)},
-        "length of each absolute timed wait of those threads");
-  r.get("cpu_slice", p.cpu_slice, {.min = Duration::zero()},
-        "CPU a woken waiting thread burns before it waits again");
+  bindings::read_timed_wait_threads(
+      r, p.timed_wait_threads, p.timed_wait, p.cpu_slice, 10000,
+      "background threads per spanserver looping on absolute timed waits on the host clock "
+      "(0: none; they spin on a kernel-2012 host after a leap second)",
+      "CPU a waiting thread whose wait returned at once burns before it waits again");
   r.get("stall_probability", p.stall_probability, {.min = 0.0, .max = 1.0},
         "chance a request is held up by background work (0: off; Table 4 calibration 1 %, an "
         "assumption)");

@@ -248,6 +248,16 @@ void read_smear(ObjectReader& r, world::SmearParams& out) {
   }
 }
 
+void read_timed_wait_threads(ObjectReader& r, int& threads, Duration& wait, Duration& cpu_slice,
+                             int max_threads, Doc threads_doc, Doc slice_doc) {
+  r.get("timed_wait_threads", threads, {.min = 0, .max = static_cast<double>(max_threads)},
+        threads_doc);
+  r.get("timed_wait", wait, {.min = Duration::nanos(1)},
+        "length of each absolute timed wait of those threads (under 1 s to be hit by the 2012 "
+        "bug)");
+  r.get("cpu_slice", cpu_slice, {.min = Duration::zero()}, slice_doc);
+}
+
 void read_clock(ObjectReader& r, world::ClockParams& out) {
   r.get("initial_offset", out.initial_offset, {},
         "host clock offset from true time at the start of the run");

@@ -41,6 +41,12 @@ void read_clock(ObjectReader& r, world::ClockParams& out);
 /// A leap-smear window: {"before": "12h", "after": "12h", "shape": "linear" | "cosine"}.
 void read_smear(ObjectReader& r, world::SmearParams& out);
 
+/// Reads the background timed-wait threads of a server process (world/timed_waits.hpp):
+/// "timed_wait_threads" (at most `max_threads`), "timed_wait" and "cpu_slice"; the docs of the
+/// first and the last (literals) say what they mean to the model that reads them.
+void read_timed_wait_threads(ObjectReader& r, int& threads, Duration& wait, Duration& cpu_slice,
+                             int max_threads, Doc threads_doc, Doc slice_doc);
+
 /// Reads a list of inserted leap seconds, each named by the UTC midnight after it
 /// (["2012-07-01T00:00:00Z"]), at `key` of `r`.
 void read_leap_seconds(ObjectReader& r, std::string_view key, std::vector<UtcInstant>& out);
