@@ -12,6 +12,8 @@
 // retry with the same key, or the completer, takes the lock again and goes on from there.
 #include "internal.hpp"
 
+#include <faultline/probe.hpp>
+
 #include <faultline/resilience/hedging.hpp>
 #include <faultline/rng.hpp>
 
@@ -23,6 +25,10 @@
 #include <map>
 
 namespace faultline::sim::stripe::detail {
+
+// Code probes (docs/cli.md, "Fault coverage"): recovery paths a sweep should reach.
+const ProbePoint kProbeResumed("stripe/api/resumed-from-recovery-point");
+const ProbePoint kProbeCompleted("stripe/completer/finished-abandoned-key");
 
 using world::Message;
 using world::Node;
@@ -313,8 +319,8 @@ private:
       case BeginOutcome::kMismatch: co_return error(400, "idempotency_error", false);
       case BeginOutcome::kInUse: co_return error(409, "idempotency_key_in_use", true);
       case BeginOutcome::kReplay: co_return ChargeFlow::stored(b->key, true);
-      case BeginOutcome::kNew:
-      case BeginOutcome::kResume: break;
+      case BeginOutcome::kNew: break;
+      case BeginOutcome::kResume: FAULTLINE_PROBE(node_.sim(), kProbeResumed); break;
     }
     co_return co_await flow_.drive(b->key);
   }
@@ -379,6 +385,9 @@ private:
                      c->done.set(std::move(resp));
                    }
                  });
+    };
+    hooks.arm = [&node = node_](Duration d, std::function<void()> fn) {
+      return node.after(d, std::move(fn));  // a paused process sends no hedge
     };
     const Duration delay = resilience::hedge_delay(ap.read_hedge, read_latency_);
     ctx->hedged = std::make_unique<resilience::HedgedRequest>(sim, hedges, delay, std::move(hooks));
@@ -455,6 +464,7 @@ private:
       for (const KeyRow& k : found->keys) {
         ChargeResponse r = co_await flow_.drive(k);
         if (r.status == 200 || r.status == 402) {
+          FAULTLINE_PROBE(node_.sim(), kProbeCompleted);
           s_.counter("stripe/completer/completed").inc();
         }
       }

@@ -15,6 +15,8 @@
 // it wrote that the new leader never had are discarded.
 #include "internal.hpp"
 
+#include <faultline/probe.hpp>
+
 #include <faultline/world/disk.hpp>
 
 #include <fmt/format.h>
@@ -23,6 +25,9 @@
 #include <deque>
 
 namespace faultline::sim::stripe::detail {
+
+// Code probes (docs/cli.md, "Fault coverage"): recovery paths a sweep should reach.
+const ProbePoint kProbePromoted("stripe/ledger/standby-promoted");
 
 using world::Message;
 using world::Node;
@@ -174,6 +179,7 @@ private:
       if (ok) {
         epoch_ = pr->epoch;
         leader_hint_ = index_;
+        FAULTLINE_PROBE(node_.sim(), kProbePromoted);
         become_leader();
         node_.spawn(persist_meta());
       }

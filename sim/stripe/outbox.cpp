@@ -8,12 +8,17 @@
 // offsets to their disk and fsync before acknowledging, so a restart loses nothing acked.
 #include "internal.hpp"
 
+#include <faultline/probe.hpp>
+
 #include <fmt/format.h>
 
 #include <map>
 #include <set>
 
 namespace faultline::sim::stripe::detail {
+
+// Code probes (docs/cli.md, "Fault coverage"): recovery paths a sweep should reach.
+const ProbePoint kProbeDuplicate("stripe/consumer/duplicate-dropped");
 
 using world::Message;
 using world::Node;
@@ -262,6 +267,7 @@ private:
         std::vector<std::string> fresh;
         for (const LogEvent& e : f->events) {
           if (lp.consumer_dedupe && applied_.count(e.event_id) != 0) {
+            FAULTLINE_PROBE(node_.sim(), kProbeDuplicate);
             s_.counter("stripe/events/duplicates_skipped").inc();
             continue;
           }

@@ -40,14 +40,24 @@ Duration hedge_delay(const HedgeParams& p, const Histogram& observed) {
 HedgedRequest::HedgedRequest(Simulation& sim, int max_hedges, Duration delay, Hooks hooks)
     : sim_(sim), max_hedges_(max_hedges), delay_(delay), hooks_(std::move(hooks)) {}
 
-HedgedRequest::~HedgedRequest() { sim_.cancel(timer_); }
+HedgedRequest::~HedgedRequest() { disarm_timer(); }
+
+void HedgedRequest::arm_timer() {
+  auto fn = [this] { fire(); };
+  timer_ = hooks_.arm ? hooks_.arm(delay_, fn) : sim_.schedule_after(delay_, fn);
+}
+
+void HedgedRequest::disarm_timer() {
+  sim_.cancel(timer_);
+  timer_ = EventId{};
+}
 
 void HedgedRequest::start() {
   outstanding_.assign(static_cast<std::size_t>(max_hedges_ + 1), false);
   outstanding_[0] = true;
   sent_ = 1;
   if (max_hedges_ > 0) {
-    timer_ = sim_.schedule_after(delay_, [this] { fire(); });
+    arm_timer();
   }
   hooks_.send(0);
 }
@@ -59,7 +69,7 @@ void HedgedRequest::fire() {
   const int copy = sent_++;
   outstanding_[static_cast<std::size_t>(copy)] = true;
   if (sent_ <= max_hedges_) {
-    timer_ = sim_.schedule_after(delay_, [this] { fire(); });
+    arm_timer();
   }
   hooks_.send(copy);
 }
@@ -72,7 +82,7 @@ bool HedgedRequest::on_reply(int copy, bool success) {
   if (success) {
     done_ = true;
     winner_ = copy;
-    sim_.cancel(timer_);
+    disarm_timer();
     for (int i = 0; i < sent_; ++i) {
       if (outstanding_[static_cast<std::size_t>(i)]) {
         outstanding_[static_cast<std::size_t>(i)] = false;
@@ -89,7 +99,7 @@ bool HedgedRequest::on_reply(int copy, bool success) {
   if (!any_outstanding) {
     if (sent_ <= max_hedges_) {
       // The only copy failed before its hedge was due: send the hedge now rather than wait.
-      sim_.cancel(timer_);
+      disarm_timer();
       fire();
       return false;
     }

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <vector>
 
 using namespace faultline;
@@ -78,4 +80,28 @@ TEST_CASE("hedging: the delay follows the observed percentile once it has sample
   CHECK(d < Duration::millis(97));
   p.max_hedges = 0;
   CHECK_THROWS_WITH(p.validate(), Catch::Contains("hedge.max_hedges"));
+}
+
+// A world node arms the hedge timer on its own, pause-aware timers; here the hook stands for a
+// process that is stopped for the first 25 ms, so the hedge due at 10 ms goes out at 25 ms.
+// Ignoring hooks.arm (scheduling on the simulation directly) sends it at 10 ms.
+TEST_CASE("hedging: the hedge timer is armed through hooks.arm when one is given",
+          "[resilience][hedging]") {
+  Simulation sim;
+  Log log;
+  auto h_hooks = hooks(sim, log);
+  int armed = 0;
+  h_hooks.arm = [&sim, &armed](Duration d, std::function<void()> fn) {
+    ++armed;
+    const Time due = std::max(sim.now() + d, Time::zero() + Duration::millis(25));
+    return sim.schedule_at(due, std::move(fn));
+  };
+  HedgedRequest h(sim, 1, Duration::millis(10), std::move(h_hooks));
+  h.start();
+  sim.schedule_after(Duration::millis(30), [&] { CHECK(h.on_reply(1, true)); });
+  sim.run();
+  CHECK(armed == 1);
+  REQUIRE(log.sent.size() == 2);
+  CHECK(log.sent[1] == std::make_pair(Time::zero() + Duration::millis(25), 1));
+  CHECK(h.winner() == 1);
 }

@@ -73,6 +73,36 @@ TEST_CASE("stripe binding: mistakes name their JSON path and the fix", "[stripe]
   CHECK_THAT(error_of(doc), Catch::Contains("exactly-once"));
 }
 
+// The params added for the hedged reads, the failover monitor, the outbox and the GETs: each
+// mistake is reported at its own path, all in one message (the reader collects them).
+TEST_CASE("stripe binding: hedge, failover, outbox and read params name their path and range",
+          "[stripe][binding]") {
+  auto doc = small_stripe();
+  auto& params = doc["model"]["params"];
+  params["api"] = {{"read_hedge", {{"enabled", true}, {"percentile", 1.5}, {"max_hedges", 9},
+                                   {"delya", "10ms"}}},
+                   {"read_timeout", "0s"}};
+  params["ledger"] = {{"failover_after", 0}, {"async_lag", "soon"}};
+  params["clients"]["retrieve_ratio"] = 2;
+  params["log"] = {{"relay_batch", 0}};
+  const std::string e = error_of(doc);
+  CHECK_THAT(e, Catch::Contains("/model/params/api/read_hedge/percentile") &&
+                    Catch::Contains("0.999"));
+  CHECK_THAT(e, Catch::Contains("/model/params/api/read_hedge/max_hedges"));
+  CHECK_THAT(e, Catch::Contains("/model/params/api/read_hedge/delya") &&
+                    Catch::Contains("did you mean \"delay\""));
+  CHECK_THAT(e, Catch::Contains("/model/params/api/read_timeout"));
+  CHECK_THAT(e, Catch::Contains("/model/params/ledger/failover_after"));
+  CHECK_THAT(e, Catch::Contains("/model/params/ledger/async_lag"));
+  CHECK_THAT(e, Catch::Contains("/model/params/clients/retrieve_ratio"));
+  CHECK_THAT(e, Catch::Contains("/model/params/log/relay_batch"));
+
+  // A cross-field rule of validate(): more replicas than brokers.
+  doc = small_stripe();
+  doc["model"]["params"]["log"] = {{"brokers", 2}, {"replication", 3}};
+  CHECK_THAT(error_of(doc), Catch::Contains("log.replication") && Catch::Contains("2 brokers"));
+}
+
 // A slice of the documented sweep of scenarios/stripe-double-charge.json (docs/stories/
 // stripe.md, "Seeds and the exactly-once sweep"): the scenario file itself, not a shortened
 // copy. The fix (keys, recovery points, the completer) must meet every expectation on seeds
@@ -102,6 +132,8 @@ TEST_CASE("stripe-double-charge.json: the fix holds on seeds 1-60; the broken va
     for (const auto& e : result.expectations) {
       if (e.description.find("exactly-once") != std::string::npos && e.ok) {
         ++caught;
+        // The evidence reaches run --json and shrink: the intents charged twice.
+        CHECK_THAT(e.evidence, Catch::Contains("\n"));
       }
     }
   }

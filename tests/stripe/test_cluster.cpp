@@ -308,6 +308,62 @@ TEST_CASE("stripe api: a hedged read goes around a frozen ledger node; an unhedg
   }
 }
 
+Task<void> pause_for(Node& n, Node& target, Duration after, Duration length) {
+  co_await n.sleep(after);
+  target.pause();
+  co_await n.sleep(length);
+  target.resume();
+}
+
+std::uint64_t hedges_sent(Simulation& sim) {
+  const auto* c = sim.metrics().find_counter("stripe/reads/hedges_sent");
+  return c != nullptr ? c->value() : 0;
+}
+
+// The hedge timer is the API server's own (Node::after): arming it on the simulation's queue
+// instead (HedgedRequest without hooks.arm) makes the paused server send its hedge at 10 ms,
+// and `during_pause` is 1.
+TEST_CASE("stripe api: a paused API server sends no hedge until it resumes", "[stripe][hedge]") {
+  Simulation sim({.seed = 9});
+  StripeParams p = quiet();
+  p.ledger.failover = false;
+  p.api.read_hedge.enabled = true;  // after 10 ms, one copy to the next ledger node
+  StripeCluster c(sim, p);
+  ChargeResponse paid;
+  RetrieveResponse got;
+  Duration took{};
+  std::uint64_t during_pause = 99;
+  add_script(c, [&](Node& n) -> Task<void> {
+    co_await n.sleep(Duration::seconds(1));
+    paid = co_await send(n, c, charge("k-pause"));
+    co_await n.sleep(Duration::seconds(1));
+    Node& frozen = c.world().node(c.ledger_node(0));
+    frozen.pause();  // the primary copy hangs, so only a hedge can answer before 500 ms
+    n.spawn(thaw_later(n, frozen, Duration::millis(500)));
+    // The API server stops 2 ms into the read, before its hedge is due, for 200 ms.
+    n.spawn(pause_for(n, c.world().node(c.api_node(0)), Duration::millis(2), Duration::millis(200)));
+    n.spawn([](Node& m, Simulation& s, std::uint64_t& out) -> Task<void> {
+      co_await m.sleep(Duration::millis(100));
+      out = hedges_sent(s);
+    }(n, sim, during_pause));
+    const Time began = n.sim().now();
+    Payload req = Payload::make<RetrieveRequest>(RetrieveRequest{"pi_t"});
+    world::RpcResult r = co_await n.call(c.api_node(0), req, 512, Duration::seconds(5));
+    took = n.sim().now() - began;
+    if (const auto* g = r.ok() ? r.payload.get<RetrieveResponse>() : nullptr) {
+      got = *g;
+    }
+  });
+  sim.run_until(Time::zero() + Duration::seconds(10));
+  REQUIRE(paid.status == 200);
+  CHECK(during_pause == 0);
+  CHECK(hedges_sent(sim) == 1);
+  CHECK(got.status == 200);
+  // Answered by the hedge soon after the resume at 202 ms, not by the primary at 500 ms.
+  CHECK(took >= Duration::millis(202));
+  CHECK(took < Duration::millis(300));
+}
+
 TEST_CASE("stripe outbox: relay restarts re-send, consumers deduplicate, nothing is lost",
           "[stripe][outbox]") {
   Simulation sim({.seed = 7});

@@ -47,6 +47,12 @@ public:
   struct Hooks {
     std::function<void(int copy)> send;
     std::function<void(int copy)> cancel;
+    /// Arms the hedge timer: an event of the same simulation after the delay. Unset: a plain
+    /// event of the simulation, which runs in true time and never pauses. A caller that is a
+    /// world node passes its node's timers (Node::after), so a paused process sends no hedge
+    /// until it resumes, as a stopped JVM would not. The timer is disarmed through the
+    /// simulation, so it may outlive the caller.
+    std::function<EventId(Duration, std::function<void()>)> arm;
   };
 
   /// Does not send anything until start().
@@ -69,6 +75,8 @@ public:
 
 private:
   void fire();
+  void arm_timer();
+  void disarm_timer();
 
   Simulation& sim_;
   int max_hedges_;

@@ -85,7 +85,7 @@ public:
     } else {
       r = check::check_outbox(cluster_->events_committed(), cluster_->events_applied());
     }
-    return {r.ok, r.summary};
+    return {r.ok, r.summary, r.details};  // the evidence: run --json and shrink print it
   }
 
 private:
