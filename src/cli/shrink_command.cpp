@@ -29,8 +29,12 @@ constexpr const char* kShrinkHelp = R"(usage: faultline shrink FILE --seed N [op
 Searches for a smaller scenario that fails the same expectation (or the same checker) as
 FILE's variant on seed N: random faults materialised into the explicit faults that fired, then
 fewer faults, shorter fault windows, a shorter run and smaller populations (params counting
-instances, nodes, clients, keys...), by delta debugging. Deterministic. Writes the minimal
-scenario next to FILE, prints what it removed and the command that replays it.
+instances, nodes, clients, keys...), by delta debugging. Every expectation that held in the
+failing run must still hold in a smaller one. An expectation that fails even with no fault
+at all, and further from its bound (the incident must hurt, and on this seed it hurt less),
+is reported, not shrunk.
+Deterministic. Writes the minimal scenario next to FILE, prints what it removed and the
+command that replays it.
 
 options:
   --seed N            the failing seed (required)
@@ -198,9 +202,45 @@ public:
     return nullptr;
   }
 
+  /// Every expectation of `r` that holds, by identity: a candidate must keep them holding.
+  void keep_passing(const scenario::RunResult& r) {
+    keep_.clear();
+    for (const auto& e : r.expectations) {
+      if (e.ok) {
+        keep_.insert(e.description + " " + e.bound);
+      }
+    }
+  }
+  std::size_t kept() const { return keep_.size(); }
+
+  /// The candidate fails the target, and every expectation that held in the failing run
+  /// still holds: a smaller scenario that breaks something else as well is not the same
+  /// failure (without this, an expectation that the incident must hurt "shrinks" to no fault
+  /// at all while the expectations that the incident happened fail beside it).
   bool fails(const Json& doc) {
     auto r = run(doc);
-    return r && target_result(*r) != nullptr;
+    if (!r || target_result(*r) == nullptr) {
+      return false;
+    }
+    std::size_t holding = 0;
+    for (const auto& e : r->expectations) {
+      if (e.ok && keep_.count(e.description + " " + e.bound) > 0) {
+        ++holding;
+      }
+    }
+    return holding == keep_.size();
+  }
+
+  /// The target fails in this candidate on the same side of its bound as in `failing`, and
+  /// further from it: the faults that `failing` had were pushing it toward passing.
+  bool fails_more_without(const Json& doc, const scenario::RunResult& failing) {
+    const scenario::ExpectationResult* was = target_result(failing);
+    auto r = run(doc);
+    const scenario::ExpectationResult* now = r ? target_result(*r) : nullptr;
+    if (was == nullptr || now == nullptr || was->miss == 0 || now->miss != was->miss) {
+      return false;
+    }
+    return was->miss < 0 ? now->value < was->value : now->value > was->value;
   }
 
 private:
@@ -210,6 +250,7 @@ private:
   std::size_t budget_;
   std::size_t runs_ = 0;
   std::string target_;
+  std::set<std::string> keep_;
 };
 
 Json with_faults(const Json& doc, const std::vector<Json>& faults) {
@@ -410,6 +451,7 @@ int shrink(const std::vector<std::string>& args, const scenario::ModelRegistry& 
     return kExitOk;
   }
   s.set_target(target);
+  s.keep_passing(*first);
   const bool checker = s.target_result(*first) != nullptr &&
                        s.target_result(*first)->description.find("checker") != std::string::npos;
   if (!quiet) {
@@ -422,6 +464,24 @@ int shrink(const std::vector<std::string>& args, const scenario::ModelRegistry& 
   std::vector<Json> faults;
   if (doc.contains("faults") && doc["faults"].is_array()) {
     faults = doc["faults"].get<std::vector<Json>>();
+  }
+  // An expectation that fails further from its bound with every fault gone says the incident
+  // must hurt (a `min` on false positives, say), and on this seed it hurt less than it asks.
+  // Taking faults away only makes that more certain, so no smaller scenario explains it: say
+  // so and write nothing. (One that fails as much without faults, a checker finding a bug in
+  // a quiet run, shrinks to no fault at all, which is its answer.)
+  if (!faults.empty() && s.fails_more_without(with_faults(doc, {}), *first)) {
+    std::string replay_flags =
+        variant == scenario::kBaseVariant ? "" : " --variant " + variant;
+    for (const auto& set : sets) {
+      replay_flags += " --set " + set;
+    }
+    out << fmt::format(
+        "{} / {} seed {}: ✗ {} fails even with no fault at all, and by more: it asks the "
+        "incident to hurt more than it did on this seed, so removing faults cannot explain "
+        "it; nothing to shrink (replay: faultline run {} --seed {}{})\n",
+        spec.name, variant, *seed, target, path, *seed, replay_flags);
+    return kExitOk;
   }
   const std::vector<Json> original_faults = faults;
   std::string why_not;

@@ -375,6 +375,9 @@ private:
       r.measured = format_value(value, e.duration_valued());
     }
     r.ok = !std::isnan(value) && (!e.min || value >= *e.min) && (!e.max || value <= *e.max);
+    if (!std::isnan(value)) {
+      r.miss = e.min && value < *e.min ? -1 : (e.max && value > *e.max ? 1 : 0);
+    }
     return r;
   }
 

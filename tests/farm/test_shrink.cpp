@@ -1,5 +1,5 @@
 // `faultline shrink`: a planted failure reduced to its one necessary fault.
-#include "cli.hpp"
+#include "cli_fixture.hpp"
 #include "toy_model.hpp"
 
 #include <faultline/scenario/registry.hpp>
@@ -16,12 +16,6 @@ using namespace faultline;
 
 namespace {
 
-struct Output {
-  int code;
-  std::string out;
-  std::string err;
-};
-
 const scenario::ModelRegistry& registry() {
   static const scenario::ModelRegistry r = [] {
     scenario::ModelRegistry reg;
@@ -32,11 +26,8 @@ const scenario::ModelRegistry& registry() {
   return r;
 }
 
-Output faultline_cli(std::vector<std::string> args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  int code = cli::run_cli(args, registry(), out, err, cli::Environment{});
-  return {code, out.str(), err.str()};
+faultline::testing::CliOutcome faultline_cli(const std::vector<std::string>& args) {
+  return faultline::testing::run_cli_captured(args, registry());
 }
 
 std::string slurp(const fs::path& p) {
@@ -132,6 +123,24 @@ TEST_CASE("shrink: a checker failure prints the checker's evidence in the minima
   CHECK(r.out.find("0 faults left") != std::string::npos);
   CHECK(r.out.find("the checker's minimal failing sub-history:") != std::string::npos);
   CHECK(r.out.find("    witness op 20") != std::string::npos);
+}
+
+// An expectation that the incident must hurt (here: availability at most 0.5, which the
+// crash of a quarter of the API does not reach) fails further from its bound with no fault at
+// all. The old shrinker "minimised" it to no fault; now it says so and writes nothing. Turned
+// back into a hold-up expectation (min 0.97), the same file shrinks as before.
+TEST_CASE("shrink: an incident-must-hurt failure is reported, not shrunk to no fault",
+          "[farm][shrink]") {
+  const auto file = fixture_copy("hurt");
+  const auto minimal = file.parent_path() / "planted-crash.base.seed3.min.json";
+  const auto r = faultline_cli({"shrink", file.string(), "--seed", "3", "--set",
+                                "expectations.0.min=0", "--set", "expectations.0.max=0.5"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == cli::kExitOk);
+  CHECK(r.out.find("fails even with no fault at all, and by more") != std::string::npos);
+  CHECK(r.out.find("nothing to shrink") != std::string::npos);
+  CHECK(r.out.find("--set expectations.0.max=0.5") != std::string::npos);
+  CHECK_FALSE(fs::exists(minimal));
 }
 
 TEST_CASE("shrink: a passing seed, bad input and unwritable outputs", "[farm][shrink]") {

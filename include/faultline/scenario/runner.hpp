@@ -32,6 +32,9 @@ struct ExpectationResult {
   /// for other expectations and for a checker that found nothing.
   std::string evidence;
   bool ok = false;
+  /// Which side of its bounds the measured value fell: -1 below `min`, +1 above `max`, 0
+  /// within them (or no numeric bound). Only the shrinker uses it (not in the JSON results).
+  int miss = 0;
 };
 
 /// Whole-run availability of one population (a client, a tier or a call edge).
