@@ -1,6 +1,6 @@
 // Fault coverage and code probes: what fired on which target, which probes a run reached, and
 // the probes a sweep never reached.
-#include "cli.hpp"
+#include "cli_fixture.hpp"
 #include "coverage.hpp"
 
 #include <faultline/probe.hpp>
@@ -23,22 +23,13 @@ namespace {
 const ProbePoint kReached("farmtest/reached");
 const ProbePoint kNeverReached("farmtest/never-reached");
 
-struct Output {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Output faultline_cli(std::vector<std::string> args) {
+faultline::testing::CliOutcome faultline_cli(const std::vector<std::string>& args) {
   static const scenario::ModelRegistry registry = [] {
     scenario::ModelRegistry r;
     scenario::register_builtin_models(r);
     return r;
   }();
-  std::ostringstream out;
-  std::ostringstream err;
-  int code = cli::run_cli(args, registry, out, err, cli::Environment{});
-  return {code, out.str(), err.str()};
+  return faultline::testing::run_cli_captured(args, registry);
 }
 
 std::uint64_t trace_hash_with_hits(int hits) {

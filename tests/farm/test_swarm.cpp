@@ -1,5 +1,5 @@
 // Swarm testing in sweeps: each seed runs a subset of the fault kinds, chosen by the seed.
-#include "cli.hpp"
+#include "cli_fixture.hpp"
 #include "swarm.hpp"
 
 #include <faultline/scenario/registry.hpp>
@@ -17,22 +17,13 @@ using namespace faultline;
 
 namespace {
 
-struct Output {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Output faultline_cli(std::vector<std::string> args) {
+faultline::testing::CliOutcome faultline_cli(const std::vector<std::string>& args) {
   static const scenario::ModelRegistry registry = [] {
     scenario::ModelRegistry r;
     scenario::register_builtin_models(r);
     return r;
   }();
-  std::ostringstream out;
-  std::ostringstream err;
-  int code = cli::run_cli(args, registry, out, err, cli::Environment{});
-  return {code, out.str(), err.str()};
+  return faultline::testing::run_cli_captured(args, registry);
 }
 
 const std::string kPlanted = FAULTLINE_SOURCE_DIR "/tests/farm/fixtures/planted-crash.json";

@@ -1,5 +1,5 @@
 // `faultline report` and `run --html`: outputs, and bad input that exits 2 with a message.
-#include "cli.hpp"
+#include "cli_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,21 +15,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Outcome cli(const std::vector<std::string>& args) {
+faultline::testing::CliOutcome cli(const std::vector<std::string>& args) {
   faultline::scenario::ModelRegistry registry;
   faultline::scenario::register_builtin_models(registry);
-  std::ostringstream o;
-  std::ostringstream e;
-  faultline::cli::Environment env;
-  env.cores = 2;
-  int code = faultline::cli::run_cli(args, registry, o, e, env);
-  return {code, o.str(), e.str()};
+  return faultline::testing::run_cli_captured(args, registry, 2);
 }
 
 struct Dir {

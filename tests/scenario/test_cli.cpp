@@ -1,4 +1,4 @@
-#include "cli.hpp"
+#include "cli_fixture.hpp"
 #include "scenario_fixtures.hpp"
 
 #include <faultline/report/terminal.hpp>
@@ -16,20 +16,8 @@ using faultline::scenario::testing::test_registry;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Outcome cli(const std::vector<std::string>& args, unsigned cores = 2) {
-  auto registry = test_registry();
-  std::ostringstream o;
-  std::ostringstream e;
-  faultline::cli::Environment env;
-  env.cores = cores;
-  int code = faultline::cli::run_cli(args, registry, o, e, env);
-  return {code, o.str(), e.str()};
+faultline::testing::CliOutcome cli(const std::vector<std::string>& args, unsigned cores = 2) {
+  return faultline::testing::run_cli_captured(args, test_registry(), cores);
 }
 
 Json read_json(const std::string& path) {

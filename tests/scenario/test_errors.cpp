@@ -1,6 +1,6 @@
 // Every kind of bad input gives exit code 2 and a message naming the file, the JSON path and
 // the fix, through the same `faultline validate` path a user takes.
-#include "cli.hpp"
+#include "cli_fixture.hpp"
 #include "scenario_fixtures.hpp"
 
 #include <faultline/scenario/scenario.hpp>
@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <sstream>
+#include <utility>
 
 using namespace faultline::scenario;
 using faultline::scenario::testing::kToyScenario;
@@ -99,13 +100,10 @@ std::vector<BadCase> bad_cases() {
 }
 
 int run(const std::vector<std::string>& args, std::string& out, std::string& err) {
-  auto registry = test_registry();
-  std::ostringstream o;
-  std::ostringstream e;
-  int code = faultline::cli::run_cli(args, registry, o, e, {});
-  out = o.str();
-  err = e.str();
-  return code;
+  auto r = faultline::testing::run_cli_captured(args, test_registry());
+  out = std::move(r.out);
+  err = std::move(r.err);
+  return r.code;
 }
 
 }  // namespace

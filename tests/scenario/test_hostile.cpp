@@ -2,7 +2,7 @@
 // its JSON path and a fix; never an "internal error", a crash, a hang or a silently wrong run.
 // Each case here failed before the loader was made total (wrapped arithmetic, library
 // exceptions, unbounded allocation, stack overflow), so none of them asserts only what works.
-#include "cli.hpp"
+#include "cli_fixture.hpp"
 #include "scenario_fixtures.hpp"
 
 #include <faultline/scenario/scenario.hpp>
@@ -38,21 +38,8 @@ const char* const kServices = R"({
   "variants": [{"name": "calm", "patch": {"faults": null}}]
 })";
 
-struct Outcome {
-  int code = 0;
-  std::string out;
-  std::string err;
-};
-
-Outcome invoke(const std::vector<std::string>& args) {
-  auto registry = test_registry();
-  std::ostringstream o;
-  std::ostringstream e;
-  Outcome r;
-  r.code = faultline::cli::run_cli(args, registry, o, e, {});
-  r.out = o.str();
-  r.err = e.str();
-  return r;
+faultline::testing::CliOutcome invoke(const std::vector<std::string>& args) {
+  return faultline::testing::run_cli_captured(args, test_registry());
 }
 
 bool has(const std::string& text, const std::string& part) {
