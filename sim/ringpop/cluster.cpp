@@ -125,6 +125,10 @@ void ClusterShared::observe(MemberId by, MemberId about, Status before, Status a
     DetectionRecord& d = detections_[*open];
     if (after == Status::kSuspect && !d.first_suspect) {
       d.first_suspect = now;
+      // With "detection.end" below, a slice on the failed member's track in the Perfetto
+      // export: from the first suspicion of it to every live member holding it faulty.
+      sim().record("ringpop", "detection.begin",
+                   {{"node", nodes_[about].value()}, {"id", about}, {"by", by}});
     }
     if (after == Status::kFaulty && !d.first_faulty) {
       d.first_faulty = now;
@@ -136,6 +140,8 @@ void ClusterShared::observe(MemberId by, MemberId about, Status before, Status a
       }
       if (faulty_views_[about] >= live) {
         d.all_faulty = now;
+        sim().record("ringpop", "detection.end",
+                     {{"node", nodes_[about].value()}, {"id", about}, {"members", live}});
       }
     }
   }

@@ -172,6 +172,7 @@ void Dispatch::rider(std::uint32_t cell, std::function<void(bool matched)> done)
   SwimMember* at = entry_member();
   if (at == nullptr) {
     sim.metrics().counter(metric("rider_failed")).inc();
+    sim.metrics().counter(metric("unmatched")).inc();  // failed or no driver
     done(false);
     return;
   }
@@ -179,6 +180,7 @@ void Dispatch::rider(std::uint32_t cell, std::function<void(bool matched)> done)
     Simulation& s = cluster_->shared().sim();
     if (!o.ok) {
       s.metrics().counter(metric("rider_failed")).inc();
+      s.metrics().counter(metric("unmatched")).inc();  // failed or no driver
       done(false);
       return;
     }
@@ -200,6 +202,7 @@ void Dispatch::rider(std::uint32_t cell, std::function<void(bool matched)> done)
     }
     if (!found) {
       s.metrics().counter(metric("no_driver")).inc();
+      s.metrics().counter(metric("unmatched")).inc();  // failed or no driver
       done(false);
       return;
     }

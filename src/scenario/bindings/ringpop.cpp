@@ -7,6 +7,7 @@
 #include <faultline/scenario/registry.hpp>
 #include <faultline/sim/ringpop/checker.hpp>
 #include <faultline/sim/ringpop/cluster.hpp>
+#include <faultline/sim/ringpop/dispatch.hpp>
 #include <faultline/sim/ringpop/params.hpp>
 #include <faultline/world/world.hpp>
 
@@ -128,11 +129,38 @@ void read_swim(ObjectReader& r, rp::SwimParams& p) {
   r.finish();
 }
 
+void read_dispatch(ObjectReader& r, rp::DispatchParams& p) {
+  p.enabled = true;  // an object "dispatch" turns it on; "enabled": false keeps it off
+  r.get("enabled", p.enabled, "run the dispatch service on the ring");
+  get_u32(r, "cells_x", p.cells_x, 1, 1000,
+          "the city is a grid of cells_x x cells_y geo cells (H3 cells at Uber; a grid here)");
+  get_u32(r, "cells_y", p.cells_y, 1, 1000, "rows of the city's grid of geo cells");
+  get_u32(r, "drivers", p.drivers, 0, 1000000, "driver apps reporting their locations, a count");
+  r.get("report_interval", p.report_interval, {.min = Duration::nanos(1)},
+        "time between a driver app's location reports (an assumption: a few seconds)");
+  get_u32(r, "move_percent", p.move_percent, 0, 100,
+          "chance per report that the driver has moved to a neighbouring cell, in percent");
+  r.get("driver_ttl", p.driver_ttl, {.min = Duration::nanos(1)},
+        "an owner forgets a driver it has not heard from for this long");
+  r.get("rider_interval", p.rider_interval, {.min = Duration::nanos(1)},
+        "mean time between rider requests city-wide (exponential)");
+  r.get("match_cpu_per_driver", p.match_cpu_per_driver, {.min = Duration::zero()},
+        "CPU to compare a rider with one driver of its cell (an assumption)");
+  r.get("handoff", p.handoff,
+        "a member whose ring changed sends the drivers of cells it no longer owns to the new "
+        "owner; false: they are found again only when the drivers next report");
+  r.get("handoff_check", p.handoff_check, {.min = Duration::nanos(1)},
+        "how often a member checks whether its ring changed");
+  r.finish();
+}
+
 class RingpopInstance : public ModelInstance {
 public:
-  RingpopInstance(rp::ClusterParams params, bindings::FaultPlan faults)
-      : params_(std::move(params)), faults_(std::move(faults)) {}
+  RingpopInstance(rp::ClusterParams params, rp::DispatchParams dispatch,
+                  bindings::FaultPlan faults)
+      : params_(std::move(params)), dispatch_params_(dispatch), faults_(std::move(faults)) {}
   ~RingpopInstance() override {
+    dispatch_.reset();  // its timers and callbacks refer to the cluster
     world_.reset();  // the members refer to the cluster's shared state: the world goes first
     cluster_.reset();
   }
@@ -141,15 +169,34 @@ public:
     world_ = std::make_unique<world::World>(sim);
     cluster_ = std::make_unique<rp::RingpopCluster>(params_);
     cluster_->build(*world_);
+    if (dispatch_params_.enabled) {
+      dispatch_ = std::make_unique<rp::Dispatch>(dispatch_params_, *cluster_);
+    }
     bindings::schedule_faults(world_->faults(), faults_);
   }
 
-  std::optional<MeasureNames> measures(std::string_view /*of*/) const override {
-    return std::nullopt;  // a membership protocol has no client requests
+  /// "riders" (the default scope with dispatch on): rider requests, matched ones as successes,
+  /// the match latency of matched ones. Without dispatch a membership protocol has no requests.
+  std::optional<MeasureNames> measures(std::string_view of) const override {
+    if (!dispatch_params_.enabled || (!of.empty() && of != "riders")) {
+      return std::nullopt;
+    }
+    return MeasureNames{"ringpop.dispatch.riders", "ringpop.dispatch.matched",
+                        "ringpop.dispatch.unmatched",
+                        "ringpop.dispatch.riders", "ringpop.dispatch.match_latency"};
+  }
+  std::vector<std::string> measure_scopes() const override {
+    if (!dispatch_params_.enabled) {
+      return {};
+    }
+    return {"riders"};
   }
 
   std::vector<std::string> probes() const override {
     return {"damped",
+            "dispatch.handoffs",
+            "dispatch.no_driver",
+            "dispatch.rider_failed",
             "dissemination_s_mean",
             "distinct_checksums",
             "false_positives",
@@ -210,17 +257,21 @@ public:
   CheckVerdict check(std::string_view /*name*/, Simulation& /*sim*/) override {
     const auto v = rp::check_membership(rp::record_history(*cluster_));
     std::string summary = v.summary;
+    std::string evidence;  // one violation per line, for run --json and shrink
     for (const auto& e : v.violations) {
       summary += "; " + e;
+      evidence += e + "\n";
     }
-    return {v.ok, summary};
+    return {v.ok, summary, evidence};
   }
 
 private:
   rp::ClusterParams params_;
+  rp::DispatchParams dispatch_params_;
   bindings::FaultPlan faults_;
   std::unique_ptr<world::World> world_;
   std::unique_ptr<rp::RingpopCluster> cluster_;
+  std::unique_ptr<rp::Dispatch> dispatch_;
 };
 
 std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
@@ -255,15 +306,22 @@ std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
             "points on the ring per member (ringpop-go ReplicaPoints: 100)");
     ring->finish();
   }
+  rp::DispatchParams dispatch;
+  if (auto d = r.object("dispatch",
+                        "Uber's dispatch on the ring: geo cells owned by members, drivers held "
+                        "in the owners' memory, riders matched at the owner")) {
+    read_dispatch(*d, dispatch);
+  }
   r.finish();
   try {
     params.validate();
+    dispatch.validate();
   } catch (const std::invalid_argument& e) {
     throw bindings::params_error(e.what(), "/model/params", source);
   }
   rp::RingpopCluster layout(params);
   auto faults = bindings::parse_faults(in.faults, source, in.duration, layout.groups());
-  return std::make_unique<RingpopInstance>(std::move(params), std::move(faults));
+  return std::make_unique<RingpopInstance>(std::move(params), dispatch, std::move(faults));
 }
 
 }  // namespace

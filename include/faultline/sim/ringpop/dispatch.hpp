@@ -14,8 +14,9 @@
 // counted into the match latency, not scheduled on the host (the scan is microseconds).
 //
 // Metrics: counters ringpop.dispatch.{reports,reports_failed,riders,matched,no_driver,
-// rider_failed,handoffs,drivers_handed_off}; histogram ringpop.dispatch.match_latency (ns,
-// matched riders, from the request entering dispatch to the match).
+// rider_failed,unmatched (no_driver + rider_failed),handoffs,drivers_handed_off}; histogram
+// ringpop.dispatch.match_latency (ns, matched riders, from the request entering dispatch to
+// the match).
 #pragma once
 
 #include <faultline/sim/ringpop/membership.hpp>
