@@ -15,8 +15,10 @@ struct Log {
   std::vector<std::pair<Time, int>> cancelled;
 };
 HedgedRequest::Hooks hooks(Simulation& sim, Log& log) {
-  return {[&sim, &log](int c) { log.sent.emplace_back(sim.now(), c); },
-          [&sim, &log](int c) { log.cancelled.emplace_back(sim.now(), c); }};
+  HedgedRequest::Hooks h;
+  h.send = [&sim, &log](int c) { log.sent.emplace_back(sim.now(), c); };
+  h.cancel = [&sim, &log](int c) { log.cancelled.emplace_back(sim.now(), c); };
+  return h;
 }
 }  // namespace
 
