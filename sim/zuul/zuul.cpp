@@ -37,6 +37,7 @@ public:
   void hit(Node& node, std::string_view reason) {
     ++count_;
     last_ = node.sim().now();
+    reason_ = reason;
     if (!open_) {
       open_ = true;
       node.sim().record("zuul", kind_ + ".begin",
@@ -50,7 +51,10 @@ private:
     node.after(Duration::seconds(1), [this, &node] {
       if (node.sim().now() - last_ >= Duration::seconds(1)) {
         node.sim().record("zuul", kind_ + ".end",
-                          {{"node", node.name()}, {"id", node.name()}, {"count", count_}});
+                          {{"node", node.name()},
+                           {"id", node.name()},
+                           {"count", count_},
+                           {"reason", reason_}});
         open_ = false;
         count_ = 0;
       } else {
@@ -60,6 +64,7 @@ private:
   }
 
   std::string kind_;
+  std::string reason_;  // of the latest hit
   bool open_ = false;
   std::int64_t count_ = 0;
   Time last_;
@@ -189,6 +194,8 @@ private:
     return -1;
   }
 
+  /// Traces the moves of a family's route at this instance: to the failover origin, and back
+  /// once the primary answers.
   void note_route(int f, bool failover, int origin) {
     auto&& flag = on_failover_[static_cast<std::size_t>(f)];
     if (flag != failover) {
@@ -210,7 +217,9 @@ private:
       inst = pick(origin);
       s_.failovers->inc();
     }
-    note_route(p.family, failover, origin);
+    if (failover) {
+      note_route(p.family, true, origin);
+    }
     if (inst < 0) {  // every instance ejected: try one anyway (it may be back)
       const auto t = static_cast<std::size_t>(origin);
       inst = static_cast<int>(cursor_[t]++ % s_.tier_ids[t].size());
@@ -235,6 +244,9 @@ private:
     if (res.ok()) {
       const auto& reply = res.payload.as<TierReply>();
       if (reply.ok) {
+        if (origin == s_.routes[static_cast<std::size_t>(p.family)].origin) {
+          note_route(p.family, false, origin);  // the primary answers again
+        }
         finish(p, EdgeStatus::kOk, {});
         return;
       }
