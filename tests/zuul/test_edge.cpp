@@ -1,5 +1,9 @@
 // Zuul's mechanisms, each against a small simulated stack and each with the contrast that
 // shows the check can fail: the same stack without the mechanism gives the other answer.
+// Also confirmed by mutating sim/zuul/zuul.cpp (2026-12-03, then reverted): Zuul 1 holding no
+// thread fails the mode and shedding tests (5 checks); a bucket that always admits fails the
+// throttling test (3); a budget that always allows fails the budget test (2); no failover
+// fails the failover test (4).
 #include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
