@@ -1,0 +1,140 @@
+// The Zuul edge stack (sim/zuul): requests per CPU second.
+//   chaos:  the chaos-monkey-business-hours base stack (devices → Zuul → API → three services →
+//           EVCache, Chaos Monkey on five groups) for 14 simulated days, at three request rates;
+//           reports requests, events, process CPU seconds, requests and simulated days per CPU s.
+//   slow:   the zuul-slow-origin stack (two families, one origin 1 s slower each way for a
+//           minute) for 200 simulated seconds under Zuul 1 and Zuul 2.
+// Median of --reps runs. Process CPU time is read here, outside the simulation, only to measure
+// the simulator.
+#include <faultline/sim/zuul/stack.hpp>
+#include <faultline/simulation.hpp>
+#include <faultline/world/world.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+using namespace faultline;
+namespace zu = faultline::sim::zuul;
+
+namespace {
+
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Run {
+  std::uint64_t requests = 0;
+  std::uint64_t events = 0;
+  double cpu = 0;
+};
+
+template <typename F>
+Run median(int reps, F&& once) {
+  std::vector<Run> runs;
+  for (int k = 0; k < reps; ++k) {
+    runs.push_back(once(static_cast<std::uint64_t>(k + 1)));
+  }
+  std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.cpu < b.cpu; });
+  return runs[runs.size() / 2];
+}
+
+std::uint64_t requests(const Simulation& sim) {
+  const auto* c = sim.metrics().find_counter(zu::scope_names("devices").requests);
+  return c == nullptr ? 0 : c->value();
+}
+
+zu::TierParams tier(const std::string& name, Duration cpu, int cache_reads) {
+  zu::TierParams t;
+  t.name = name;
+  t.cpu = cpu;
+  t.cache_reads = cache_reads;
+  return t;
+}
+
+/// The scenario's base params (scenarios/chaos-monkey-business-hours.json), rates scaled.
+Run chaos_run(double scale, std::uint64_t seed) {
+  Simulation sim({.seed = seed, .epoch = UtcInstant::from_civil(2016, 1, 4, 8)});
+  zu::StackParams p;
+  p.zuul.routes = {{"tv", "api", ""}, {"web", "api", ""}, {"ios", "api", ""}};
+  auto api = tier("api", Duration::millis(3), 0);
+  for (const char* dep : {"subscriber", "catalog", "ratings"}) {
+    api.calls.push_back({.tier = dep, .timeout = Duration::millis(500), .max_attempts = 2,
+                         .fallback = std::string(dep) == "ratings"});
+  }
+  p.tiers = {api, tier("subscriber", Duration::millis(1), 1), tier("catalog", Duration::millis(1), 1),
+             tier("ratings", Duration::millis(1), 1)};
+  p.families = {{.name = "tv", .rate_per_s = 0.05 * scale},
+                {.name = "web", .rate_per_s = 0.025 * scale},
+                {.name = "ios", .rate_per_s = 0.025 * scale}};
+  p.evcache.client.keys = 300;
+  p.evcache.client.ttl = Duration::hours(3);
+  p.chaos_monkey_enabled = true;
+  p.chaos_monkey.groups = {"zuul", "tier/api", "tier/subscriber", "tier/catalog", "tier/ratings"};
+  p.chaos_monkey.hours.utc_offset = -Duration::hours(8);
+  const double start = cpu_seconds();
+  zu::EdgeStack stack(sim, p);
+  sim.run_until(Time::zero() + Duration::hours(24 * 14));
+  return {requests(sim), sim.events_run(), cpu_seconds() - start};
+}
+
+/// The scenario's slow-origin params (scenarios/zuul-slow-origin.json), without the API loss.
+Run slow_run(zu::Mode mode, std::uint64_t seed) {
+  Simulation sim({.seed = seed});
+  zu::StackParams p;
+  p.zuul.instances = 2;
+  p.zuul.cores = 8;
+  p.zuul.mode = mode;
+  p.zuul.threads = 30;
+  p.zuul.origin_timeout = Duration::seconds(5);
+  p.zuul.routes = {{"tv", "api", ""}, {"web", "search", ""}};
+  p.tiers = {tier("api", Duration::millis(2), 0), tier("search", Duration::millis(2), 0)};
+  p.families = {{.name = "tv", .rate_per_s = 40, .timeout = Duration::seconds(10)},
+                {.name = "web", .rate_per_s = 40, .timeout = Duration::seconds(10)}};
+  const double start = cpu_seconds();
+  zu::EdgeStack stack(sim, p);
+  world::FaultSpec f;
+  f.at = Duration::seconds(60);
+  f.kind = world::FaultKind::kLatency;
+  f.target = {world::TargetKind::kGroup, "tier/search"};
+  f.duration = Duration::seconds(60);
+  f.amount = Duration::seconds(1);
+  stack.world().faults().schedule(f);
+  sim.run_until(Time::zero() + Duration::seconds(200));
+  return {requests(sim), sim.events_run(), cpu_seconds() - start};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 1;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--reps") == 0) {
+      reps = std::max(1, std::atoi(argv[i + 1]));
+    }
+  }
+  fmt::print("zuul_bench: median of {}\n\n", reps);
+  fmt::print("chaos: chaos-monkey-business-hours base, 14 days simulated\n");
+  fmt::print("{:>8} {:>10} {:>12} {:>10} {:>16} {:>16}\n", "req/s", "requests", "events", "cpu s",
+             "requests / cpu s", "sim days / cpu s");
+  for (double scale : {1.0, 4.0, 16.0}) {
+    const Run m = median(reps, [&](std::uint64_t seed) { return chaos_run(scale, seed); });
+    fmt::print("{:>8.1f} {:>10} {:>12} {:>10.3f} {:>16.0f} {:>16.1f}\n", 0.1 * scale, m.requests,
+               m.events, m.cpu, static_cast<double>(m.requests) / m.cpu, 14.0 / m.cpu);
+  }
+  fmt::print("\nslow: zuul-slow-origin, 200 s simulated, 80 requests/s\n");
+  fmt::print("{:>20} {:>10} {:>12} {:>10} {:>16}\n", "mode", "requests", "events", "cpu s",
+             "requests / cpu s");
+  for (auto mode : {zu::Mode::thread_per_request, zu::Mode::event_loop}) {
+    const Run m = median(reps, [&](std::uint64_t seed) { return slow_run(mode, seed); });
+    fmt::print("{:>20} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", zu::to_string(mode), m.requests,
+               m.events, m.cpu, static_cast<double>(m.requests) / m.cpu);
+  }
+  return 0;
+}

@@ -1,0 +1,154 @@
+// Parameters of the Zuul edge model (sim/zuul): device families that reach Netflix through
+// their own edge, a Zuul tier that routes each family to an origin (dynamic routing, throttling,
+// load shedding, retries through resilience/), origin tiers (the API) that call microservice
+// tiers, and microservices that read through EVCache (sim/evcache). Everything runs on world
+// hosts, so Chaos Monkey (world::ChaosMonkeyParams) kills real instances.
+//
+// Zuul 1 (a thread per request, blocking) against Zuul 2 (an event loop per core,
+// non-blocking) is a choice, `ZuulParams::mode`, with its connection-memory and tail-latency
+// consequence. Sources: model-facts.md §4.2-§4.4, the Netflix tech blog post "Zuul 2: The Netflix
+// Journey to Asynchronous, Non-Blocking Systems" (2016) and the sources in sim/zuul/README.md.
+// Every number that is not from a source is marked as an assumption.
+#pragma once
+
+#include <faultline/resilience/backoff.hpp>
+#include <faultline/resilience/retry_budget.hpp>
+#include <faultline/sim/evcache/params.hpp>
+#include <faultline/time.hpp>
+#include <faultline/world/fault.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faultline::sim::zuul {
+
+/// Zuul 1: a request holds a worker thread from arrival until the origin answers (Servlet
+/// model, "one thread per connection"). Zuul 2: one event loop per core; a waiting request holds
+/// only its connection's state ("a file descriptor and a listener").
+enum class Mode { thread_per_request, event_loop };
+std::string_view to_string(Mode m);
+std::optional<Mode> parse_mode(std::string_view text);
+
+/// A request rate limit per device family at each Zuul instance (a token bucket).
+struct ThrottleParams {
+  std::string family;
+  /// Requests per second each Zuul instance lets through for the family.
+  double rate_per_s = 100.0;
+  /// Bucket depth: a burst allowed above the rate.
+  double burst = 20.0;
+};
+
+/// Dynamic routing: the origin a family's requests go to, and where they go when no instance
+/// of that origin can be reached (Zuul's routing filters; Isthmus and region failover route
+/// the same way, model-facts §4.2).
+struct RouteParams {
+  std::string family;
+  std::string origin;
+  /// Empty: no failover.
+  std::string failover_origin;
+};
+
+/// A scheduled change of the routing table (a new filter pushed at run time).
+struct RouteChange {
+  Duration at{};
+  RouteParams route;
+};
+
+struct ZuulParams {
+  int instances = 3;
+  int cores = 4;
+  Mode mode = Mode::event_loop;
+  /// CPU per request for the filters (routing, auth, metrics); assumption.
+  Duration filter_cpu = Duration::micros(200);
+  /// Zuul 1: worker threads per instance (Tomcat's default maxThreads is 200); a request waits
+  /// for a thread in an accept queue of `accept_queue` (Tomcat's acceptCount default: 100),
+  /// beyond which it is shed.
+  int threads = 200;
+  int accept_queue = 100;
+  /// Zuul 1: memory a busy worker thread holds (stack and buffers; assumption: the JVM reserves
+  /// 1 MB of stack per thread on 64-bit Linux, of which we count 256 KB as touched).
+  std::int64_t thread_memory_bytes = 256 * 1024;
+  /// Memory of one open client connection, both modes (socket and channel buffers; assumption).
+  std::int64_t connection_memory_bytes = 16 * 1024;
+  /// Zuul 2: requests open at once per instance before new ones are shed (assumption).
+  int max_connections = 10000;
+  /// Requests in flight to one origin per instance before new ones to it are shed (Zuul 2's
+  /// origin concurrency protection); 0: no limit.
+  int origin_max_concurrency = 0;
+  /// Timeout of one call to an origin.
+  Duration origin_timeout = Duration::seconds(2);
+  /// Retries to another origin instance (Ribbon's MaxAutoRetriesNextServer: 1 by default).
+  resilience::RetryParams retry{.max_attempts = 2, .base = Duration::zero()};
+  /// Retries stay under this share of requests (SRE book ch. 21); disabled by default.
+  bool retry_budget_enabled = false;
+  resilience::RetryRatioParams retry_budget;
+  /// An origin instance that refused or timed out is skipped for this long (assumption, after
+  /// Ribbon's circuit-tripped server skip).
+  Duration eject_for = Duration::seconds(30);
+  std::vector<RouteParams> routes;
+  std::vector<RouteChange> route_changes;
+  std::vector<ThrottleParams> throttles;
+  void validate() const;
+};
+
+/// A call from a tier's request to another tier, sequential, once per request.
+struct CallParams {
+  std::string tier;
+  Duration timeout = Duration::seconds(1);
+  /// Attempts including the first, each to the next instance (no backoff).
+  int max_attempts = 2;
+  /// A failed call is answered by a degraded local fallback (Hystrix's getFallback), so the
+  /// request goes on.
+  bool fallback = false;
+};
+
+/// An origin (the API) or a microservice: instances on their own hosts, spread over zones.
+struct TierParams {
+  std::string name;
+  int instances = 3;
+  int cores = 4;
+  /// CPU per request, exponential with this mean (assumption).
+  Duration cpu = Duration::millis(2);
+  /// Requests in an instance at once beyond which new ones are shed (503).
+  int max_in_flight = 200;
+  std::vector<CallParams> calls;
+  /// Reads through the EVCache client per request (sequential, local zone first).
+  int cache_reads = 0;
+};
+
+/// A population of devices of one family ("tv", "web", "ios") behind its own edge.
+struct FamilyParams {
+  std::string name;
+  /// Requests per second (Poisson).
+  double rate_per_s = 1.0;
+  /// How long a device waits for an answer.
+  Duration timeout = Duration::seconds(5);
+  /// Device-side attempts including the first, each to another Zuul instance.
+  int max_attempts = 2;
+  /// The family's edge (its own load balancer) skips a Zuul instance that refused a connection
+  /// for this long (assumption: ELB health checks take tens of seconds to eject).
+  Duration edge_eject_for = Duration::seconds(30);
+  /// A step to `rate_after` at `rate_change_at` (zero: none): a traffic surge.
+  Duration rate_change_at{};
+  double rate_after = 0.0;
+};
+
+struct StackParams {
+  ZuulParams zuul;
+  std::vector<TierParams> tiers;
+  std::vector<FamilyParams> families;
+  /// The EVCache cluster the tiers read through; its own workload is not started, and its
+  /// zones are the stack's three zones.
+  evcache::EvcacheParams evcache;
+  /// Chaos Monkey over node groups ("zuul", "tier/<name>"); off unless enabled.
+  bool chaos_monkey_enabled = false;
+  world::ChaosMonkeyParams chaos_monkey;
+  /// Throws std::invalid_argument naming the field ("tiers[1].calls[0].tier: ...") and the fix.
+  void validate() const;
+  const TierParams* find_tier(std::string_view name) const;
+};
+
+}  // namespace faultline::sim::zuul

@@ -1,0 +1,79 @@
+// The Zuul edge stack (sim/zuul) built in a World: device families, each behind its own edge,
+// send requests to a Zuul tier that throttles, sheds, routes each family to an origin tier and
+// retries through resilience/; origin tiers (the API) call microservice tiers, which read
+// through EVCache (sim/evcache). Chaos Monkey (world faults) kills instances of any group.
+//
+// Metric names (sim.metrics()), with <f> a family and <t> a tier:
+//   zuul/devices/{requests,successes,failures,attempts,latency}   all families
+//   zuul/family/<f>/{requests,successes,failures,attempts,latency}
+//   zuul/tier/<t>/{requests,successes,failures,latency}  requests arriving at the tier's
+//       instances; success = answered ok; latency of the ok answers (server side)
+//   zuul/edge/{shed,throttled,retries,retries_denied,failovers,origin_errors}  Zuul's counters
+//   zuul/degraded   dependency calls answered by a fallback
+// Trace records (source "zuul"; the Perfetto export draws them on node/<name> tracks):
+//   "shedding.begin"/"shedding.end" and "throttling.begin"/"throttling.end" (episodes per
+//   instance, id = instance name), "failover"/"failback" (a family's route moved to or from its
+//   failover origin at one instance), "route" (a routing change pushed at run time).
+#pragma once
+
+#include <faultline/sim/zuul/params.hpp>
+#include <faultline/simulation.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faultline::world {
+class World;
+}
+namespace faultline::sim::evcache {
+class EvcacheCluster;
+}
+
+namespace faultline::sim::zuul {
+
+struct ScopeNames {
+  std::string requests, successes, failures, attempts, latency;
+};
+/// "devices", "family/<f>" or "tier/<t>".
+ScopeNames scope_names(std::string_view scope);
+
+struct EdgeCounterNames {
+  std::string shed, throttled, retries, retries_denied, failovers, origin_errors, degraded;
+};
+const EdgeCounterNames& edge_counter_names();
+
+class EdgeStack {
+public:
+  /// Validates `params` and builds every node in its own World; the nodes boot when the
+  /// simulation runs.
+  EdgeStack(Simulation& sim, StackParams params);
+  EdgeStack(const EdgeStack&) = delete;
+  EdgeStack& operator=(const EdgeStack&) = delete;
+  ~EdgeStack();
+
+  world::World& world();
+  evcache::EvcacheCluster& cache();
+  const StackParams& params() const;
+
+  /// Node groups, for fault targets and Chaos Monkey: "zuul", "tier/<t>", "device/<f>".
+  static std::vector<std::string> groups(const StackParams& params);
+
+  /// Memory Zuul holds for open requests now, over all instances (threads and connections).
+  std::int64_t zuul_memory_bytes() const;
+  /// The largest value zuul_memory_bytes() has had.
+  std::int64_t zuul_memory_peak_bytes() const;
+  /// Requests open at Zuul now (in service or waiting for a thread), over all instances.
+  int zuul_open_requests() const;
+  /// Zuul 1 worker threads busy now, over all instances.
+  int zuul_busy_threads() const;
+
+  struct State;
+
+private:
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace faultline::sim::zuul

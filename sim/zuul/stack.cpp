@@ -1,0 +1,201 @@
+// EdgeStack: builds the world (one region in three zones, plus the devices' internet), the
+// EVCache cluster, every node, the routing table and its scheduled changes, and Chaos Monkey.
+#include "internal.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace faultline::sim::zuul {
+
+ScopeNames scope_names(std::string_view scope) {
+  const std::string p = fmt::format("zuul/{}/", scope);
+  return {p + "requests", p + "successes", p + "failures", p + "attempts", p + "latency"};
+}
+
+const EdgeCounterNames& edge_counter_names() {
+  static const EdgeCounterNames names{"zuul/edge/shed",           "zuul/edge/throttled",
+                                      "zuul/edge/retries",        "zuul/edge/retries_denied",
+                                      "zuul/edge/failovers",      "zuul/edge/origin_errors",
+                                      "zuul/degraded"};
+  return names;
+}
+
+Scope make_scope(Metrics& m, std::string_view scope) {
+  const auto n = scope_names(scope);
+  return Scope{&m.counter(n.requests), &m.counter(n.successes), &m.counter(n.failures),
+               &m.counter(n.attempts), &m.histogram(n.latency)};
+}
+
+int EdgeStack::State::tier_index(std::string_view name) const {
+  for (std::size_t i = 0; i < p.tiers.size(); ++i) {
+    if (p.tiers[i].name == name) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+int EdgeStack::State::family_index(std::string_view name) const {
+  for (std::size_t i = 0; i < p.families.size(); ++i) {
+    if (p.families[i].name == name) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+void EdgeStack::State::set_zuul_load(int i, int open_requests, int threads) {
+  const auto k = static_cast<std::size_t>(i);
+  auto bytes = [&](int o, int t) {
+    return static_cast<std::int64_t>(o) * p.zuul.connection_memory_bytes +
+           static_cast<std::int64_t>(t) * p.zuul.thread_memory_bytes;
+  };
+  memory_now += bytes(open_requests, threads) - bytes(open[k], busy_threads[k]);
+  open[k] = open_requests;
+  busy_threads[k] = threads;
+  memory_peak = std::max(memory_peak, memory_now);
+}
+
+std::vector<std::string> EdgeStack::groups(const StackParams& params) {
+  std::vector<std::string> g{"zuul"};
+  for (const auto& t : params.tiers) {
+    g.push_back("tier/" + t.name);
+  }
+  for (const auto& f : params.families) {
+    g.push_back("device/" + f.name);
+  }
+  std::sort(g.begin(), g.end());
+  return g;
+}
+
+EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<State>()) {
+  params.validate();
+  State& s = *s_;
+  s.sim = &sim;
+  s.p = std::move(params);
+  s.world = std::make_unique<world::World>(sim);
+  world::World& w = *s.world;
+  const auto region = w.add_region("us-east");
+  const std::vector<world::ZoneId> zones = {w.add_zone(region, "us-east-1a"),
+                                            w.add_zone(region, "us-east-1b"),
+                                            w.add_zone(region, "us-east-1c")};
+  // Devices reach the edge over the internet: another region.
+  const auto internet = w.add_zone(w.add_region("internet"), "internet-1");
+
+  // A week-long run must not pay for per-second CPU samples or NTP polls on every host: the
+  // model reads no clock and the scenario observes its own series.
+  auto host_params = [](int cores) {
+    world::HostParams h;
+    h.cpu.cores = static_cast<std::uint32_t>(cores);
+    h.cpu.sample_interval = Duration::zero();
+    h.clock.ntp_enabled = false;
+    return h;
+  };
+  auto add = [&](world::ZoneId z, int zone_index, int cores, const std::string& name,
+                 const std::string& group, world::ProgramFactory f) {
+    const auto id = w.add_node(w.add_host(z, name, host_params(cores)), name, group, std::move(f));
+    if (s.instance_zone.size() <= id.value()) {
+      s.instance_zone.resize(id.value() + 1, 0);
+    }
+    s.instance_zone[id.value()] = zone_index;
+    return id;
+  };
+
+  evcache::EvcacheParams ev = s.p.evcache;
+  s.cache = std::make_unique<evcache::EvcacheCluster>(sim, ev);  // its workload is not started
+
+  auto& m = sim.metrics();
+  s.devices = make_scope(m, "devices");
+  for (const auto& f : s.p.families) {
+    s.families.push_back(make_scope(m, "family/" + f.name));
+  }
+  for (const auto& t : s.p.tiers) {
+    s.tiers.push_back(make_scope(m, "tier/" + t.name));
+  }
+  const auto& c = edge_counter_names();
+  s.shed = &m.counter(c.shed);
+  s.throttled = &m.counter(c.throttled);
+  s.retries = &m.counter(c.retries);
+  s.retries_denied = &m.counter(c.retries_denied);
+  s.failovers = &m.counter(c.failovers);
+  s.origin_errors = &m.counter(c.origin_errors);
+  s.degraded = &m.counter(c.degraded);
+
+  for (std::size_t f = 0; f < s.p.families.size(); ++f) {
+    Route r;
+    for (const auto& rp : s.p.zuul.routes) {
+      if (rp.family == s.p.families[f].name) {
+        r.origin = s.tier_index(rp.origin);
+        r.failover = rp.failover_origin.empty() ? -1 : s.tier_index(rp.failover_origin);
+      }
+    }
+    s.routes.push_back(r);
+  }
+
+  // Tiers first, so Zuul and the callers can name their instances at boot.
+  s.tier_ids.resize(s.p.tiers.size());
+  for (std::size_t t = 0; t < s.p.tiers.size(); ++t) {
+    const auto& tp = s.p.tiers[t];
+    for (int i = 0; i < tp.instances; ++i) {
+      s.tier_ids[t].push_back(add(zones[static_cast<std::size_t>(i % 3)], i % 3, tp.cores,
+                                  fmt::format("{}-{}", tp.name, i), "tier/" + tp.name,
+                                  tier_factory(s, static_cast<int>(t), i)));
+    }
+  }
+  s.open.assign(static_cast<std::size_t>(s.p.zuul.instances), 0);
+  s.busy_threads.assign(static_cast<std::size_t>(s.p.zuul.instances), 0);
+  for (int i = 0; i < s.p.zuul.instances; ++i) {
+    s.zuul_ids.push_back(add(zones[static_cast<std::size_t>(i % 3)], i % 3, s.p.zuul.cores,
+                             fmt::format("zuul-{}", i), "zuul", zuul_factory(s, i)));
+  }
+  for (std::size_t f = 0; f < s.p.families.size(); ++f) {
+    const auto& name = s.p.families[f].name;
+    add(internet, 0, 4, "device-" + name, "device/" + name,
+        device_factory(s, static_cast<int>(f)));
+  }
+
+  for (const auto& change : s.p.zuul.route_changes) {
+    State* sp = &s;
+    RouteChange rc = change;
+    sim.schedule_at(Time::zero() + rc.at, [sp, rc] {
+      const int f = sp->family_index(rc.route.family);
+      Route& r = sp->routes[static_cast<std::size_t>(f)];
+      r.origin = sp->tier_index(rc.route.origin);
+      r.failover = rc.route.failover_origin.empty() ? -1 : sp->tier_index(rc.route.failover_origin);
+      sp->sim->record("zuul", "route",
+                      {{"family", rc.route.family}, {"origin", rc.route.origin}});
+    });
+  }
+  if (s.p.chaos_monkey_enabled) {
+    w.faults().chaos_monkey(s.p.chaos_monkey);
+  }
+}
+
+EdgeStack::~EdgeStack() {
+  s_->world.reset();  // the programs go first: their destructors touch the shared state
+}
+
+world::World& EdgeStack::world() { return *s_->world; }
+evcache::EvcacheCluster& EdgeStack::cache() { return *s_->cache; }
+const StackParams& EdgeStack::params() const { return s_->p; }
+std::int64_t EdgeStack::zuul_memory_bytes() const { return s_->memory_now; }
+std::int64_t EdgeStack::zuul_memory_peak_bytes() const { return s_->memory_peak; }
+
+int EdgeStack::zuul_open_requests() const {
+  int n = 0;
+  for (int o : s_->open) {
+    n += o;
+  }
+  return n;
+}
+
+int EdgeStack::zuul_busy_threads() const {
+  int n = 0;
+  for (int t : s_->busy_threads) {
+    n += t;
+  }
+  return n;
+}
+
+}  // namespace faultline::sim::zuul

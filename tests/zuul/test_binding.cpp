@@ -1,0 +1,88 @@
+// The "zuul" scenario binding: JSON onto StackParams, mistakes reported at their JSON path with
+// a fix, and a small scenario that runs and measures.
+#include "binding_fixtures.hpp"
+
+#include <faultline/scenario/registry.hpp>
+#include <faultline/scenario/runner.hpp>
+#include <faultline/scenario/scenario.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace faultline;
+using namespace faultline::scenario;
+
+namespace {
+
+Json small_edge() {
+  return Json::parse(R"({
+    "format_version": 1, "name": "small", "duration": "60s",
+    "model": {"name": "zuul", "params": {
+      "zuul": {"instances": 2, "mode": "thread_per_request", "threads": 50,
+               "routes": [{"family": "tv", "origin": "api"}],
+               "throttles": [{"family": "tv", "rate_per_s": 1000}]},
+      "tiers": [{"name": "api", "instances": 3, "calls": [{"tier": "ratings"}]},
+                {"name": "ratings", "instances": 2, "cache_reads": 1}],
+      "families": [{"name": "tv", "rate_per_s": 20}],
+      "evcache": {"keys": 100},
+      "chaos_monkey": {"enabled": false, "groups": ["tier/api"]}}},
+    "faults": [{"kind": "crash", "at": "20s", "target": "node:api-0", "for": "20s"}],
+    "expectations": [
+      {"metric": "availability", "of": "devices", "window": ["0s", "end"], "min": 0.999},
+      {"metric": "availability", "of": "cache", "window": ["30s", "end"], "min": 0.5},
+      {"metric": "probe_mean", "probe": "retries", "window": ["50s", "end"], "min": 1},
+      {"metric": "probe_mean", "probe": "zuul_memory_peak_bytes", "window": ["50s", "end"],
+       "min": 1}]
+  })");
+}
+
+std::string error_of(const Json& doc) { return testing::resolve_error(doc); }
+
+}  // namespace
+
+TEST_CASE("zuul binding: a small stack with a crashed API instance runs and measures",
+          "[zuul][binding]") {
+  auto reg = testing::builtin_registry();
+  auto spec = ScenarioFile::parse(small_edge().dump(), "s.json").resolve("base", {}, reg);
+  auto result = run_scenario(spec, reg);
+  for (const auto& e : result.expectations) {
+    INFO(e.description << " " << e.bound << " measured " << e.measured);
+    CHECK(e.ok);
+  }
+  CHECK(result.key.requests > 1000);
+}
+
+TEST_CASE("zuul binding: mistakes name their JSON path and the fix", "[zuul][binding]") {
+  auto doc = small_edge();
+  doc["model"]["params"]["zuul"]["mode"] = "zuul1";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/zuul/mode") &&
+                                Catch::Contains("thread_per_request"));
+
+  doc = small_edge();
+  doc["model"]["params"]["zuul"]["routes"][0]["origin"] = "apii";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/zuul/routes/0/origin") &&
+                                Catch::Contains("not a tier"));
+
+  doc = small_edge();
+  doc["model"]["params"]["tiers"][1]["calls"] = Json::parse(R"([{"tier": "api"}])");
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/tiers/1/calls/0/tier") &&
+                                Catch::Contains("no cycles"));
+
+  doc = small_edge();
+  doc["model"]["params"]["families"][0]["name"] = "web";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/families/0/name") &&
+                                Catch::Contains("zuul.routes"));
+
+  doc = small_edge();
+  doc["model"]["params"]["chaos_monkey"]["groups"] = Json::parse(R"(["api"])");
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/chaos_monkey/groups") &&
+                                Catch::Contains("tier/api"));
+
+  doc = small_edge();
+  doc["model"]["params"]["zuul"]["thread"] = 10;
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/zuul/thread") &&
+                                Catch::Contains("did you mean \"threads\""));
+
+  doc = small_edge();
+  doc["faults"][0]["target"] = "group:api";
+  CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));
+}
