@@ -283,7 +283,8 @@ void ElbRegion::health_check() {
       sim_.record("elb", "failover",
                   {{"node", elbs_[i].name}, {"family", params_.families[i].name},
                    {"error_rate", f.health->last_error_rate()},
-                   {"mode", std::string(to_string(fo.mode))}, {"dns_ttl", fo.dns_ttl},
+                   {"mode", std::string(to_string(fo.mode))},
+                   {"dns_ttl_s", fo.dns_ttl.to_seconds()},
                    {"resolvers_moved", f.resolvers->share(1)}});
     }
   }

@@ -7,7 +7,8 @@
 using namespace faultline;
 using namespace faultline::sim::regions;
 
-TEST_CASE("dns: a record answers by weight, and a zero weight is never answered", "[regions][dns]") {
+TEST_CASE("dns: a record answers by weight, and a zero weight is never answered",
+          "[regions][dns]") {
   Rng rng(7);
   DnsRecord r("api", {3, 1, 0});
   int counts[3] = {0, 0, 0};

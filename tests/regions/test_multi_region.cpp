@@ -98,7 +98,8 @@ TEST_CASE("regions: DNS failover moves a region's members after detection plus t
   CHECK(west.failures == 0);
 }
 
-TEST_CASE("regions: without failover the broken edge keeps its members down", "[regions][failover]") {
+TEST_CASE("regions: without failover the broken edge keeps its members down",
+          "[regions][failover]") {
   auto p = edge_failure(FailoverParams::Mode::kActiveActive);
   p.failover.enabled = false;
   Simulation sim({.seed = 11});

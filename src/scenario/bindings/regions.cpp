@@ -191,7 +191,8 @@ void read_params(ObjectReader& r, rg::RegionsParams& p, const ModelInput& in) {
     auto& c = p.cache;
     o->get("keys", c.keys, {.min = 1, .max = 10000000},
            "keys in each population's working set (assumption)");
-    o->get("zipf_s", c.zipf_s, {.min = 0, .max = 5}, "Zipf exponent of key popularity (assumption)");
+    o->get("zipf_s", c.zipf_s, {.min = 0, .max = 5},
+           "Zipf exponent of key popularity (assumption)");
     o->get("item_ttl", c.item_ttl, {.min = Duration::nanos(1)},
            "an item expires this long after it was filled (EVCache: minutes to hours, "
            "model-facts §4.4)");
@@ -202,7 +203,8 @@ void read_params(ObjectReader& r, rg::RegionsParams& p, const ModelInput& in) {
   if (auto o = r.object("failover", "health-based DNS failover on each region's edge "
                                     "(model-facts §4.2: Isthmus, Active-Active)")) {
     auto& f = p.failover;
-    o->get("enabled", f.enabled, "health-check each region's edge and switch DNS off a failing one");
+    o->get("enabled", f.enabled,
+           "health-check each region's edge and switch DNS off a failing one");
     std::string mode = std::string(rg::to_string(f.mode));
     o->get_choice("mode", mode, {"active-active", "isthmus"},
                   "active-active: the other region serves; isthmus: the other region's edge "

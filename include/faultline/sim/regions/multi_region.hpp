@@ -50,7 +50,9 @@ public:
   double resolver_share(int population, int region) const;
   /// Breaks a share of a region's edge (its ELB nodes black-hole requests); 0 repairs it.
   void set_edge_broken(int region, double fraction);
-  bool edge_healthy(int region) const { return health_[static_cast<std::size_t>(region)].healthy(); }
+  bool edge_healthy(int region) const {
+    return health_[static_cast<std::size_t>(region)].healthy();
+  }
   /// Moves `share` (0..1) of the DNS weight of the populations homed in `from` to `to`.
   void shift(int from, int to, double share);
   const RegionsParams& params() const { return params_; }
