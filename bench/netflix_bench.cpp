@@ -1,13 +1,17 @@
-// Netflix models (sim/elb, sim/evcache): simulated time per CPU second.
+// Netflix models (sim/elb, sim/evcache, sim/regions): simulated time per CPU second.
 //   elb:     the netflix-christmas-eve-2012 base run (25 simulated hours) at three sizes of
-//            the region's fleet and of the device traffic; reports ELBs, stream starts, events,
-//            process CPU seconds and simulated hours per CPU second.
+//            the region's fleet and of the device traffic, and its active-active variant (DNS
+//            failover through 200 resolver caches per family) at the largest; reports ELBs,
+//            stream starts, events, process CPU seconds and simulated hours per CPU second.
+//   regions: the chaos-kong-region-evacuation base (2.5 simulated hours) at 1x and 10x (rates,
+//            servers, store and keys scaled together); reports requests, events, CPU seconds.
 //   evcache: the evcache-zone-failure base run (150 simulated seconds) at three request rates;
 //            reports reads, events, CPU seconds and reads per CPU second.
 // Median of --reps runs. Process CPU time is read here, outside the simulation, only to measure
 // the simulator.
 #include <faultline/sim/elb/region.hpp>
 #include <faultline/sim/evcache/cluster.hpp>
+#include <faultline/sim/regions/multi_region.hpp>
 #include <faultline/simulation.hpp>
 
 #include <fmt/format.h>
@@ -49,10 +53,11 @@ std::uint64_t counter(const Simulation& sim, const std::string& name) {
   return c == nullptr ? 0 : c->value();
 }
 
-Run elb_run(int fleet, double traffic_scale, std::uint64_t seed) {
+Run elb_run(int fleet, double traffic_scale, bool failover, std::uint64_t seed) {
   Simulation sim({.seed = seed});
   sim::elb::ElbParams p;  // the defaults are the scenario's base run
   p.fleet.elbs = fleet;
+  p.failover.enabled = failover;
   p.incident.families_repaired_at = Duration::hours(10);
   for (auto& f : p.families) {
     f.rate_per_s *= traffic_scale;
@@ -67,6 +72,31 @@ Run elb_run(int fleet, double traffic_scale, std::uint64_t seed) {
   for (const auto& f : p.families) {
     r.requests += counter(sim, sim::elb::family_metric_names(f.name).requests);
   }
+  return r;
+}
+
+Run regions_run(double scale, std::uint64_t seed) {
+  Simulation sim({.seed = seed});
+  sim::regions::RegionsParams p;  // the defaults are the scenario's regions and populations
+  for (auto& r : p.regions) {
+    r.servers = static_cast<int>(9 * scale);
+    r.min_servers = static_cast<int>(2 * scale);
+    r.max_servers = static_cast<int>(40 * scale);
+    r.store_rate_per_s *= scale;
+  }
+  for (auto& pop : p.populations) {
+    pop.rate_per_s *= scale;
+  }
+  p.cache.keys = static_cast<int>(20000 * scale);
+  p.evacuation = {true, "us-east-1", "us-west-2", Duration::minutes(30), Duration::hours(1), 12};
+  const double start = cpu_seconds();
+  sim::regions::MultiRegion w(sim, p);
+  w.start();
+  sim.run_until(Time::zero() + Duration::minutes(150));
+  Run r;
+  r.cpu = cpu_seconds() - start;
+  r.events = sim.events_run();
+  r.requests = counter(sim, sim::regions::scope_metric_names("all").requests);
   return r;
 }
 
@@ -101,12 +131,27 @@ int main(int argc, char** argv) {
   }
   fmt::print("netflix_bench: median of {}\n\n", reps);
   fmt::print("elb: netflix-christmas-eve-2012 base, 25 h simulated\n");
-  fmt::print("{:>8} {:>8} {:>14} {:>12} {:>10} {:>16}\n", "ELBs", "traffic", "stream starts",
-             "events", "cpu s", "sim h / cpu s");
-  for (auto [fleet, scale] : {std::pair{450, 1.0}, std::pair{4500, 1.0}, std::pair{4500, 10.0}}) {
-    const Run m = median(reps, [&](std::uint64_t seed) { return elb_run(fleet, scale, seed); });
-    fmt::print("{:>8} {:>7.0f}x {:>14} {:>12} {:>10.3f} {:>16.0f}\n", fleet + 3, scale,
-               m.requests, m.events, m.cpu, 25.0 / m.cpu);
+  fmt::print("{:>8} {:>8} {:>9} {:>14} {:>12} {:>10} {:>16}\n", "ELBs", "traffic", "failover",
+             "stream starts", "events", "cpu s", "sim h / cpu s");
+  struct Size {
+    int fleet;
+    double scale;
+    bool failover;
+  };
+  for (Size z : {Size{450, 1.0, false}, Size{4500, 1.0, false}, Size{4500, 10.0, false},
+                 Size{4500, 10.0, true}}) {
+    const Run m = median(
+        reps, [&](std::uint64_t seed) { return elb_run(z.fleet, z.scale, z.failover, seed); });
+    fmt::print("{:>8} {:>7.0f}x {:>9} {:>14} {:>12} {:>10.3f} {:>16.0f}\n", z.fleet + 3, z.scale,
+               z.failover ? "dns" : "-", m.requests, m.events, m.cpu, 25.0 / m.cpu);
+  }
+  fmt::print("\nregions: chaos-kong-region-evacuation base, 2.5 h simulated\n");
+  fmt::print("{:>8} {:>10} {:>12} {:>10} {:>18}\n", "scale", "requests", "events", "cpu s",
+             "requests / cpu s");
+  for (double scale : {1.0, 10.0}) {
+    const Run m = median(reps, [&](std::uint64_t seed) { return regions_run(scale, seed); });
+    fmt::print("{:>7.0f}x {:>10} {:>12} {:>10.3f} {:>18.0f}\n", scale, m.requests, m.events,
+               m.cpu, static_cast<double>(m.requests) / m.cpu);
   }
   fmt::print("\nevcache: evcache-zone-failure base, 150 s simulated\n");
   fmt::print("{:>10} {:>10} {:>12} {:>10} {:>16}\n", "ops/s", "reads", "events", "cpu s",

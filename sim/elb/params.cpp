@@ -72,6 +72,17 @@ void FailoverParams::validate() const {
   require(dns_ttl >= Duration::zero(), "failover.dns_ttl", "is negative", "use e.g. \"60s\"");
   require(extra_latency >= Duration::zero(), "failover.extra_latency", "is negative",
           "use e.g. \"60ms\"");
+  require(tunnel_latency >= Duration::zero(), "failover.tunnel_latency", "is negative",
+          "use e.g. \"60ms\"");
+  require(resolvers >= 1 && resolvers <= 100000, "failover.resolvers",
+          fmt::format("is {}", resolvers), "use 1 to 100000");
+  probability(sticky_fraction, "failover.sticky_fraction");
+  require(sticky_extra >= Duration::zero(), "failover.sticky_extra", "is negative",
+          "use e.g. \"10m\"");
+}
+
+std::string_view to_string(FailoverParams::Mode m) {
+  return m == FailoverParams::Mode::kIsthmus ? "isthmus" : "active-active";
 }
 
 void ClientParams::validate() const {

@@ -33,7 +33,18 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
     fam.successes = &m.counter(n.successes);
     fam.failures = &m.counter(n.failures);
     fam.latency = &m.histogram(n.latency);
-    families_.push_back(fam);
+    if (params_.failover.enabled) {
+      const auto& fo = params_.failover;
+      regions::DnsParams dns;
+      dns.ttl = fo.dns_ttl;
+      dns.resolvers = fo.resolvers;
+      dns.sticky_fraction = fo.sticky_fraction;
+      dns.sticky_extra = fo.sticky_extra;
+      fam.record.emplace("api-" + f.name, std::vector<std::uint64_t>{1, 0});
+      fam.resolvers.emplace(dns, sim_.rng("elb/dns/" + f.name));
+      fam.health.emplace(fo.error_threshold, fo.checks);
+    }
+    families_.push_back(std::move(fam));
   }
   for (int i = 0; i < params_.fleet.elbs; ++i) {
     Elb e;
@@ -75,6 +86,9 @@ void ElbRegion::start() {
     }
   }
   if (params_.failover.enabled) {
+    for (auto& f : families_) {
+      f.resolvers->prime(sim_.now(), *f.record);
+    }
     sim_.schedule_after(params_.failover.check_interval, [this] { health_check(); });
   }
 }
@@ -177,6 +191,11 @@ bool ElbRegion::failed_over(int family) const {
   return families_[static_cast<std::size_t>(family)].failover_at.has_value();
 }
 
+double ElbRegion::other_region_share(int family) const {
+  const auto& f = families_[static_cast<std::size_t>(family)];
+  return f.resolvers ? f.resolvers->share(1) : 0.0;
+}
+
 void ElbRegion::merge() {
   // §4.1: the merge completes, then "workflows and APIs were slowly re-enabled" and the
   // affected ELBs come back over hours.
@@ -223,25 +242,29 @@ void ElbRegion::request(int family) {
   Duration latency = c.latency_base +
                      Duration::nanos(static_cast<std::int64_t>(
                          traffic_rng_.exponential(static_cast<double>(c.latency_mean.ns()))));
-  bool other_region = false;
-  if (f.failover_at) {
-    // Cached DNS answers expire uniformly over the TTL.
-    const Duration since = sim_.now() - *f.failover_at;
-    const Duration ttl = params_.failover.dns_ttl;
-    other_region = since >= ttl ||
-                   traffic_rng_.below(static_cast<std::uint64_t>(ttl.ns())) <
-                       static_cast<std::uint64_t>(since.ns());
-  }
+  // Without failover the family's name always answers this region; with it, the answer is
+  // whatever the device's resolver has cached (sim/regions/dns.hpp).
+  const bool other_region = f.resolvers && f.resolvers->resolve(sim_.now(), *f.record) == 1;
   if (other_region) {
+    // Active-active: the other region serves. Isthmus: its ELB and Zuul tunnel the request to
+    // this region's Zuul, bypassing this region's broken ELB.
+    const auto& fo = params_.failover;
+    const Duration extra = fo.extra_latency + (fo.mode == FailoverParams::Mode::kIsthmus
+                                                   ? fo.tunnel_latency
+                                                   : Duration::zero());
     f.successes->inc();
-    f.latency->record(latency + params_.failover.extra_latency);
+    f.latency->record(latency + extra);
     return;
   }
   const Elb& e = elbs_[static_cast<std::size_t>(family_elb(family))];
   const bool broken = e.broken[traffic_rng_.below(e.broken.size())];  // DNS round robin
-  ++f.interval_sent;
+  if (f.health) {
+    f.health->sent();
+  }
   if (broken) {
-    ++f.interval_failed;
+    if (f.health) {
+      f.health->failed();
+    }
     sim_.schedule_after(c.timeout, [failures = f.failures] { failures->inc(); });
     return;
   }
@@ -253,18 +276,17 @@ void ElbRegion::health_check() {
   const auto& fo = params_.failover;
   for (std::size_t i = 0; i < families_.size(); ++i) {
     Family& f = families_[i];
-    if (!f.failover_at && f.interval_sent > 0) {
-      const double errors = static_cast<double>(f.interval_failed) / static_cast<double>(f.interval_sent);
-      f.bad_checks = errors > fo.error_threshold ? f.bad_checks + 1 : 0;
-      if (f.bad_checks >= fo.checks) {
-        f.failover_at = sim_.now();
-        sim_.record("elb", "failover",
-                    {{"node", elbs_[i].name}, {"family", params_.families[i].name},
-                     {"error_rate", errors}});
-      }
+    // Health checks see only the requests still sent to this region's ELB.
+    if (f.health->close_interval() && !f.health->healthy() && !f.failover_at) {
+      f.failover_at = sim_.now();
+      f.record->set_weights({0, 1});  // no failback (README)
+      sim_.record("elb", "failover",
+                  {{"node", elbs_[i].name}, {"family", params_.families[i].name},
+                   {"error_rate", f.health->last_error_rate()},
+                   {"mode", std::string(to_string(fo.mode))},
+                   {"dns_ttl_s", fo.dns_ttl.to_seconds()},
+                   {"resolvers_moved", f.resolvers->share(1)}});
     }
-    f.interval_sent = 0;
-    f.interval_failed = 0;
   }
   sim_.schedule_after(fo.check_interval, [this] { health_check(); });
 }

@@ -72,6 +72,15 @@ TEST_CASE("elb binding: mistakes name their JSON path and the fix", "[elb][bindi
   CHECK_THAT(error_of(doc), Catch::Contains("/model/params/incident/deleted_fraction"));
 
   doc = small_elb();
+  doc["model"]["params"]["failover"] = {{"enabled", true}, {"mode", "isthmos"}};
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/failover/mode") &&
+                                Catch::Contains("isthmus"));
+
+  doc = small_elb();
+  doc["model"]["params"]["failover"] = {{"sticky_fraction", 1.5}};
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/failover/sticky_fraction"));
+
+  doc = small_elb();
   doc["expectations"][0]["of"] = "tvv";
   CHECK_THAT(error_of(doc), Catch::Contains("tv"));
 }

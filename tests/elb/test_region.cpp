@@ -146,6 +146,64 @@ TEST_CASE("DNS failover moves a family to the other region after its health chec
   }
 }
 
+TEST_CASE("DNS failover waits for sticky resolvers: detection + TTL + stickiness", "[elb]") {
+  // 30 % of the resolvers keep an answer 10 min past its TTL: those devices keep reaching the
+  // broken ELB long after the TTL, and only after TTL + 10 min has every device moved.
+  Simulation sim;
+  auto p = quiet();
+  p.failover.enabled = true;
+  p.failover.check_interval = Duration::minutes(1);
+  p.failover.checks = 2;
+  p.failover.dns_ttl = Duration::seconds(60);
+  p.failover.sticky_fraction = GENERATE(0.0, 0.3);
+  p.failover.sticky_extra = Duration::minutes(10);
+  ElbRegion r(sim, p);
+  r.start();
+  r.delete_state(0);
+  r.touch(0, false);
+  const auto n = family_metric_names("tv");
+  sim.run_until(Time::from_ns(Duration::minutes(5).ns()));  // switched at 2 min, + TTL + slack
+  const auto before = counter(sim, n.failures);
+  sim.run_until(Time::from_ns(Duration::minutes(8).ns()));
+  const auto during = counter(sim, n.failures) - before;
+  INFO("sticky_fraction " << p.failover.sticky_fraction << ", failures over 5-8 min " << during);
+  CHECK(r.other_region_share(0) < (p.failover.sticky_fraction > 0 ? 0.95 : 1.01));
+  if (p.failover.sticky_fraction > 0) {
+    CHECK(during > 300);  // 14-22 % of 20/s for 3 min (~650) still black-holed
+  } else {
+    CHECK(during == 0);
+  }
+  sim.run_until(Time::from_ns(Duration::minutes(14).ns()));
+  const auto settled = counter(sim, n.failures);
+  sim.run_until(Time::from_ns(Duration::minutes(20).ns()));
+  CHECK(counter(sim, n.failures) == settled);
+  CHECK(r.other_region_share(0) == 1.0);
+}
+
+TEST_CASE("Isthmus costs one more cross-region round trip than active-active", "[elb]") {
+  const auto mode = GENERATE(FailoverParams::Mode::kActiveActive, FailoverParams::Mode::kIsthmus);
+  Simulation sim;
+  auto p = quiet();
+  p.failover.enabled = true;
+  p.failover.mode = mode;
+  ElbRegion r(sim, p);
+  r.start();
+  r.delete_state(0);
+  r.touch(0, false);
+  sim.run_until(Time::from_ns(Duration::minutes(10).ns()));
+  const auto* lat = sim.metrics().find_histogram(family_metric_names("tv").latency);
+  REQUIRE(lat != nullptr);
+  // Before the switch: ~54 ms median served here; after it, +60 ms (and +60 ms more tunnelled).
+  const double p50_ms = static_cast<double>(lat->quantile(0.5)) / 1e6;
+  INFO(to_string(mode) << " p50 " << p50_ms << " ms");
+  if (mode == FailoverParams::Mode::kIsthmus) {
+    CHECK(p50_ms > 150);
+  } else {
+    CHECK(p50_ms > 100);
+    CHECK(p50_ms < 150);
+  }
+}
+
 namespace {
 /// Collects the kinds and the ELB of the `elb` trace records.
 class ElbRecords : public TraceSink {

@@ -6,8 +6,9 @@
 //    "incident": {"enabled", "deleted_at", "change_managed", "deleted_fraction",
 //                 "workflows_disabled_at", "restored_at", "merged_at", "reenable_over",
 //                 "families_repaired_at"},
-//    "failover": {"enabled", "check_interval", "error_threshold", "checks", "dns_ttl",
-//                 "extra_latency"},
+//    "failover": {"enabled", "mode", "check_interval", "error_threshold", "checks", "dns_ttl",
+//                 "resolvers", "sticky_fraction", "sticky_extra", "extra_latency",
+//                 "tunnel_latency"},
 //    "client": {"timeout", "latency_base", "latency_mean"}}
 // Times are from the start of the run. The incident's timeline is params, not world faults:
 // the model runs on the kernel, not on world hosts.
@@ -15,7 +16,8 @@
 // Measure scopes: each family's name (stream starts through its ELB; the default is the first
 // family) and "control-plane" (workflow runs; failures are API errors on missing state).
 // Probes: impacted_fraction (share of the region's ELBs with a misprogrammed node),
-// impacted_elbs, broken_nodes/<family>, failed_over/<family>, workflows_enabled.
+// impacted_elbs, broken_nodes/<family>, failed_over/<family>, other_region/<family> (share of
+// the family's resolvers answering the other region), workflows_enabled.
 #include "world_faults.hpp"
 
 #include <faultline/scenario/registry.hpp>
@@ -66,6 +68,7 @@ public:
     }
     for (const auto& f : params_.families) {
       p.push_back("failed_over/" + f.name);
+      p.push_back("other_region/" + f.name);
     }
     p.push_back("impacted_elbs");
     p.push_back("impacted_fraction");
@@ -88,7 +91,11 @@ public:
     const auto family = name.substr(slash + 1);
     for (std::size_t f = 0; f < params_.families.size(); ++f) {
       if (params_.families[f].name == family) {
-        return name.substr(0, slash) == "failed_over"
+        const auto kind = name.substr(0, slash);
+        if (kind == "other_region") {
+          return r.other_region_share(static_cast<int>(f));
+        }
+        return kind == "failed_over"
                    ? (r.failed_over(static_cast<int>(f)) ? 1.0 : 0.0)
                    : static_cast<double>(r.broken_nodes(r.family_elb(static_cast<int>(f))));
       }
@@ -186,6 +193,12 @@ std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
                           "active-active, the recipe's fix (d), model-facts §4.2)")) {
       auto& f = p.failover;
       o->get("enabled", f.enabled, "health-check each family's ELB and fail over by DNS");
+      std::string mode = std::string(elb::to_string(f.mode));
+      o->get_choice("mode", mode, {"active-active", "isthmus"},
+                    "active-active: the other region serves; isthmus: its ELB and Zuul tunnel to "
+                    "this region's Zuul, bypassing the broken ELB (model-facts §4.2)");
+      f.mode = mode == "isthmus" ? elb::FailoverParams::Mode::kIsthmus
+                                 : elb::FailoverParams::Mode::kActiveActive;
       o->get("check_interval", f.check_interval, {.min = Duration::nanos(1)},
              "interval of the health checks; each looks at the interval's error rate");
       o->get("error_threshold", f.error_threshold, {.min = 0, .max = 1},
@@ -193,9 +206,18 @@ std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
       o->get("checks", f.checks, {.min = 1, .max = 1000},
              "consecutive failing checks before DNS is switched (assumption)");
       o->get("dns_ttl", f.dns_ttl, {.min = Duration::zero()},
-             "clients move as cached answers expire, uniformly over this (assumption: 60 s)");
+             "TTL of the family's DNS record; clients move as their resolvers' cached answers "
+             "expire (assumption: 60 s)");
+      o->get("resolvers", f.resolvers, {.min = 1, .max = 100000},
+             "resolver caches per family; the devices behind one share its answer");
+      o->get("sticky_fraction", f.sticky_fraction, {.min = 0, .max = 1},
+             "share of resolvers or devices keeping an answer beyond its TTL (assumption)");
+      o->get("sticky_extra", f.sticky_extra, {.min = Duration::zero()},
+             "how much longer a sticky resolver keeps an answer");
       o->get("extra_latency", f.extra_latency, {.min = Duration::zero()},
              "added latency of the other region (world cross-region: 30 ms one way, both ways)");
+      o->get("tunnel_latency", f.tunnel_latency, {.min = Duration::zero()},
+             "isthmus only: the tunnel back to this region, one more cross-region round trip");
       o->finish();
     }
     if (auto o = r.object("client", "the devices starting streams")) {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace faultline::sim::elb {
@@ -85,21 +86,36 @@ struct IncidentParams {
   void validate() const;
 };
 
-/// DNS traffic steering to a second region (Isthmus or active-active, fix (d)).
+/// DNS traffic steering to a second region (Isthmus or active-active, fix (d)). Each family's
+/// API name is a weighted DNS record; clients reach it through resolver caches that keep an
+/// answer for the TTL (sim/regions/dns.hpp), so a failover takes detection + TTL + stickiness.
 struct FailoverParams {
   bool enabled = false;
+  /// Active-active: the other region's full stack serves. Isthmus (§4.2): the other region's
+  /// ELB and Zuul tunnel the traffic to this region's Zuul, bypassing this region's ELB, for
+  /// one more cross-region round trip (`tunnel_latency`).
+  enum class Mode { kActiveActive, kIsthmus };
+  Mode mode = Mode::kActiveActive;
   /// Health checks of each family's ELB: every interval, the interval's error rate.
   Duration check_interval = Duration::minutes(1);
   double error_threshold = 0.2;
   /// Consecutive failing checks before DNS is switched (assumption).
   int checks = 2;
-  /// Clients keep the old answer until their cached record expires: the share still sent to
-  /// the broken region falls linearly over the TTL (assumption: 60 s).
+  /// TTL of the record (assumption: 60 s).
   Duration dns_ttl = Duration::seconds(60);
+  /// Resolver caches per family; the devices behind one share its answer.
+  int resolvers = 200;
+  /// Share of resolvers or devices keeping an answer `sticky_extra` beyond its TTL.
+  double sticky_fraction = 0.0;
+  Duration sticky_extra = Duration::minutes(10);
   /// Extra latency of the other region (world cross-region: 30 ms one way, both ways).
   Duration extra_latency = Duration::millis(60);
+  /// Isthmus only: the tunnel back to this region (another cross-region round trip).
+  Duration tunnel_latency = Duration::millis(60);
   void validate() const;
 };
+
+std::string_view to_string(FailoverParams::Mode m);
 
 struct ClientParams {
   /// A request to a node with no backends is black-holed; the device gives up after this.

@@ -1,7 +1,8 @@
 // One region's ELB service (sim/elb): the data plane (LB nodes routing by the backend list they
 // were programmed with), the control plane (workflows that reprogram running ELBs from the state
 // store), the device families' ELBs and their traffic, the 2012 state deletion and its recovery,
-// and DNS failover to a second region. Runs on the kernel directly; see sim/elb/README.md.
+// and DNS failover to a second region (the DNS steering of sim/regions: a weighted record per
+// family and its clients' resolver caches). Runs on the kernel directly; see sim/elb/README.md.
 //
 // Metric names (sim.metrics()):
 //   elb/<family>/{requests,successes,failures,latency}   stream starts of one device family
@@ -9,11 +10,13 @@
 //                                                         state was missing (an API error)
 // Trace records (source "elb"): state-deleted, reprogram (node = the ELB; from_missing_state,
 // nodes, backends), refused (fail static), workflows-disabled, snapshot-restored, merged,
-// restored (an ELB reprogrammed from restored state), families-repaired, failover.
+// restored (an ELB reprogrammed from restored state), families-repaired, failover (the family's
+// DNS record switched to the other region; clients follow as their resolvers' answers expire).
 #pragma once
 
 #include <faultline/rng.hpp>
 #include <faultline/sim/elb/params.hpp>
+#include <faultline/sim/regions/dns.hpp>
 #include <faultline/simulation.hpp>
 
 #include <optional>
@@ -51,6 +54,8 @@ public:
   int impacted() const;
   double impacted_fraction() const { return static_cast<double>(impacted()) / elbs(); }
   bool failed_over(int family) const;
+  /// Share of a family's resolvers whose cached answer is the other region (0 without failover).
+  double other_region_share(int family) const;
   bool workflows_enabled() const { return workflows_enabled_; }
   const ElbParams& params() const { return params_; }
 
@@ -67,9 +72,11 @@ private:
     Counter* successes = nullptr;
     Counter* failures = nullptr;
     Histogram* latency = nullptr;
-    std::uint64_t interval_sent = 0, interval_failed = 0;
-    int bad_checks = 0;
     std::optional<Time> failover_at;
+    /// The family's API name: weights {this region, the other region}; its clients' resolvers.
+    std::optional<regions::DnsRecord> record;
+    std::optional<regions::ResolverPool> resolvers;
+    std::optional<regions::HealthCheck> health;
   };
 
   void schedule_touch(int elb);
