@@ -51,10 +51,10 @@ private:
     const auto& names = metric_names();
     for (;;) {
       s_.sim->metrics().counter(names.attempts).inc();
-      RpcResult r = co_await node_.call(
-          history_of(s_, id),
-          Payload::make<StartWorkflow>(StartWorkflow{id, std::to_string(s_.p.trip.amount_cents)}),
-          kSmallBytes, p_.call_timeout);
+      Payload req =
+          Payload::make<StartWorkflow>(StartWorkflow{id, std::to_string(s_.p.trip.amount_cents)});
+      RpcResult r = co_await node_.call(history_of(s_, id), std::move(req), kSmallBytes,
+                                        p_.call_timeout);
       const HistoryAck* a = r.ok() ? r.payload.get<HistoryAck>() : nullptr;
       if (a != nullptr && a->ok) {
         s_.acknowledged.push_back(id);
@@ -126,9 +126,9 @@ private:
   Task<void> send_signal(std::string trip, std::string name, Time at) {
     co_await node_.sleep(at - node_.sim().now());
     for (;;) {
-      RpcResult r = co_await node_.call(
-          history_of(s_, trip), Payload::make<SignalWorkflow>(SignalWorkflow{trip, name}),
-          kSmallBytes, p_.call_timeout);
+      Payload req = Payload::make<SignalWorkflow>(SignalWorkflow{trip, name});
+      RpcResult r = co_await node_.call(history_of(s_, trip), std::move(req), kSmallBytes,
+                                        p_.call_timeout);
       const HistoryAck* a = r.ok() ? r.payload.get<HistoryAck>() : nullptr;
       if (a != nullptr && (a->ok || a->not_found)) {
         co_return;
@@ -190,7 +190,8 @@ private:
     const std::string charge = fmt::format("ch-{}-{}", c.trip, ++charges_);
     world::Disk& disk = node_.host().disk();
     disk.append_now(kLog, fmt::format("{}\t{}\n", c.key, charge));
-    co_await disk.fsync(std::string(kLog));
+    std::string file(kLog);  // a local: g++ 12 mishandles class temporaries in co_await operands
+    co_await disk.fsync(std::move(file));
     // Durable: the money has moved, whatever happens to this process next.
     s_.charges.push_back({c.trip, node_.sim().now(), charge});
     ++s_.charges_per_trip[c.trip];

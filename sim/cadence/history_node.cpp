@@ -168,7 +168,8 @@ private:
   Task<void> commit_durably(std::string batch, std::function<void()> then) {
     world::Disk& disk = node_.host().disk();
     disk.append_now(kLog, batch);
-    co_await disk.fsync(std::string(kLog));
+    std::string file(kLog);  // a local: g++ 12 mishandles class temporaries in co_await operands
+    co_await disk.fsync(std::move(file));
     PassGate gate{node_};
     co_await gate;
     then();
@@ -176,7 +177,8 @@ private:
   Task<void> flush_loop() {
     for (;;) {
       co_await node_.sleep(p_.history.flush_interval);
-      co_await node_.host().disk().fsync(std::string(kLog));
+      std::string file(kLog);
+      co_await node_.host().disk().fsync(std::move(file));
     }
   }
 

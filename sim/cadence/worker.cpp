@@ -41,7 +41,8 @@ private:
 
   Task<void> decision_poller(int k) {
     for (int i = k;; ++i) {
-      RpcResult r = co_await node_.call(host_at(i), Payload::make<PollDecision>(), kSmallBytes,
+      Payload poll = Payload::make<PollDecision>();
+      RpcResult r = co_await node_.call(host_at(i), std::move(poll), kSmallBytes,
                                         poll_call_timeout());
       const DecisionTask* t = r.ok() ? r.payload.get<DecisionTask>() : nullptr;
       if (t == nullptr) {
@@ -66,8 +67,9 @@ private:
             static_cast<std::uint64_t>(d.nondeterministic));
       }
       CompleteDecision done{history->id, t->task_id, std::move(d.commands)};
-      co_await node_.call(host_of(history->id), Payload::make<CompleteDecision>(std::move(done)),
-                          kSmallBytes, p_.workers.rpc_timeout);
+      Payload answer = Payload::make<CompleteDecision>(std::move(done));
+      co_await node_.call(host_of(history->id), std::move(answer), kSmallBytes,
+                          p_.workers.rpc_timeout);
     }
   }
 
@@ -78,7 +80,8 @@ private:
 
   Task<void> activity_poller(int k) {
     for (int i = k;; ++i) {
-      RpcResult r = co_await node_.call(host_at(i), Payload::make<PollActivity>(), kSmallBytes,
+      Payload poll = Payload::make<PollActivity>();
+      RpcResult r = co_await node_.call(host_at(i), std::move(poll), kSmallBytes,
                                         poll_call_timeout());
       const ActivityTask* t = r.ok() ? r.payload.get<ActivityTask>() : nullptr;
       if (t == nullptr) {
@@ -102,8 +105,8 @@ private:
       }
       CompleteActivity done{task.workflow, task.seq, task.attempt, out->ok, out->result};
       for (int tries = 0; tries < 3; ++tries) {
-        RpcResult c = co_await node_.call(host_of(task.workflow),
-                                          Payload::make<CompleteActivity>(done), kSmallBytes,
+        Payload answer = Payload::make<CompleteActivity>(done);
+        RpcResult c = co_await node_.call(host_of(task.workflow), std::move(answer), kSmallBytes,
                                           p_.workers.rpc_timeout);
         if (c.ok()) {
           break;
@@ -116,18 +119,17 @@ private:
   /// nullopt: the heartbeat was refused (the attempt timed out; another worker may have it).
   Task<std::optional<ActivityOutcome>> find_driver(const ActivityTask& task) {
     for (;;) {
-      RpcResult r = co_await node_.call(s_.dispatch_id,
-                                        Payload::make<MatchDriver>(MatchDriver{task.input}),
-                                        kSmallBytes, p_.trip.call_timeout);
+      Payload ask = Payload::make<MatchDriver>(MatchDriver{task.input});
+      RpcResult r = co_await node_.call(s_.dispatch_id, std::move(ask), kSmallBytes,
+                                        p_.trip.call_timeout);
       if (const MatchReply* m = r.ok() ? r.payload.get<MatchReply>() : nullptr;
           m != nullptr && m->matched) {
         co_return ActivityOutcome{true, m->driver};
       }
       if (p_.trip.find_driver.heartbeat_timeout > Duration::zero()) {
-        RpcResult hb = co_await node_.call(
-            host_of(task.workflow),
-            Payload::make<Heartbeat>(Heartbeat{task.workflow, task.seq, task.attempt}),
-            kSmallBytes, p_.workers.rpc_timeout);
+        Payload beat = Payload::make<Heartbeat>(Heartbeat{task.workflow, task.seq, task.attempt});
+        RpcResult hb = co_await node_.call(host_of(task.workflow), std::move(beat), kSmallBytes,
+                                           p_.workers.rpc_timeout);
         const HistoryAck* a = hb.ok() ? hb.payload.get<HistoryAck>() : nullptr;
         if (a != nullptr && !a->ok) {
           co_return std::nullopt;
@@ -145,9 +147,9 @@ private:
     const std::int64_t client = s_.next_client++;
     s_.payment_requests.invoke(client, node_.sim().now(),
                                check::Op::request(task.workflow, key));
-    RpcResult r = co_await node_.call(
-        s_.payment_id, Payload::make<Charge>(Charge{key, task.workflow, p_.trip.amount_cents}),
-        kSmallBytes, p_.trip.call_timeout);
+    Payload charge = Payload::make<Charge>(Charge{key, task.workflow, p_.trip.amount_cents});
+    RpcResult r = co_await node_.call(s_.payment_id, std::move(charge), kSmallBytes,
+                                      p_.trip.call_timeout);
     const ChargeReply* c = r.ok() ? r.payload.get<ChargeReply>() : nullptr;
     if (c != nullptr && c->ok) {
       s_.payment_requests.ok(client, node_.sim().now());
@@ -162,9 +164,9 @@ private:
   }
 
   Task<std::optional<ActivityOutcome>> send_rating(const ActivityTask& task) {
-    RpcResult r = co_await node_.call(
-        s_.dispatch_id, Payload::make<RatingRequest>(RatingRequest{task.workflow, task.input}),
-        kSmallBytes, p_.trip.call_timeout);
+    Payload ask = Payload::make<RatingRequest>(RatingRequest{task.workflow, task.input});
+    RpcResult r = co_await node_.call(s_.dispatch_id, std::move(ask), kSmallBytes,
+                                      p_.trip.call_timeout);
     co_return ActivityOutcome{r.ok(), r.ok() ? "sent" : "rating request failed"};
   }
 

@@ -62,9 +62,10 @@ bool WorkflowContext::issue(Command c, EventKind recorded_as) {
   return false;
 }
 
-WorkflowContext::ActivityAwait WorkflowContext::activity(std::string name, std::string input) {
+WorkflowContext::ActivityAwait WorkflowContext::activity(std::string_view name,
+                                                         std::string_view input) {
   ActivityAwait a;
-  Command c{Command::Kind::kScheduleActivity, 0, -1, std::move(name), std::move(input), {}};
+  Command c{Command::Kind::kScheduleActivity, 0, -1, std::string(name), std::string(input), {}};
   const std::int64_t seq = next_seq_;
   if (issue(std::move(c), EventKind::kActivityScheduled)) {
     if (auto it = activity_outcome_.find(seq); it != activity_outcome_.end()) {
@@ -74,7 +75,7 @@ WorkflowContext::ActivityAwait WorkflowContext::activity(std::string name, std::
   return a;
 }
 
-WorkflowContext::SignalAwait WorkflowContext::signal(std::string name, Duration timeout) {
+WorkflowContext::SignalAwait WorkflowContext::signal(std::string_view name, Duration timeout) {
   SignalAwait s;
   const std::int64_t timer = next_seq_;
   const bool recorded =
@@ -84,8 +85,8 @@ WorkflowContext::SignalAwait WorkflowContext::signal(std::string name, Duration 
   // so every replay of the same history resolves the wait the same way.
   std::size_t signal_at = SIZE_MAX;
   if (!name.empty()) {
-    const auto& at = signals_at_[name];
-    const std::size_t used = signals_used_[name];
+    const auto& at = signals_at_[std::string(name)];
+    const std::size_t used = signals_used_[std::string(name)];
     if (used < at.size()) {
       signal_at = at[used];
     }
@@ -97,7 +98,7 @@ WorkflowContext::SignalAwait WorkflowContext::signal(std::string name, Duration 
     }
   }
   if (signal_at != SIZE_MAX && signal_at < fired_at) {
-    ++signals_used_[name];
+    ++signals_used_[std::string(name)];
     s.got_ = true;
     // The cancel always takes the next sequence number, issued or not: a timer that fired
     // after this decision was made (the history then drops the cancel) must not shift the

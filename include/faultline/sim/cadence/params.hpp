@@ -45,9 +45,11 @@ struct HistoryParams {
 
 struct WorkerParams {
   int workers = 4;
-  /// Concurrent long polls per worker for decision tasks and for activity tasks.
+  /// Concurrent long polls per worker for decision tasks, and activity slots: each polls for
+  /// an activity task and runs it to the end, so a worker runs at most this many activities at
+  /// once (assumption; Cadence's Go client allows 1,000 concurrent activity executions).
   int decision_pollers = 2;
-  int activity_pollers = 16;
+  int activity_pollers = 100;
   /// CPU to replay a workflow's history and decide (assumption).
   Duration decision_cpu = Duration::millis(1);
   /// Timeout of a worker's calls to a history host (polls add poll_timeout).

@@ -20,6 +20,7 @@
 #include <optional>
 #include <utility>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace faultline::sim::cadence {
@@ -98,7 +99,7 @@ public:
     std::optional<ActivityOutcome> outcome_;
   };
   /// Schedules activity `name` (or finds it in history) and waits for its outcome.
-  ActivityAwait activity(std::string name, std::string input);
+  ActivityAwait activity(std::string_view name, std::string_view input);
 
   class SignalAwait {
   public:
@@ -112,10 +113,10 @@ public:
   };
   /// Waits for signal `name` or a durable timer of `timeout`, whichever the history records
   /// first: true for the signal (the timer is then canceled), false for the timeout.
-  SignalAwait signal(std::string name, Duration timeout);
+  SignalAwait signal(std::string_view name, Duration timeout);
 
   /// A durable timer: waits `d`.
-  SignalAwait sleep(Duration d) { return signal({}, d); }
+  SignalAwait sleep(Duration d) { return signal(std::string_view{}, d); }
 
   /// Runs `code` (built over this context) for one decision.
   Decision decide(WorkflowCode& code);
