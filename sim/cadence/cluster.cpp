@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
 
 namespace faultline::sim::cadence {
 
@@ -97,28 +96,73 @@ std::vector<WorkflowHistory> CadenceCluster::histories() const {
   return out;
 }
 
-std::uint64_t CadenceCluster::open_workflows() const {
-  std::set<std::string> closed;
-  for (const WorkflowHistory& h : histories()) {
-    if (h.closed()) {
-      closed.insert(h.id);
-    }
+namespace {
+
+void summarise(CadenceCluster::State::Summary& sum, const HistoryEvent& e) {
+  if (e.kind == EventKind::kWorkflowCompleted) {
+    sum.closed = true;
+  } else if (e.kind == EventKind::kTimerStarted) {
+    sum.timers[e.seq] = e.at;
+  } else if (e.kind == EventKind::kTimerFired || e.kind == EventKind::kTimerCanceled) {
+    sum.timers.erase(e.seq);
   }
+}
+
+/// Per workflow, what the probes need of the histories, brought up to date.
+const std::map<std::string, CadenceCluster::State::Summary, std::less<>>& summaries(
+    CadenceCluster::State& s) {
+  if (s.p.history.persistence == Persistence::kMemory) {
+    s.summaries.clear();  // what the live hosts hold now (small: every crash empties one)
+    for (NodeId id : s.history_ids) {
+      if (const auto* m = detail::memory_histories(s.world->node(id))) {
+        for (const auto& [wf, h] : *m) {
+          auto& sum = s.summaries[wf];
+          for (const HistoryEvent& e : h.events) {
+            summarise(sum, e);
+          }
+        }
+      }
+    }
+    return s.summaries;
+  }
+  s.log_read.resize(s.history_ids.size(), 0);
+  for (std::size_t i = 0; i < s.history_ids.size(); ++i) {
+    const std::string* log = s.world->node(s.history_ids[i]).host().disk().durable("history.log");
+    if (log == nullptr || log->size() <= s.log_read[i]) {
+      continue;
+    }
+    s.log_read[i] += decode_lines(std::string_view(*log).substr(s.log_read[i]),
+                                  [&](std::string_view id, HistoryEvent&& e) {
+                                    auto it = s.summaries.find(id);
+                                    if (it == s.summaries.end()) {
+                                      it = s.summaries
+                                               .emplace(std::string(id),
+                                                        CadenceCluster::State::Summary{})
+                                               .first;
+                                    }
+                                    summarise(it->second, e);
+                                  });
+  }
+  return s.summaries;
+}
+
+}  // namespace
+
+std::uint64_t CadenceCluster::open_workflows() const {
+  const auto& sums = summaries(*s_);
   std::uint64_t n = 0;
   for (const std::string& id : s_->acknowledged) {
-    n += closed.contains(id) ? 0 : 1;
+    auto it = sums.find(id);
+    n += it != sums.end() && it->second.closed ? 0 : 1;
   }
   return n;
 }
 
 std::uint64_t CadenceCluster::lost_workflows() const {
-  std::set<std::string> known;
-  for (const WorkflowHistory& h : histories()) {
-    known.insert(h.id);
-  }
+  const auto& sums = summaries(*s_);
   std::uint64_t n = 0;
   for (const std::string& id : s_->acknowledged) {
-    n += known.contains(id) ? 0 : 1;
+    n += sums.contains(id) ? 0 : 1;
   }
   return n;
 }
@@ -134,16 +178,8 @@ std::uint64_t CadenceCluster::double_charges() const {
 std::uint64_t CadenceCluster::overdue_timers(Duration lateness) const {
   const Time now = s_->sim->now();
   std::uint64_t n = 0;
-  for (const WorkflowHistory& h : histories()) {
-    std::map<std::int64_t, Time> pending;
-    for (const HistoryEvent& e : h.events) {
-      if (e.kind == EventKind::kTimerStarted) {
-        pending[e.seq] = e.at;
-      } else if (e.kind == EventKind::kTimerFired || e.kind == EventKind::kTimerCanceled) {
-        pending.erase(e.seq);
-      }
-    }
-    for (const auto& [seq, at] : pending) {
+  for (const auto& [id, sum] : summaries(*s_)) {
+    for (const auto& [seq, at] : sum.timers) {
       n += at + lateness <= now ? 1 : 0;
     }
   }

@@ -69,7 +69,25 @@ std::string encode_line(std::string_view workflow, const HistoryEvent& e) {
 
 std::vector<WorkflowHistory> decode_log(std::string_view log) {
   std::map<std::string, std::vector<HistoryEvent>, std::less<>> by_id;
+  decode_lines(log, [&](std::string_view id, HistoryEvent&& e) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      it = by_id.emplace(std::string(id), std::vector<HistoryEvent>{}).first;
+    }
+    it->second.push_back(std::move(e));
+  });
+  std::vector<WorkflowHistory> out;
+  out.reserve(by_id.size());
+  for (auto& [id, events] : by_id) {
+    out.push_back({id, std::move(events)});
+  }
+  return out;
+}
+
+std::size_t decode_lines(std::string_view log,
+                         const std::function<void(std::string_view, HistoryEvent&&)>& each) {
   std::size_t pos = 0;
+  std::size_t good = 0;
   while (pos < log.size()) {
     const std::size_t nl = log.find('\n', pos);
     if (nl == std::string_view::npos) {
@@ -82,7 +100,11 @@ std::vector<WorkflowHistory> decode_log(std::string_view log) {
       break;
     }
     const std::string_view body = line.substr(0, tab);
-    if (fmt::format("{:08x}", fnv1a(body)) != line.substr(tab + 1)) {
+    std::int64_t sum = 0;
+    const std::string_view hex = line.substr(tab + 1);
+    const auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), sum, 16);
+    if (hex.size() != 8 || ec != std::errc{} || end != hex.data() + hex.size() ||
+        static_cast<std::uint32_t>(sum) != fnv1a(body)) {
       break;
     }
     std::vector<std::string_view> f;
@@ -108,18 +130,10 @@ std::vector<WorkflowHistory> decode_log(std::string_view log) {
     e.at = Time::from_ns(at);
     e.name = std::string(f[7]);
     e.data = std::string(f[8]);
-    auto it = by_id.find(f[0]);
-    if (it == by_id.end()) {
-      it = by_id.emplace(std::string(f[0]), std::vector<HistoryEvent>{}).first;
-    }
-    it->second.push_back(std::move(e));
+    each(f[0], std::move(e));
+    good = pos;
   }
-  std::vector<WorkflowHistory> out;
-  out.reserve(by_id.size());
-  for (auto& [id, events] : by_id) {
-    out.push_back({id, std::move(events)});
-  }
-  return out;
+  return good;
 }
 
 }  // namespace faultline::sim::cadence

@@ -184,7 +184,16 @@ private:
 
   // --- requests ------------------------------------------------------------------------------
   void serve(const Message& m, Responder r) {
-    node_.compute(p_.history.request_cpu, [this, m, r = std::move(r)]() mutable {
+    if (p_.history.request_cpu == Duration::zero()) {
+      handle(m, std::move(r));
+      return;
+    }
+    node_.compute(p_.history.request_cpu,
+                  [this, m, r = std::move(r)]() mutable { handle(m, std::move(r)); });
+  }
+
+  void handle(const Message& m, Responder r) {
+    {
       if (auto* q = m.payload.get<PollDecision>()) {
         (void)q;
         poll(decision_polls_, std::move(r), true);
@@ -202,7 +211,7 @@ private:
       } else if (auto* h = m.payload.get<Heartbeat>()) {
         heartbeat(*h, std::move(r));
       }
-    });
+    }
   }
 
   static void ack(const Responder& r, bool ok, bool not_found = false) {
@@ -268,13 +277,13 @@ private:
     w.decision_dispatched = false;
     w.needs_decision = false;
     w.decision_id = ++next_task_;
-    decision_q_.push_back({w.h.id, w.decision_id});
+    decision_q_.push_back({w.h.id, w.decision_id, node_.sim().now()});
     dispatch_decisions();
   }
 
   void dispatch_decisions() {
     while (!decision_polls_.empty() && !decision_q_.empty()) {
-      auto [id, task] = decision_q_.front();
+      auto [id, task, queued] = decision_q_.front();
       decision_q_.pop_front();
       auto it = wfs_.find(id);
       if (it == wfs_.end() || it->second.closed || it->second.decision_id != task ||
@@ -283,6 +292,8 @@ private:
       }
       Wf& w = it->second;
       w.decision_dispatched = true;
+      s_.sim->metrics().histogram("cadence/decisions/queue_wait").record(
+          (node_.sim().now() - queued).ns());
       Poll poll = std::move(decision_polls_.front());
       decision_polls_.pop_front();
       DecisionTask t{false, task, std::make_shared<const WorkflowHistory>(w.h)};
@@ -586,7 +597,12 @@ private:
   Rng rng_;
   std::map<std::string, Wf> wfs_;
   std::map<std::string, WorkflowHistory> memory_;  // kMemory: what a checker sees
-  std::deque<std::pair<std::string, std::uint64_t>> decision_q_;
+  struct QueuedDecision {
+    std::string id;
+    std::uint64_t task;
+    Time queued;
+  };
+  std::deque<QueuedDecision> decision_q_;
   std::deque<QueuedActivity> activity_q_;
   std::deque<Poll> decision_polls_;
   std::deque<Poll> activity_polls_;

@@ -129,6 +129,13 @@ struct CadenceCluster::State {
   std::int64_t next_client = 0;
   std::vector<check::Effect> charges;
   std::map<std::string, int> charges_per_trip;
+  /// What the probes need of the durable logs, read incrementally (the logs only grow).
+  struct Summary {
+    bool closed = false;
+    std::map<std::int64_t, Time> timers;  // started, neither fired nor canceled
+  };
+  std::vector<std::size_t> log_read;  // per history host: bytes of its durable log read
+  std::map<std::string, Summary, std::less<>> summaries;
   std::uint64_t nondeterministic = 0;
   std::uint64_t decisions = 0;
   std::uint64_t replayed_events = 0;

@@ -21,28 +21,31 @@ public:
   WorkerProgram(CadenceCluster::State& s, int index, Node& node)
       : s_(s), p_(s.p), node_(node), index_(index) {}
 
+  // Each poller is bound to one history host, as Cadence's pollers poll one task list
+  // partition: a poller that wandered from host to host would sit out its long poll at an idle
+  // host while another's queue grew (tried: decisions then waited 30 s at the median).
   void start(Node& node) override {
-    for (int k = 0; k < p_.workers.decision_pollers; ++k) {
-      node.spawn(decision_poller(k));
+    const int hosts = static_cast<int>(s_.history_ids.size());
+    for (int h = 0; h < hosts; ++h) {
+      for (int k = 0; k < p_.workers.decision_pollers; ++k) {
+        node.spawn(decision_poller(h));
+      }
     }
     for (int k = 0; k < p_.workers.activity_pollers; ++k) {
-      node.spawn(activity_poller(k));
+      node.spawn(activity_poller((k + index_) % hosts));
     }
   }
 
 private:
-  NodeId host_at(int k) const {
-    const auto n = static_cast<int>(s_.history_ids.size());
-    return s_.history_ids[static_cast<std::size_t>((k + index_) % n)];
-  }
+  NodeId host_at(int h) const { return s_.history_ids[static_cast<std::size_t>(h)]; }
   Duration poll_call_timeout() const {
     return p_.history.poll_timeout + p_.workers.rpc_timeout;
   }
 
-  Task<void> decision_poller(int k) {
-    for (int i = k;; ++i) {
+  Task<void> decision_poller(int h) {
+    for (;;) {
       Payload poll = Payload::make<PollDecision>();
-      RpcResult r = co_await node_.call(host_at(i), std::move(poll), kSmallBytes,
+      RpcResult r = co_await node_.call(host_at(h), std::move(poll), kSmallBytes,
                                         poll_call_timeout());
       const DecisionTask* t = r.ok() ? r.payload.get<DecisionTask>() : nullptr;
       if (t == nullptr) {
@@ -78,10 +81,10 @@ private:
         shard_of(workflow, static_cast<int>(s_.history_ids.size())))];
   }
 
-  Task<void> activity_poller(int k) {
-    for (int i = k;; ++i) {
+  Task<void> activity_poller(int h) {
+    for (;;) {
       Payload poll = Payload::make<PollActivity>();
-      RpcResult r = co_await node_.call(host_at(i), std::move(poll), kSmallBytes,
+      RpcResult r = co_await node_.call(host_at(h), std::move(poll), kSmallBytes,
                                         poll_call_timeout());
       const ActivityTask* t = r.ok() ? r.payload.get<ActivityTask>() : nullptr;
       if (t == nullptr) {

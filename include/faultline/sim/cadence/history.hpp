@@ -6,7 +6,9 @@
 
 #include <faultline/time.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,5 +58,10 @@ std::string encode_line(std::string_view workflow, const HistoryEvent& e);
 /// Parses a log (many lines) in order into per-workflow histories, sorted by workflow id.
 /// A line that is torn or fails its checksum ends the log there (a torn tail after a crash).
 std::vector<WorkflowHistory> decode_log(std::string_view log);
+/// Parses the lines of `log` in order, calling `each(workflow, event)` per event, and returns
+/// the bytes read: up to the end of the last good line (for reading an append-only log in
+/// pieces).
+std::size_t decode_lines(std::string_view log,
+                         const std::function<void(std::string_view, HistoryEvent&&)>& each);
 
 }  // namespace faultline::sim::cadence

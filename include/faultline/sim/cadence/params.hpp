@@ -35,9 +35,9 @@ struct HistoryParams {
   /// A decision task handed to a worker and not completed in this time is scheduled again
   /// (Cadence's default decision task start-to-close timeout is 10 s).
   Duration decision_timeout = Duration::seconds(10);
-  /// A poll with no task waiting is answered empty after this (a long poll; assumption,
-  /// Cadence's own is about a minute).
-  Duration poll_timeout = Duration::seconds(20);
+  /// A poll with no task waiting is answered empty after this (a long poll; Cadence's
+  /// matching service holds a poll for about a minute).
+  Duration poll_timeout = Duration::seconds(60);
   /// CPU per request on a history host (assumption).
   Duration request_cpu = Duration::micros(100);
   void validate() const;
@@ -45,9 +45,10 @@ struct HistoryParams {
 
 struct WorkerParams {
   int workers = 4;
-  /// Concurrent long polls per worker for decision tasks, and activity slots: each polls for
-  /// an activity task and runs it to the end, so a worker runs at most this many activities at
-  /// once (assumption; Cadence's Go client allows 1,000 concurrent activity executions).
+  /// Concurrent long polls per worker and history host for decision tasks; and activity
+  /// slots per worker (spread over the hosts): each polls for an activity task and runs it to
+  /// the end, so a worker runs at most this many activities at once (assumption; Cadence's Go
+  /// client allows 1,000 concurrent activity executions).
   int decision_pollers = 2;
   int activity_pollers = 100;
   /// CPU to replay a workflow's history and decide (assumption).
