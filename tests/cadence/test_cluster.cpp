@@ -86,6 +86,8 @@ TEST_CASE("cadence: without faults every trip ends, is charged once, and every t
   CHECK(c.nondeterminism() == 0);
 }
 
+// Replay switched off issues find_driver again for the same history (test_replay.cpp), which
+// this test's one-ActivityScheduled-per-activity check would catch.
 TEST_CASE("cadence: workers that crash mid-decision and mid-activity lose nothing; replay "
           "issues no command twice",
           "[cadence][cluster][replay]") {

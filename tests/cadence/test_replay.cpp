@@ -41,15 +41,20 @@ TEST_CASE("cadence replay: a new workflow's first decision schedules find_driver
 
 TEST_CASE("cadence replay: a command already in the history is not issued again",
           "[cadence][replay]") {
-  // The worker that scheduled find_driver crashed; another replays the same history. (Confirmed
-  // able to fail: with WorkflowContext::issue treating every command as new, this decision
-  // re-issued find_driver and the test failed.)
+  // The worker that scheduled find_driver crashed; another replays the same history.
   WorkflowHistory h{"trip-1",
                     {ev(EventKind::kWorkflowStarted, -1, "trip", "1500"),
                      ev(EventKind::kActivityScheduled, 0, "find_driver", "trip-1")}};
   Decision d = decide(h);
   CHECK(d.commands.empty());
   CHECK(d.nondeterministic == 0);
+  // Without replay (the code re-run from the top, ignoring what the history records) the same
+  // history makes the worker schedule find_driver a second time: the check above would fail.
+  WorkflowContext naive(h, /*replay=*/false);
+  WorkflowCode code = trip_workflow(naive, kTimeouts);
+  Decision again = naive.decide(code);
+  REQUIRE(again.commands.size() == 1);
+  CHECK(again.commands[0].name == "find_driver");
 }
 
 TEST_CASE("cadence replay: recorded outcomes drive the code to its next command",

@@ -55,10 +55,6 @@ struct WorkerParams {
   Duration decision_cpu = Duration::millis(1);
   /// Timeout of a worker's calls to a history host (polls add poll_timeout).
   Duration rpc_timeout = Duration::seconds(1);
-  /// Replay workflow code against the recorded history, so commands already in it are not
-  /// issued again. False (a test switch): every decision re-runs the code from the top and
-  /// issues every command anew, as a job runner that restarts a script would.
-  bool replay = true;
   void validate() const;
 };
 
