@@ -22,7 +22,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEAS
 # Every benchmark target; tools/deps.sh above has installed the peers, so the SimGrid and ns-3
 # programs are among them.
 cmake --build "$build" --target phold world_bench dynamodb_storm world_simgrid ringpop_bench \
-  stripe_bench netflix_bench zuul_bench -j2
+  stripe_bench netflix_bench zuul_bench cadence_bench -j2
 
 ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not installed")
 simgrid_version=$(dpkg-query -W -f='${Version}' libsimgrid-dev 2>/dev/null || echo "not installed")
@@ -45,6 +45,8 @@ echo "results written to $out"
 { machine; "$build/bench/dynamodb_storm"; } | tee "$out_dir/dynamodb-storm-latest.txt"
 # Stripe's payment path (docs/performance.md, "Stripe payment path"): charges per CPU second.
 { machine; "$build/bench/stripe_bench" --reps 1; } | tee "$out_dir/stripe-latest.txt"
+# Cadence workflows (docs/performance.md, "Cadence: a day of trips"): events/s and peak memory.
+{ machine; "$build/bench/cadence_bench"; } | tee "$out_dir/cadence-latest.txt"
 # Netflix's models (docs/performance.md, "Netflix: ELB and EVCache"): simulated time per CPU s.
 { machine; "$build/bench/netflix_bench" --reps 1; } | tee "$out_dir/netflix-latest.txt"
 # The Zuul edge stack (docs/performance.md, "Netflix: Zuul"): requests per CPU second.
