@@ -2,10 +2,15 @@
 #include <faultline/sim/ringpop/cluster.hpp>
 #include <faultline/sim/ringpop/swim.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <algorithm>
 #include <cmath>
 
 namespace faultline::sim::ringpop {
+
+// Code probes (docs/cli.md, "Fault coverage"): recovery paths a sweep should reach.
+const ProbePoint kProbeDamped("ringpop/damping/flapper-evicted");
 
 using world::Payload;
 
@@ -86,6 +91,7 @@ void SwimMember::flapped(MemberId m) {
     }
     dd->damped = true;
     shared_.count("damped");
+    FAULTLINE_PROBE(shared_.sim(), kProbeDamped);
     // Evict the flapper: declare it faulty, so the ring stops routing to it.
     if (pingable(view_.status(m))) {
       const Entry before = view_.entry(m);

@@ -2,10 +2,15 @@
 #include <faultline/sim/ringpop/cluster.hpp>
 #include <faultline/sim/ringpop/swim.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <algorithm>
 #include <cmath>
 
 namespace faultline::sim::ringpop {
+
+// Code probes (docs/cli.md, "Fault coverage"): recovery paths a sweep should reach.
+const ProbePoint kProbeRefused("ringpop/forward/refused-on-checksum");
 
 using world::Payload;
 
@@ -84,6 +89,7 @@ void SwimMember::on_fwd_req(const FwdReq& r) {
   const auto& fp = shared_.params().forward;
   if (fp.refuse_on_checksum_mismatch && r.checksum != view_.checksum()) {
     shared_.count("forwards_refused");
+    FAULTLINE_PROBE(shared_.sim(), kProbeRefused);
     send(r.from, Payload::make<FwdResp>(FwdResp{r.id, self_, true}), 0);
     return;
   }

@@ -1,11 +1,18 @@
 #include <faultline/sim/ringpop/cluster.hpp>
 #include <faultline/sim/ringpop/swim.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 
 namespace faultline::sim::ringpop {
+
+// Code probes (docs/cli.md, "Fault coverage"): recovery paths a sweep should reach.
+const ProbePoint kProbeFullSync("ringpop/swim/full-sync");
+const ProbePoint kProbeHeal("ringpop/swim/partition-healed");
+const ProbePoint kProbeRefuted("ringpop/swim/suspicion-refuted");
 
 namespace {
 using world::Payload;
@@ -126,6 +133,7 @@ void SwimMember::on_ping(const Ping& p, world::NodeId /*reply_to*/) {
     ack.full = true;
     ack.changes = view_.snapshot(self_, incarnation());
     shared_.count("full_syncs");
+    FAULTLINE_PROBE(shared_.sim(), kProbeFullSync);
     if (reverse_jobs_ < params_.max_reverse_full_sync_jobs) {
       ++reverse_jobs_;
       send(p.from, Payload::make<SyncReq>(SyncReq{SyncKind::kReverseFullSync, self_, {}}), 0);
@@ -472,6 +480,7 @@ void SwimMember::merge_partition(const std::vector<Change>& theirs) {
   }
   if (disagreed) {
     shared_.count("heals");
+    FAULTLINE_PROBE(shared_.sim(), kProbeHeal);
   }
 }
 
@@ -488,6 +497,7 @@ void SwimMember::refute(std::uint32_t heard_incarnation) {
   view_.force(self_, Status::kAlive, inc);
   dissem_.record({self_, Status::kAlive, inc, self_, inc});
   shared_.count("refutations");
+  FAULTLINE_PROBE(shared_.sim(), kProbeRefuted);
   shared_.observe(self_, self_, Status::kAlive, Status::kAlive, inc, true);
   health(+1);  // Lifeguard: being suspected hints that we are the slow one
 }

@@ -200,6 +200,9 @@ Args parse_args(const std::vector<std::string>& args, std::size_t first,
     if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
       inline_value = arg.substr(arg.find('=') + 1);
       arg = arg.substr(0, arg.find('='));
+    } else if (arg.size() > 2 && arg.rfind("-j", 0) == 0) {
+      inline_value = arg.substr(2);  // -j2, as make and ctest take it
+      arg = "-j";
     }
     auto value = [&]() -> std::string {
       if (inline_value) {

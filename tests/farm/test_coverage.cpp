@@ -58,7 +58,10 @@ TEST_CASE("probes: registered before any run, counted per run, invisible to the 
   CHECK(std::count(all.begin(), all.end(), "farmtest/never-reached") == 1);
   // The models' recovery paths are marked.
   for (const char* name : {"spanner/paxos/leader-change", "spanner/placement/move-resumed",
-                           "dynamo/hinted-handoff/replayed", "dynamodb/storage/re-replication"}) {
+                           "dynamo/hinted-handoff/replayed", "dynamodb/storage/re-replication",
+                           "stripe/ledger/standby-promoted", "stripe/completer/finished-abandoned-key",
+                           "ringpop/swim/suspicion-refuted", "ringpop/swim/partition-healed"}) {
+    INFO(name);
     CHECK(std::count(all.begin(), all.end(), name) == 1);
   }
   // Counting does not touch the trace: the same hash with and without hits.

@@ -138,11 +138,18 @@ TEST_CASE("cli: sweep results do not depend on the number of threads", "[scenari
   std::string file = dir.write("toy.json", kToyScenario);
   cli({"sweep", file, "--seeds", "1..3", "-j", "1", "--json", dir.file("a.json"), "--quiet"});
   cli({"sweep", file, "--seeds", "1..3", "-j", "3", "--json", dir.file("b.json"), "--quiet"});
+  // -jN written together, as make and ctest take it.
+  REQUIRE(cli({"sweep", file, "--seeds", "1..3", "-j2", "--json", dir.file("c.json"), "--quiet"})
+              .code == 0);
+  CHECK(cli({"sweep", file, "--seeds", "1..3", "-jx", "--quiet"}).code == 2);
   Json a = read_json(dir.file("a.json"));
   Json b = read_json(dir.file("b.json"));
+  Json c = read_json(dir.file("c.json"));
   REQUIRE(a["runs"].size() == 9);
+  REQUIRE(c["runs"].size() == 9);
   for (std::size_t i = 0; i < a["runs"].size(); ++i) {
     CHECK(a["runs"][i]["trace_hash"] == b["runs"][i]["trace_hash"]);
+    CHECK(a["runs"][i]["trace_hash"] == c["runs"][i]["trace_hash"]);
   }
 }
 
