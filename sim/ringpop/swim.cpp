@@ -305,7 +305,7 @@ void SwimMember::probe() {
     schedule_probe(period_delay());
     return;
   }
-  shared_.count("probes");
+  shared_.count_probe();
   shared_.probing(target);
   probe_seq_ = ++seq_;
   probe_target_ = target;

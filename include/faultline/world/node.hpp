@@ -138,6 +138,7 @@ public:
     void await_resume() const noexcept {}
 
   private:
+    friend class Node;
     Node* n_;
     Duration d_;
     EventId event_;
@@ -324,11 +325,21 @@ private:
   void run_parked();
   void run_or_defer(std::function<void()> fn);
   /// A Node::after timer as an event: carries a prefetch hook, so that the event queue warms
-  /// the node, its program and what the program says its timers read before it runs.
+  /// the node, its program and what the program says its timers read before it runs. The
+  /// function lives behind a pointer so that the event fits a queue slot's inline storage:
+  /// the queue runs hooks only for callables stored inline, and a 40-byte {node, function}
+  /// was boxed, which left every timer's hook dead (issue #20).
   struct TimerEvent {
     Node* node;
-    std::function<void()> fn;
-    void operator()() { node->run_or_defer(std::move(fn)); }
+    std::unique_ptr<std::function<void()>> fn;
+    void operator()() { node->run_or_defer(std::move(*fn)); }
+    void prefetch(unsigned stage) const;
+  };
+  /// A sleeping coroutine's wake-up as an event, with a hook that warms the awaiter (in the
+  /// coroutine's frame), the node and the frame's first lines before it resumes.
+  struct SleepEvent {
+    SleepAwaiter* awaiter;
+    void operator()() const { awaiter->n_->wake(awaiter->waiter_); }
     void prefetch(unsigned stage) const;
   };
 
