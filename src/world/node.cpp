@@ -500,31 +500,28 @@ EventId Node::after(Duration d, std::function<void()> fn) {
   static_assert(sizeof(TimerEvent) <= kInlineCallableBytes && PrefetchingCallable<TimerEvent>);
   static_assert(sizeof(SleepEvent) <= kInlineCallableBytes && PrefetchingCallable<SleepEvent>);
   return process_.schedule_after(
-      d, TimerEvent{this, std::make_unique<std::function<void()>>(std::move(fn))});
+      d, TimerEvent{this, program_.get(), std::make_unique<std::function<void()>>(std::move(fn))});
 }
 
 void Node::TimerEvent::prefetch(unsigned stage) const {
-  // Stage 0 (three events ahead): the node's hot lines. Stage 1: its program's first lines.
-  // Stage 2: what the program's timers read next (its own hook, now that it is cached).
+  // Stage 0 (three events ahead): the node's hot lines, the function and the program's first
+  // lines, all known without reading anything. Stages 1 and 2: the program's own hook, which
+  // reads what stage 0 fetched and fetches what the timer reads next.
   if (stage == 0) {
     const auto* p = reinterpret_cast<const char*>(node);
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
     __builtin_prefetch(fn.get());
-    return;
-  }
-  const Program* prog = node->program_.get();
-  if (prog == nullptr) {
-    return;
-  }
-  if (stage == 1) {
-    const auto* p = reinterpret_cast<const char*>(prog);
-    for (int line = 0; line < 6; ++line) {
-      __builtin_prefetch(p + 64 * line);
+    if (const auto* q = reinterpret_cast<const char*>(program)) {
+      for (int line = 0; line < 6; ++line) {
+        __builtin_prefetch(q + 64 * line);
+      }
     }
     return;
   }
-  prog->prefetch_timer(0);
+  if (program != nullptr) {
+    program->prefetch_timer(stage - 1);
+  }
 }
 
 void Node::compute(Duration service_time, std::function<void()> done) {
