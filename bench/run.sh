@@ -3,7 +3,8 @@
 # benchmarks alike) and runs them one after the other, each writing its results with a
 # description of the machine to bench/results/: the PHOLD comparison with ns-3 and SimGrid
 # (phold-latest.txt), the DynamoDB storm (dynamodb-storm-latest.txt), the world benchmark
-# (world-latest.txt) and its workloads on SimGrid (world-simgrid-latest.txt). Extra arguments go
+# (world-latest.txt) and its workloads on SimGrid (world-simgrid-latest.txt), and every model's
+# cost growth (growth-latest.md, bench/growth.py). Extra arguments go
 # to the phold program (e.g. --reps 5, --scale 0.5, --no-ns3, --no-simgrid).
 set -euo pipefail
 
@@ -69,3 +70,8 @@ echo "results written to $out"
 # minutes, then SWIM's scaling figures over n = 10 ... 10,000.
 { machine; "$build/bench/ringpop_bench" speed; } | tee "$out_dir/ringpop-speed-latest.txt"
 { machine; "$build/bench/ringpop_bench" figures; } | tee "$out_dir/ringpop-figures-latest.txt"
+# Cost growth per model (docs/performance.md, "Cost growth with size and run length"): every
+# model's scenario at 1x/4x/16x size and duration through the CLI, CPU per event and peak RSS.
+cmake --build "$build" --target faultline -j2
+python3 "$root/bench/growth.py" --faultline "$build/src/cli/faultline" \
+  --out "$out_dir/growth-latest.md"

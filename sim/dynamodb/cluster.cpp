@@ -146,10 +146,10 @@ struct DynamoDbCluster::State {
   NodeId metadata_for(int node) const {
     const int cells = params.metadata.cells;
     const int cell = cell_of[static_cast<std::size_t>(node)];
-    int in_cell = 0;
-    for (int j = cell; j < active_instances; j += cells) {
-      ++in_cell;
-    }
+    // The active instances of the cell are cell, cell + cells, ... below active_instances
+    // (validate() keeps cells <= instances, so there is at least one): counted, not walked,
+    // so a check-in costs the same in a fleet of any size.
+    const int in_cell = (active_instances - cell + cells - 1) / cells;
     const int k = static_cast<int>(assign_key[static_cast<std::size_t>(node)] % static_cast<std::uint64_t>(in_cell));
     return metadata_ids[static_cast<std::size_t>(cell + k * cells)];
   }

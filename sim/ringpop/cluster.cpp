@@ -50,6 +50,13 @@ void ClusterShared::count(std::string_view what) {
   sim().metrics().counter(std::string("ringpop.") + std::string(what)).inc();
 }
 
+void ClusterShared::count_probe() {
+  if (probes_ == nullptr) {
+    probes_ = &sim().metrics().counter("ringpop.probes");
+  }
+  probes_->inc();
+}
+
 void ClusterShared::note_faults() {
   const auto& fired = world_->faults().fired();
   for (; faults_seen_ < fired.size(); ++faults_seen_) {

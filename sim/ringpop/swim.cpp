@@ -262,13 +262,18 @@ Duration SwimMember::period_delay() {
 }
 
 void SwimMember::prefetch_timer(unsigned stage) const {
-  // Most timers are the next probe: it reads the next slot of the probe order and the window
-  // of recent probe times. A hint only.
-  (void)stage;
-  if (order_pos_ < order_.size()) {
-    __builtin_prefetch(order_.data() + order_pos_);
+  // Most timers are the next probe: it reads the next slot of the probe order, the window of
+  // recent probe times and then (stage 1, once the slot is here) the view's entry for the
+  // member in that slot, which decides whether it is probed. A hint only.
+  if (order_pos_ >= order_.size()) {
+    return;
   }
-  __builtin_prefetch(recent_probe_times_.data());
+  if (stage == 0) {
+    __builtin_prefetch(order_.data() + order_pos_);
+    __builtin_prefetch(recent_probe_times_.data());
+    return;
+  }
+  __builtin_prefetch(&view_.entry(order_[order_pos_]));
 }
 
 void SwimMember::schedule_probe(Duration delay) {
@@ -313,7 +318,7 @@ void SwimMember::probe() {
     schedule_probe(period_delay());
     return;
   }
-  shared_.count("probes");
+  shared_.count_probe();
   shared_.probing(target);
   probe_seq_ = ++seq_;
   probe_target_ = target;

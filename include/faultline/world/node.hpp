@@ -40,9 +40,10 @@ public:
   virtual ~Program() = default;
   /// Called once per incarnation, right after construction: register handlers, spawn tasks.
   virtual void start(Node& node) { (void)node; }
-  /// Called about one event before one of this node's Node::after timers runs (see
-  /// Node::TimerEvent), with the program object already being fetched: prefetch what the
-  /// timers will read. Only a hint; it must not change any state.
+  /// Called two events (stage 0) and one event (stage 1) before one of this node's
+  /// Node::after timers runs (see Node::TimerEvent), the program object's first lines having
+  /// been fetched one event before stage 0: prefetch what the timers will read, stage 1 what
+  /// stage 0 fetched leads to. Only a hint; it must not change any state.
   virtual void prefetch_timer(unsigned stage) const { (void)stage; }
 };
 
@@ -138,6 +139,7 @@ public:
     void await_resume() const noexcept {}
 
   private:
+    friend class Node;
     Node* n_;
     Duration d_;
     EventId event_;
@@ -324,11 +326,25 @@ private:
   void run_parked();
   void run_or_defer(std::function<void()> fn);
   /// A Node::after timer as an event: carries a prefetch hook, so that the event queue warms
-  /// the node, its program and what the program says its timers read before it runs.
+  /// the node, its program and what the program says its timers read before it runs. The
+  /// function lives behind a pointer so that the event fits a queue slot's inline storage:
+  /// the queue runs hooks only for callables stored inline, and a 40-byte {node, function}
+  /// was boxed, which left every timer's hook dead (issue #20).
   struct TimerEvent {
     Node* node;
-    std::function<void()> fn;
-    void operator()() { node->run_or_defer(std::move(fn)); }
+    /// The incarnation's program when the timer was set (null during its construction): a
+    /// crash cancels the timer before it destroys the program, so the hook may read it, and
+    /// stage 0 can fetch it without first reading the node.
+    const Program* program;
+    std::unique_ptr<std::function<void()>> fn;
+    void operator()() { node->run_or_defer(std::move(*fn)); }
+    void prefetch(unsigned stage) const;
+  };
+  /// A sleeping coroutine's wake-up as an event, with a hook that warms the awaiter (in the
+  /// coroutine's frame), the node and the frame's first lines before it resumes.
+  struct SleepEvent {
+    SleepAwaiter* awaiter;
+    void operator()() const { awaiter->n_->wake(awaiter->waiter_); }
     void prefetch(unsigned stage) const;
   };
 

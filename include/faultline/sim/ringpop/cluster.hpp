@@ -81,6 +81,9 @@ public:
   /// `target` is being probed (for the time to the first probe of a crashed member).
   void probing(MemberId target);
   void count(std::string_view what);
+  /// count("probes"), once per protocol period of every member: the counter is looked up
+  /// once (on first use, so the metrics hold the same names as before), not per probe.
+  void count_probe();
 
   // --- measures --------------------------------------------------------------------------
   SwimMember* member(MemberId m) const { return live_[m]; }
@@ -109,6 +112,7 @@ private:
   std::vector<Declaration> declarations_;
   std::size_t faults_seen_ = 0;
   std::uint64_t messages_ = 0;
+  Counter* probes_ = nullptr;
   std::uint64_t false_positives_ = 0;
   std::uint64_t healthy_marked_faulty_ = 0;
   std::uint64_t faulty_declarations_ = 0;

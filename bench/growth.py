@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""How each model's cost grows with cluster size and with run length (issue #20).
+
+For every model, one scenario file is run through the `faultline` CLI at 1x, 4x and 16x its
+size (every count that makes the cluster and its load bigger, scaled together, so the load per
+server stays the same) and at 1x, 4x and 16x its duration, with the scenario's seed. Each run
+is a separate process; its CPU time (user + sys) and peak resident memory come from wait4(),
+and its event count from `run --json`. Points are repeated --reps times, interleaved (every
+point once, then every point again), so a burst of load from other processes on a shared
+machine hits all points alike; the table gives the median and the min-max spread of the CPU
+time per event. --max-minutes stops starting new repetitions once that much wall time has
+gone (the report says how many ran). Expectations are not the point here: the scenario is
+copied without them (a scaled or shortened run need not tell the story), and for the
+costlier models with a shorter base duration than the file's (the 1x point); bad input
+(exit 2) is an error.
+
+Usage: bench/growth.py [--faultline PATH] [--reps N] [--only model,model] [--sizes 1,4,16]
+                       [--durations 1,4,16] [--max-minutes M] [--out FILE.md]
+Writes a Markdown report (machine, commit, load, the table) to --out (default
+bench/results/growth-latest.md) and prints it.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# model -> scenario, variant, and the params that grow with the cluster (JSON paths under
+# model.params, scaled from the file's own values) and, for duration, the times besides the
+# run's own duration that must stretch with it (a client population's stop time).
+MODELS = {
+    "services": {
+        "scenario": "metastable-retry-storm.json", "variant": "base",
+        "size": ["tiers.0.instances", "clients.0.processes"],
+    },
+    "dynamodb": {
+        "scenario": "dynamodb-2015-retry-storm.json", "variant": "base", "duration": "1h",
+        "size": ["storage.nodes_per_zone", "metadata.instances", "metadata.added_instances",
+                 "tables.0.count", "routers", "customers.0.processes",
+                 "customers.0.rate_per_s"],
+    },
+    "ringpop": {
+        "scenario": "ringpop-swim-at-scale.json", "variant": "base", "duration": "60s",
+        "size": ["members"],
+    },
+    "dynamo": {
+        "scenario": "dynamo-vnodes-node-failure.json", "variant": "base", "duration": "8s",
+        "size": ["nodes", "clients.0.processes", "clients.0.rate_per_s"],
+    },
+    "spanner": {
+        "scenario": "spanner-leader-hard-kill.json", "variant": "base",
+        "size": ["servers_per_zone", "groups", "keys", "workload.clients_per_zone"],
+    },
+    "evcache": {
+        "scenario": "evcache-zone-failure.json", "variant": "base",
+        "size": ["server.servers_per_zone", "client.ops_per_s", "client.keys",
+                 "store.concurrency", "store.queue_limit"],
+    },
+    "elb": {
+        "scenario": "netflix-christmas-eve-2012.json", "variant": "base",
+        "size": ["fleet.elbs", "families.0.rate_per_s", "families.1.rate_per_s",
+                 "families.2.rate_per_s"],
+    },
+    "stripe": {
+        "scenario": "stripe-double-charge.json", "variant": "keys-recovery-points-completer",
+        "duration": "3m", "base": {"clients.stop_at": "2m"},
+        "size": ["api.servers", "clients.customers"],
+        "duration_also": ["clients.stop_at"],
+    },
+    "contention": {
+        "scenario": "backoff-jitter-contention.json", "variant": "base",
+        "size": ["clients"],
+        "duration_also": [],
+    },
+}
+
+UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text):
+    """'1h30m' / '90s' / '250ms' -> seconds (the scenario files' duration strings)."""
+    total, pos = 0.0, 0
+    for m in re.finditer(r"([0-9.]+)(ns|us|ms|min|s|m|h)", text):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(text) or pos == 0:
+        raise ValueError(f"cannot read duration {text!r}")
+    return total
+
+
+def fmt_duration(seconds):
+    ms = round(seconds * 1000)
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def lookup(params, path):
+    node = params
+    for part in path.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def assign(params, path, value):
+    parts = path.split(".")
+    node = lookup(params, ".".join(parts[:-1])) if len(parts) > 1 else params
+    node[int(parts[-1]) if isinstance(node, list) else parts[-1]] = value
+
+
+def base_scenario(spec, doc, directory):
+    """The scenario as the 1x point runs it: no expectations, the model's base duration and
+    base params; written to `directory`. Returns (path, doc)."""
+    doc = json.loads(json.dumps(doc))
+    doc["expectations"] = []
+    if "duration" in spec:
+        doc["duration"] = spec["duration"]
+    for path, value in spec.get("base", {}).items():
+        assign(doc["model"]["params"], path, value)
+    path = os.path.join(directory, spec["scenario"])
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path, doc
+
+
+def overrides(spec, params, duration_s, size, length):
+    sets = []
+    for path in spec["size"]:
+        base = lookup(params, path)
+        value = base * size
+        sets.append((f"model.params.{path}", int(value) if isinstance(base, int) else value))
+    if length != 1:
+        sets.append(("duration", fmt_duration(duration_s * length)))
+        for path in spec.get("duration_also", []):
+            sets.append((f"model.params.{path}",
+                         fmt_duration(parse_duration(lookup(params, path)) * length)))
+    return sets
+
+
+def run_once(faultline, scenario, variant, sets):
+    """One run in its own process: (cpu seconds, peak RSS MiB, events, exit code)."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+        out = tmp.name
+    try:
+        cmd = [faultline, "run", scenario, "--variant", variant, "--quiet", "--json", out]
+        for path, value in sets:
+            cmd += ["--set", f"{path}={json.dumps(value) if not isinstance(value, str) else value}"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            raise RuntimeError(f"{' '.join(cmd)} exited {code}:\n{err}")
+        with open(out) as f:
+            result = json.load(f)["runs"][0]
+        cpu = usage.ru_utime + usage.ru_stime
+        return cpu, usage.ru_maxrss / 1024.0, result["events"], code
+    finally:
+        if os.path.exists(out):
+            os.remove(out)
+
+
+def machine_lines(faultline):
+    lines = []
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = re.search(r"^Model name:\s*(.*)$", lscpu, re.M)
+        l2 = re.search(r"^L2 cache:\s*(.*)$", lscpu, re.M)
+        l3 = re.search(r"^L3 cache:\s*(.*)$", lscpu, re.M)
+        lines.append(f"cpu:       {model.group(1) if model else '?'}, {os.cpu_count()} cores, "
+                     f"L2 {l2.group(1) if l2 else '?'}, L3 {l3.group(1) if l3 else '?'}")
+    except OSError:
+        lines.append("cpu:       lscpu not available")
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    lines.append(f"commit:    {commit}")
+    lines.append(f"binary:    {faultline}")
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--faultline", default=os.path.join(ROOT, "build", "src", "cli", "faultline"))
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--sizes", default="1,4,16")
+    ap.add_argument("--durations", default="1,4,16")
+    ap.add_argument("--max-minutes", type=float, default=0.0)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "growth-latest.md"))
+    a = ap.parse_args()
+    models = [m for m in MODELS if not a.only or m in a.only.split(",")]
+    sizes = [int(x) for x in a.sizes.split(",")]
+    durations = [int(x) for x in a.durations.split(",")]
+
+    points = []  # (model, size, length)
+    for m in models:
+        points += [(m, s, 1) for s in sizes]
+        points += [(m, 1, d) for d in durations if d != 1]
+    workdir = tempfile.mkdtemp(prefix="faultline-growth-")
+    docs, files = {}, {}
+    for m in models:
+        with open(os.path.join(ROOT, "scenarios", MODELS[m]["scenario"])) as f:
+            files[m], docs[m] = base_scenario(MODELS[m], json.load(f), workdir)
+
+    # Wall time only labels the report and bounds the benchmark's own length.
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = open("/proc/loadavg").read().split()[:3]
+    samples = {p: [] for p in points}
+    reps_done = 0
+    for rep in range(a.reps):
+        elapsed = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()
+        if rep > 0 and a.max_minutes > 0 and elapsed > a.max_minutes * 60:
+            break
+        reps_done += 1
+        for p in points:
+            m, size, length = p
+            spec, doc = MODELS[m], docs[m]
+            sets = overrides(spec, doc["model"]["params"], parse_duration(doc["duration"]),
+                             size, length)
+            try:
+                cpu, rss, events, code = run_once(a.faultline, files[m], spec["variant"], sets)
+            except RuntimeError as e:  # reported in the table; the other points still run
+                print(e, file=sys.stderr, flush=True)
+                cpu, rss, events, code = float("nan"), float("nan"), 0, 2
+            samples[p].append((cpu, rss, events, code))
+            print(f"rep {rep + 1}/{a.reps} {m:<10} size {size:>2}x duration {length:>2}x: "
+                  f"{events:>10} events {cpu:7.2f} s CPU {rss:7.1f} MiB "
+                  f"{cpu / max(events, 1) * 1e9:6.0f} ns/event", file=sys.stderr, flush=True)
+    load_after = open("/proc/loadavg").read().split()[:3]
+
+    out = ["# Cost growth per model (bench/growth.py)", ""]
+    out.append("```")
+    out.append(f"date:      {started.strftime('%Y-%m-%dT%H:%MZ')}")
+    out += machine_lines(a.faultline)
+    out.append(f"load avg:  {' '.join(load_before)} before, {' '.join(load_after)} after")
+    out.append(f"reps:      {reps_done} per point, interleaved; CPU = user + sys of the run's "
+               "process (wait4)")
+    out.append("```")
+    out.append("")
+    out.append("| model | scenario (variant), 1x duration | size | duration | events | ns CPU/event, median (min-max) | "
+               "vs 1x | peak RSS MiB | vs 1x | exit |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for m in models:
+        base = None
+        for p in [q for q in points if q[0] == m]:
+            _, size, length = p
+            per = [c / max(e, 1) * 1e9 for c, _, e, _ in samples[p]]
+            med = statistics.median(per)
+            rss = statistics.median([r for _, r, _, _ in samples[p]])
+            events = samples[p][0][2]
+            codes = sorted({c for _, _, _, c in samples[p]})
+            if base is None:
+                base = (med, rss)
+            where = f"{MODELS[m]['scenario']} ({MODELS[m]['variant']}), {docs[m]['duration']}"
+            out.append(f"| {m} | {where} | {size}x | {length}x | {events:,} | {med:.0f} "
+                       f"({min(per):.0f}-{max(per):.0f}) | {med / base[0]:.2f} | {rss:.0f} | "
+                       f"{rss / base[1]:.2f} | {','.join(map(str, codes))} |")
+    shutil.rmtree(workdir, ignore_errors=True)
+    text = "\n".join(out) + "\n"
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
