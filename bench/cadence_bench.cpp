@@ -6,6 +6,8 @@
 // the checkers' verdicts (every trip ends, every timer fires, every fare charged once).
 //
 // Process CPU time and peak RSS are read here, outside the simulation, only to measure it.
+#include "bench_util.hpp"
+
 #include <faultline/check/exactly_once.hpp>
 #include <faultline/sim/cadence/checkers.hpp>
 #include <faultline/sim/cadence/cluster.hpp>
@@ -23,19 +25,11 @@
 using namespace faultline;
 using namespace faultline::sim::cadence;
 
+using faultline::bench::cpu_seconds;
+using faultline::bench::median_by_cpu;
+using faultline::bench::peak_rss_mib;
+
 namespace {
-
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
-}
 
 void random_faults(world::FaultInjector& f, world::FaultKind kind, const char* group,
                    Duration mean, Duration length, Duration end) {

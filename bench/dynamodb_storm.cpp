@@ -11,6 +11,8 @@
 //
 // Usage: dynamodb_storm [--hours H] [--seed S]
 // Wall-clock time is read here, outside the simulation, only to measure the simulator.
+#include "bench_util.hpp"
+
 #include <faultline/sim/dynamodb/cluster.hpp>
 #include <faultline/world/world.hpp>
 
@@ -25,13 +27,11 @@ using namespace faultline;
 using namespace faultline::literals;
 using namespace faultline::sim::dynamodb;
 
-namespace {
+using faultline::bench::cpu_seconds;
+using faultline::bench::median_by_cpu;
+using faultline::bench::peak_rss_mib;
 
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+namespace {
 
 DynamoDbParams fleet() {
   DynamoDbParams p;

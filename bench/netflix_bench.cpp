@@ -9,6 +9,8 @@
 //            reports reads, events, CPU seconds and reads per CPU second.
 // Median of --reps runs. Process CPU time is read here, outside the simulation, only to measure
 // the simulator.
+#include "bench_util.hpp"
+
 #include <faultline/sim/elb/region.hpp>
 #include <faultline/sim/evcache/cluster.hpp>
 #include <faultline/sim/regions/multi_region.hpp>
@@ -24,29 +26,17 @@
 
 using namespace faultline;
 
-namespace {
+using faultline::bench::cpu_seconds;
+using faultline::bench::median_by_cpu;
+using faultline::bench::peak_rss_mib;
 
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+namespace {
 
 struct Run {
   std::uint64_t requests = 0;
   std::uint64_t events = 0;
   double cpu = 0;
 };
-
-template <typename F>
-Run median(int reps, F&& once) {
-  std::vector<Run> runs;
-  for (int k = 0; k < reps; ++k) {
-    runs.push_back(once(static_cast<std::uint64_t>(k + 1)));
-  }
-  std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.cpu < b.cpu; });
-  return runs[runs.size() / 2];
-}
 
 std::uint64_t counter(const Simulation& sim, const std::string& name) {
   const auto* c = sim.metrics().find_counter(name);
@@ -140,7 +130,7 @@ int main(int argc, char** argv) {
   };
   for (Size z : {Size{450, 1.0, false}, Size{4500, 1.0, false}, Size{4500, 10.0, false},
                  Size{4500, 10.0, true}}) {
-    const Run m = median(
+    const Run m = median_by_cpu<Run>(
         reps, [&](std::uint64_t seed) { return elb_run(z.fleet, z.scale, z.failover, seed); });
     fmt::print("{:>8} {:>7.0f}x {:>9} {:>14} {:>12} {:>10.3f} {:>16.0f}\n", z.fleet + 3, z.scale,
                z.failover ? "dns" : "-", m.requests, m.events, m.cpu, 25.0 / m.cpu);
@@ -149,7 +139,8 @@ int main(int argc, char** argv) {
   fmt::print("{:>8} {:>10} {:>12} {:>10} {:>18}\n", "scale", "requests", "events", "cpu s",
              "requests / cpu s");
   for (double scale : {1.0, 10.0}) {
-    const Run m = median(reps, [&](std::uint64_t seed) { return regions_run(scale, seed); });
+    const Run m =
+        median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return regions_run(scale, seed); });
     fmt::print("{:>7.0f}x {:>10} {:>12} {:>10.3f} {:>18.0f}\n", scale, m.requests, m.events,
                m.cpu, static_cast<double>(m.requests) / m.cpu);
   }
@@ -157,7 +148,7 @@ int main(int argc, char** argv) {
   fmt::print("{:>10} {:>10} {:>12} {:>10} {:>16}\n", "ops/s", "reads", "events", "cpu s",
              "reads / cpu s");
   for (double ops : {1000.0, 10000.0, 50000.0}) {
-    const Run m = median(reps, [&](std::uint64_t seed) { return evcache_run(ops, seed); });
+    const Run m = median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return evcache_run(ops, seed); });
     fmt::print("{:>10.0f} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", ops, m.requests, m.events, m.cpu,
                static_cast<double>(m.requests) / m.cpu);
   }

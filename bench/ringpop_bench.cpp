@@ -10,6 +10,8 @@
 //       to the first suspicion, and from the first faulty declaration until every live member
 //       holds it faulty (dissemination), and messages per member per second. Output is the
 //       table the story page shows.
+#include "bench_util.hpp"
+
 #include <faultline/sim/ringpop/cluster.hpp>
 #include <faultline/sim/ringpop/swim.hpp>
 #include <faultline/simulation.hpp>
@@ -29,19 +31,11 @@
 using namespace faultline;
 using namespace faultline::sim::ringpop;
 
+using faultline::bench::cpu_seconds;
+using faultline::bench::median_by_cpu;
+using faultline::bench::peak_rss_mib;
+
 namespace {
-
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
 
 struct Outcome {
   std::uint32_t members = 0;

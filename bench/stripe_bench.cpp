@@ -5,6 +5,8 @@
 // process CPU seconds, events, and charges per CPU second. Median of --reps runs.
 //
 // Process CPU time is read here, outside the simulation, only to measure the simulator.
+#include "bench_util.hpp"
+
 #include <faultline/sim/stripe/cluster.hpp>
 #include <faultline/simulation.hpp>
 #include <faultline/world/fault.hpp>
@@ -20,13 +22,11 @@
 using namespace faultline;
 using namespace faultline::sim::stripe;
 
-namespace {
+using faultline::bench::cpu_seconds;
+using faultline::bench::median_by_cpu;
+using faultline::bench::peak_rss_mib;
 
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+namespace {
 
 struct Run {
   std::size_t charges = 0;

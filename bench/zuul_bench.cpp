@@ -6,6 +6,8 @@
 //           minute) for 200 simulated seconds under Zuul 1 and Zuul 2.
 // Median of --reps runs. Process CPU time is read here, outside the simulation, only to measure
 // the simulator.
+#include "bench_util.hpp"
+
 #include <faultline/sim/zuul/stack.hpp>
 #include <faultline/simulation.hpp>
 #include <faultline/world/world.hpp>
@@ -21,29 +23,17 @@
 using namespace faultline;
 namespace zu = faultline::sim::zuul;
 
-namespace {
+using faultline::bench::cpu_seconds;
+using faultline::bench::median_by_cpu;
+using faultline::bench::peak_rss_mib;
 
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+namespace {
 
 struct Run {
   std::uint64_t requests = 0;
   std::uint64_t events = 0;
   double cpu = 0;
 };
-
-template <typename F>
-Run median(int reps, F&& once) {
-  std::vector<Run> runs;
-  for (int k = 0; k < reps; ++k) {
-    runs.push_back(once(static_cast<std::uint64_t>(k + 1)));
-  }
-  std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.cpu < b.cpu; });
-  return runs[runs.size() / 2];
-}
 
 std::uint64_t requests(const Simulation& sim) {
   const auto* c = sim.metrics().find_counter(zu::scope_names("devices").requests);
@@ -124,7 +114,7 @@ int main(int argc, char** argv) {
   fmt::print("{:>8} {:>10} {:>12} {:>10} {:>16} {:>16}\n", "req/s", "requests", "events", "cpu s",
              "requests / cpu s", "sim days / cpu s");
   for (double scale : {1.0, 4.0, 16.0}) {
-    const Run m = median(reps, [&](std::uint64_t seed) { return chaos_run(scale, seed); });
+    const Run m = median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return chaos_run(scale, seed); });
     fmt::print("{:>8.1f} {:>10} {:>12} {:>10.3f} {:>16.0f} {:>16.1f}\n", 0.1 * scale, m.requests,
                m.events, m.cpu, static_cast<double>(m.requests) / m.cpu, 14.0 / m.cpu);
   }
@@ -132,7 +122,7 @@ int main(int argc, char** argv) {
   fmt::print("{:>20} {:>10} {:>12} {:>10} {:>16}\n", "mode", "requests", "events", "cpu s",
              "requests / cpu s");
   for (auto mode : {zu::Mode::thread_per_request, zu::Mode::event_loop}) {
-    const Run m = median(reps, [&](std::uint64_t seed) { return slow_run(mode, seed); });
+    const Run m = median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return slow_run(mode, seed); });
     fmt::print("{:>20} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", zu::to_string(mode), m.requests,
                m.events, m.cpu, static_cast<double>(m.requests) / m.cpu);
   }
