@@ -1,0 +1,112 @@
+// Worker nodes: the stateless front of Schemaless. A write goes to its cluster's master (by the
+// row key's shard) and, with buffered writes, to a randomly chosen other cluster's master too
+// (its buffer table); it succeeds only when both confirm. A read goes to the master (read your
+// writes) or, with read_from: minion, to a random minion of the cluster (possibly stale).
+#include "internal.hpp"
+
+#include <fmt/format.h>
+
+namespace faultline::sim::schemaless::detail {
+
+using world::Message;
+using world::Node;
+using world::Payload;
+using world::Reply;
+
+namespace {
+
+bool clean(std::string_view text) {
+  return text.find_first_of("\t\n") == std::string_view::npos;
+}
+
+class WorkerProgram : public world::Program {
+public:
+  WorkerProgram(SchemalessCluster::State& s, int index, Node& node)
+      : s_(s), node_(node), rng_(node.sim().rng(fmt::format("schemaless/worker/{}", index))) {}
+
+  void start(Node& node) override {
+    node.on_request([this](Message m) { return serve(std::move(m)); });
+  }
+
+private:
+  Task<Reply> serve(Message m) {
+    co_await node_.compute(s_.p.worker.request_cpu);
+    if (const auto* put = m.payload.get<PutRequest>()) {
+      const PutStatus st = co_await write(put->cell);
+      co_return Reply{Payload::make<PutResponse>(PutResponse{st}), kSmallBytes};
+    }
+    if (const auto* get = m.payload.get<GetRequest>()) {
+      GetResponse out = co_await read(*get);
+      std::uint64_t bytes = kSmallBytes;
+      for (const Cell& c : out.cells) {
+        bytes += c.body.size();
+      }
+      co_return Reply{Payload::make<GetResponse>(std::move(out)), bytes};
+    }
+    co_return Reply{};
+  }
+
+  Task<PutStatus> write(Cell cell) {
+    const CellAddress& a = cell.address;
+    if (!clean(a.row) || !clean(a.column) || !clean(cell.body) || a.row.empty() ||
+        a.column.empty() || a.ref < 1) {
+      co_return PutStatus::kInvalid;
+    }
+    const int c = s_.cluster_of(a.row);
+    std::vector<world::NodeId> dsts{s_.master_node(c)};
+    if (s_.p.buffer.enabled) {
+      auto other = static_cast<int>(rng_.below(static_cast<std::uint64_t>(s_.p.storage.clusters - 1)));
+      other += other >= c ? 1 : 0;
+      dsts.push_back(s_.master_node(other));
+    }
+    const std::size_t needed = dsts.size();
+    const std::uint64_t bytes = kSmallBytes + cell.body.size();
+    world::Node::QuorumResult q =
+        co_await node_.call_quorum(std::move(dsts), Payload::make<WriteCell>(WriteCell{cell, c}),
+                                   bytes, s_.p.storage.request_timeout, needed);
+    std::size_t good = 0;
+    for (std::size_t i = 0; i < q.replies.size(); ++i) {
+      if (!q.answered[i] || !q.replies[i].ok()) {
+        continue;
+      }
+      const WriteStatus st = q.replies[i].payload.as<WriteReply>().status;
+      if (st == WriteStatus::kConflict) {
+        co_return PutStatus::kConflict;
+      }
+      good += st == WriteStatus::kOk || st == WriteStatus::kExists ? 1 : 0;
+    }
+    co_return good == needed ? PutStatus::kOk : PutStatus::kUnavailable;
+  }
+
+  Task<GetResponse> read(GetRequest get) {
+    const int c = s_.cluster_of(get.row);
+    world::NodeId dst = s_.master_node(c);
+    if (s_.p.worker.read_from == ReadFrom::kMinion && s_.p.storage.minions > 0) {
+      const int master = s_.dir[static_cast<std::size_t>(c)].master;
+      auto r = static_cast<int>(rng_.below(static_cast<std::uint64_t>(s_.p.storage.minions)));
+      r += r >= master ? 1 : 0;
+      dst = s_.storage_ids[static_cast<std::size_t>(c)][static_cast<std::size_t>(r)];
+    }
+    world::RpcResult res = co_await node_.call(dst, Payload::make<ReadCells>(ReadCells{get}),
+                                               kSmallBytes, s_.p.storage.request_timeout);
+    GetResponse out;
+    if (res.ok()) {
+      const auto& rr = res.payload.as<ReadReply>();
+      out.ok = rr.ok;
+      out.cells = rr.cells;
+    }
+    co_return out;
+  }
+
+  SchemalessCluster::State& s_;
+  Node& node_;
+  Rng rng_;
+};
+
+}  // namespace
+
+world::ProgramFactory worker_factory(SchemalessCluster::State& s, int index) {
+  return [&s, index](Node& n) { return std::make_unique<WorkerProgram>(s, index, n); };
+}
+
+}  // namespace faultline::sim::schemaless::detail
