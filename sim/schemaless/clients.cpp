@@ -67,7 +67,7 @@ private:
   }
 
   /// One cell write with its retries; true once acknowledged.
-  Task<bool> put(Cell cell, Rng& rng) {
+  Task<bool> put(const Cell& cell, Rng& rng) {
     const ClientParams& cp = s_.p.clients;
     const auto& names = metric_names();
     s_.counter(names.writes).inc();
@@ -76,8 +76,9 @@ private:
         .max_attempts = cp.max_attempts, .base = cp.retry_base, .cap = cp.retry_cap});
     for (int attempt = 1;; ++attempt) {
       s_.counter(names.write_attempts).inc();
-      RpcResult r = co_await node_.call(any_worker(rng), Payload::make<PutRequest>(PutRequest{cell}),
-                                        cp.body_bytes, cp.timeout);
+      const world::NodeId worker = any_worker(rng);
+      const Payload req = Payload::make<PutRequest>(PutRequest{cell});
+      RpcResult r = co_await node_.call(worker, req, cp.body_bytes, cp.timeout);
       const PutStatus st = r.ok() ? r.payload.as<PutResponse>().status : PutStatus::kUnavailable;
       if (st == PutStatus::kOk) {
         s_.counter(names.write_successes).inc();
@@ -99,9 +100,9 @@ private:
     s_.counter(names.reads).inc();
     s_.counter(names.read_attempts).inc();
     const Time began = node_.sim().now();
-    RpcResult r = co_await node_.call(
-        any_worker(rng), Payload::make<GetRequest>(GetRequest{GetKind::kLatest, row, "STATUS", 0}),
-        kSmallBytes, s_.p.clients.timeout);
+    const world::NodeId worker = any_worker(rng);
+    const Payload req = Payload::make<GetRequest>(GetRequest{GetKind::kLatest, row, "STATUS", 0});
+    RpcResult r = co_await node_.call(worker, req, kSmallBytes, s_.p.clients.timeout);
     if (!r.ok() || !r.payload.as<GetResponse>().ok) {
       s_.counter(names.read_failures).inc();
       co_return;

@@ -189,20 +189,22 @@ private:
   }
 
   Task<void> persist_gen() {
-    disk().append_now("gen", fmt::format("{} {}\n", gen_, synced_epoch_));
-    co_await disk().fsync("gen");
+    const std::string file = "gen";
+    disk().append_now(file, fmt::format("{} {}\n", gen_, synced_epoch_));
+    co_await disk().fsync(file);
   }
 
   /// Appends one entry (page cache, memory), fsyncs; true once it is durable.
   Task<bool> append_durably(char type, int cluster, const Cell& cell) {
     const std::string text = encode_cell(type, cluster, cell);
-    if (disk().append_now(log_file(), text) != world::IoStatus::kOk) {
+    const std::string file = log_file();
+    if (disk().append_now(file, text) != world::IoStatus::kOk) {
       co_return false;
     }
     apply(*decode(text));
     const std::size_t upto = entries_.size();
     const std::uint64_t gen = gen_;
-    const world::IoStatus st = co_await disk().fsync(log_file());
+    const world::IoStatus st = co_await disk().fsync(file);
     if (st != world::IoStatus::kOk || gen != gen_) {
       co_return false;
     }
@@ -225,8 +227,11 @@ private:
   // --- requests --------------------------------------------------------------------------
   Task<Reply> serve(Message m) {
     co_await node_.compute(s_.p.storage.request_cpu);
+    // Every co_await's result goes to a local first: g++ 12 mishandles class temporaries
+    // with destructors in the operand of a co_await (a double free).
     if (const auto* w = m.payload.get<WriteCell>()) {
-      co_return reply(co_await write(w->cell, w->cluster));
+      const WriteStatus st = co_await write(w->cell, w->cluster);
+      co_return reply(st);
     }
     if (const auto* r = m.payload.get<ReadCells>()) {
       ReadReply out;
@@ -248,7 +253,8 @@ private:
       co_return Reply{Payload::make<ReadReply>(std::move(out)), bytes};
     }
     if (const auto* rep = m.payload.get<Replicate>()) {
-      co_return Reply{Payload::make<ReplicateAck>(co_await on_replicate(*rep)), kSmallBytes};
+      const ReplicateAck ack = co_await on_replicate(*rep);
+      co_return Reply{Payload::make<ReplicateAck>(ack), kSmallBytes};
     }
     if (m.payload.get<Health>() != nullptr) {
       co_return Reply{
@@ -305,7 +311,7 @@ private:
     return Reply{Payload::make<WriteReply>(WriteReply{st}), kSmallBytes};
   }
 
-  Task<WriteStatus> write(Cell cell, int cluster) {
+  Task<WriteStatus> write(const Cell& cell, int cluster) {
     if (!is_master()) {
       co_return WriteStatus::kNotMaster;
     }
@@ -316,7 +322,8 @@ private:
         if (!same) {
           co_return WriteStatus::kConflict;
         }
-        co_return co_await await_durable(it->second) ? WriteStatus::kExists : WriteStatus::kError;
+        const bool durable = co_await await_durable(it->second);
+        co_return durable ? WriteStatus::kExists : WriteStatus::kError;
       }
       const bool ok = co_await append_durably('C', cluster, cell);
       if (ok) {
@@ -391,8 +398,8 @@ private:
       bytes += entries_[k].line->size();
     }
     const world::NodeId dst = s_.storage_ids[static_cast<std::size_t>(cluster_)][i];
-    RpcResult res = co_await node_.call(dst, Payload::make<Replicate>(std::move(rep)), bytes,
-                                        s_.p.storage.request_timeout);
+    const Payload req = Payload::make<Replicate>(std::move(rep));
+    RpcResult res = co_await node_.call(dst, req, bytes, s_.p.storage.request_timeout);
     inflight_[i] = false;
     if (res.ok()) {
       const auto& a = res.payload.as<ReplicateAck>();
@@ -422,11 +429,12 @@ private:
       text += *l;
     }
     const std::uint64_t gen = gen_;
-    if (disk().append_now(log_file(), text) != world::IoStatus::kOk) {
+    const std::string file = log_file();
+    if (disk().append_now(file, text) != world::IoStatus::kOk) {
       co_return out;
     }
-    if (co_await disk().fsync(log_file()) != world::IoStatus::kOk || gen != gen_ ||
-        entries_.size() != rep.first) {
+    const world::IoStatus st = co_await disk().fsync(file);
+    if (st != world::IoStatus::kOk || gen != gen_ || entries_.size() != rep.first) {
       co_return out;
     }
     for (const Line& l : rep.lines) {
@@ -444,8 +452,9 @@ private:
       const auto c = static_cast<std::size_t>(cluster_);
       const SchemalessCluster::State::Directory d = s_.dir[c];
       if (d.master != replica_) {
-        RpcResult res = co_await node_.call(s_.master_node(cluster_), Payload::make<Snapshot>(),
-                                            kSmallBytes, s_.p.storage.request_timeout * 10);
+        const Payload req = Payload::make<Snapshot>();
+        RpcResult res = co_await node_.call(s_.master_node(cluster_), req, kSmallBytes,
+                                            s_.p.storage.request_timeout * 10);
         if (res.ok() && res.payload.as<SnapshotReply>().ok && s_.dir[c].epoch == d.epoch) {
           const auto& snap = res.payload.as<SnapshotReply>();
           ++gen_;
@@ -453,8 +462,9 @@ private:
           for (const Line& l : snap.lines) {
             text += *l;
           }
-          disk().append_now(log_file(), text);
-          co_await disk().fsync(log_file());
+          const std::string file = log_file();
+          disk().append_now(file, text);
+          co_await disk().fsync(file);
           synced_epoch_ = d.epoch;
           co_await persist_gen();
           reset_memory();
@@ -486,8 +496,8 @@ private:
         }
       }
       for (const auto& [cluster, cell] : batch) {
-        RpcResult res = co_await node_.call(s_.master_node(cluster),
-                                            Payload::make<CheckBuffered>(CheckBuffered{cell}),
+        const Payload req = Payload::make<CheckBuffered>(CheckBuffered{cell});
+        RpcResult res = co_await node_.call(s_.master_node(cluster), req,
                                             kSmallBytes + cell.body.size(),
                                             s_.p.storage.request_timeout);
         if (!is_master()) {
@@ -548,8 +558,8 @@ public:
 
 private:
   Task<HealthReply> health(world::NodeId id) {
-    RpcResult r = co_await node_.call(id, Payload::make<Health>(), kSmallBytes,
-                                      s_.p.storage.health_timeout);
+    const Payload req = Payload::make<Health>();
+    RpcResult r = co_await node_.call(id, req, kSmallBytes, s_.p.storage.health_timeout);
     co_return r.ok() ? r.payload.as<HealthReply>() : HealthReply{};
   }
 
@@ -583,9 +593,9 @@ private:
         continue;
       }
       const std::uint64_t epoch = s_.dir[ci].epoch + 1;
-      RpcResult res = co_await node_.call(s_.storage_ids[ci][static_cast<std::size_t>(best)],
-                                          Payload::make<Promote>(Promote{epoch}), kSmallBytes,
-                                          s_.p.storage.health_timeout);
+      const Payload req = Payload::make<Promote>(Promote{epoch});
+      RpcResult res = co_await node_.call(s_.storage_ids[ci][static_cast<std::size_t>(best)], req,
+                                          kSmallBytes, s_.p.storage.health_timeout);
       if (res.ok() && res.payload.as<Ack>().ok) {
         s_.dir[ci] = {best, epoch};
         fails = 0;

@@ -69,40 +69,40 @@ private:
       offset = std::numeric_limits<std::size_t>::max();  // start at the head
     }
     for (;;) {
-      RpcResult r = co_await node_.call(
-          s_.master_node(c),
-          Payload::make<Changes>(Changes{offset, "BASE", tp.batch}), kSmallBytes,
-          tp.call_timeout);
+      const Payload req = Payload::make<Changes>(Changes{offset, "BASE", tp.batch});
+      RpcResult r = co_await node_.call(s_.master_node(c), req, kSmallBytes, tp.call_timeout);
       if (!r.ok() || !r.payload.as<ChangesReply>().ok) {
         co_await node_.sleep(tp.poll_interval);
         continue;
       }
       const auto& ch = r.payload.as<ChangesReply>();
-      for (const Cell& cell : ch.cells) {
+      const std::vector<Cell> cells = ch.cells;
+      const std::size_t next = ch.next;
+      for (const Cell& cell : cells) {
         co_await call_until_done(cell);
       }
-      const bool moved = ch.next != offset;
-      offset = ch.next;
+      const bool moved = next != offset;
+      offset = next;
       if (moved && tp.durable_offsets) {
-        node_.host().disk().append_now(offset_file(c), fmt::format("{}\n", offset));
-        co_await node_.host().disk().fsync(offset_file(c));
+        const std::string file = offset_file(c);
+        node_.host().disk().append_now(file, fmt::format("{}\n", offset));
+        co_await node_.host().disk().fsync(file);
       }
-      if (ch.cells.empty()) {
+      if (cells.empty()) {
         co_await node_.sleep(tp.poll_interval);
       }
     }
   }
 
   /// bill_rider(row_key), retried with capped exponential backoff until it succeeds.
-  Task<void> call_until_done(Cell cell) {
+  Task<void> call_until_done(const Cell& cell) {
     const TriggerParams& tp = s_.p.triggers;
     resilience::Backoff backoff(resilience::RetryParams{
         .max_attempts = 100, .base = tp.retry_base, .cap = tp.retry_cap});
     for (int failures = 0;; ++failures) {
       s_.counter("schemaless/triggers/calls").inc();
-      RpcResult r = co_await node_.call(
-          s_.billing_id, Payload::make<Bill>(Bill{cell.address.row, cell.address.to_string()}),
-          kSmallBytes, tp.call_timeout);
+      const Payload req = Payload::make<Bill>(Bill{cell.address.row, cell.address.to_string()});
+      RpcResult r = co_await node_.call(s_.billing_id, req, kSmallBytes, tp.call_timeout);
       if (r.ok() && r.payload.as<BillReply>().ok) {
         co_return;
       }

@@ -32,11 +32,13 @@ private:
   Task<Reply> serve(Message m) {
     co_await node_.compute(s_.p.worker.request_cpu);
     if (const auto* put = m.payload.get<PutRequest>()) {
-      const PutStatus st = co_await write(put->cell);
+      const Cell cell = put->cell;
+      const PutStatus st = co_await write(cell);
       co_return Reply{Payload::make<PutResponse>(PutResponse{st}), kSmallBytes};
     }
     if (const auto* get = m.payload.get<GetRequest>()) {
-      GetResponse out = co_await read(*get);
+      const GetRequest g = *get;
+      GetResponse out = co_await read(g);
       std::uint64_t bytes = kSmallBytes;
       for (const Cell& c : out.cells) {
         bytes += c.body.size();
@@ -46,7 +48,7 @@ private:
     co_return Reply{};
   }
 
-  Task<PutStatus> write(Cell cell) {
+  Task<PutStatus> write(const Cell& cell) {
     const CellAddress& a = cell.address;
     if (!clean(a.row) || !clean(a.column) || !clean(cell.body) || a.row.empty() ||
         a.column.empty() || a.ref < 1) {
@@ -61,9 +63,10 @@ private:
     }
     const std::size_t needed = dsts.size();
     const std::uint64_t bytes = kSmallBytes + cell.body.size();
+    const Payload req = Payload::make<WriteCell>(WriteCell{cell, c});
     world::Node::QuorumResult q =
-        co_await node_.call_quorum(std::move(dsts), Payload::make<WriteCell>(WriteCell{cell, c}),
-                                   bytes, s_.p.storage.request_timeout, needed);
+        co_await node_.call_quorum(std::move(dsts), req, bytes, s_.p.storage.request_timeout,
+                                   needed);
     std::size_t good = 0;
     for (std::size_t i = 0; i < q.replies.size(); ++i) {
       if (!q.answered[i] || !q.replies[i].ok()) {
@@ -78,7 +81,7 @@ private:
     co_return good == needed ? PutStatus::kOk : PutStatus::kUnavailable;
   }
 
-  Task<GetResponse> read(GetRequest get) {
+  Task<GetResponse> read(const GetRequest& get) {
     const int c = s_.cluster_of(get.row);
     world::NodeId dst = s_.master_node(c);
     if (s_.p.worker.read_from == ReadFrom::kMinion && s_.p.storage.minions > 0) {
@@ -87,8 +90,8 @@ private:
       r += r >= master ? 1 : 0;
       dst = s_.storage_ids[static_cast<std::size_t>(c)][static_cast<std::size_t>(r)];
     }
-    world::RpcResult res = co_await node_.call(dst, Payload::make<ReadCells>(ReadCells{get}),
-                                               kSmallBytes, s_.p.storage.request_timeout);
+    const Payload req = Payload::make<ReadCells>(ReadCells{get});
+    world::RpcResult res = co_await node_.call(dst, req, kSmallBytes, s_.p.storage.request_timeout);
     GetResponse out;
     if (res.ok()) {
       const auto& rr = res.payload.as<ReadReply>();
