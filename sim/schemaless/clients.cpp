@@ -56,7 +56,9 @@ private:
     s_.base_history.invoke(n, node_.sim().now(), check::Op::request(row, row));
     if (co_await put(base, rng)) {
       s_.base_history.ok(n, node_.sim().now());
-      s_.acked_trips.insert(row);
+      if (s_.acked_trips.insert(row).second && s_.bills_per_trip.count(row) != 0) {
+        ++s_.trips_acked_and_billed;  // billed before the client saw the acknowledgement
+      }
     } else {
       s_.base_history.info(n, node_.sim().now());  // it may have been stored
     }

@@ -121,13 +121,35 @@ const check::History& SchemalessCluster::base_history() const { return s_->base_
 const std::vector<check::Effect>& SchemalessCluster::bills() const { return s_->bills; }
 
 std::uint64_t SchemalessCluster::lost_cells() const {
-  std::uint64_t n = 0;
-  for (const AckedWrite& w : s_->acked) {
-    const int c = s_->cluster_of(w.cell.address.row);
-    const CellTable* t = table(c, master_of(c));
-    n += t == nullptr || !t->contains(w.cell.address) ? 1 : 0;
+  // Which tables the masters are: a new master (or a rebuilt one) means checking all again.
+  std::vector<std::size_t> key;
+  for (int c = 0; c < s_->p.storage.clusters; ++c) {
+    key.push_back(static_cast<std::size_t>(master_of(c)));
+    key.push_back(reinterpret_cast<std::uintptr_t>(table(c, master_of(c))));
   }
-  return n;
+  auto& cache = s_->lost_cache;
+  if (cache.key != key) {
+    cache = {std::move(key), 0, {}};
+  }
+  auto missing = [&](std::size_t i) {
+    const CellAddress& a = s_->acked[i].cell.address;
+    const int c = s_->cluster_of(a.row);
+    const CellTable* t = table(c, master_of(c));
+    return t == nullptr || !t->contains(a);
+  };
+  std::vector<std::size_t> still;
+  for (std::size_t i : cache.missing) {
+    if (missing(i)) {
+      still.push_back(i);
+    }
+  }
+  for (; cache.checked < s_->acked.size(); ++cache.checked) {
+    if (missing(cache.checked)) {
+      still.push_back(cache.checked);
+    }
+  }
+  cache.missing = std::move(still);
+  return cache.missing.size();
 }
 
 std::uint64_t SchemalessCluster::buffered_cells() const {
@@ -139,20 +161,10 @@ std::uint64_t SchemalessCluster::buffered_cells() const {
 }
 
 std::uint64_t SchemalessCluster::unbilled_trips() const {
-  std::uint64_t n = 0;
-  for (const std::string& trip : s_->acked_trips) {
-    n += s_->bills_per_trip.count(trip) == 0 ? 1 : 0;
-  }
-  return n;
+  return s_->acked_trips.size() - s_->trips_acked_and_billed;
 }
 
-std::uint64_t SchemalessCluster::double_bills() const {
-  std::uint64_t n = 0;
-  for (const auto& [trip, count] : s_->bills_per_trip) {
-    n += static_cast<std::uint64_t>(count - 1);
-  }
-  return n;
-}
+std::uint64_t SchemalessCluster::double_bills() const { return s_->extra_bills; }
 
 std::uint64_t SchemalessCluster::failovers() const {
   const Counter* c = s_->sim->metrics().find_counter("schemaless/failovers");

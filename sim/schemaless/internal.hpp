@@ -122,6 +122,20 @@ struct SchemalessCluster::State {
   std::set<std::string> billed_cells;  // the billing service's own dedupe store
   std::set<std::string> acked_trips;
 
+  /// Probe caches: probes are sampled often and their answers change only when their inputs
+  /// grow (or a master changes), so a quiet window costs one computation.
+  /// lost_cells: the acknowledged writes checked so far against the masters named by `key`,
+  /// and which of them were missing (re-checked each time: a replay can bring one back).
+  struct LostCache {
+    std::vector<std::size_t> key;
+    std::size_t checked = 0;
+    std::vector<std::size_t> missing;
+  };
+  mutable LostCache lost_cache;
+  /// Kept as bills and acknowledgements arrive, so the probes are O(1).
+  std::uint64_t trips_acked_and_billed = 0;
+  std::uint64_t extra_bills = 0;
+
   Counter& counter(std::string_view name) { return sim->metrics().counter(name); }
   int replicas() const { return 1 + p.storage.minions; }
   int cluster_of(const std::string& row) const {

@@ -137,7 +137,12 @@ private:
     out.ok = true;
     if (!s_.p.billing.idempotent || s_.billed_cells.insert(bill.cell).second) {
       s_.bills.push_back({bill.trip, node_.sim().now(), "billed " + bill.cell});
-      ++s_.bills_per_trip[bill.trip];
+      const int n = ++s_.bills_per_trip[bill.trip];
+      if (n > 1) {
+        ++s_.extra_bills;
+      } else if (s_.acked_trips.count(bill.trip) != 0) {
+        ++s_.trips_acked_and_billed;
+      }
       s_.counter("schemaless/billing/charges").inc();
     }
     co_return Reply{Payload::make<BillReply>(out), kSmallBytes};
