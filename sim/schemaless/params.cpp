@@ -67,6 +67,7 @@ void TriggerParams::validate() const {
   count(workers, 1, 1000, "triggers.workers");
   positive(poll_interval, "triggers.poll_interval");
   count(batch, 1, 100'000, "triggers.batch");
+  non_negative(commit_interval, "triggers.commit_interval");
   positive(retry_base, "triggers.retry_base");
   require(retry_cap >= retry_base, "triggers.retry_cap", "is below triggers.retry_base",
           "use a cap at least the base");

@@ -1,9 +1,9 @@
 // Triggers (the Schemaless triggers post, model-facts §5.3): a trigger worker reads the BASE
 // cells of the clusters it owns, in log order, and calls bill_rider for each, retrying a
 // failed call until it succeeds before it moves on (so calls are in order per row key, and
-// at least once). After each batch it records its offset, fsynced on its own disk: a
-// restarted worker resumes where the last durable offset says and repeats at most the batch
-// it was in. Only cells already on a minion are read (a prefix of the log every promotion
+// at least once). After a batch, at most every commit_interval, it records its offset,
+// fsynced on its own disk: a restarted worker resumes where the last durable offset says and
+// repeats what it did since. Only cells already on a minion are read (a prefix of the log every promotion
 // keeps), so an offset stays valid when a minion becomes master.
 //
 // The billing service is the trigger's idempotent function: it deduplicates by cell address.
@@ -68,6 +68,7 @@ private:
     } else if (node_.incarnation() > 1) {
       offset = std::numeric_limits<std::size_t>::max();  // start at the head
     }
+    Time saved = node_.sim().now();
     for (;;) {
       const Payload req = Payload::make<Changes>(Changes{offset, "BASE", tp.batch});
       RpcResult r = co_await node_.call(s_.master_node(c), req, kSmallBytes, tp.call_timeout);
@@ -83,7 +84,8 @@ private:
       }
       const bool moved = next != offset;
       offset = next;
-      if (moved && tp.durable_offsets) {
+      if (moved && tp.durable_offsets && node_.sim().now() - saved >= tp.commit_interval) {
+        saved = node_.sim().now();
         const std::string file = offset_file(c);
         node_.host().disk().append_now(file, fmt::format("{}\n", offset));
         co_await node_.host().disk().fsync(file);

@@ -155,8 +155,10 @@ std::unique_ptr<ModelInstance> prepare_schemaless(const ModelInput& in) {
              "trigger worker nodes, a count; cluster c is read by worker c % workers");
       o->get("poll_interval", t.poll_interval, {.min = Duration::nanos(1)},
              "time between a trigger worker's polls when it found nothing new");
-      o->get("batch", t.batch, {.min = 1, .max = 100000},
-             "cells read per poll at most, a count; the offset is saved after each batch");
+      o->get("batch", t.batch, {.min = 1, .max = 100000}, "cells read per poll at most, a count");
+      o->get("commit_interval", t.commit_interval, {.min = Duration::zero()},
+             "the offset is saved after a batch at most this often (0: every batch); a restarted "
+             "worker repeats what it did since (an assumption)");
       o->get("durable_offsets", t.durable_offsets,
              "fsync the offsets on the worker's disk; false: in memory, a restarted worker "
              "starts at the head and skips what it missed");

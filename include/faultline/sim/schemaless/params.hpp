@@ -72,8 +72,13 @@ struct TriggerParams {
   /// Trigger worker nodes; cluster c is read by worker c % workers.
   int workers = 2;
   Duration poll_interval = Duration::millis(200);
-  /// Cells read per poll at most; the offset is committed after each batch.
+  /// Cells read per poll at most.
   int batch = 20;
+  /// The offset is saved after a batch once this much time has passed since the last save
+  /// (zero: after every batch). A restarted worker repeats what it did since (an assumption:
+  /// periodic commits, as Kafka consumers make, so repeats after a crash are routine and the
+  /// functions must be idempotent).
+  Duration commit_interval = Duration::seconds(1);
   /// Offsets fsynced on the trigger worker's disk after each batch. False: kept in memory, and
   /// a restarted worker starts at the log's head (what it missed is never processed).
   bool durable_offsets = true;
