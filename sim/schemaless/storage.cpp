@@ -36,14 +36,22 @@ std::string encode_cell(char type, int cluster, const Cell& c) {
 
 namespace {
 
-struct Entry {
+/// A log entry decoded (what apply and the trigger scan need).
+struct Decoded {
   char type = 'C';
   int cluster = 0;
   Cell cell;
   Line line;
 };
 
-std::optional<Entry> decode(std::string_view text) {
+/// What the log keeps per entry: its type and its text (decoded again when read), so a cell
+/// costs one string in the log besides its place in the tables.
+struct Entry {
+  char type = 'C';
+  Line line;
+};
+
+std::optional<Decoded> decode(std::string_view text) {
   if (text.empty() || text.back() != '\n') {
     return std::nullopt;
   }
@@ -61,7 +69,7 @@ std::optional<Entry> decode(std::string_view text) {
   if (f[0].size() != 1) {
     return std::nullopt;
   }
-  Entry e;
+  Decoded e;
   e.type = f[0][0];
   e.cluster = std::stoi(std::string(f[1]));
   e.cell = Cell{{std::string(f[2]), std::string(f[3]), std::stoll(std::string(f[4]))},
@@ -175,7 +183,7 @@ private:
     buffer_.clear();
   }
 
-  void apply(Entry e) {
+  void apply(Decoded e) {
     const std::size_t i = entries_.size();
     if (e.type == 'C') {
       table_.put(e.cell);
@@ -185,7 +193,7 @@ private:
     } else if (e.type == 'D') {
       buffer_.erase(e.cell.address);
     }
-    entries_.push_back(std::move(e));
+    entries_.push_back(Entry{e.type, std::move(e.line)});
   }
 
   Task<void> persist_gen() {
@@ -317,7 +325,7 @@ private:
     }
     if (cluster == cluster_) {
       if (auto it = index_.find(cell.address); it != index_.end()) {
-        const bool same = entries_[it->second].cell.body == cell.body;
+        const bool same = table_.find(cell.address)->body == cell.body;
         s_.counter("schemaless/storage/duplicates").inc();
         if (!same) {
           co_return WriteStatus::kConflict;
@@ -353,9 +361,12 @@ private:
     } else {
       out.next = std::max(ch.from, head);
       for (std::size_t i = ch.from; i < head; ++i) {
-        const Entry& e = entries_[i];
-        if (e.type == 'C' && e.cell.address.column == ch.column) {
-          out.cells.push_back(e.cell);
+        if (entries_[i].type != 'C') {
+          continue;
+        }
+        Decoded e = *decode(*entries_[i].line);
+        if (e.cell.address.column == ch.column) {
+          out.cells.push_back(std::move(e.cell));
           if (static_cast<int>(out.cells.size()) == ch.limit) {
             out.next = i + 1;
             break;
