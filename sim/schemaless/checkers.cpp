@@ -70,7 +70,8 @@ check::CheckResult check_monotonic_reads(std::span<const SessionRead> reads) {
                                     fmt::format("{} reads never went back", reads.size()));
   }
   return check::CheckResult::fail(
-      "monotonic-reads", fmt::format("{} of {} reads went back to an older cell", bad, reads.size()),
+      "monotonic-reads",
+      fmt::format("{} of {} reads went back to an older cell", bad, reads.size()),
       details);
 }
 

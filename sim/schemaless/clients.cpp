@@ -103,7 +103,8 @@ private:
     s_.counter(names.read_attempts).inc();
     const Time began = node_.sim().now();
     const world::NodeId worker = any_worker(rng);
-    const Payload req = Payload::make<GetRequest>(GetRequest{GetKind::kLatest, row, "STATUS", 0});
+    const Payload req =
+        Payload::make<GetRequest>(GetRequest{GetKind::kLatest, row, "STATUS", 0, {}});
     RpcResult r = co_await node_.call(worker, req, kSmallBytes, s_.p.clients.timeout);
     if (!r.ok() || !r.payload.as<GetResponse>().ok) {
       s_.counter(names.read_failures).inc();

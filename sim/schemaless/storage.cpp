@@ -243,11 +243,20 @@ private:
     }
     if (const auto* r = m.payload.get<ReadCells>()) {
       ReadReply out;
-      if (ready_ && (is_master() || s_.dir[static_cast<std::size_t>(cluster_)].master != replica_)) {
+      const bool minion = s_.dir[static_cast<std::size_t>(cluster_)].master != replica_;
+      if (ready_ && (is_master() || minion)) {
         out.ok = true;
         const GetRequest& g = r->get;
         if (g.kind == GetKind::kRow) {
           out.cells = table_.row(g.row);
+        } else if (g.kind == GetKind::kRows) {
+          for (const std::string& row : g.rows) {
+            if (s_.cluster_of(row) == cluster_) {
+              for (Cell& c : table_.row(row)) {
+                out.cells.push_back(std::move(c));
+              }
+            }
+          }
         } else if (const Cell* c = g.kind == GetKind::kLatest
                                        ? table_.latest(g.row, g.column)
                                        : table_.at(g.row, g.column, g.ref)) {
@@ -432,7 +441,8 @@ private:
       out.length = 0;
       co_return out;
     }
-    if (rep.first != entries_.size() || replica_ == s_.dir[static_cast<std::size_t>(cluster_)].master) {
+    const bool named_master = replica_ == s_.dir[static_cast<std::size_t>(cluster_)].master;
+    if (rep.first != entries_.size() || named_master) {
       co_return out;
     }
     std::string text;

@@ -3,8 +3,9 @@
 // failed call until it succeeds before it moves on (so calls are in order per row key, and
 // at least once). After a batch, at most every commit_interval, it records its offset,
 // fsynced on its own disk: a restarted worker resumes where the last durable offset says and
-// repeats what it did since. Only cells already on a minion are read (a prefix of the log every promotion
-// keeps), so an offset stays valid when a minion becomes master.
+// repeats what it did since. Only cells already on a minion are read (a prefix of the log
+// every promotion keeps), so an offset stays valid when a minion becomes master. Calls are
+// sequential per cluster, so one trigger loop bills at most ~1 / (call latency) cells a second.
 //
 // The billing service is the trigger's idempotent function: it deduplicates by cell address.
 #include "internal.hpp"

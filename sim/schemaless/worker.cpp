@@ -1,10 +1,13 @@
 // Worker nodes: the stateless front of Schemaless. A write goes to its cluster's master (by the
 // row key's shard) and, with buffered writes, to a randomly chosen other cluster's master too
 // (its buffer table); it succeeds only when both confirm. A read goes to the master (read your
-// writes) or, with read_from: minion, to a random minion of the cluster (possibly stale).
+// writes) or, with read_from: minion, to a random minion of the cluster (possibly stale). A
+// read of several rows fans out to every cluster that owns one, at once, and aggregates.
 #include "internal.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace faultline::sim::schemaless::detail {
 
@@ -57,7 +60,8 @@ private:
     const int c = s_.cluster_of(a.row);
     std::vector<world::NodeId> dsts{s_.master_node(c)};
     if (s_.p.buffer.enabled) {
-      auto other = static_cast<int>(rng_.below(static_cast<std::uint64_t>(s_.p.storage.clusters - 1)));
+      const auto others = static_cast<std::uint64_t>(s_.p.storage.clusters - 1);
+      auto other = static_cast<int>(rng_.below(others));
       other += other >= c ? 1 : 0;
       dsts.push_back(s_.master_node(other));
     }
@@ -81,8 +85,8 @@ private:
     co_return good == needed ? PutStatus::kOk : PutStatus::kUnavailable;
   }
 
-  Task<GetResponse> read(const GetRequest& get) {
-    const int c = s_.cluster_of(get.row);
+  /// Where a read of cluster c goes: the master, or a random minion.
+  world::NodeId read_target(int c) {
     world::NodeId dst = s_.master_node(c);
     if (s_.p.worker.read_from == ReadFrom::kMinion && s_.p.storage.minions > 0) {
       const int master = s_.dir[static_cast<std::size_t>(c)].master;
@@ -90,6 +94,15 @@ private:
       r += r >= master ? 1 : 0;
       dst = s_.storage_ids[static_cast<std::size_t>(c)][static_cast<std::size_t>(r)];
     }
+    return dst;
+  }
+
+  Task<GetResponse> read(const GetRequest& get) {
+    if (get.kind == GetKind::kRows) {
+      GetResponse all = co_await fan_out(get);
+      co_return all;
+    }
+    const world::NodeId dst = read_target(s_.cluster_of(get.row));
     const Payload req = Payload::make<ReadCells>(ReadCells{get});
     world::RpcResult res = co_await node_.call(dst, req, kSmallBytes, s_.p.storage.request_timeout);
     GetResponse out;
@@ -98,6 +111,43 @@ private:
       out.ok = rr.ok;
       out.cells = rr.cells;
     }
+    co_return out;
+  }
+
+  /// One request to every cluster that owns one of the rows, at once; the answer only when
+  /// all of them answered.
+  Task<GetResponse> fan_out(const GetRequest& get) {
+    std::vector<int> clusters;
+    for (const std::string& row : get.rows) {
+      clusters.push_back(s_.cluster_of(row));
+    }
+    std::sort(clusters.begin(), clusters.end());
+    clusters.erase(std::unique(clusters.begin(), clusters.end()), clusters.end());
+    std::vector<world::NodeId> dsts;
+    for (int c : clusters) {
+      dsts.push_back(read_target(c));
+    }
+    GetResponse out;
+    if (dsts.empty()) {
+      out.ok = true;
+      co_return out;
+    }
+    const std::size_t needed = dsts.size();
+    const Payload req = Payload::make<ReadCells>(ReadCells{get});
+    world::Node::QuorumResult q = co_await node_.call_quorum(
+        std::move(dsts), req, kSmallBytes, s_.p.storage.request_timeout, needed);
+    out.ok = true;
+    for (std::size_t i = 0; i < q.replies.size(); ++i) {
+      const auto* rr = q.answered[i] && q.replies[i].ok() ? q.replies[i].payload.get<ReadReply>()
+                                                          : nullptr;
+      if (rr == nullptr || !rr->ok) {
+        out.ok = false;
+        continue;
+      }
+      out.cells.insert(out.cells.end(), rr->cells.begin(), rr->cells.end());
+    }
+    std::sort(out.cells.begin(), out.cells.end(),
+              [](const Cell& a, const Cell& b) { return a.address < b.address; });
     co_return out;
   }
 

@@ -81,9 +81,9 @@ TEST_CASE("schemaless cluster: writes are idempotent by cell address and reads s
                                 {{"trip-1", "STATUS", 3}, "three"},
                                 {{"trip-1", "BASE", 1}, "base"},
                                 {{"trip-1", "BAD", 1}, "tab\there"}};
-  const std::vector<GetRequest> gets{{GetKind::kLatest, "trip-1", "STATUS", 0},
-                                     {GetKind::kAt, "trip-1", "STATUS", 2},
-                                     {GetKind::kRow, "trip-1", "", 0}};
+  const std::vector<GetRequest> gets{{GetKind::kLatest, "trip-1", "STATUS", 0, {}},
+                                     {GetKind::kAt, "trip-1", "STATUS", 2, {}},
+                                     {GetKind::kRow, "trip-1", "", 0, {}}};
   add_script(c, [&](Node& n) -> Task<void> {
     co_await n.sleep(Duration::millis(100));
     for (const Cell& cell : cells) {
@@ -108,6 +108,43 @@ TEST_CASE("schemaless cluster: writes are idempotent by cell address and reads s
   CHECK(row.cells.size() == 2);
   const int cl = c.cluster_of("trip-1");
   CHECK(c.table(cl, 0)->size() == 3);  // the repeat wrote nothing
+}
+
+TEST_CASE("schemaless cluster: a read of several rows fans out to their clusters and "
+          "aggregates; it fails while one of them cannot answer",
+          "[schemaless][cluster][fanout]") {
+  Simulation sim;
+  SchemalessParams p;
+  p.storage.failover = false;  // cluster 2 stays without a master while store-2-0 is down
+  SchemalessCluster c(sim, p, false);
+  std::vector<Cell> cells;
+  GetRequest g{GetKind::kRows, "", "", 0, {}};
+  for (int cl = 0; cl < 3; ++cl) {
+    const std::string row = row_on(c, cl);
+    cells.push_back({{row, "BASE", 1}, "b" + std::to_string(cl)});
+    cells.push_back({{row, "STATUS", 1}, "s1"});
+    cells.push_back({{row, "STATUS", 2}, "s2"});
+    g.rows.push_back(row);
+  }
+  GetResponse all, during;
+  add_script(c, [&](Node& n) -> Task<void> {
+    co_await n.sleep(Duration::millis(100));
+    for (const Cell& cell : cells) {
+      co_await put(n, c, cell);
+    }
+    all = co_await get(n, c, g);
+    co_await n.sleep(Duration::seconds(2));
+    during = co_await get(n, c, g);  // store-2-0 is down now
+  });
+  crash(c, "store-2-0", Duration::seconds(1), Duration::seconds(60));
+  sim.run_until(Time::zero() + Duration::seconds(10));
+  REQUIRE(all.ok);
+  REQUIRE(all.cells.size() == 6);  // BASE and the latest STATUS of each of the three rows
+  for (std::size_t i = 0; i < 6; i += 2) {
+    CHECK(all.cells[i].address.column == "BASE");
+    CHECK(all.cells[i + 1].body == "s2");  // the latest STATUS
+  }
+  CHECK_FALSE(during.ok);
 }
 
 TEST_CASE("schemaless cluster: minions receive the master's log asynchronously",
@@ -143,7 +180,7 @@ TEST_CASE("schemaless cluster: reads from a minion may miss the client's own wri
     SchemalessCluster c(sim, p, false);
     GetResponse seen;
     const Cell cell{{"trip-1", "STATUS", 1}, "s"};
-    const GetRequest g{GetKind::kLatest, "trip-1", "STATUS", 0};
+    const GetRequest g{GetKind::kLatest, "trip-1", "STATUS", 0, {}};
     add_script(c, [&](Node& n) -> Task<void> {
       co_await n.sleep(Duration::millis(1100));
       co_await put(n, c, cell);

@@ -53,15 +53,18 @@ struct PutResponse {
 };
 
 /// A read sent to any worker node.
-enum class GetKind : std::uint8_t { kLatest, kAt, kRow };
+/// kRows fans out: the worker sends the request to every cluster that owns one of `rows` at
+/// once and aggregates the rows (the latest cell of every column of each), in address order.
+enum class GetKind : std::uint8_t { kLatest, kAt, kRow, kRows };
 struct GetRequest {
   GetKind kind = GetKind::kLatest;
   std::string row;
   std::string column;  // kLatest, kAt
   std::int64_t ref = 0;  // kAt: the latest cell at or below this ref key
+  std::vector<std::string> rows;  // kRows
 };
 struct GetResponse {
-  bool ok = false;  // false: no storage node answered in time
+  bool ok = false;  // false: a storage node did not answer in time (kRows: any of them)
   std::vector<Cell> cells;
 };
 
