@@ -61,8 +61,13 @@ TEST_CASE("schemaless binding: mistakes name their JSON path and the fix",
 
   doc = small_schemaless();
   doc["model"]["params"]["storage"] = {{"clusters", 1}};  // buffered writes need two
-  CHECK_THAT(error_of(doc), Catch::Contains("/model/params") &&
-                                Catch::Contains("storage.clusters >= 2"));
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/buffer") &&
+                                Catch::Contains("storage.clusters to 2 or more"));
+
+  doc = small_schemaless();
+  doc["model"]["params"]["storage"] = {{"minions", 0}};
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/storage") &&
+                                Catch::Contains("storage.failover to false"));
 
   doc = small_schemaless();
   doc["model"]["params"]["storage"] = {{"clusters", 8}, {"shards", 4}};

@@ -202,6 +202,16 @@ std::unique_ptr<ModelInstance> prepare_schemaless(const ModelInput& in) {
              "bytes of a cell body on the wire");
       o->finish();
     }
+    // Checks across sections, at the key a person would change.
+    if (p.buffer.enabled && p.storage.clusters < 2) {
+      r.report(r.error("buffer", "buffered writes need a second storage cluster for the buffer "
+                                 "table",
+                       "set storage.clusters to 2 or more, or buffer.enabled to false"));
+    }
+    if (p.storage.failover && p.storage.minions < 1) {
+      r.report(r.error("storage", "failover needs a minion to promote",
+                       "set storage.minions to 1 or more, or storage.failover to false"));
+    }
     r.finish();
   }
   try {
