@@ -1,7 +1,10 @@
 // Schemaless on simulated clusters, one mechanism per test. Each test also runs the model
 // without its mechanism (or states the contrast) so it is shown able to fail: buffered writes
 // off loses the acknowledged cell; volatile trigger offsets lose bills; a non-idempotent
-// billing function bills twice; minion reads miss the client's own write.
+// billing function bills twice; minion reads miss the client's own write. Confirmed by
+// mutation too: with the replay in CheckBuffered replaced by a failure (buffered copies kept
+// but never written to the promoted master), "buffered writes bring back a cell ..." fails
+// (three assertions) and so does the binding's small failover scenario.
 #include <faultline/check/exactly_once.hpp>
 #include <faultline/sim/schemaless/cluster.hpp>
 #include <faultline/world/fault.hpp>
