@@ -23,7 +23,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEAS
 # Every benchmark target; tools/deps.sh above has installed the peers, so the SimGrid and ns-3
 # programs are among them.
 cmake --build "$build" --target phold world_bench dynamodb_storm world_simgrid ringpop_bench \
-  stripe_bench netflix_bench zuul_bench cadence_bench -j2
+  stripe_bench netflix_bench zuul_bench cadence_bench schemaless_bench -j2
 
 ns3_version=$(dpkg-query -W -f='${Version}' libns3-dev 2>/dev/null || echo "not installed")
 simgrid_version=$(dpkg-query -W -f='${Version}' libsimgrid-dev 2>/dev/null || echo "not installed")
@@ -52,6 +52,8 @@ echo "results written to $out"
 { machine; "$build/bench/netflix_bench" --reps 1; } | tee "$out_dir/netflix-latest.txt"
 # The Zuul edge stack (docs/performance.md, "Netflix: Zuul"): requests per CPU second.
 { machine; "$build/bench/zuul_bench" --reps 1; } | tee "$out_dir/zuul-latest.txt"
+# Schemaless (docs/performance.md, "Schemaless"): events per CPU second and peak memory.
+{ machine; "$build/bench/schemaless_bench" --reps 1; } | tee "$out_dir/schemaless-latest.txt"
 # The world layer (docs/performance.md, "The world layer"): world_bench against PHOLD in one
 # process, then the same workloads on SimGrid; results in bench/results/world-latest.txt and
 # bench/results/world-simgrid-latest.txt.
