@@ -86,7 +86,9 @@ private:
       if (!result.declined) {
         result.charge = fmt::format("py_{}", ++charges_);
         s_.processor_charges.push_back({req.intent, node_.sim().now(), result.charge});
-        ++s_.processor_per_intent[req.intent];
+        if (++s_.processor_per_intent[req.intent] > 1) {
+          ++s_.double_charges;
+        }
         s_.processor_charge_ids.insert(result.charge);
         s_.counter("stripe/processor/charges").inc();
       }

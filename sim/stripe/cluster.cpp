@@ -139,11 +139,7 @@ std::vector<check::Effect> StripeCluster::ledger_charges() const {
 }
 
 std::uint64_t StripeCluster::double_charges() const {
-  std::uint64_t n = 0;
-  for (const auto& [intent, count] : s_->processor_per_intent) {
-    n += static_cast<std::uint64_t>(count - 1);
-  }
-  return n;
+  return s_->double_charges;
 }
 
 std::uint64_t StripeCluster::unrecorded_charges() const {

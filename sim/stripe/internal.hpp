@@ -164,6 +164,8 @@ struct StripeCluster::State {
   check::History history;
   std::vector<check::Effect> processor_charges;
   std::map<std::string, int> processor_per_intent;
+  /// Charges beyond the first per intent: the sum of processor_per_intent's counts minus one.
+  std::uint64_t double_charges = 0;
   std::set<std::string> processor_charge_ids;
   std::set<std::string> acked_intents;
   std::vector<check::OutboxRecord> committed, applied;

@@ -182,20 +182,19 @@ TxnReply LedgerState::execute(const TxnRequest& req, std::int64_t now_ns,
       add_charge(req, 0, now_ns, writes, reply);
       return reply;
     case TxnKind::kListAbandoned: {
+      // Oldest last run first (ties by id), the keys nobody has run for older_than and
+      // whose lock is free or has timed out; the index is in that order, so the walk stops
+      // at the first key run too recently.
       std::vector<const KeyRow*> found;
-      for (const auto& [id, k] : keys_) {
-        const bool lock_free =
-            k.locked_at_ns == 0 || now_ns - k.locked_at_ns >= req.lock_timeout_ns;
-        if (k.recovery_point != RecoveryPoint::kFinished && lock_free &&
-            now_ns - k.last_run_ns >= req.older_than_ns) {
+      const auto limit = static_cast<std::size_t>(std::max(req.limit, 0));
+      for (const auto& [last_run, id, user, key] : unfinished_by_last_run_) {
+        if (found.size() >= limit || now_ns - last_run < req.older_than_ns) {
+          break;
+        }
+        const KeyRow& k = keys_.at({user, key});
+        if (k.locked_at_ns == 0 || now_ns - k.locked_at_ns >= req.lock_timeout_ns) {
           found.push_back(&k);
         }
-      }
-      std::sort(found.begin(), found.end(), [](const KeyRow* a, const KeyRow* b) {
-        return std::pair(a->last_run_ns, a->id) < std::pair(b->last_run_ns, b->id);
-      });
-      if (found.size() > static_cast<std::size_t>(req.limit)) {
-        found.resize(static_cast<std::size_t>(req.limit));
       }
       for (const KeyRow* f : found) {
         KeyRow k = *f;
@@ -211,11 +210,14 @@ TxnReply LedgerState::execute(const TxnRequest& req, std::int64_t now_ns,
     }
     case TxnKind::kReap: {
       std::vector<std::pair<std::string, std::string>> old;
-      for (const auto& [id, k] : keys_) {
-        if (now_ns - k.created_at_ns >= req.older_than_ns) {
-          old.push_back(id);
+      for (const auto& [created_at, id, user, key] : by_created_at_) {
+        if (now_ns - created_at < req.older_than_ns) {
+          break;
         }
+        old.emplace_back(user, key);
       }
+      // Deleted in the table's key order, as a scan of the table would find them.
+      std::sort(old.begin(), old.end());
       for (auto& [user, key] : old) {
         RowWrite w;
         w.kind = RowWrite::Kind::kDeleteKey;
@@ -258,15 +260,36 @@ TxnReply LedgerState::execute(const TxnRequest& req, std::int64_t now_ns,
   return reply;
 }
 
+void LedgerState::index_key(const KeyRow& k) {
+  if (k.recovery_point != RecoveryPoint::kFinished) {
+    unfinished_by_last_run_.emplace(k.last_run_ns, k.id, k.user, k.key);
+  }
+  by_created_at_.emplace(k.created_at_ns, k.id, k.user, k.key);
+}
+
+void LedgerState::unindex_key(const KeyRow& k) {
+  unfinished_by_last_run_.erase({k.last_run_ns, k.id, k.user, k.key});
+  by_created_at_.erase({k.created_at_ns, k.id, k.user, k.key});
+}
+
 void LedgerState::apply(const RowWrite& w) {
   switch (w.kind) {
-    case RowWrite::Kind::kPutKey:
+    case RowWrite::Kind::kPutKey: {
       next_key_id_ = std::max(next_key_id_, w.key.id + 1);
       next_owner_ = std::max(next_owner_, w.key.lock_owner + 1);
-      keys_[{w.key.user, w.key.key}] = w.key;
+      auto [it, inserted] = keys_.try_emplace({w.key.user, w.key.key});
+      if (!inserted) {
+        unindex_key(it->second);
+      }
+      it->second = w.key;
+      index_key(it->second);
       break;
+    }
     case RowWrite::Kind::kDeleteKey:
-      keys_.erase({w.key.user, w.key.key});
+      if (auto it = keys_.find({w.key.user, w.key.key}); it != keys_.end()) {
+        unindex_key(it->second);
+        keys_.erase(it);
+      }
       break;
     case RowWrite::Kind::kPutCharge: {
       const std::string_view digits = std::string_view(w.charge.id).substr(3);

@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -158,7 +160,16 @@ private:
   void add_charge(const TxnRequest& req, std::int64_t key_id, std::int64_t now_ns,
                   std::vector<RowWrite>& writes, TxnReply& reply);
 
+  void index_key(const KeyRow& k);
+  void unindex_key(const KeyRow& k);
+
   std::map<std::pair<std::string, std::string>, KeyRow> keys_;
+  // Indexes over keys_, as the real table has them, so that the completer's and the reaper's
+  // periodic queries read only the rows they return instead of every row ever written:
+  // unfinished keys by (last_run_ns, id), and every key by (created_at_ns, id); the row's
+  // (user, key) ends each entry, which keeps it unique even if two rows shared an id.
+  using KeyIndex = std::set<std::tuple<std::int64_t, std::int64_t, std::string, std::string>>;
+  KeyIndex unfinished_by_last_run_, by_created_at_;
   std::map<std::string, ChargeRow> charges_;
   std::map<std::string, std::string> charge_by_processor_;  // processor charge → charge id
   std::map<std::int64_t, OutboxRow> outbox_;
