@@ -51,7 +51,7 @@ def main() -> int:
              ("failed seed", failed_seed, 1, "seed 42 failed in the recorded sweep"),
              ("too few seeds", few_seeds, 1, "fewer than 100"),
              ("variant never swept", lost_variant, 1, "a variant the sweep never ran"),
-             ("no ledger", "delete", 1, "no sweep ledger")]
+             ("no ledger", "delete", 77, "not swept yet")]
     bad = 0
     for name, mutate, want_rc, want_text in cases:
         with tempfile.TemporaryDirectory() as tmp:
