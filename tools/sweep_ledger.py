@@ -158,14 +158,19 @@ def record(args) -> int:
                             str(args.jobs), "--quiet"])
             runs, seeds_text = doc.get("runs", []), args.seeds
         ledger = summarise(scenario, runs, seeds_text)
-        # The ledger vouches for the code that runs now: its seed-1 runs must be this CLI's.
-        fresh = seed1_traces(args.cli, scenario)
-        stale = {n: v["seed1_trace"] for n, v in ledger["variants"].items()
-                 if fresh.get(n) != v["seed1_trace"]}
-        if stale or set(fresh) != set(ledger["variants"]):
-            raise LedgerError(f"{rel(scenario)}: the sweep's seed-1 traces are not what "
-                              f"{args.cli} runs now (variants {sorted(stale) or 'differ'}); "
-                              f"sweep with this build")
+        if args.from_json:
+            ledger["commit"] += " (read from an earlier sweep whose seed-1 runs match)"
+        # The ledger vouches for the code and the file as they are now: each variant's seed-1
+        # run in the sweep must have today's trace hash, config hash and expectations (a
+        # sweep read with --from-json may predate an edit of a bound).
+        fresh = seed1_runs(args.cli, scenario)
+        swept = {(r.get("variant") or "base"): fingerprint(r) for r in runs
+                 if r.get("seed") == 1}
+        differ = sorted(n for n in set(fresh) | set(swept) if fresh.get(n) != swept.get(n))
+        if differ:
+            raise LedgerError(f"{rel(scenario)}: the sweep's seed-1 runs of {differ} are not "
+                              f"what {args.cli} runs today on this file (trace, config or "
+                              f"expectations differ); sweep again with this build")
         LEDGERS.mkdir(parents=True, exist_ok=True)
         out = ledger_path(scenario)
         tmp = out.with_suffix(".json.tmp")
@@ -177,9 +182,18 @@ def record(args) -> int:
     return 0
 
 
-def seed1_traces(cli: str, scenario: Path) -> dict:
+def fingerprint(run: dict) -> tuple:
+    return (run.get("trace_hash"), run.get("config_hash"),
+            tuple((e.get("description"), e.get("bound")) for e in run.get("expectations", [])))
+
+
+def seed1_runs(cli: str, scenario: Path) -> dict:
     doc = run_json([cli, "run", str(scenario), "--all-variants", "--seed", "1", "--quiet"])
-    return {(r.get("variant") or "base"): r.get("trace_hash") for r in doc.get("runs", [])}
+    return {(r.get("variant") or "base"): fingerprint(r) for r in doc.get("runs", [])}
+
+
+def seed1_traces(cli: str, scenario: Path) -> dict:
+    return {name: fp[0] for name, fp in seed1_runs(cli, scenario).items()}
 
 
 def check(args) -> int:
