@@ -479,9 +479,10 @@ Task<Reply> Spanserver::on_read_at(ReadAtReq req) {
   Timestamp ts = req.ts;
   if (at_leader) {
     if (ts == 0) {
-      // LastTS() when nothing is prepared or in flight; otherwise read "now" and wait.
-      bool quiet = r->prepared.empty() && r->pending_ts.empty();
-      ts = quiet ? r->last_commit_ts : tt().latest.unix_ns();
+      // LastTS() when nothing is prepared (§4.2.2): writes still in Paxos or commit wait have
+      // timestamps above it and have not completed, so the read may miss them. With a
+      // prepared transaction, read "now" and wait for safe time.
+      ts = r->prepared.empty() ? r->last_commit_ts : tt().latest.unix_ns();
     }
     if (ts >= r->lease_end.unix_ns()) {
       co_return status_reply(St::kRetry);
