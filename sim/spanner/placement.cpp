@@ -38,7 +38,6 @@ using world::RpcResult;
 
 namespace {
 
-constexpr std::uint64_t kSmallBytes = 128;
 constexpr std::uint64_t kVersionBytes = 4096;  // the model's size of one written value
 
 /// Removes [lo, hi) from a set of disjoint half-open ranges (lo → hi).

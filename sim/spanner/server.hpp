@@ -5,6 +5,8 @@
 #include <faultline/sim/spanner/cluster.hpp>
 #include <faultline/world/node.hpp>
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,6 +20,13 @@ namespace faultline::sim::spanner {
 using Ballot = std::int64_t;
 using Slot = std::int64_t;
 using TxnId = std::int64_t;
+
+constexpr Ballot kBallotStride = 16;  // ballot = round * 16 + replica index (replicas <= 15)
+constexpr std::uint64_t kSmallBytes = 128;
+
+inline std::uint64_t write_bytes(const Writes& w) { return kSmallBytes + 4096 * w.size(); }
+
+inline std::string log_file(int group) { return fmt::format("paxos/g{}", group); }
 
 /// What a Paxos log slot holds.
 enum class EntryKind : std::uint8_t {
@@ -47,6 +56,11 @@ struct Entry {
   std::string encode() const;
   std::uint64_t digest() const;
 };
+
+// "A <slot> <ballot> <kind> <txn> <ts> <coord> <n> k v ..." and "P <ballot>".
+inline std::string encode_accept(Slot slot, Ballot ballot, const Entry& e) {
+  return fmt::format("A {} {} {}\n", slot, ballot, e.encode());
+}
 
 // --- messages ---------------------------------------------------------------------------------
 /// kMoved: the group no longer (or does not yet) serve a key asked for; look it up again.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -91,11 +92,21 @@ CheckResult check_strict_serializable(const History& history,
       committed.push_back(&op);
     }
   }
+  // With place_read_only, read-only transactions are judged by (5) alone; the rest by (1)-(4).
+  std::vector<const Operation*> pinned;
+  std::vector<const Operation*> read_only;
+  for (const Operation* t : committed) {
+    bool reads_only = options.place_read_only;
+    for (const MicroOp& m : steps[t->id]) {
+      reads_only = reads_only && m.kind == OpKind::kRead;
+    }
+    (reads_only ? read_only : pinned).push_back(t);
+  }
   std::vector<Anomaly> found;
   // (1) Real time: sweep invocations in time order; everything completed before an
   // invocation must carry a smaller timestamp.
-  std::vector<const Operation*> by_invoke = committed;
-  std::vector<const Operation*> by_complete = committed;
+  std::vector<const Operation*> by_invoke = pinned;
+  std::vector<const Operation*> by_complete = pinned;
   std::sort(by_complete.begin(), by_complete.end(), [](const auto* a, const auto* b) {
     return a->complete_event < b->complete_event;
   });
@@ -187,7 +198,7 @@ CheckResult check_strict_serializable(const History& history,
   // have no cycle, or no serial order exists (write skew at one timestamp).
   std::map<std::int64_t, std::vector<std::pair<std::size_t, std::size_t>>> tie_orders;
   // (2) Reads see the latest version before their own timestamp.
-  for (const Operation* t : committed) {
+  for (const Operation* t : pinned) {
     std::map<std::string, Value> own;  // this transaction's writes so far
     for (const MicroOp& m : steps[t->id]) {
       // The value this step sees: the transaction's own earlier write, else the latest version
@@ -292,6 +303,97 @@ CheckResult check_strict_serializable(const History& history,
                                          "the latest committed version before it is {}; {}",
                                          t->to_string(), m.key, m.value.to_string(),
                                          *t->commit_ts, expected.to_string(), why)});
+    }
+  }
+  // (5) Read-only transactions, placed: the earliest point x of the timestamp order (the state
+  // after every version with timestamp <= x) that follows everything completed before the
+  // transaction began and where every value it read is current. Earliest is best for the
+  // read-only transactions that follow it in real time, so one sweep in invocation order
+  // decides. x must stay below the timestamp of every read-write transaction that began
+  // after it completed.
+  if (!read_only.empty()) {
+    auto by_event = [](auto field) {
+      return [field](const Operation* a, const Operation* b) { return a->*field < b->*field; };
+    };
+    std::vector<const Operation*> ro_by_invoke = read_only;
+    std::sort(ro_by_invoke.begin(), ro_by_invoke.end(), by_event(&Operation::invoke_event));
+    std::vector<const Operation*> ro_by_complete = read_only;
+    std::sort(ro_by_complete.begin(), ro_by_complete.end(), by_event(&Operation::complete_event));
+    std::vector<const Operation*> rw_by_invoke = pinned;
+    std::sort(rw_by_invoke.begin(), rw_by_invoke.end(), by_event(&Operation::invoke_event));
+    constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
+    constexpr std::int64_t kOpen = std::numeric_limits<std::int64_t>::max();
+    // min_ts_from[i]: the least timestamp of the read-write transactions invoked i-th or later.
+    std::vector<std::int64_t> min_ts_from(rw_by_invoke.size() + 1, kOpen);
+    for (std::size_t i = rw_by_invoke.size(); i-- > 0;) {
+      min_ts_from[i] = std::min(min_ts_from[i + 1], *rw_by_invoke[i]->commit_ts);
+    }
+    std::map<std::size_t, std::int64_t> placed;
+    std::size_t rw_done = 0;
+    std::size_t ro_done = 0;
+    std::int64_t rw_floor = kNone;
+    std::int64_t ro_floor = kNone;
+    for (const Operation* t : ro_by_invoke) {
+      while (rw_done < by_complete.size() &&
+             by_complete[rw_done]->complete_event < t->invoke_event) {
+        rw_floor = std::max(rw_floor, *by_complete[rw_done++]->commit_ts);
+      }
+      while (ro_done < ro_by_complete.size() &&
+             ro_by_complete[ro_done]->complete_event < t->invoke_event) {
+        if (auto it = placed.find(ro_by_complete[ro_done]->id); it != placed.end()) {
+          ro_floor = std::max(ro_floor, it->second);
+        }
+        ++ro_done;
+      }
+      auto later = std::upper_bound(
+          rw_by_invoke.begin(), rw_by_invoke.end(), t->complete_event,
+          [](std::size_t event, const Operation* o) { return event < o->invoke_event; });
+      const std::int64_t ceiling = min_ts_from[static_cast<std::size_t>(later - rw_by_invoke.begin())];
+      std::int64_t x = std::max(rw_floor, ro_floor);
+      std::string why;
+      for (bool moved = true; moved && why.empty();) {
+        moved = false;
+        for (const MicroOp& m : steps[t->id]) {
+          if (in_doubt_writer(m.key, m.value, kOpen) != nullptr) {
+            continue;  // an in-doubt write may have committed anywhere
+          }
+          const auto& vs = versions[m.key];
+          auto sit = states.find(m.key);
+          auto state = [&](std::size_t n) { return sit == states.end() ? Value() : sit->second[n]; };
+          auto n = static_cast<std::size_t>(
+              std::upper_bound(vs.begin(), vs.end(), x,
+                               [](std::int64_t ts, const VersionStep& v) { return ts < v.ts; }) -
+              vs.begin());
+          std::size_t j = n;
+          while (j <= vs.size() && !(state(j) == m.value)) {
+            ++j;
+          }
+          if (j > vs.size()) {
+            why = fmt::format("\"{}\" = {} is no version of the key at or after timestamp {}",
+                              m.key, m.value.to_string(), x == kNone ? 0 : x);
+            break;
+          }
+          if (j > n) {
+            x = vs[j - 1].ts;
+            moved = true;
+          }
+        }
+      }
+      if (why.empty() && x >= ceiling) {
+        why = fmt::format("its reads and what completed before it began place it at timestamp "
+                          "{} or later, but a read-write transaction that began after it "
+                          "completed committed at {}",
+                          x, ceiling);
+      }
+      if (!why.empty()) {
+        found.push_back({"read-only transaction with no place in the serial order",
+                         fmt::format("{}\n    {} (read-write transactions completed before it "
+                                     "reach timestamp {}, read-only ones before it {})",
+                                     t->to_string(), why, rw_floor == kNone ? 0 : rw_floor,
+                                     ro_floor == kNone ? 0 : ro_floor)});
+        continue;
+      }
+      placed[t->id] = x;
     }
   }
   // (4) The orders among transactions of one timestamp must admit a serial order (Kahn's

@@ -62,9 +62,6 @@ Stats table3(int replicas, Op op, bool commit_wait) {
   p.groups = 50;
   p.keys = 2500;
   p.commit_wait = commit_wait;
-  // Table 3 measures the paper's read-only rule (a single-group read at LastTS(), no wait),
-  // not the model's default read wait of about 2 epsilon (README: ro_read_wait).
-  p.ro_read_wait = op != Op::kReadOnly;
   p.workload.clients_per_zone = 0;
   p.leader_zone = 0;
   Rig rig(1, p, Oracle::kTrueTime);

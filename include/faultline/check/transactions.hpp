@@ -29,6 +29,15 @@ namespace faultline::check {
 struct TransactionCheckOptions {
   /// How many anomalies the details list in full (all are counted in the summary).
   std::size_t max_reported = 10;
+  /// Read-only transactions (every step a read) are placed, not pinned: each may sit at any
+  /// point of the read-write transactions' timestamp order where every value it read was the
+  /// latest version, after every transaction that completed before it began (read-only ones
+  /// included) and before every read-write transaction that began after it completed. Its own
+  /// commit_ts is not used. This is strict serializability for a store whose read-only
+  /// transactions read a snapshot without waiting for their timestamp to pass (Spanner's
+  /// s_read = LastTS() or TT.now().latest, OSDI 2012 §4.1.4), whose timestamps may run ahead
+  /// of real time or repeat. Off: every transaction is judged at its commit_ts.
+  bool place_read_only = false;
 };
 
 /// Checker name "strict-serializability". Takes txn operations, and read/write/append

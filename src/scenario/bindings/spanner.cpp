@@ -108,7 +108,10 @@ void read_workload(ObjectReader& r, sp::WorkloadParams& w, int zones) {
   r.get("clients_per_zone", w.clients_per_zone, {.min = 0, .max = 1000},
         "client processes per zone, each a closed loop: think, one transaction, repeat");
   r.get("think_time", w.think_time, {.min = Duration::zero()},
-        "mean think time between a client's transactions (exponential)");
+        "mean think time between a client's transactions (exponential); open_loop: mean gap "
+        "between arrivals");
+  r.get("open_loop", w.open_loop,
+        "transactions arrive as a Poisson process and queue at the client (Figure 5's clients)");
   r.get("read_write_parts", w.read_write_parts, {.min = 0, .max = 1000},
         "share of read-write transactions in the mix, in parts");
   r.get("read_only_parts", w.read_only_parts, {.min = 0, .max = 1000},
@@ -370,8 +373,6 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
         "2PC coordinator CPU per participant pair (fitted to Table 4: 1.5 us; default 0)");
   r.get("commit_wait", p.commit_wait,
         "commit wait on (the paper's rule); false is the deliberately broken variant");
-  r.get("ro_read_wait", p.ro_read_wait,
-        "read-only transactions wait out TT.after(s_read), so they respect real time");
   std::string source_kind(sp::to_string(p.time_source));
   r.get_choice("time_source", source_kind, {"truetime", "host_clock"},
                "where TT.now() comes from: the TrueTime oracle or the host clock +/- "
@@ -380,7 +381,7 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
                                             : sp::TimeSourceKind::kHostClock;
   r.get("host_clock_epsilon", p.host_clock_epsilon, {.min = Duration::zero()},
         "host_clock only: the clock uncertainty the model assumes");
-  if (const Json* hz = r.raw("handoff_zone", "zone the leaders are moved to at handoff_at (\"z1\" to \"zN\")", "zone name")) {
+  if (const Json* hz = r.raw("handoff_zone", "soft kill: the zone whose leaders hand their groups away at handoff_at (\"z1\" to \"zN\")", "zone name")) {
     p.handoff_zone = zone_index(r, *hz, r.pointer("handoff_zone"), p.zones, p.handoff_zone);
   }
   r.get("handoff_at", p.handoff_at, {.min = Duration::zero(), .max = in.duration},
