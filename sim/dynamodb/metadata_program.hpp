@@ -54,6 +54,11 @@ private:
       return;
     }
     if (m.payload.get<Heartbeat>() != nullptr) {
+      if (!s_.params.metadata.keepalives_queued) {
+        // The session layer answers: the node learns nothing of the queue behind it.
+        r.reply(Payload::make<Heartbeat>(), 64);
+        return;
+      }
       // The session is the service's: a keepalive waits behind the check-ins queued here.
       queue_.push_back(Waiting{std::move(r), s_.params.metadata.cpu_base, 64,
                                Payload::make<Heartbeat>()});
