@@ -208,7 +208,7 @@ void use_2015_storm_calibration(DynamoDbParams& p) {
   p.metadata.cores = 1;
   p.metadata.cpu_per_entry = Duration::millis(20);
   p.metadata.bytes_per_entry = 16384;
-  p.storage.checkin_interval = Duration::minutes(30);
+  p.storage.checkin_interval = Duration::minutes(10);
   p.storage.checkin_timeout = Duration::seconds(6);
   p.storage.heartbeat_timeout = Duration::seconds(10);
   p.storage.retry.base = Duration::millis(500);

@@ -99,6 +99,10 @@ void read_metadata(ObjectReader& r, ddb::MetadataParams& p) {
   r.get("pause_for", p.pause_for, {.min = Duration::zero()}, "length of the operator's pause");
   r.get("added_instances", p.added_instances, {.min = 0, .max = 10000},
         "metadata hosts added at the end of the pause (capacity added while paused)");
+  r.get("keepalives_queued", p.keepalives_queued,
+        "a storage node's session keepalive waits behind the host's queued check-ins (true: "
+        "nodes behind a stuck host find out within a keepalive interval); false: the session "
+        "layer answers at once, and a node finds out at its next check-in (an assumption)");
   r.finish();
 }
 
@@ -119,7 +123,8 @@ void read_storage(ObjectReader& r, ddb::StorageParams& p) {
         "after a failed keepalive, how often the node probes the network before checking in "
         "(assumption)");
   r.get("heartbeat_timeout", p.heartbeat_timeout, {.min = Duration::nanos(1)},
-        "a keepalive slower than this fails (it queues behind check-ins on the host)");
+        "a keepalive slower than this fails (with metadata.keepalives_queued it waits behind "
+        "the host's check-ins)");
   r.get("timeout_per_entry", p.timeout_per_entry, {.min = Duration::zero()},
         "check-in timeout added per membership entry (0s: a fixed timeout, as in 2015)");
   if (auto retry = r.object("retry",
