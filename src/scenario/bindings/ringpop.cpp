@@ -439,16 +439,18 @@ std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
       return bindings::params_error(what, "/model/params/maps", source);
     };
     if (!dispatch.enabled) {
-      throw maps_error("maps: the ETA service needs \"dispatch\" on; add a \"dispatch\" object");
+      throw bindings::params_error(
+          "maps: the ETA service needs \"dispatch\" on; add a \"dispatch\" object",
+          "/model/params", source);
     }
     try {
       maps.graph.validate();
-      maps.policy.validate("maps.policy");
+      maps.policy.validate("policy");
     } catch (const std::invalid_argument& e) {
-      throw maps_error(std::string("maps.") + e.what());
+      throw maps_error(e.what());
     }
     if (maps.graph.find_tier(maps.target) == nullptr) {
-      throw maps_error("maps.target: no tier named \"" + maps.target +
+      throw maps_error("target: no tier named \"" + maps.target +
                        "\" in maps.tiers; name one of them");
     }
   }
