@@ -206,11 +206,35 @@ void Dispatch::rider(std::uint32_t cell, std::function<void(bool matched)> done)
       done(false);
       return;
     }
-    s.metrics().counter(metric("matched")).inc();
-    s.metrics().histogram(metric("match_latency"))
-        .record(o.latency + params_.match_cpu_per_driver * static_cast<std::int64_t>(scanned));
-    done(true);
+    const Duration latency =
+        o.latency + params_.match_cpu_per_driver * static_cast<std::int64_t>(scanned);
+    if (!eta_) {
+      matched(latency, done);
+      return;
+    }
+    // The owner asks the maps service for the pickup ETA; the match waits for it.
+    const Time asked = now;
+    eta_(o.handled_by, [this, latency, asked, done](bool ok) {
+      Simulation& ssim = cluster_->shared().sim();
+      if (!ok) {
+        if (!params_.eta_fallback) {
+          ssim.metrics().counter(metric("eta_failed")).inc();
+          ssim.metrics().counter(metric("unmatched")).inc();
+          done(false);
+          return;
+        }
+        ssim.metrics().counter(metric("eta_degraded")).inc();  // a straight-line ETA instead
+      }
+      matched(latency + (ssim.now() - asked), done);
+    });
   });
+}
+
+void Dispatch::matched(Duration latency, const std::function<void(bool)>& done) {
+  Metrics& m = cluster_->shared().sim().metrics();
+  m.counter(metric("matched")).inc();
+  m.histogram(metric("match_latency")).record(latency);
+  done(true);
 }
 
 void Dispatch::next_rider() {

@@ -59,7 +59,7 @@ void SwimMember::start(world::Node& node) {
     view_.force(self_, Status::kAlive, inc);
     dissem_.record({self_, Status::kAlive, inc, self_, inc});
   }
-  recent_probe_times_.assign(kRecentProbes, Duration::zero());
+  recent_probe_times_.fill(Duration::zero());
   node.on_message([this](const world::Message& m) { dispatch(m); });
   if (!at_zero) {
     join();
@@ -78,32 +78,34 @@ void SwimMember::start(world::Node& node) {
 void SwimMember::dispatch(const world::Message& m) {
   if (params_.message_cpu > Duration::zero()) {
     // Inbound messages wait for the CPU; timers do not (they are the kernel's).
-    node_.compute(params_.message_cpu, [this, msg = m] { handle(msg); });
+    // Only what handle() reads (the payload and the sender), not the whole Message.
+    node_.compute(params_.message_cpu,
+                  [this, payload = m.payload, src = m.src] { handle(payload, src); });
   } else {
-    handle(m);
+    handle(m.payload, m.src);
   }
 }
 
-void SwimMember::handle(const world::Message& m) {
-  if (const auto* p = m.payload.get<Ping>()) {
-    on_ping(*p, m.src);
-  } else if (const auto* a = m.payload.get<Ack>()) {
+void SwimMember::handle(const world::Payload& payload, world::NodeId src) {
+  if (const auto* p = payload.get<Ping>()) {
+    on_ping(*p, src);
+  } else if (const auto* a = payload.get<Ack>()) {
     on_ack(*a);
-  } else if (const auto* r = m.payload.get<PingReq>()) {
+  } else if (const auto* r = payload.get<PingReq>()) {
     on_ping_req(*r);
-  } else if (const auto* res = m.payload.get<PingReqResult>()) {
+  } else if (const auto* res = payload.get<PingReqResult>()) {
     on_ping_req_result(*res);
-  } else if (const auto* sr = m.payload.get<SyncReq>()) {
+  } else if (const auto* sr = payload.get<SyncReq>()) {
     on_sync_req(*sr);
-  } else if (const auto* sp = m.payload.get<SyncResp>()) {
+  } else if (const auto* sp = payload.get<SyncResp>()) {
     on_sync_resp(*sp);
-  } else if (const auto* dq = m.payload.get<DampReq>()) {
+  } else if (const auto* dq = payload.get<DampReq>()) {
     on_damp_req(*dq);
-  } else if (const auto* dr = m.payload.get<DampResp>()) {
+  } else if (const auto* dr = payload.get<DampResp>()) {
     on_damp_resp(*dr);
-  } else if (const auto* fq = m.payload.get<FwdReq>()) {
+  } else if (const auto* fq = payload.get<FwdReq>()) {
     on_fwd_req(*fq);
-  } else if (const auto* fr = m.payload.get<FwdResp>()) {
+  } else if (const auto* fr = payload.get<FwdResp>()) {
     on_fwd_resp(*fr);
   }
 }
@@ -250,8 +252,7 @@ Duration SwimMember::period_delay() {
     // ringpop: the rate is 2 x the median of recent protocol periods, at least the minimum;
     // the next period starts that long after the last one began.
     // A copy on the stack (the window has kRecentProbes entries): no allocation per period.
-    std::array<Duration, kRecentProbes> sorted{};
-    std::copy(recent_probe_times_.begin(), recent_probe_times_.end(), sorted.begin());
+    std::array<Duration, kRecentProbes> sorted = recent_probe_times_;
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
                      sorted.end());
     const Duration rate = std::max(base, sorted[sorted.size() / 2] * 2);
@@ -270,7 +271,6 @@ void SwimMember::prefetch_timer(unsigned stage) const {
   }
   if (stage == 0) {
     __builtin_prefetch(order_.data() + order_pos_);
-    __builtin_prefetch(recent_probe_times_.data());
     return;
   }
   __builtin_prefetch(&view_.entry(order_[order_pos_]));

@@ -160,6 +160,9 @@ struct ServiceGraph::Impl {
   std::vector<ClientInfo> clients;
   /// Metrics of tier → dependency edges, keyed "<tier>-><dependency>".
   std::map<std::string, std::unique_ptr<CallerMetrics>, std::less<>> edges;
+  /// Callers from outside the graph (add_external_caller).
+  struct External;
+  std::vector<std::unique_ptr<External>> externals;
 
   TierInfo& tier(std::string_view name) {
     for (auto& t : tiers) {
@@ -743,6 +746,61 @@ private:
   int outstanding_ = 0;
 };
 
+// --- callers from outside the graph ----------------------------------------------------------
+
+struct ServiceGraph::Impl::External {
+  std::string name;
+  CallPolicy policy;
+  TierInfo* target = nullptr;
+  std::unique_ptr<CallerMetrics> metrics;
+  /// One Caller per calling process incarnation, made on its first call (ordered map: looked
+  /// up only, but kept ordered so nothing here can depend on hash order).
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::unique_ptr<Caller>> callers;
+};
+
+std::size_t ServiceGraph::add_external_caller(std::string name, std::string_view tier,
+                                              CallPolicy policy) {
+  FAULTLINE_ASSERT(impl_, "ServiceGraph::add_external_caller needs build() first");
+  policy.validate(name + ".policy");
+  auto e = std::make_unique<Impl::External>();
+  e->target = &impl_->tier(tier);
+  e->metrics = std::make_unique<CallerMetrics>(impl_->sim->metrics(), client_metric_names(name));
+  e->name = std::move(name);
+  e->policy = std::move(policy);
+  impl_->externals.push_back(std::move(e));
+  return impl_->externals.size() - 1;
+}
+
+namespace {
+Task<void> external_call(Caller& caller, CallerMetrics& m, Simulation& sim,
+                         std::function<void(bool)> done) {
+  m.requests->inc();
+  const Time t0 = sim.now();
+  const Outcome o = co_await caller.call(std::nullopt);
+  if (o == Outcome::ok) {
+    m.successes->inc();
+    m.latency->record(sim.now() - t0);
+  } else {
+    m.failures->inc();
+  }
+  done(o == Outcome::ok);
+}
+}  // namespace
+
+void ServiceGraph::call(std::size_t caller, world::NodeId from, std::function<void(bool ok)> done) {
+  Impl::External& e = *impl_->externals.at(caller);
+  Node& node = impl_->world->node(from);
+  auto& slot = e.callers[{from.value(), node.incarnation()}];
+  if (!slot) {
+    // The process's own policy state, seeded from the process and its incarnation.
+    slot = std::make_unique<Caller>(
+        node, e.policy, *e.target, *e.metrics,
+        node.sim().rng(incarnation_name("services/" + e.name + "/" + node.name(),
+                                        node.incarnation())));
+  }
+  node.spawn(external_call(*slot, *e.metrics, node.sim(), std::move(done)));
+}
+
 // --- building --------------------------------------------------------------------------------
 
 ServiceGraph::ServiceGraph(ServiceGraphParams params) : params_(std::move(params)) {
@@ -789,10 +847,19 @@ void ServiceGraph::build(world::World& w) {
   Simulation& sim = w.sim();
   Metrics& metrics = sim.metrics();
 
-  const auto region = w.add_region("services");
+  // Zones of the world that already exist by name (another model's, in the same World) are
+  // shared, so the graph's hosts sit beside that model's; the rest go in region "services".
+  std::optional<world::RegionId> region;
   std::vector<world::ZoneId> zones;
   for (const auto& z : params_.zones) {
-    zones.push_back(w.add_zone(region, z));
+    if (const auto existing = w.topology().find_zone(z)) {
+      zones.push_back(*existing);
+      continue;
+    }
+    if (!region) {
+      region = w.add_region("services");
+    }
+    zones.push_back(w.add_zone(*region, z));
   }
 
   g.tiers.resize(params_.tiers.size());

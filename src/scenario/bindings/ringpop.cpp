@@ -2,6 +2,7 @@
 // field names of faultline::sim::ringpop::ClusterParams and the structs it holds; durations
 // are strings. "swim.preset" ("ringpop" or "memberlist") picks the defaults the other swim
 // keys then override.
+#include "services_readers.hpp"
 #include "world_faults.hpp"
 
 #include <faultline/scenario/registry.hpp>
@@ -9,6 +10,7 @@
 #include <faultline/sim/ringpop/cluster.hpp>
 #include <faultline/sim/ringpop/dispatch.hpp>
 #include <faultline/sim/ringpop/params.hpp>
+#include <faultline/sim/services/service_graph.hpp>
 #include <faultline/world/world.hpp>
 
 #include <algorithm>
@@ -18,6 +20,61 @@ namespace faultline::scenario {
 namespace {
 
 namespace rp = faultline::sim::ringpop;
+namespace svc = faultline::sim::services;
+
+/// The maps service dispatch asks for ETAs: a service graph (its tiers and, for the storm, the
+/// client populations that also call it) in the same World, and the edge dispatch's owners
+/// call it through.
+struct MapsSpec {
+  bool enabled = false;
+  svc::ServiceGraphParams graph;
+  std::string target = "maps";
+  svc::CallPolicy policy;
+  /// The name dispatch's ETA calls are measured under (services/client/<name>/...).
+  static constexpr std::string_view kEdge = "dispatch->maps";
+};
+
+void read_maps(ObjectReader& r, const Source& source, Duration duration,
+               const std::vector<std::string>& ring_zones, MapsSpec& m,
+               rp::DispatchParams& dispatch) {
+  m.enabled = true;
+  m.graph.zones = ring_zones;
+  r.get_names("zones", m.graph.zones,
+              "zones of the maps service (default: ringpop's); a zone ringpop also uses is "
+              "shared, any other is made in a region \"services\" (30 ms away)");
+  r.get("sample_interval", m.graph.sample_interval, {.min = Duration::nanos(1)},
+        "interval of the maps service's own series");
+  bindings::check_sample_count(r, "sample_interval", m.graph.sample_interval, duration);
+  m.graph.tiers.clear();
+  if (const Json* tiers = r.array("tiers", "the maps service's tiers, as in model services")) {
+    for (std::size_t i = 0; i < tiers->size(); ++i) {
+      ObjectReader t((*tiers)[i], child_pointer("/model/params/maps/tiers", i), source);
+      m.graph.tiers.push_back(bindings::read_service_tier(t));
+    }
+  }
+  if (const Json* clients = r.array("clients",
+                                    "other callers of the maps service (rider apps), as in "
+                                    "model services")) {
+    for (std::size_t i = 0; i < clients->size(); ++i) {
+      ObjectReader c((*clients)[i], child_pointer("/model/params/maps/clients", i), source);
+      m.graph.clients.push_back(bindings::read_service_client(c));
+      const auto& client = m.graph.clients.back();
+      bindings::check_request_count(c, "rate_per_s",
+                                    std::max(client.rate_per_s, client.rate_after_change),
+                                    duration);
+    }
+  }
+  r.get("target", m.target, "the tier dispatch asks for ETAs");
+  if (auto pol = r.object("policy",
+                          "timeout, retries, breaker of dispatch's ETA calls, each owner with its "
+                          "own state, as a services dependency policy")) {
+    bindings::read_call_policy(*pol, m.policy);
+  }
+  r.get("fallback", dispatch.eta_fallback,
+        "a failed ETA call is answered with a degraded straight-line ETA and the match stands; "
+        "false: the match fails");
+  r.finish();
+}
 
 void get_u32(ObjectReader& r, std::string_view key, std::uint32_t& out, double min, double max,
              Doc doc) {
@@ -156,11 +213,13 @@ void read_dispatch(ObjectReader& r, rp::DispatchParams& p) {
 
 class RingpopInstance : public ModelInstance {
 public:
-  RingpopInstance(rp::ClusterParams params, rp::DispatchParams dispatch,
+  RingpopInstance(rp::ClusterParams params, rp::DispatchParams dispatch, MapsSpec maps,
                   bindings::FaultPlan faults)
-      : params_(std::move(params)), dispatch_params_(dispatch), faults_(std::move(faults)) {}
+      : params_(std::move(params)), dispatch_params_(dispatch), maps_(std::move(maps)),
+        faults_(std::move(faults)) {}
   ~RingpopInstance() override {
     dispatch_.reset();  // its timers and callbacks refer to the cluster
+    graph_.reset();     // the maps graph goes before the world it lives in
     world_.reset();  // the members refer to the cluster's shared state: the world goes first
     cluster_.reset();
   }
@@ -172,12 +231,30 @@ public:
     if (dispatch_params_.enabled) {
       dispatch_ = std::make_unique<rp::Dispatch>(dispatch_params_, *cluster_);
     }
+    if (maps_.enabled) {
+      graph_ = std::make_unique<svc::ServiceGraph>(maps_.graph);
+      graph_->build(*world_);
+      const std::size_t edge =
+          graph_->add_external_caller(std::string(MapsSpec::kEdge), maps_.target, maps_.policy);
+      dispatch_->set_eta([this, edge](rp::MemberId owner, std::function<void(bool)> done) {
+        graph_->call(edge, cluster_->shared().node_of(owner), std::move(done));
+      });
+    }
     bindings::schedule_faults(world_->faults(), faults_);
   }
 
   /// "riders" (the default scope with dispatch on): rider requests, matched ones as successes,
   /// the match latency of matched ones. Without dispatch a membership protocol has no requests.
   std::optional<MeasureNames> measures(std::string_view of) const override {
+    if (maps_.enabled && !of.empty() && of != "riders") {
+      // The maps service's callers: its client populations and dispatch's ETA edge.
+      for (const auto& name : maps_callers()) {
+        if (name == of) {
+          auto n = svc::client_metric_names(name);
+          return MeasureNames{n.requests, n.successes, n.failures, n.attempts, n.latency};
+        }
+      }
+    }
     if (!dispatch_params_.enabled || (!of.empty() && of != "riders")) {
       return std::nullopt;
     }
@@ -189,11 +266,28 @@ public:
     if (!dispatch_params_.enabled) {
       return {};
     }
-    return {"riders"};
+    std::vector<std::string> out{"riders"};
+    for (auto& name : maps_callers()) {
+      out.push_back(std::move(name));
+    }
+    return out;
+  }
+
+  std::vector<std::string> maps_callers() const {
+    std::vector<std::string> out;
+    if (maps_.enabled) {
+      for (const auto& c : maps_.graph.clients) {
+        out.push_back(c.name);
+      }
+      out.emplace_back(MapsSpec::kEdge);
+    }
+    return out;
   }
 
   std::vector<std::string> probes() const override {
-    return {"damped",
+    std::vector<std::string> out{"damped",
+            "dispatch.eta_degraded",
+            "dispatch.eta_failed",
             "dispatch.handoffs",
             "dispatch.no_driver",
             "dispatch.rider_failed",
@@ -210,9 +304,22 @@ public:
             "owners_per_key",
             "refutations",
             "suspicions"};
+    for (const auto& t : maps_.graph.tiers) {
+      if (maps_.enabled) {
+        out.push_back("cpu_utilisation/" + t.name);
+        out.push_back("queue_length/" + t.name);
+      }
+    }
+    return out;
   }
 
   double probe(std::string_view name) const override {
+    if (name.starts_with("cpu_utilisation/")) {
+      return graph_->cpu_busy_fraction(name.substr(name.find('/') + 1));
+    }
+    if (name.starts_with("queue_length/")) {
+      return graph_->queue_length(name.substr(name.find('/') + 1));
+    }
     const auto& s = cluster_->shared();
     if (name == "distinct_checksums") {
       return static_cast<double>(cluster_->distinct_checksums());
@@ -268,10 +375,12 @@ public:
 private:
   rp::ClusterParams params_;
   rp::DispatchParams dispatch_params_;
+  MapsSpec maps_;
   bindings::FaultPlan faults_;
   std::unique_ptr<world::World> world_;
   std::unique_ptr<rp::RingpopCluster> cluster_;
   std::unique_ptr<rp::Dispatch> dispatch_;
+  std::unique_ptr<svc::ServiceGraph> graph_;
 };
 
 std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
@@ -312,6 +421,12 @@ std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
                         "in the owners' memory, riders matched at the owner")) {
     read_dispatch(*d, dispatch);
   }
+  MapsSpec maps;
+  if (auto m = r.object("maps",
+                        "the maps service dispatch asks for each match's ETA (a service graph "
+                        "in the same World; needs dispatch)")) {
+    read_maps(*m, source, in.duration, params.zones, maps, dispatch);
+  }
   r.finish();
   try {
     params.validate();
@@ -319,9 +434,37 @@ std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
   } catch (const std::invalid_argument& e) {
     throw bindings::params_error(e.what(), "/model/params", source);
   }
+  if (maps.enabled) {
+    const auto maps_error = [&](const std::string& what) {
+      return bindings::params_error(what, "/model/params/maps", source);
+    };
+    if (!dispatch.enabled) {
+      throw bindings::params_error(
+          "maps: the ETA service needs \"dispatch\" on; add a \"dispatch\" object",
+          "/model/params", source);
+    }
+    try {
+      maps.graph.validate();
+      maps.policy.validate("policy");
+    } catch (const std::invalid_argument& e) {
+      throw maps_error(e.what());
+    }
+    if (maps.graph.find_tier(maps.target) == nullptr) {
+      throw maps_error("target: no tier named \"" + maps.target +
+                       "\" in maps.tiers; name one of them");
+    }
+  }
   rp::RingpopCluster layout(params);
-  auto faults = bindings::parse_faults(in.faults, source, in.duration, layout.groups());
-  return std::make_unique<RingpopInstance>(std::move(params), dispatch, std::move(faults));
+  std::vector<std::string> groups = layout.groups();
+  for (const auto& t : maps.graph.tiers) {
+    groups.push_back(svc::ServiceGraph::tier_group(t.name));
+  }
+  for (const auto& c : maps.graph.clients) {
+    groups.push_back(svc::ServiceGraph::client_group(c.name));
+  }
+  auto faults = bindings::parse_faults(in.faults, source, in.duration, groups);
+  return std::make_unique<RingpopInstance>(std::move(params), dispatch, std::move(maps),
+                                           std::move(faults));
 }
 
 }  // namespace

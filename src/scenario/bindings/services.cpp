@@ -1,6 +1,7 @@
 // Binding of the generic service-graph model (sim/services): "model": {"name": "services"}.
 // JSON keys are the field names of faultline::sim::services::ServiceGraphParams and the
 // resilience params structs it holds, one to one; durations are strings.
+#include "services_readers.hpp"
 #include "world_faults.hpp"
 
 #include <faultline/scenario/registry.hpp>
@@ -415,6 +416,12 @@ std::unique_ptr<ModelInstance> prepare_services(const ModelInput& in) {
 }
 
 }  // namespace
+
+namespace bindings {
+svc::TierParams read_service_tier(ObjectReader& r) { return read_tier(r); }
+svc::ClientParams read_service_client(ObjectReader& r) { return read_client(r); }
+void read_call_policy(ObjectReader& r, svc::CallPolicy& p) { read_policy(r, p); }
+}  // namespace bindings
 
 void register_services_model(ModelRegistry& registry) {
   registry.add({"services",

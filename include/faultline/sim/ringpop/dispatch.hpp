@@ -13,10 +13,16 @@
 // report (or through a handoff). Matching scans the drivers of the rider's cell; its CPU is
 // counted into the match latency, not scheduled on the host (the scan is microseconds).
 //
+// ETA (set_eta): with an ETA service set, the owner that found drivers for a rider asks it for
+// the pickup ETA (in a scenario, the maps tier of a service graph in the same World, called
+// from the owner's node through the edge's timeout, retries and breaker); the match stands
+// only when the ETA comes back, or, with `eta_fallback`, with a degraded straight-line ETA
+// when the call fails.
+//
 // Metrics: counters ringpop.dispatch.{reports,reports_failed,riders,matched,no_driver,
-// rider_failed,unmatched (no_driver + rider_failed),handoffs,drivers_handed_off}; histogram
-// ringpop.dispatch.match_latency (ns, matched riders, from the request entering dispatch to
-// the match).
+// rider_failed,eta_failed,eta_degraded,unmatched (no_driver + rider_failed + eta_failed),
+// handoffs,drivers_handed_off}; histogram ringpop.dispatch.match_latency (ns, matched riders,
+// from the request entering dispatch to the match, the ETA call included).
 #pragma once
 
 #include <faultline/sim/ringpop/membership.hpp>
@@ -54,6 +60,9 @@ struct DispatchParams {
   /// How often a member checks whether its ring changed (ringpop emits a ring-changed event;
   /// a dispatch service reacts within its own loop).
   Duration handoff_check = Duration::millis(500);
+  /// With an ETA service: a failed ETA call is answered with a degraded local ETA (straight
+  /// line over the grid) and the match stands; false: the match fails.
+  bool eta_fallback = false;
 
   void validate() const;
 };
@@ -75,6 +84,11 @@ public:
   /// Sends one rider request for `cell` now; `done(matched)` when dispatch answers.
   void rider(std::uint32_t cell, std::function<void(bool matched)> done);
 
+  /// The ETA service: called by the owner `owner` for each rider it found drivers for;
+  /// `done(ok)` when the ETA call ends (never, if the owner's node crashes first).
+  using EtaCall = std::function<void(MemberId owner, std::function<void(bool ok)> done)>;
+  void set_eta(EtaCall eta) { eta_ = std::move(eta); }
+
 private:
   struct Shard {
     const SwimMember* holder = nullptr;  // the member now, if up
@@ -88,12 +102,14 @@ private:
   void next_rider();
   void handoff_tick(MemberId m);
   void store(MemberId owner, std::uint32_t cell, std::uint32_t driver);
+  void matched(Duration latency, const std::function<void(bool)>& done);
 
   DispatchParams params_;
   RingpopCluster* cluster_;
   std::vector<Shard> shards_;
   std::vector<std::uint32_t> driver_cell_;
   Rng rng_;
+  EtaCall eta_;
 };
 
 }  // namespace faultline::sim::ringpop

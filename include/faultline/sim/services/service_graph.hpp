@@ -23,6 +23,7 @@
 #include <faultline/simulation.hpp>
 #include <faultline/world/ids.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,7 +59,8 @@ public:
   ServiceGraph& operator=(const ServiceGraph&) = delete;
   ~ServiceGraph();
 
-  /// Creates the region, zones, hosts and nodes in `world`, starts the workload and the
+  /// Creates the region, zones (reusing zones `world` already has by name), hosts and nodes
+  /// in `world`, starts the workload and the
   /// per-interval samplers. Call once; the graph must outlive the run and be destroyed
   /// before the World.
   void build(world::World& world);
@@ -77,6 +79,16 @@ public:
   double breaker_open_fraction(std::string_view client) const;
   /// Busy cores over all cores of a tier's hosts, now (the series cpu_util integrates it).
   double cpu_busy_fraction(std::string_view tier) const;
+
+  /// A caller outside the graph: processes of another model in the same World (a dispatch
+  /// service's members calling the maps tier) call `tier` through `policy`, each process with
+  /// its own policy state (breaker, quota, throttle), as the graph's own callers. Measured as a
+  /// client population named `name` (services/client/<name>/...). Call after build(); returns
+  /// the caller's handle for call().
+  std::size_t add_external_caller(std::string name, std::string_view tier, CallPolicy policy);
+  /// One logical call from node `from` through the caller's policies; `done(ok)` when it ends.
+  /// If `from` crashes first, its coroutines die with it and `done` is never called.
+  void call(std::size_t caller, world::NodeId from, std::function<void(bool ok)> done);
 
   struct Impl;
 
