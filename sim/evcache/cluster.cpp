@@ -420,7 +420,7 @@ void EvcacheCluster::fail_zone(int zone) {
   for (const auto& g : groups_) {
     if (g.zone == zone) {
       for (const auto id : g.servers) {
-        world_->node(id).crash();
+        world_->node(id).host().crash();  // power lost: nothing answers, reads time out
       }
     }
   }
@@ -430,7 +430,7 @@ void EvcacheCluster::restore_zone(int zone) {
   for (const auto& g : groups_) {
     if (g.zone == zone) {
       for (const auto id : g.servers) {
-        world_->node(id).restart();
+        world_->node(id).host().restart();
       }
     }
   }

@@ -83,10 +83,11 @@ public:
   /// server group (write-all).
   void write(int zone, std::uint64_t key);
 
-  /// Crashes every server of `zone`'s group (their items are gone): a world fault on the
-  /// group's nodes.
+  /// Crashes the hosts of every server of `zone`'s group (power lost: their items are gone and
+  /// nothing answers, so reads time out).
   void fail_zone(int zone);
-  /// Restarts `zone`'s servers, empty; the zone is write-only for the warm-up if configured.
+  /// Restarts those hosts; the servers come back empty, and the zone write-only for the
+  /// warm-up if configured.
   void restore_zone(int zone);
 
   int groups() const { return static_cast<int>(groups_.size()); }
