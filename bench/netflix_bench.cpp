@@ -1,8 +1,9 @@
 // Netflix models (sim/elb, sim/evcache, sim/regions): simulated time per CPU second.
 //   elb:     the netflix-christmas-eve-2012 base run (25 simulated hours) at three sizes of
 //            the region's fleet and of the device traffic, and its active-active variant (DNS
-//            failover through 200 resolver caches per family) at the largest; reports ELBs,
-//            stream starts, events, process CPU seconds and simulated hours per CPU second.
+//            failover through 200 resolver caches per family) at the largest; every LB node is
+//            a world node on its own host; reports ELBs, hosts, stream starts, events, process
+//            CPU seconds, simulated hours per CPU second and the process's peak memory so far.
 //   regions: the chaos-kong-region-evacuation base (2.5 simulated hours) at 1x and 10x (rates,
 //            servers, store and keys scaled together); reports requests, events, CPU seconds.
 //   evcache: the evcache-zone-failure base run (150 simulated seconds) at three request rates;
@@ -35,6 +36,7 @@ namespace {
 struct Run {
   std::uint64_t requests = 0;
   std::uint64_t events = 0;
+  std::uint64_t hosts = 0;
   double cpu = 0;
 };
 
@@ -59,6 +61,7 @@ Run elb_run(int fleet, double traffic_scale, bool failover, std::uint64_t seed) 
   Run r;
   r.cpu = cpu_seconds() - start;
   r.events = sim.events_run();
+  r.hosts = region.world().host_count();
   for (const auto& f : p.families) {
     r.requests += counter(sim, sim::elb::family_metric_names(f.name).requests);
   }
@@ -98,10 +101,12 @@ Run evcache_run(double ops, std::uint64_t seed) {
   p.client.keys = 30000;
   p.store.concurrency = 8;
   p.store.queue_limit = 128;
-  p.outages.push_back({0, Duration::seconds(60), Duration::seconds(30)});
   const double start = cpu_seconds();
   sim::evcache::EvcacheCluster c(sim, p);
   c.start();
+  // Zone a's cache hosts lose power at 60 s and come back at 90 s, as in the scenario.
+  sim.schedule_at(Time::zero() + Duration::seconds(60), [&c] { c.fail_zone(0); });
+  sim.schedule_at(Time::zero() + Duration::seconds(90), [&c] { c.restore_zone(0); });
   sim.run_until(Time::zero() + Duration::seconds(150));
   Run r;
   r.cpu = cpu_seconds() - start;
@@ -121,8 +126,9 @@ int main(int argc, char** argv) {
   }
   fmt::print("netflix_bench: median of {}\n\n", reps);
   fmt::print("elb: netflix-christmas-eve-2012 base, 25 h simulated\n");
-  fmt::print("{:>8} {:>8} {:>9} {:>14} {:>12} {:>10} {:>16}\n", "ELBs", "traffic", "failover",
-             "stream starts", "events", "cpu s", "sim h / cpu s");
+  fmt::print("{:>8} {:>8} {:>8} {:>9} {:>14} {:>12} {:>10} {:>14} {:>10}\n", "ELBs", "hosts",
+             "traffic", "failover", "stream starts", "events", "cpu s", "sim h / cpu s",
+             "peak MiB");
   struct Size {
     int fleet;
     double scale;
@@ -132,8 +138,9 @@ int main(int argc, char** argv) {
                  Size{4500, 10.0, true}}) {
     const Run m = median_by_cpu<Run>(
         reps, [&](std::uint64_t seed) { return elb_run(z.fleet, z.scale, z.failover, seed); });
-    fmt::print("{:>8} {:>7.0f}x {:>9} {:>14} {:>12} {:>10.3f} {:>16.0f}\n", z.fleet + 3, z.scale,
-               z.failover ? "dns" : "-", m.requests, m.events, m.cpu, 25.0 / m.cpu);
+    fmt::print("{:>8} {:>8} {:>7.0f}x {:>9} {:>14} {:>12} {:>10.3f} {:>14.0f} {:>10.0f}\n",
+               z.fleet + 3, m.hosts, z.scale, z.failover ? "dns" : "-", m.requests, m.events,
+               m.cpu, 25.0 / m.cpu, peak_rss_mib());
   }
   fmt::print("\nregions: chaos-kong-region-evacuation base, 2.5 h simulated\n");
   fmt::print("{:>8} {:>10} {:>12} {:>10} {:>18}\n", "scale", "requests", "events", "cpu s",

@@ -3,8 +3,73 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 namespace faultline::sim::elb {
+
+namespace {
+/// A stream start and its answer: the API's first bytes (sizes are assumptions).
+struct StreamStart {
+  int family = 0;
+};
+constexpr std::uint64_t kRequestBytes = 512;
+constexpr std::uint64_t kReplyBytes = 1024;
+const std::array<const char*, 3> kZones = {"us-east-1a", "us-east-1b", "us-east-1c"};
+
+world::HostParams host_params() {
+  // A day-long run over thousands of hosts must not pay for per-second CPU samples or NTP
+  // polls on each: the model reads no clock and the scenario observes its own series.
+  world::HostParams h;
+  h.cpu.cores = 2;
+  h.cpu.sample_interval = Duration::zero();
+  h.clock.ntp_enabled = false;
+  return h;
+}
+}  // namespace
+
+/// One LB node: routes by the backend list it was last programmed with (kept by the region as
+/// the control plane programmed it, `Elb::broken`). A node that boots again after a crash is a
+/// replacement, programmed from the ELB's state then.
+class ElbRegion::LbNode final : public world::Program {
+public:
+  LbNode(ElbRegion& r, int elb, int node) : r_(r), elb_(elb), node_(node) {}
+  void start(world::Node& n) override {
+    n.on_request([this, &n](const world::Message&, world::Responder reply) {
+      if (r_.elbs_[static_cast<std::size_t>(elb_)].broken[static_cast<std::size_t>(node_)]) {
+        return;  // an empty backend list: the request is black-holed, the device times out
+      }
+      const auto& c = r_.params_.client;
+      const Duration service =
+          c.latency_base + Duration::nanos(static_cast<std::int64_t>(r_.traffic_rng_.exponential(
+                               static_cast<double>(c.latency_mean.ns()))));
+      n.after(service, [reply] { reply.reply(world::Payload{}, kReplyBytes); });
+    });
+  }
+
+private:
+  ElbRegion& r_;
+  int elb_, node_;
+};
+
+/// A device family's population: a Poisson stream of stream starts through its ELB (or, after
+/// a failover, the other region).
+class ElbRegion::Device final : public world::Program {
+public:
+  Device(ElbRegion& r, int family) : r_(r), family_(family) {}
+  void start(world::Node& n) override { next(n); }
+
+private:
+  void next(world::Node& n) {
+    const double gap_s = r_.traffic_rng_.exponential(
+        1.0 / r_.params_.families[static_cast<std::size_t>(family_)].rate_per_s);
+    n.after(Duration::nanos(static_cast<std::int64_t>(gap_s * 1e9) + 1), [this, &n] {
+      r_.request(n, family_);
+      next(n);
+    });
+  }
+  ElbRegion& r_;
+  int family_;
+};
 
 FamilyMetricNames family_metric_names(std::string_view family) {
   const std::string p = fmt::format("elb/{}/", family);
@@ -19,14 +84,46 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
       traffic_rng_(sim.rng("elb/traffic")),
       incident_rng_(sim.rng("elb/incident")) {
   params_.validate();
+  world_ = std::make_unique<world::World>(sim_);
+  world::World& w = *world_;
+  const auto region = w.add_region("us-east");
+  std::vector<world::ZoneId> zones;
+  for (const char* z : kZones) {
+    zones.push_back(w.add_zone(region, z));
+  }
+  const auto internet = w.add_zone(w.add_region("internet"), "internet-1");
+  const auto hp = host_params();
+  // Each LB node on its own host, round robin over the zones.
+  auto add_elb = [&](Elb e, int nodes) {
+    const int index = static_cast<int>(elbs_.size());
+    e.broken.assign(static_cast<std::size_t>(nodes), false);
+    for (int i = 0; i < nodes; ++i) {
+      const std::string name = fmt::format("{}-{}", e.name, i);
+      const auto host = w.add_host(zones[static_cast<std::size_t>(i % 3)], name, hp);
+      e.nodes.push_back(w.add_node(host, name, "elb/" + e.name, [this, index, i](world::Node& n) {
+        // A first boot has the full list; a node booting after a crash is a replacement the
+        // control plane programs from the ELB's state.
+        if (n.incarnation() > 1) {
+          program_replacement(index, i);
+        }
+        return std::make_unique<LbNode>(*this, index, i);
+      }));
+    }
+    elbs_.push_back(std::move(e));
+  };
   auto& m = sim_.metrics();
   for (const auto& f : params_.families) {
     Elb e;
     e.name = "api-" + f.name;
     e.family = static_cast<int>(families_.size());
-    e.broken.assign(static_cast<std::size_t>(f.nodes), false);
     e.touch_mean = f.touch_mean;
-    elbs_.push_back(std::move(e));
+    add_elb(std::move(e), f.nodes);
+    const int family = static_cast<int>(families_.size());
+    const std::string device = "device-" + f.name;
+    devices_.push_back(w.add_node(w.add_host(internet, device, hp), device, "device/" + f.name,
+                                  [this, family](world::Node&) {
+                                    return std::make_unique<Device>(*this, family);
+                                  }));
     auto n = family_metric_names(f.name);
     Family fam;
     fam.requests = &m.counter(n.requests);
@@ -49,9 +146,8 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
   for (int i = 0; i < params_.fleet.elbs; ++i) {
     Elb e;
     e.name = fmt::format("fleet-{}", i);
-    e.broken.assign(static_cast<std::size_t>(params_.fleet.nodes), false);
     e.touch_mean = params_.fleet.touch_mean;
-    elbs_.push_back(std::move(e));
+    add_elb(std::move(e), params_.fleet.nodes);
   }
   auto cp = control_plane_metric_names();
   cp_requests_ = &m.counter(cp.requests);
@@ -59,12 +155,51 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
   cp_failures_ = &m.counter(cp.failures);
 }
 
+ElbRegion::~ElbRegion() {
+  world_.reset();  // the programs go first: they hold references into the region
+}
+
+std::vector<std::string> ElbRegion::groups(const ElbParams& params) {
+  std::vector<std::string> g;
+  for (const auto& f : params.families) {
+    g.push_back("device/" + f.name);
+    g.push_back("elb/api-" + f.name);
+  }
+  for (int i = 0; i < params.fleet.elbs; ++i) {
+    g.push_back(fmt::format("elb/fleet-{}", i));
+  }
+  std::sort(g.begin(), g.end());
+  return g;
+}
+
+world::NodeId ElbRegion::lb_node(int elb, int node) const {
+  return elbs_[static_cast<std::size_t>(elb)].nodes[static_cast<std::size_t>(node)];
+}
+
+void ElbRegion::program_replacement(int elb, int node) {
+  Elb& e = elbs_[static_cast<std::size_t>(elb)];
+  cp_requests_->inc();
+  if (e.state) {
+    cp_successes_->inc();
+    e.broken[static_cast<std::size_t>(node)] = false;
+    return;
+  }
+  cp_failures_->inc();
+  // Fail static: the control plane refuses to program from missing state and gives the new
+  // node the ELB's last known good configuration.
+  const bool fail_static = params_.control_plane.fail_static;
+  if (!fail_static) {
+    e.broken[static_cast<std::size_t>(node)] = true;
+  }
+  if (e.family >= 0) {
+    sim_.record("elb", fail_static ? "refused" : "reprogram",
+                {{"node", e.name}, {"from_missing_state", true}, {"replacement", true}});
+  }
+}
+
 void ElbRegion::start() {
   for (int e = 0; e < elbs(); ++e) {
     schedule_touch(e);
-  }
-  for (int f = 0; f < static_cast<int>(families_.size()); ++f) {
-    next_request(f);
   }
   const auto& inc = params_.incident;
   auto at = [](Duration d) { return Time::from_ns(d.ns()); };
@@ -227,49 +362,45 @@ void ElbRegion::restore_elb(int elb) {
   }
 }
 
-void ElbRegion::next_request(int family) {
-  const double gap_s = traffic_rng_.exponential(1.0 / params_.families[static_cast<std::size_t>(family)].rate_per_s);
-  sim_.schedule_after(Duration::nanos(static_cast<std::int64_t>(gap_s * 1e9) + 1), [this, family] {
-    request(family);
-    next_request(family);
-  });
-}
-
-void ElbRegion::request(int family) {
+void ElbRegion::request(world::Node& device, int family) {
   Family& f = families_[static_cast<std::size_t>(family)];
   const auto& c = params_.client;
   f.requests->inc();
-  Duration latency = c.latency_base +
-                     Duration::nanos(static_cast<std::int64_t>(
-                         traffic_rng_.exponential(static_cast<double>(c.latency_mean.ns()))));
   // Without failover the family's name always answers this region; with it, the answer is
   // whatever the device's resolver has cached (sim/regions/dns.hpp).
   const bool other_region = f.resolvers && f.resolvers->resolve(sim_.now(), *f.record) == 1;
   if (other_region) {
     // Active-active: the other region serves. Isthmus: its ELB and Zuul tunnel the request to
-    // this region's Zuul, bypassing this region's broken ELB.
+    // this region's Zuul, bypassing this region's broken ELB. The other region is not built
+    // (README): its latency is this one's service time plus the extra round trips.
     const auto& fo = params_.failover;
     const Duration extra = fo.extra_latency + (fo.mode == FailoverParams::Mode::kIsthmus
                                                    ? fo.tunnel_latency
                                                    : Duration::zero());
+    const Duration service =
+        c.latency_base + Duration::nanos(static_cast<std::int64_t>(
+                             traffic_rng_.exponential(static_cast<double>(c.latency_mean.ns()))));
     f.successes->inc();
-    f.latency->record(latency + extra);
+    f.latency->record(service + extra);
     return;
   }
   const Elb& e = elbs_[static_cast<std::size_t>(family_elb(family))];
-  const bool broken = e.broken[traffic_rng_.below(e.broken.size())];  // DNS round robin
+  const auto node = e.nodes[traffic_rng_.below(e.nodes.size())];  // DNS round robin
   if (f.health) {
     f.health->sent();
   }
-  if (broken) {
-    if (f.health) {
-      f.health->failed();
-    }
-    sim_.schedule_after(c.timeout, [failures = f.failures] { failures->inc(); });
-    return;
-  }
-  f.successes->inc();
-  f.latency->record(latency);
+  device.call(node, world::Payload::make<StreamStart>(StreamStart{family}), kRequestBytes,
+              c.timeout, [&f](world::RpcResult r) {
+                if (r.ok()) {
+                  f.successes->inc();
+                  f.latency->record(r.latency);
+                  return;
+                }
+                f.failures->inc();
+                if (f.health) {
+                  f.health->failed();
+                }
+              });
 }
 
 void ElbRegion::health_check() {

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace faultline::sim::evcache {
 
 ScopeNames scope_names(std::string_view scope) {
@@ -10,7 +13,57 @@ ScopeNames scope_names(std::string_view scope) {
 }
 std::string attempts_name() { return "evcache/attempts"; }
 
+namespace {
+/// A get and its answer, a set (one-way), on the wire.
+struct Get {
+  std::uint64_t key;
+};
+struct GetReply {
+  bool hit;
+};
+struct Set {
+  std::uint64_t key;
+};
+constexpr std::uint64_t kGetBytes = 64;     // key and header (assumption)
+constexpr std::uint64_t kMissBytes = 16;
+
+world::HostParams host_params() {
+  // No per-second CPU samples or NTP polls: the model reads no clock.
+  world::HostParams h;
+  h.cpu.cores = 4;
+  h.cpu.sample_interval = Duration::zero();
+  h.clock.ntp_enabled = false;
+  return h;
+}
+}  // namespace
+
+/// One memcached server: its items are the program's, so a crash loses them and a server that
+/// boots again is empty.
+class EvcacheCluster::Server final : public world::Program {
+public:
+  Server(EvcacheCluster& c) : c_(c), store(c.params_.server.memory_bytes, c.params_.server.item_overhead_bytes) {}
+  void start(world::Node& n) override {
+    n.on_request([this, &n](const world::Message& m, world::Responder reply) {
+      const std::uint64_t key = m.payload.as<Get>().key;
+      n.compute(c_.params_.server.service_time, [this, &n, key, reply] {
+        const bool hit = store.get(key, n.sim().now());
+        reply.reply(world::Payload::make<GetReply>(GetReply{hit}),
+                    hit ? static_cast<std::uint64_t>(c_.params_.client.value_bytes) : kMissBytes);
+      });
+    });
+    n.on_message([this, &n](const world::Message& m) {
+      const std::uint64_t key = m.payload.as<Set>().key;
+      n.compute(c_.params_.server.service_time, [this, &n, key] {
+        store.set(key, c_.params_.client.value_bytes, n.sim().now() + c_.params_.client.ttl);
+      });
+    });
+  }
+  EvcacheCluster& c_;
+  LruStore store;
+};
+
 struct EvcacheCluster::Read {
+  world::Node* caller = nullptr;
   int zone = 0;
   std::uint64_t key = 0;
   Time start;
@@ -29,19 +82,75 @@ struct EvcacheCluster::StoreCall {
 EvcacheCluster::EvcacheCluster(Simulation& sim, EvcacheParams params)
     : sim_(sim),
       params_(std::move(params)),
-      net_rng_(sim.rng("evcache/net")),
       work_rng_(sim.rng("evcache/workload")),
       store_rng_(sim.rng("evcache/store")),
       zipf_(static_cast<std::uint64_t>(params_.client.keys), params_.client.zipf_s) {
   params_.validate();
+  world::WorldParams wp;
+  wp.network = params_.network;
+  own_world_ = std::make_unique<world::World>(sim_, wp);
+  world_ = own_world_.get();
+  const auto region = world_->add_region("us-east");
+  std::vector<world::ZoneId> zones;
+  for (int z = 0; z < params_.zones; ++z) {
+    zones.push_back(world_->add_zone(region, "us-east-1" + zone_name(z)));
+  }
+  for (int z = 0; z < params_.zones; ++z) {
+    const std::string name = "client-" + zone_name(z);
+    clients_.push_back(world_->add_node(world_->add_host(zones[static_cast<std::size_t>(z)], name, host_params()),
+                                        name, "client/" + zone_name(z), nullptr));
+  }
+  build(zones);
+}
+
+EvcacheCluster::EvcacheCluster(world::World& world, std::span<const world::ZoneId> zones,
+                               EvcacheParams params)
+    : sim_(world.sim()),
+      params_(std::move(params)),
+      world_(&world),
+      work_rng_(sim_.rng("evcache/workload")),
+      store_rng_(sim_.rng("evcache/store")),
+      zipf_(static_cast<std::uint64_t>(params_.client.keys), params_.client.zipf_s) {
+  params_.validate();
+  if (static_cast<int>(zones.size()) != params_.zones) {
+    throw std::invalid_argument(fmt::format("zones: {} world zones for {} cache zones; pass one "
+                                            "world zone per cache zone", zones.size(), params_.zones));
+  }
+  build(zones);
+}
+
+EvcacheCluster::~EvcacheCluster() {
+  own_world_.reset();  // the servers' programs go first: they hold a reference to the cluster
+}
+
+std::vector<std::string> EvcacheCluster::groups(const EvcacheParams& params) {
+  std::vector<std::string> g;
+  for (int z = 0; z < params.zones; ++z) {
+    g.push_back("client/" + zone_name(z));
+    if (params.replicated || z == 0) {
+      g.push_back("evcache/" + zone_name(z));
+    }
+  }
+  std::sort(g.begin(), g.end());
+  return g;
+}
+
+void EvcacheCluster::build(std::span<const world::ZoneId> zones) {
   const int n = params_.replicated ? params_.zones : 1;
   for (int g = 0; g < n; ++g) {
     Group group;
     group.zone = g;
     std::vector<std::string> names;
     for (int s = 0; s < params_.server.servers_per_zone; ++s) {
-      group.servers.emplace_back(params_.server.memory_bytes, params_.server.item_overhead_bytes);
       names.push_back(fmt::format("evcache-{}-{}", zone_name(g), s));
+      const auto host = world_->add_host(zones[static_cast<std::size_t>(g)], names.back(), host_params());
+      group.servers.push_back(world_->add_node(host, names.back(), "evcache/" + zone_name(g),
+                                               [this, g](world::Node& node) {
+                                                 if (node.incarnation() > 1) {
+                                                   server_restarted(g);
+                                                 }
+                                                 return std::make_unique<Server>(*this);
+                                               }));
     }
     std::vector<std::string_view> views(names.begin(), names.end());
     group.ring = std::make_unique<KetamaRing>(views, params_.server.ring_points);
@@ -65,33 +174,66 @@ EvcacheCluster::EvcacheCluster(Simulation& sim, EvcacheParams params)
 }
 
 void EvcacheCluster::start() {
+  if (clients_.empty()) {
+    throw std::logic_error("EvcacheCluster::start: an embedded cluster has no workload");
+  }
   next_op();
-  for (const auto& o : params_.outages) {
-    const int zone = o.zone;
-    sim_.schedule_at(Time::from_ns(o.at.ns()), [this, zone] { fail_zone(zone); });
-    if (o.for_ > Duration::zero()) {
-      sim_.schedule_at(Time::from_ns((o.at + o.for_).ns()), [this, zone] { restore_zone(zone); });
+}
+
+world::Node& EvcacheCluster::client(int zone) {
+  if (clients_.empty()) {
+    throw std::logic_error("EvcacheCluster: an embedded cluster reads from its caller's nodes");
+  }
+  return world_->node(clients_[static_cast<std::size_t>(zone)]);
+}
+
+LruStore* EvcacheCluster::store_of(world::NodeId server) const {
+  auto* p = world_->node(server).program();
+  return p == nullptr ? nullptr : &static_cast<Server*>(p)->store;
+}
+
+void EvcacheCluster::server_restarted(int group) {
+  Group& g = groups_[static_cast<std::size_t>(group)];
+  if (!params_.warmup.write_only || sim_.now() < g.write_only_until) {
+    return;  // already warming: the group's first server back opened the window
+  }
+  g.write_only_until = sim_.now() + params_.warmup.duration;
+  const std::string zone = zone_name(g.zone);
+  sim_.record("evcache", "write-only", {{"zone", zone}, {"for_s", params_.warmup.duration.to_seconds()}});
+  sim_.schedule_after(params_.warmup.duration, [this, zone] {
+    sim_.record("evcache", "write-only-end", {{"zone", zone}});
+  });
+}
+
+bool EvcacheCluster::group_up(int group) const {
+  for (const auto id : groups_[static_cast<std::size_t>(group)].servers) {
+    if (world_->node(id).up()) {
+      return true;
     }
   }
+  return false;
 }
 
 void EvcacheCluster::next_op() {
   const double gap_s = work_rng_.exponential(1.0 / params_.client.ops_per_s);
   sim_.schedule_after(Duration::nanos(static_cast<std::int64_t>(gap_s * 1e9) + 1), [this] {
-    const int zone = static_cast<int>(work_rng_.below(static_cast<std::uint64_t>(params_.zones)));
+    int zone = static_cast<int>(work_rng_.below(static_cast<std::uint64_t>(params_.zones)));
     const std::uint64_t key = zipf_(work_rng_) - 1;
-    if (work_rng_.uniform01() < params_.client.write_ratio) {
-      write(zone, key);
-    } else {
-      read(zone, key);
+    const bool is_write = work_rng_.uniform01() < params_.client.write_ratio;
+    // A zone whose clients are down sends its users to the next zone's (the load balancer
+    // routes around a lost zone); no client up anywhere: the operation is lost.
+    for (int i = 0; i < params_.zones && !client(zone).up(); ++i) {
+      zone = (zone + 1) % params_.zones;
+    }
+    if (client(zone).up()) {
+      if (is_write) {
+        write(zone, key);
+      } else {
+        read(zone, key);
+      }
     }
     next_op();
   });
-}
-
-Duration EvcacheCluster::hop(int from_zone, int to_zone) {
-  const auto cls = from_zone == to_zone ? world::LinkClass::kSameZone : world::LinkClass::kCrossZone;
-  return params_.network.for_class(cls).latency.sample(net_rng_);
 }
 
 int EvcacheCluster::home_group(int zone) const { return params_.replicated ? zone : 0; }
@@ -102,19 +244,28 @@ bool EvcacheCluster::write_only(int group) const {
 
 bool EvcacheCluster::holds(int group, std::uint64_t key) const {
   const auto& g = groups_[static_cast<std::size_t>(group)];
-  return g.servers[static_cast<std::size_t>(g.ring->server_for(key))].contains(key);
+  const LruStore* s = store_of(g.servers[static_cast<std::size_t>(g.ring->server_for(key))]);
+  return s != nullptr && s->contains(key);
 }
 
 std::size_t EvcacheCluster::items(int group) const {
   std::size_t n = 0;
-  for (const auto& s : groups_[static_cast<std::size_t>(group)].servers) {
-    n += s.items();
+  for (const auto id : groups_[static_cast<std::size_t>(group)].servers) {
+    if (const LruStore* s = store_of(id)) {
+      n += s->items();
+    }
   }
   return n;
 }
 
 void EvcacheCluster::read(int zone, std::uint64_t key, std::function<void(const ReadResult&)> done) {
+  read(client(zone), zone, key, std::move(done));
+}
+
+void EvcacheCluster::read(world::Node& caller, int zone, std::uint64_t key,
+                          std::function<void(const ReadResult&)> done) {
   auto r = std::make_shared<Read>();
+  r->caller = &caller;
   r->zone = zone;
   r->key = key;
   r->start = sim_.now();
@@ -150,22 +301,15 @@ int EvcacheCluster::next_group(const Read& r) const {
 void EvcacheCluster::attempt(const std::shared_ptr<Read>& r, int group) {
   r->tried |= 1U << group;
   attempts_->inc();
-  Group& g = groups_[static_cast<std::size_t>(group)];
-  if (!g.up) {  // no answer: the client's read timeout decides
-    sim_.schedule_after(params_.client.read_timeout, [this, r] { after_cache(r, false, true); });
-    return;
-  }
-  const Duration there = hop(r->zone, g.zone) + params_.server.service_time;
-  sim_.schedule_after(there, [this, r, group] {
-    Group& gg = groups_[static_cast<std::size_t>(group)];
-    if (!gg.up) {
-      sim_.schedule_after(params_.client.read_timeout, [this, r] { after_cache(r, false, true); });
-      return;
-    }
-    auto& server = gg.servers[static_cast<std::size_t>(gg.ring->server_for(r->key))];
-    const bool hit = server.get(r->key, sim_.now());
-    sim_.schedule_after(hop(gg.zone, r->zone), [this, r, hit] { after_cache(r, hit, false); });
-  });
+  const Group& g = groups_[static_cast<std::size_t>(group)];
+  const auto server = g.servers[static_cast<std::size_t>(g.ring->server_for(r->key))];
+  // A server that is down, paused or cut off does not answer: the read timeout decides. The
+  // callback dies with the caller's incarnation.
+  r->caller->call(server, world::Payload::make<Get>(Get{r->key}), kGetBytes,
+                  params_.client.read_timeout, [this, r](world::RpcResult res) {
+                    const bool error = !res.ok();
+                    after_cache(r, !error && res.payload.as<GetReply>().hit, error);
+                  });
 }
 
 void EvcacheCluster::after_cache(const std::shared_ptr<Read>& r, bool hit, bool error) {
@@ -223,8 +367,8 @@ void EvcacheCluster::store_serve(const std::shared_ptr<StoreCall>& c) {
       sim_.cancel(c->timeout);
       store_.successes->inc();
       store_.latency->record(sim_.now() - c->start);
-      if (params_.client.fill_on_miss) {
-        set_all(c->read->zone, c->read->key);
+      if (params_.client.fill_on_miss && c->read->caller->up()) {
+        set_all(*c->read->caller, c->read->key);
       }
       finish(c->read, Served::kStore);
     }
@@ -261,52 +405,34 @@ void EvcacheCluster::finish(const std::shared_ptr<Read>& r, Served served) {
   }
 }
 
-void EvcacheCluster::write(int zone, std::uint64_t key) { set_all(zone, key); }
+void EvcacheCluster::write(int zone, std::uint64_t key) { set_all(client(zone), key); }
 
-void EvcacheCluster::set_all(int from_zone, std::uint64_t key) {
+void EvcacheCluster::set_all(world::Node& from, std::uint64_t key) {
   // §4.4: "three writes for each application level write"; a lost set is accepted.
-  for (int group = 0; group < groups(); ++group) {
-    if (!groups_[static_cast<std::size_t>(group)].up) {
-      continue;
-    }
-    const Duration there = hop(from_zone, group_zone(group)) + params_.server.service_time;
-    sim_.schedule_after(there, [this, group, key] {
-      Group& g = groups_[static_cast<std::size_t>(group)];
-      if (g.up) {
-        g.servers[static_cast<std::size_t>(g.ring->server_for(key))].set(
-            key, params_.client.value_bytes, sim_.now() + params_.client.ttl);
-      }
-    });
+  for (const auto& g : groups_) {
+    from.send(g.servers[static_cast<std::size_t>(g.ring->server_for(key))],
+              world::Payload::make<Set>(Set{key}),
+              static_cast<std::uint64_t>(params_.client.value_bytes));
   }
 }
 
 void EvcacheCluster::fail_zone(int zone) {
-  for (auto& g : groups_) {
+  for (const auto& g : groups_) {
     if (g.zone == zone) {
-      g.up = false;
-      for (auto& s : g.servers) {
-        s.clear();
+      for (const auto id : g.servers) {
+        world_->node(id).host().crash();  // power lost: nothing answers, reads time out
       }
     }
   }
-  sim_.record("evcache", "zone-down", {{"zone", zone_name(zone)}});
 }
 
 void EvcacheCluster::restore_zone(int zone) {
-  for (auto& g : groups_) {
+  for (const auto& g : groups_) {
     if (g.zone == zone) {
-      g.up = true;
-      if (params_.warmup.write_only) {
-        g.write_only_until = sim_.now() + params_.warmup.duration;
+      for (const auto id : g.servers) {
+        world_->node(id).host().restart();
       }
     }
-  }
-  sim_.record("evcache", "zone-up",
-              {{"zone", zone_name(zone)}, {"write_only", params_.warmup.write_only}});
-  if (params_.warmup.write_only) {
-    sim_.schedule_after(params_.warmup.duration, [this, zone] {
-      sim_.record("evcache", "write-only-end", {{"zone", zone_name(zone)}});
-    });
   }
 }
 

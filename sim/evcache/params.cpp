@@ -81,15 +81,6 @@ void EvcacheParams::validate() const {
           fmt::format("is {} but a server holds {} bytes", client.value_bytes,
                       server.memory_bytes),
           "make server.memory_bytes hold at least one item");
-  for (std::size_t i = 0; i < outages.size(); ++i) {
-    const auto& o = outages[i];
-    require(o.zone >= 0 && o.zone < zones, fmt::format("outages[{}].zone", i),
-            fmt::format("is zone {} of {}", o.zone, zones), "name one of the zones");
-    require(o.at >= Duration::zero(), fmt::format("outages[{}].at", i), "is negative",
-            "use e.g. \"40s\"");
-    require(o.for_ >= Duration::zero(), fmt::format("outages[{}].for", i), "is negative",
-            "use e.g. \"40s\", or leave it out for an outage that lasts");
-  }
 }
 
 }  // namespace faultline::sim::evcache

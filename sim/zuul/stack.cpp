@@ -65,6 +65,11 @@ std::vector<std::string> EdgeStack::groups(const StackParams& params) {
   for (const auto& f : params.families) {
     g.push_back("device/" + f.name);
   }
+  for (int z = 0; z < params.evcache.zones; ++z) {
+    if (params.evcache.replicated || z == 0) {
+      g.push_back("evcache/" + evcache::zone_name(z));
+    }
+  }
   std::sort(g.begin(), g.end());
   return g;
 }
@@ -102,8 +107,8 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
     return id;
   };
 
-  evcache::EvcacheParams ev = s.p.evcache;
-  s.cache = std::make_unique<evcache::EvcacheCluster>(sim, ev);  // its workload is not started
+  // The cache's servers are world nodes in this world's zones; the tiers read through them.
+  s.cache = std::make_unique<evcache::EvcacheCluster>(w, zones, s.p.evcache);
 
   auto& m = sim.metrics();
   s.devices = make_scope(m, "devices");

@@ -108,9 +108,9 @@ private:
     }
     const std::uint64_t key = zipf_(rng_) - 1;
     std::weak_ptr<bool> alive = alive_;
-    // The cache client runs on the kernel, not on this node: its answer is dropped if this
-    // incarnation has died meanwhile.
-    s_.cache->read(zone_, key, [this, alive, req, done](const evcache::ReadResult& r) {
+    // The cache client library runs in this node: its calls die with this incarnation (and
+    // the store's answer, on the kernel, is dropped if it has died meanwhile).
+    s_.cache->read(node_, zone_, key, [this, alive, req, done](const evcache::ReadResult& r) {
       if (alive.expired()) {
         return;
       }

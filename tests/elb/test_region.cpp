@@ -25,6 +25,14 @@ std::uint64_t counter(const Simulation& sim, const std::string& name) {
   return c == nullptr ? 0 : c->value();
 }
 
+world::FaultSpec crash(world::Target target, Duration d) {
+  world::FaultSpec f;
+  f.kind = world::FaultKind::kCrash;
+  f.target = std::move(target);
+  f.duration = d;
+  return f;
+}
+
 }  // namespace
 
 TEST_CASE("a workflow reprograms an ELB from missing state with no backends; intact state "
@@ -246,4 +254,45 @@ TEST_CASE("reprogramming, refusals and failover are trace records on the ELB's o
   INFO(records.lines.size() << " records");
   CHECK(records.has("reprogram node=api-tv from_missing_state=true scale=true nodes=1 backends=0"));
   CHECK(records.has("failover node=api-tv family=tv"));
+}
+
+TEST_CASE("LB nodes are world nodes: a crashed node costs requests, and its replacement is "
+          "programmed from the ELB's state",
+          "[elb][world]") {
+  // Removing the world layer (nodes not on hosts, or the factory not programming a node that
+  // boots again) fails the failure count or the broken-node count below.
+  Simulation sim;
+  auto p = quiet();
+  p.control_plane.fail_static = GENERATE(false, true);
+  ElbRegion r(sim, p);
+  r.start();
+  sim.run_for(Duration::seconds(1));  // the nodes boot
+  auto& w = r.world();
+  // Two of six nodes (one host each) lose power for a minute; the ELB's state is intact.
+  for (int i = 0; i < 2; ++i) {
+    w.faults().apply(crash({world::TargetKind::kHost, w.node(r.lb_node(0, i)).host().name()},
+                           Duration::minutes(1)));
+  }
+  sim.run_for(Duration::seconds(50));
+  const auto n = family_metric_names("tv");
+  const auto failed_while_down = counter(sim, n.failures);
+  // 20 req/s for 50 s, a third of them to a dead node (timed out after 10 s): ~230 failures.
+  CHECK(failed_while_down > 150);
+  CHECK(failed_while_down < 330);
+  sim.run_for(Duration::seconds(40));  // the hosts are back; their replacements from intact state
+  CHECK(r.broken_nodes(0) == 0);
+  const auto cp = control_plane_metric_names();
+  CHECK(counter(sim, cp.successes) == 2);  // two replacements programmed
+  const auto before = counter(sim, n.failures);
+  sim.run_for(Duration::minutes(1));
+  CHECK(counter(sim, n.failures) == before);
+  // Now the state is gone and a node is replaced: from missing state it gets no backends,
+  // unless the control plane fails static.
+  r.delete_state(0);
+  w.faults().apply(
+      crash({world::TargetKind::kNode, w.node(r.lb_node(0, 3)).name()}, Duration::seconds(5)));
+  sim.run_for(Duration::seconds(10));
+  INFO("fail_static " << p.control_plane.fail_static);
+  CHECK(counter(sim, cp.failures) == 1);
+  CHECK(r.broken_nodes(0) == (p.control_plane.fail_static ? 0 : 1));
 }

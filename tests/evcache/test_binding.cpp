@@ -19,8 +19,12 @@ Json small_evcache() {
   return Json::parse(R"({
     "format_version": 1, "name": "small", "duration": "40s",
     "model": {"name": "evcache", "params": {
-      "client": {"ops_per_s": 300, "keys": 2000},
-      "outages": [{"zone": "b", "at": "20s"}]}},
+      "client": {"ops_per_s": 300, "keys": 2000}}},
+    "faults": [
+      {"kind": "crash", "at": "20s", "target": "host:evcache-b-0"},
+      {"kind": "crash", "at": "20s", "target": "host:evcache-b-1"},
+      {"kind": "crash", "at": "20s", "target": "host:evcache-b-2"},
+      {"kind": "crash", "at": "20s", "target": "host:evcache-b-3"}],
     "expectations": [
       {"metric": "availability", "of": "cache", "window": ["10s", "20s"], "min": 0.8},
       {"metric": "availability", "of": "cache", "window": ["22s", "40s"], "min": 0.8},
@@ -55,9 +59,9 @@ TEST_CASE("evcache binding: mistakes name their JSON path and the fix", "[evcach
                                 Catch::Contains("fallback_on_miss"));
 
   doc = small_evcache();
-  doc["model"]["params"]["outages"][0]["zone"] = "d";
-  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/outages/0/zone") &&
-                                Catch::Contains("one letter per zone"));
+  doc["faults"][0]["target"] = "group:evcache/d";  // the zones are a, b, c
+  CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target") &&
+                                Catch::Contains("evcache/a"));
 
   doc = small_evcache();
   doc["model"]["params"]["server"]["memory_bytes"] = 2000;  // smaller than one 1 KB item + header

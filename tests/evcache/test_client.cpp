@@ -172,3 +172,28 @@ TEST_CASE("an item expires at its TTL in every zone and the next read goes to th
   sim.run_for(Duration::seconds(1));
   CHECK(read_now(sim, c, 0, 4).served == Served::kStore);
 }
+
+TEST_CASE("servers are world nodes: a partition between a zone's clients and its servers sends "
+          "its reads to another zone after the timeout",
+          "[evcache][world]") {
+  // With the servers off the world (no messages, no hosts) a partition would change nothing and
+  // every check below fails.
+  Simulation sim;
+  EvcacheCluster c(sim, params());
+  auto& w = c.world();
+  c.write(0, 6);
+  sim.run_for(Duration::millis(50));
+  CHECK(read_now(sim, c, 0, 6).served == Served::kLocal);
+  world::FaultSpec cut;
+  cut.kind = world::FaultKind::kPartition;
+  cut.target = {world::TargetKind::kNode, "client-a"};
+  cut.peer = {world::TargetKind::kGroup, "evcache/a"};
+  cut.duration = Duration::seconds(10);
+  w.faults().apply(cut);
+  auto r = read_now(sim, c, 0, 6);
+  CHECK(r.served == Served::kFallback);
+  CHECK(r.latency >= params().client.read_timeout);
+  CHECK(c.holds(0, 6));  // the servers still have it: only the path is cut
+  sim.run_for(Duration::seconds(10));
+  CHECK(read_now(sim, c, 0, 6).served == Served::kLocal);  // healed
+}

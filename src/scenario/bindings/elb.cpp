@@ -10,8 +10,10 @@
 //                 "resolvers", "sticky_fraction", "sticky_extra", "extra_latency",
 //                 "tunnel_latency"},
 //    "client": {"timeout", "latency_base", "latency_mean"}}
-// Times are from the start of the run. The incident's timeline is params, not world faults:
-// the model runs on the kernel, not on world hosts.
+// Times are from the start of the run. The incident's timeline is params (it is the control
+// plane's own doing); world faults ("faults": crash, pause, partition... of hosts, zones, the
+// groups "elb/<elb>" and "device/<family>") act on the LB nodes and the devices, which are
+// world nodes on their own hosts.
 //
 // Measure scopes: each family's name (stream starts through its ELB; the default is the first
 // family) and "control-plane" (workflow runs; failures are API errors on missing state).
@@ -32,10 +34,12 @@ namespace elb = faultline::sim::elb;
 
 class ElbInstance : public ModelInstance {
 public:
-  explicit ElbInstance(elb::ElbParams params) : params_(std::move(params)) {}
+  ElbInstance(elb::ElbParams params, bindings::FaultPlan faults)
+      : params_(std::move(params)), faults_(std::move(faults)) {}
 
   void start(Simulation& sim) override {
     region_ = std::make_unique<elb::ElbRegion>(sim, params_);
+    bindings::schedule_faults(region_->world().faults(), faults_);
     region_->start();
   }
 
@@ -105,6 +109,7 @@ public:
 
 private:
   elb::ElbParams params_;
+  bindings::FaultPlan faults_;
   std::unique_ptr<elb::ElbRegion> region_;
 };
 
@@ -237,7 +242,8 @@ std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
   } catch (const std::invalid_argument& e) {
     throw bindings::params_error(e.what(), "/model/params", source);
   }
-  return std::make_unique<ElbInstance>(std::move(p));
+  auto faults = bindings::parse_faults(in.faults, source, in.duration, elb::ElbRegion::groups(p));
+  return std::make_unique<ElbInstance>(std::move(p), std::move(faults));
 }
 
 }  // namespace
@@ -247,8 +253,9 @@ void register_elb_model(ModelRegistry& registry) {
                 "one region's Elastic Load Balancers: LB nodes routing by the backend list they "
                 "were programmed with, control-plane workflows reprogramming them from a state "
                 "store, the 2012 Christmas Eve state deletion and its recovery, device families "
-                "with their own ELBs, DNS failover to another region (sim/elb)",
-                {},
+                "with their own ELBs, DNS failover to another region; LB nodes and devices on "
+                "world hosts (sim/elb)",
+                {"faults"},
                 prepare_elb});
 }
 

@@ -3,10 +3,11 @@
 //   {"zones", "replicated", "server": {...}, "client": {...},
 //    "store": {"concurrency", "queue_limit", "latency_base", "latency_mean", "latency_sigma",
 //              "timeout"},
-//    "warmup": {"write_only", "duration"},
-//    "outages": [{"zone": "a", "at": "40s", "for": "40s"}]}
+//    "warmup": {"write_only", "duration"}}
 // The store's service time is latency_base + lognormal(mean latency_mean, sigma latency_sigma).
-// Zone outages are params, not world faults: the model runs on the kernel, not on world hosts.
+// Outages are world faults ("faults"): the servers are world nodes on their own hosts (groups
+// "evcache/<zone>", zones "us-east-1a"..) beside one client node per zone ("client/<zone>"), so
+// {"kind": "crash", "target": "zone:us-east-1a", "at": "60s", "for": "30s"} loses a zone.
 //
 // Measure scopes (sim/evcache/cluster.hpp): "reads" (the default), "zone-a".. (per client zone,
 // with its latency), "store" (throughput = backing-store load), and three ratio scopes whose
@@ -26,10 +27,12 @@ namespace ev = faultline::sim::evcache;
 
 class EvcacheInstance : public ModelInstance {
 public:
-  explicit EvcacheInstance(ev::EvcacheParams params) : params_(std::move(params)) {}
+  EvcacheInstance(ev::EvcacheParams params, bindings::FaultPlan faults)
+      : params_(std::move(params)), faults_(std::move(faults)) {}
 
   void start(Simulation& sim) override {
     cluster_ = std::make_unique<ev::EvcacheCluster>(sim, params_);
+    bindings::schedule_faults(cluster_->world().faults(), faults_);
     cluster_->start();
   }
 
@@ -73,6 +76,7 @@ public:
 
 private:
   ev::EvcacheParams params_;
+  bindings::FaultPlan faults_;
   std::unique_ptr<ev::EvcacheCluster> cluster_;
 };
 
@@ -154,27 +158,6 @@ std::unique_ptr<ModelInstance> prepare_evcache(const ModelInput& in) {
              "how long a returning zone stays write-only (an operator's switch; assumption)");
       o->finish();
     }
-    if (const Json* outages = r.array("outages",
-                                      "zone outages: every server of a zone lost, back empty")) {
-      for (std::size_t i = 0; i < outages->size(); ++i) {
-        ObjectReader o((*outages)[i], child_pointer("/model/params/outages", i), source);
-        ev::ZoneOutage out;
-        std::string zone;
-        o.get("zone", zone, "the zone whose servers are lost: \"a\", \"b\", ...");
-        const auto z = ev::parse_zone(zone, p.zones);
-        if (!z) {
-          o.report(o.error("zone", fmt::format("\"{}\" is not one of the {} zones", zone, p.zones),
-                           "use \"a\", \"b\", ... (one letter per zone)"));
-        }
-        out.zone = z.value_or(0);
-        o.get("at", out.at, {.min = Duration::zero(), .max = in.duration},
-              "when the zone's servers are lost (their items are gone), from the start of the run");
-        o.get("for", out.for_, {.min = Duration::zero()},
-              "how long until they come back empty (0s: never)");
-        o.finish();
-        p.outages.push_back(out);
-      }
-    }
     r.finish();
   }
   try {
@@ -182,7 +165,8 @@ std::unique_ptr<ModelInstance> prepare_evcache(const ModelInput& in) {
   } catch (const std::invalid_argument& e) {
     throw bindings::params_error(e.what(), "/model/params", source);
   }
-  return std::make_unique<EvcacheInstance>(std::move(p));
+  auto faults = bindings::parse_faults(in.faults, source, in.duration, ev::EvcacheCluster::groups(p));
+  return std::make_unique<EvcacheInstance>(std::move(p), std::move(faults));
 }
 
 }  // namespace
@@ -192,8 +176,8 @@ void register_evcache_model(ModelRegistry& registry) {
                 "Netflix EVCache: memcached-like servers (memory budget, LRU, TTL) in one "
                 "server group per zone sharded by a Ketama ring, a client that writes every "
                 "zone and reads the local one with zone fallback, write-only warm-up, a "
-                "heavy-tailed backing store (sim/evcache)",
-                {},
+                "heavy-tailed backing store; servers on world hosts (sim/evcache)",
+                {"faults"},
                 prepare_evcache});
 }
 

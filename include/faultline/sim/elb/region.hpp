@@ -2,7 +2,15 @@
 // were programmed with), the control plane (workflows that reprogram running ELBs from the state
 // store), the device families' ELBs and their traffic, the 2012 state deletion and its recovery,
 // and DNS failover to a second region (the DNS steering of sim/regions: a weighted record per
-// family and its clients' resolver caches). Runs on the kernel directly; see sim/elb/README.md.
+// family and its clients' resolver caches). See sim/elb/README.md.
+//
+// On the world layer: every LB node is a world node on its own host (group "elb/<elb>", placed
+// round robin over the region's three zones us-east-1a..c), and each device family is a node
+// "device-<family>" (group "device/<family>") on a host in the region "internet"; a stream start
+// is an RPC from the device to an LB node. So the world's faults act on the ELBs: a crashed or
+// paused LB node, a lost zone or a partition costs the device its timeout. The control plane
+// (workflows, the state store) is the region object itself: it reprograms running nodes, and a
+// node that boots again after a crash is programmed from the ELB's state then (a replacement).
 //
 // Metric names (sim.metrics()):
 //   elb/<family>/{requests,successes,failures,latency}   stream starts of one device family
@@ -18,6 +26,9 @@
 #include <faultline/sim/elb/params.hpp>
 #include <faultline/sim/regions/dns.hpp>
 #include <faultline/simulation.hpp>
+#include <faultline/world/world.hpp>
+
+#include <memory>
 
 #include <optional>
 #include <string>
@@ -36,6 +47,14 @@ public:
   ElbRegion(Simulation& sim, ElbParams params);
   ElbRegion(const ElbRegion&) = delete;
   ElbRegion& operator=(const ElbRegion&) = delete;
+  ~ElbRegion();
+
+  /// The node groups the region creates ("device/tv", "elb/api-tv", "elb/fleet-0"...), sorted:
+  /// the targets a fault plan may name besides hosts, zones and regions.
+  static std::vector<std::string> groups(const ElbParams& params);
+  world::World& world() { return *world_; }
+  /// The world node of LB node `node` of `elb`.
+  world::NodeId lb_node(int elb, int node) const;
 
   /// Starts workflows, traffic, the incident's timeline and the health checks.
   void start();
@@ -64,9 +83,14 @@ private:
     std::string name;
     int family = -1;  // -1: a fleet ELB (no traffic)
     bool state = true;
-    std::vector<bool> broken;  // per node
+    std::vector<world::NodeId> nodes;
+    std::vector<bool> broken;  // per node: programmed with an empty backend list
     Duration touch_mean;
   };
+  class LbNode;
+  class Device;
+  friend class LbNode;
+  friend class Device;
   struct Family {
     Counter* requests = nullptr;
     Counter* successes = nullptr;
@@ -80,8 +104,11 @@ private:
   };
 
   void schedule_touch(int elb);
-  void next_request(int family);
-  void request(int family);
+  /// Programs node `node` of `elb`, booting after a crash (a replacement), from the ELB's
+  /// state: a control-plane workflow.
+  void program_replacement(int elb, int node);
+  /// One stream start of `family` from its device node.
+  void request(world::Node& device, int family);
   void health_check();
   void incident_delete();
   void merge();
@@ -89,9 +116,11 @@ private:
 
   Simulation& sim_;
   ElbParams params_;
+  std::unique_ptr<world::World> world_;
   Rng touch_rng_, traffic_rng_, incident_rng_;
   std::vector<Elb> elbs_;
   std::vector<Family> families_;
+  std::vector<world::NodeId> devices_;
   Counter *cp_requests_, *cp_successes_, *cp_failures_;
   bool workflows_enabled_ = true;
 };

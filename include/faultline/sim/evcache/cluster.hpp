@@ -1,9 +1,16 @@
 // The EVCache model (sim/evcache): server groups of memcached-like servers (one per zone, or a
-// single unreplicated one), the EVCache client and a backing store, on the kernel directly.
+// single unreplicated one), the EVCache client and a backing store.
 //
-// Messages are not world messages: each hop's latency is drawn from the world's link classes
-// (NetworkParams::same_zone / cross_zone), so in-zone and cross-zone reads cost what the world's
-// links cost, without NIC queueing (a 1 KB value is 8 µs at 1 Gbps). See sim/evcache/README.md.
+// On the world layer: every server is a world node on its own host in its zone (node
+// "evcache-<zone>-<i>", group "evcache/<zone>"), holding its items in its program, so a crash
+// loses them; gets are RPCs and sets one-way messages from the calling node, over the world's
+// links (in-zone under 1 ms, cross-zone over 2 ms for 1 KB, NIC transfer included). The world's
+// faults act on the servers: a crashed or paused server, a lost zone or a partition costs the
+// client its read timeout, and a server that boots again is empty (and its zone write-only
+// for the warm-up). Built standalone, the cluster makes its own world (region "us-east", zones
+// us-east-1a.., a client node "client-<zone>" per zone, group "client/<zone>"); embedded (sim/
+// zuul), it puts its servers in the caller's world and its reads come from the caller's nodes.
+// The backing store runs on the kernel (its host is not modelled). See sim/evcache/README.md.
 //
 // Metric names (sim.metrics()), each scope with requests, successes, failures (and latency):
 //   evcache/reads/*        application reads; success = a value returned (cache or store)
@@ -20,6 +27,9 @@
 #include <faultline/sim/evcache/lru.hpp>
 #include <faultline/sim/evcache/params.hpp>
 #include <faultline/simulation.hpp>
+#include <faultline/world/world.hpp>
+
+#include <span>
 
 #include <deque>
 #include <functional>
@@ -48,27 +58,43 @@ struct ReadResult {
 
 class EvcacheCluster {
 public:
+  /// Standalone: builds its own world with `params.zones` zones and a client node in each.
   EvcacheCluster(Simulation& sim, EvcacheParams params);
+  /// Embedded: the servers of group g go on new hosts in `zones[g]` of `world` (which must
+  /// outlive the cluster's use); reads need a calling node.
+  EvcacheCluster(world::World& world, std::span<const world::ZoneId> zones, EvcacheParams params);
   EvcacheCluster(const EvcacheCluster&) = delete;
   EvcacheCluster& operator=(const EvcacheCluster&) = delete;
+  ~EvcacheCluster();
 
-  /// Starts the Poisson workload and schedules the outages of the params.
+  /// Starts the Poisson workload from the client nodes (standalone only).
   void start();
+  /// The node groups a standalone cluster makes ("client/a", "evcache/a", ...), sorted.
+  static std::vector<std::string> groups(const EvcacheParams& params);
+  world::World& world() { return *world_; }
 
-  /// One application read by a client in `zone`; `done` runs when it finishes.
+  /// One application read from the client node of `zone` (standalone only); `done` runs when
+  /// it finishes, unless the client dies first.
   void read(int zone, std::uint64_t key, std::function<void(const ReadResult&)> done = {});
-  /// One application write by a client in `zone`: a set in every server group (write-all).
+  /// One application read by `caller`, a node in `zone`, through the EVCache client library.
+  void read(world::Node& caller, int zone, std::uint64_t key,
+            std::function<void(const ReadResult&)> done = {});
+  /// One application write from the client node of `zone` (standalone only): a set in every
+  /// server group (write-all).
   void write(int zone, std::uint64_t key);
 
-  /// Loses every server of `zone`'s group (items are gone).
+  /// Crashes the hosts of every server of `zone`'s group (power lost: their items are gone and
+  /// nothing answers, so reads time out).
   void fail_zone(int zone);
-  /// Brings `zone`'s servers back empty; write-only for the warm-up if configured.
+  /// Restarts those hosts; the servers come back empty, and the zone write-only for the
+  /// warm-up if configured.
   void restore_zone(int zone);
 
   int groups() const { return static_cast<int>(groups_.size()); }
   /// The zone a server group lives in.
   int group_zone(int group) const { return groups_[static_cast<std::size_t>(group)].zone; }
-  bool group_up(int group) const { return groups_[static_cast<std::size_t>(group)].up; }
+  /// Whether any server of the group is up.
+  bool group_up(int group) const;
   bool write_only(int group) const;
   /// Whether the server that owns `key` in `group` holds it (no LRU touch, no expiry).
   bool holds(int group, std::uint64_t key) const;
@@ -80,15 +106,20 @@ public:
 private:
   struct Group {
     int zone = 0;
-    bool up = true;
     Time write_only_until;
-    std::vector<LruStore> servers;
+    std::vector<world::NodeId> servers;
     std::unique_ptr<KetamaRing> ring;
   };
   struct Read;
   struct StoreCall;
+  class Server;
+  friend class Server;
 
-  Duration hop(int from_zone, int to_zone);
+  void build(std::span<const world::ZoneId> zones);
+  /// The items of a running server, or nullptr while it is down.
+  LruStore* store_of(world::NodeId server) const;
+  /// A server of `group` booted again after a crash: the group turns write-only.
+  void server_restarted(int group);
   int home_group(int zone) const;
   void attempt(const std::shared_ptr<Read>& r, int group);
   void after_cache(const std::shared_ptr<Read>& r, bool hit, bool error);
@@ -97,12 +128,16 @@ private:
   void store_admit(const std::shared_ptr<StoreCall>& c);
   void store_serve(const std::shared_ptr<StoreCall>& c);
   void finish(const std::shared_ptr<Read>& r, Served served);
-  void set_all(int from_zone, std::uint64_t key);
+  void set_all(world::Node& from, std::uint64_t key);
   void next_op();
+  world::Node& client(int zone);
 
   Simulation& sim_;
   EvcacheParams params_;
-  Rng net_rng_, work_rng_, store_rng_;
+  std::unique_ptr<world::World> own_world_;  // standalone only
+  world::World* world_;
+  std::vector<world::NodeId> clients_;  // standalone: per zone
+  Rng work_rng_, store_rng_;
   Zipf zipf_;
   std::vector<Group> groups_;
   std::deque<std::shared_ptr<StoreCall>> store_queue_;

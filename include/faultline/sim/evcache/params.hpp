@@ -80,13 +80,6 @@ struct WarmupParams {
   void validate() const;
 };
 
-/// All servers of one zone lost at `at`; with `for_` > 0 they come back empty afterwards.
-struct ZoneOutage {
-  int zone = 0;
-  Duration at{};
-  Duration for_{};  // zero: never comes back
-};
-
 struct EvcacheParams {
   /// Zones with clients (§4.2: Netflix ran three).
   int zones = 3;
@@ -97,8 +90,8 @@ struct EvcacheParams {
   ClientParams client;
   StoreParams store;
   WarmupParams warmup;
-  std::vector<ZoneOutage> outages;
-  /// Link classes of the world (in-zone and cross-zone one-way latencies, §4.4).
+  /// Link classes of a standalone cluster's world (in-zone and cross-zone one-way latencies,
+  /// §4.4); an embedded cluster uses its world's.
   world::NetworkParams network;
   /// Throws std::invalid_argument naming the field ("client.keys: ...") and the fix.
   void validate() const;
