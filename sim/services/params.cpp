@@ -1,5 +1,7 @@
 #include <faultline/sim/services/params.hpp>
 
+#include <faultline/sim/services/leaf_profile.hpp>
+
 #include <fmt/format.h>
 
 #include <functional>
@@ -62,13 +64,14 @@ std::string_view to_string(ServiceTime::Kind k) {
     case ServiceTime::Kind::fixed: return "fixed";
     case ServiceTime::Kind::exponential: return "exponential";
     case ServiceTime::Kind::lognormal: return "lognormal";
+    case ServiceTime::Kind::tail_at_scale: return "tail-at-scale";
   }
   return "unknown";
 }
 
 std::optional<ServiceTime::Kind> parse_service_time_kind(std::string_view text) {
   for (auto k : {ServiceTime::Kind::fixed, ServiceTime::Kind::exponential,
-                 ServiceTime::Kind::lognormal}) {
+                 ServiceTime::Kind::lognormal, ServiceTime::Kind::tail_at_scale}) {
     if (text == to_string(k)) {
       return k;
     }
@@ -99,6 +102,14 @@ void ServiceTime::validate(std::string_view where) const {
   if (kind == Kind::lognormal && !(sigma > 0.0 && sigma < 10.0)) {
     bad(where, "service_time.sigma", fmt::format("must be in (0, 10) (got {})", sigma),
         "use about 1 for a moderately heavy tail");
+  }
+  if (kind == Kind::tail_at_scale && (table1_leaves < TailAtScaleProfile::kMinLeaves ||
+                                      table1_leaves > TailAtScaleProfile::kMaxLeaves)) {
+    bad(where, "service_time.table1_leaves",
+        fmt::format("must be in [{}, {}] (got {})", TailAtScaleProfile::kMinLeaves,
+                    TailAtScaleProfile::kMaxLeaves, table1_leaves),
+        "with fewer leaves Table 1's all-leaves median would fall below its one-leaf p99; use "
+        "the fan-out of the request, such as 100");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <faultline/resilience/outcome.hpp>
 #include <faultline/resilience/retry_budget.hpp>
 #include <faultline/resilience/timeout.hpp>
+#include <faultline/sim/services/leaf_profile.hpp>
 #include <faultline/task.hpp>
 #include <faultline/world/timed_waits.hpp>
 #include <faultline/world/world.hpp>
@@ -15,6 +16,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -113,7 +115,7 @@ Outcome translate(const world::RpcResult& r) {
   return Outcome::unavailable;
 }
 
-Duration draw(const ServiceTime& s, Rng& rng) {
+Duration draw(const ServiceTime& s, const TailAtScaleProfile* profile, Rng& rng) {
   const double mean_s = s.mean.to_seconds();
   switch (s.kind) {
     case ServiceTime::Kind::fixed:
@@ -125,6 +127,8 @@ Duration draw(const ServiceTime& s, Rng& rng) {
       const double mu = std::log(mean_s) - s.sigma * s.sigma / 2.0;
       return Duration::from_seconds(rng.lognormal(mu, s.sigma));
     }
+    case ServiceTime::Kind::tail_at_scale:
+      return profile->sample(rng);
   }
   return s.mean;
 }
@@ -138,6 +142,8 @@ struct TierInfo {
   std::vector<NodeId> nodes;
   std::vector<world::HostId> hosts;
   std::unique_ptr<TierMetrics> metrics;
+  /// Built once when the service time is the Table 1 profile (tail-at-scale).
+  std::optional<TailAtScaleProfile> profile;
   std::size_t index = 0;
   /// Some caller of this tier hedges, so its instances may be told to drop a queued copy
   /// (SvcCancel) and must be able to find it by (caller, id); otherwise they keep no index.
@@ -545,7 +551,8 @@ private:
     if (req.tie_peer.valid()) {
       node_.send(req.tie_peer, Payload::make<SvcCancel>(SvcCancel{m.src, req.id}), kCancelBytes);
     }
-    co_await run_sliced(draw(tier_.params->service_time, rng_));
+    co_await run_sliced(
+        draw(tier_.params->service_time, tier_.profile ? &*tier_.profile : nullptr, rng_));
     Outcome out = Outcome::ok;
     for (auto& d : deps_) {
       for (int c = 0; c < d.calls && out == Outcome::ok; ++c) {
@@ -866,6 +873,9 @@ void ServiceGraph::build(world::World& w) {
   for (std::size_t i = 0; i < params_.tiers.size(); ++i) {
     g.tiers[i].params = &params_.tiers[i];
     g.tiers[i].index = i;
+    if (params_.tiers[i].service_time.kind == ServiceTime::Kind::tail_at_scale) {
+      g.tiers[i].profile.emplace(params_.tiers[i].service_time.table1_leaves);
+    }
     g.tiers[i].metrics =
         std::make_unique<TierMetrics>(metrics, tier_metric_names(params_.tiers[i].name));
     for (const auto& d : params_.tiers[i].dependencies) {

@@ -5,6 +5,7 @@
 #include "world_faults.hpp"
 
 #include <faultline/scenario/registry.hpp>
+#include <faultline/sim/services/leaf_profile.hpp>
 #include <faultline/sim/services/params.hpp>
 #include <faultline/sim/services/service_graph.hpp>
 #include <faultline/world/world.hpp>
@@ -147,11 +148,15 @@ svc::TierParams read_tier(ObjectReader& r) {
   r.get("cores", t.cores, {.min = 1, .max = 1024}, "cores of each instance's host");
   if (auto s = r.object("service_time", "CPU time of one request on an instance")) {
     std::string kind(svc::to_string(t.service_time.kind));
-    s->get_choice("kind", kind, {"fixed", "exponential", "lognormal"},
-                  "distribution of the service time");
+    s->get_choice("kind", kind, {"fixed", "exponential", "lognormal", "tail-at-scale"},
+                  "distribution of the service time (tail-at-scale: Table 1 of The Tail at Scale)");
     t.service_time.kind = *svc::parse_service_time_kind(kind);
-    s->get("mean", t.service_time.mean, {.min = Duration::nanos(1)}, "mean service time");
+    s->get("mean", t.service_time.mean, {.min = Duration::nanos(1)},
+           "mean service time (not used by tail-at-scale)");
     s->get("sigma", t.service_time.sigma, {.min = 0.0}, "lognormal only: sigma of the natural log");
+    s->get("table1_leaves", t.service_time.table1_leaves,
+           {.min = svc::TailAtScaleProfile::kMinLeaves, .max = svc::TailAtScaleProfile::kMaxLeaves},
+           "tail-at-scale only: fan-out whose all-leaves row (p50/p99 40/140 ms) is matched");
     s->finish();
   }
   if (auto a = r.object("admission",

@@ -50,11 +50,16 @@ struct CallPolicy {
 
 /// How long one request occupies a core of an instance's host.
 struct ServiceTime {
-  enum class Kind { fixed, exponential, lognormal };
+  /// tail_at_scale: the leaf profile of The Tail at Scale's Table 1 (leaf_profile.hpp); `mean`
+  /// and `sigma` are not used.
+  enum class Kind { fixed, exponential, lognormal, tail_at_scale };
   Kind kind = Kind::exponential;
   Duration mean = Duration::millis(10);
   /// Lognormal: sigma of the underlying normal.
   double sigma = 1.0;
+  /// tail_at_scale: the fan-out whose all-leaves row of Table 1 the profile matches (the
+  /// maximum over this many independent leaves has the table's 40/87/140 ms p50/p95/p99).
+  int table1_leaves = 100;
 
   void validate(std::string_view where) const;
 };
