@@ -232,11 +232,7 @@ std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
     }
     r.finish();
   }
-  try {
-    p.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, p);
   return std::make_unique<ElbInstance>(std::move(p));
 }
 

@@ -313,12 +313,7 @@ std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
     read_dispatch(*d, dispatch);
   }
   r.finish();
-  try {
-    params.validate();
-    dispatch.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, params, dispatch);
   rp::RingpopCluster layout(params);
   auto faults = bindings::parse_faults(in.faults, source, in.duration, layout.groups());
   return std::make_unique<RingpopInstance>(std::move(params), dispatch, std::move(faults));
