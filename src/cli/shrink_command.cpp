@@ -32,7 +32,8 @@ fewer faults, shorter fault windows, a shorter run and smaller populations (para
 instances, nodes, clients, keys...), by delta debugging. Every expectation that held in the
 failing run must still hold in a smaller one. An expectation that fails even with no fault
 at all, and further from its bound (the incident must hurt, and on this seed it hurt less),
-is reported, not shrunk.
+is reported, not shrunk: to tell, a scenario with faults is first run once more with every
+fault removed (one run of the budget, counted in the runs printed).
 Deterministic. Writes the minimal scenario next to FILE, prints what it removed and the
 command that replays it.
 

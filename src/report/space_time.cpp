@@ -48,6 +48,7 @@ DiagramWindow default_diagram_window(const scenario::ScenarioSpec& spec) {
   const Duration span = std::min(Duration::seconds(2), spec.duration);
   w.from = std::clamp(spec.duration / 10, Duration::zero(), spec.duration - span);
   w.to = w.from + span;
+  w.slide_until = spec.duration;
   return w;
 }
 
@@ -77,6 +78,15 @@ SpaceTimeRecorder::SpaceTimeRecorder(DiagramWindow window) : window_(window) {}
 
 void SpaceTimeRecorder::on_record(const TraceRecordView& r) {
   const std::int64_t t = r.time.ns();
+  if (window_.slide_until && !window_.anchor && messages_.empty() && !capped_ &&
+      !slid_from_ns_ && r.source == "net" && r.kind == "send" && t >= window_.to.ns() &&
+      t < window_.slide_until->ns()) {
+    // Nothing was sent in the window: open it at this first send after it instead.
+    slid_from_ns_ = window_.from.ns();
+    const Duration span = window_.to - window_.from;
+    window_.from = Duration::nanos(t);
+    window_.to = std::min(window_.from + span, *window_.slide_until);
+  }
   const bool in_window = t >= window_.from.ns() && t < window_.to.ns();
   if (r.source == "net") {
     if (r.kind == "send") {
@@ -167,6 +177,9 @@ nlohmann::json SpaceTimeRecorder::to_json() const {
   }
   if (window_.anchor) {
     j["anchor_ns"] = window_.anchor->ns();
+  }
+  if (slid_from_ns_) {
+    j["slid_from_ns"] = *slid_from_ns_;
   }
   j["to_ns"] = window_.to.ns();
   j["max_messages"] = window_.max_messages;

@@ -69,3 +69,20 @@ TEST_CASE("cadence binding: mistakes name their JSON path and the fix", "[cadenc
   doc["faults"][0]["target"] = "group:histroy";
   CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));
 }
+
+// The riders' trip rate goes through the shared bench-scale check (check_request_count), so the
+// error names the key and the largest rate that fits, as every other binding's rate does.
+TEST_CASE("cadence binding: a trip rate too large for one run is refused at riders.trips_per_s",
+          "[cadence][binding]") {
+  auto doc = small_cadence();
+  doc["duration"] = "3h";
+  doc["model"]["params"]["riders"] = {{"trips_per_s", 10000}, {"stop_at", "0s"}};
+  const std::string e = error_of(doc);
+  CHECK_THAT(e, Catch::Contains("/model/params/riders/trips_per_s") &&
+                    Catch::Contains("one client may issue") &&
+                    Catch::Contains("lower the rate to at most"));
+
+  // Within the limit when new trips stop early enough: stop_at bounds the count, not duration.
+  doc["model"]["params"]["riders"]["stop_at"] = "1h";
+  CHECK_THAT(error_of(doc), !Catch::Contains("one client may issue"));
+}

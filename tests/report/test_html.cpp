@@ -136,6 +136,43 @@ TEST_CASE("space-time recorder: the cap stops the drawing and says where; the an
   CHECK(d["from_ns"].get<std::int64_t>() > w.from.ns());
 }
 
+// A sparse run without faults: nothing is sent in the default window (a tenth into the run),
+// so the window slides to the first send after it. Without slide_until (an explicit
+// --diagram-window) the same records leave the diagram empty: the slide is what fills it.
+TEST_CASE("space-time recorder: an empty default window slides to the first message after it",
+          "[report][diagram]") {
+  const auto at = [](double s) { return faultline::Time::zero() + Duration::from_seconds(s); };
+  auto feed = [&](SpaceTimeRecorder& recorder) {
+    faultline::Trace trace;
+    trace.attach(&recorder);
+    trace.note(at(0.5), "net", "send", {{"id", 1}, {"src", 0}, {"dst", 1}, {"kind", "request"}});
+    trace.record(at(0.6), "net", "deliver", {{"id", 1}});
+    trace.note(at(10), "net", "send", {{"id", 2}, {"src", 0}, {"dst", 1}, {"kind", "request"}});
+    trace.record(at(10.1), "net", "deliver", {{"id", 2}});
+    trace.note(at(11), "net", "send", {{"id", 3}, {"src", 1}, {"dst", 0}, {"kind", "reply"}});
+    trace.note(at(13), "net", "send", {{"id", 4}, {"src", 0}, {"dst", 1}, {"kind", "request"}});
+    trace.detach(&recorder);
+  };
+  DiagramWindow w;
+  w.from = Duration::seconds(1);
+  w.to = Duration::seconds(3);
+
+  SpaceTimeRecorder fixed(w);
+  feed(fixed);
+  CHECK(fixed.message_count() == 0);
+  CHECK_FALSE(fixed.to_json().contains("slid_from_ns"));
+
+  w.slide_until = Duration::seconds(60);
+  SpaceTimeRecorder sliding(w);
+  feed(sliding);
+  const json d = sliding.to_json();
+  CHECK(sliding.message_count() == 2);  // sent at 10 s and 11 s; 13 s is past the slid window
+  CHECK(d["slid_from_ns"].get<std::int64_t>() == Duration::seconds(1).ns());
+  CHECK(d["from_ns"].get<std::int64_t>() == Duration::seconds(10).ns());
+  CHECK(d["to_ns"].get<std::int64_t>() == Duration::seconds(12).ns());
+  CHECK(d["messages"][0][3].get<std::int64_t>() == Duration::from_seconds(10.1).ns());
+}
+
 TEST_CASE("diagram window: A..B parses, bad input names the fix", "[report][diagram]") {
   auto w = faultline::report::parse_diagram_window("19m..19m02s");
   CHECK(w.from == Duration::minutes(19));

@@ -56,6 +56,25 @@ TEST_CASE("cli: a failed expectation exits 1 and names the measured value", "[sc
         std::string::npos);
 }
 
+// --set expectations=[] clears the file's expectations for every variant: the run that fails
+// above (exit 1) passes with none, and the results hold none.
+TEST_CASE("cli: --set expectations=[] runs every variant with no expectations",
+          "[scenario][cli]") {
+  TempDir dir("no-expectations");
+  std::string file = dir.write("toy.json", kToyScenario);
+  auto r = cli({"run", file, "--set", "model.params.max_attempts=1", "--set", "expectations=[]",
+                "--json", dir.file("r.json")});
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("0/0 ✓") != std::string::npos);
+  CHECK(r.out.find("measured") == std::string::npos);
+  Json results = read_json(dir.file("r.json"));
+  REQUIRE(results["runs"].size() == 3);
+  for (const auto& run : results["runs"]) {
+    CHECK(run["expectations"].empty());
+  }
+}
+
 TEST_CASE("cli: run writes JSON results, a Perfetto trace and a JSON-lines trace",
           "[scenario][cli]") {
   TempDir dir("outputs");

@@ -1,6 +1,7 @@
 // The "schemaless" scenario binding: JSON onto SchemalessParams, mistakes reported at their
 // JSON path with a fix, and a small scenario that runs, measures and checks.
 #include "binding_fixtures.hpp"
+#include "scenario_seeds.hpp"
 
 #include <faultline/scenario/registry.hpp>
 #include <faultline/scenario/runner.hpp>
@@ -91,20 +92,10 @@ TEST_CASE("schemaless-master-failover.json: buffered writes lose nothing on seed
           "without them cells are lost on each",
           "[schemaless][buffer][.slow]") {
   auto reg = testing::builtin_registry();
-  const auto file = ScenarioFile::load(std::string(FAULTLINE_SOURCE_DIR) +
-                                       "/scenarios/schemaless-master-failover.json");
+  const auto file = testing::load_shipped_scenario("schemaless-master-failover.json");
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-    auto spec = file.resolve("base", {}, reg);
-    spec.seed = seed;
-    auto result = run_scenario(spec, reg);
-    for (const auto& e : result.expectations) {
-      INFO("seed " << seed << ": " << e.description << " " << e.bound << " measured "
-                   << e.measured);
-      REQUIRE(e.ok);
-    }
-    auto broken = file.resolve("without-buffered-writes", {}, reg);
-    broken.seed = seed;
-    auto lost = run_scenario(broken, reg);
+    testing::require_all_hold(testing::run_seed(file, "base", seed, reg), seed);
+    auto lost = testing::run_seed(file, "without-buffered-writes", seed, reg);
     bool caught = false;
     for (const auto& e : lost.expectations) {
       if (e.description == "checker no-lost-cells") {

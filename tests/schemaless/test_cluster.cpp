@@ -5,13 +5,14 @@
 // mutation too: with the replay in CheckBuffered replaced by a failure (buffered copies kept
 // but never written to the promoted master), "buffered writes bring back a cell ..." fails
 // (three assertions) and so does the binding's small failover scenario.
+#include "world_script.hpp"
+
 #include <faultline/check/exactly_once.hpp>
 #include <faultline/sim/schemaless/cluster.hpp>
 #include <faultline/world/fault.hpp>
 
 #include <catch2/catch.hpp>
 
-#include <functional>
 #include <string>
 
 using namespace faultline;
@@ -21,23 +22,9 @@ using world::Payload;
 
 namespace {
 
-using Script = std::function<Task<void>(Node&)>;
+using testing::Script;
 
-class Scripted : public world::Program {
-public:
-  explicit Scripted(Script s) : script_(std::move(s)) {}
-  void start(Node& node) override { node.spawn(script_(node)); }
-
-private:
-  Script script_;
-};
-
-void add_script(SchemalessCluster& c, Script s) {
-  auto& w = c.world();
-  auto zone = *w.topology().find_zone("dc-1");
-  w.add_node(w.add_host(zone, "tester"), "tester", "tester",
-             [s](Node&) { return std::make_unique<Scripted>(s); });
-}
+void add_script(SchemalessCluster& c, Script s) { testing::add_script(c.world(), "dc-1", std::move(s)); }
 
 // Callers pass locals (g++ 12: no temporaries with destructors inside a co_await expression).
 Task<PutStatus> put(Node& n, SchemalessCluster& c, const Cell& cell) {

@@ -1,6 +1,7 @@
 // The "stripe" scenario binding: JSON onto StripeParams, mistakes reported at their JSON path
 // with a fix, and a small scenario that runs, measures and checks.
 #include "binding_fixtures.hpp"
+#include "scenario_seeds.hpp"
 
 #include <faultline/scenario/registry.hpp>
 #include <faultline/scenario/runner.hpp>
@@ -113,23 +114,11 @@ TEST_CASE("stripe binding: hedge, failover, outbox and read params name their pa
 TEST_CASE("stripe-double-charge.json: the fix holds on seeds 1-60; the broken variant is caught",
           "[stripe][exactly-once][.slow]") {
   auto reg = testing::builtin_registry();
-  const auto file = ScenarioFile::load(std::string(FAULTLINE_SOURCE_DIR) +
-                                       "/scenarios/stripe-double-charge.json");
-  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
-    auto spec = file.resolve("keys-recovery-points-completer", {}, reg);
-    spec.seed = seed;
-    auto result = run_scenario(spec, reg);
-    for (const auto& e : result.expectations) {
-      INFO("seed " << seed << ": " << e.description << " " << e.bound << " measured "
-                   << e.measured);
-      REQUIRE(e.ok);
-    }
-  }
+  const auto file = testing::load_shipped_scenario("stripe-double-charge.json");
+  testing::require_all_hold_on_seeds(file, "keys-recovery-points-completer", 1, 60, reg);
   int caught = 0;
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
-    auto spec = file.resolve("keys-without-processor-keys", {}, reg);
-    spec.seed = seed;
-    auto result = run_scenario(spec, reg);
+    auto result = testing::run_seed(file, "keys-without-processor-keys", seed, reg);
     for (const auto& e : result.expectations) {
       if (e.description.find("exactly-once") != std::string::npos && e.ok) {
         ++caught;

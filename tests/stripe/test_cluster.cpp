@@ -1,13 +1,14 @@
 // The payment path on simulated nodes: the API's idempotency rules as a customer sees them,
 // standby promotion, the completer, relay restarts, and exactly-once under faults (with the
 // broken variants the checkers must catch).
+#include "world_script.hpp"
+
 #include <faultline/check/exactly_once.hpp>
 #include <faultline/sim/stripe/cluster.hpp>
 #include <faultline/world/fault.hpp>
 
 #include <catch2/catch.hpp>
 
-#include <functional>
 #include <string>
 
 using namespace faultline;
@@ -25,23 +26,9 @@ StripeParams quiet() {
   return p;
 }
 
-using Script = std::function<Task<void>(Node&)>;
+using testing::Script;
 
-class Scripted : public world::Program {
-public:
-  explicit Scripted(Script s) : script_(std::move(s)) {}
-  void start(Node& node) override { node.spawn(script_(node)); }
-
-private:
-  Script script_;
-};
-
-void add_script(StripeCluster& c, Script s) {
-  auto& w = c.world();
-  auto zone = *w.topology().find_zone("us-east-1a");
-  w.add_node(w.add_host(zone, "tester"), "tester", "tester",
-             [s](Node&) { return std::make_unique<Scripted>(s); });
-}
+void add_script(StripeCluster& c, Script s) { testing::add_script(c.world(), "us-east-1a", std::move(s)); }
 
 ChargeRequest charge(std::string key, std::int64_t amount = 2000) {
   ChargeRequest r;

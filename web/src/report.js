@@ -426,6 +426,12 @@
         `${fmtT(d.requested_from_ns / 1e9)} and ${fmtT(fromNs / 1e9)} are left out, so that the ` +
         `drawing opens shortly before ${fmtT(d.anchor_ns / 1e9)}, the moment it is about.`);
     }
+    if (d.slid_from_ns !== undefined) {
+      notes.push(`No message was sent between ${fmtT(d.slid_from_ns / 1e9)} and ` +
+        `${fmtT((d.slid_from_ns + (d.to_ns - d.from_ns)) / 1e9)} (the default window, a tenth ` +
+        `into the run), so the diagram opens at the first message sent after it. Choose another ` +
+        `window with faultline report --diagram-window.`);
+    }
     if (lanesCapped) {
       notes.push(`${lanesCapped} quieter nodes are left out: the diagram draws the ${MAX_LANES} ` +
         'nodes that sent or received most messages in the window.');
@@ -437,7 +443,9 @@
       return;
     }
     if (!laneIds.length) {
-      s.append(el('p', { class: 'note', text: 'No messages or node events in this window.' }));
+      s.append(el('p', { class: 'note', text: `No messages were recorded and no node ` +
+        `crashed, paused or restarted between ${fmtT(fromNs / 1e9)} and ${fmtT(endNs / 1e9)}. ` +
+        'Choose another window with faultline report --diagram-window.' }));
       return;
     }
 

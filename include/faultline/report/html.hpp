@@ -40,11 +40,15 @@ struct DiagramWindow {
   /// before the anchor however busy the network is; the page says when earlier ones were left
   /// out.
   std::optional<Duration> anchor;
+  /// Without an anchor: when set, a window in which nothing is sent moves forward to open at
+  /// the first message sent after it (keeping its length, ending by this time at the latest),
+  /// so a sparse run's quiet stretch does not leave the diagram empty. The page says so.
+  std::optional<Duration> slide_until;
 };
 
 /// The default window of a spec: around its first scheduled fault (from 2 s before it, to 2 s
 /// after, anchored at the fault), or the two seconds after the first tenth of the run when it
-/// has none.
+/// has none (sliding to the first message sent after them when nothing is sent in them).
 DiagramWindow default_diagram_window(const scenario::ScenarioSpec& spec);
 
 /// Parses "A..B" (durations since the start, e.g. "19m..19m02s"); throws std::invalid_argument
@@ -93,6 +97,7 @@ private:
   bool capped_ = false;
   std::int64_t capped_at_ns_ = -1;
   std::int64_t sends_after_cap_ = 0;
+  std::optional<std::int64_t> slid_from_ns_;  // the window's first start, when it slid
 };
 
 /// Everything a run's page shows. `runs` is the "runs" array of results_to_json (one scenario

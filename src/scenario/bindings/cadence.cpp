@@ -195,6 +195,8 @@ std::unique_ptr<ModelInstance> prepare_cadence(const ModelInput& in) {
              "timeout of a trip start or a signal call");
       o->get("retry_every", rd.retry_every, {.min = Duration::nanos(1)},
              "starts and signals are retried this often until acknowledged");
+      bindings::check_request_count(*o, "trips_per_s", rd.trips_per_s,
+                                    rd.stop_at > Duration::zero() ? rd.stop_at : in.duration);
       if (rd.stop_at > Duration::zero() &&
           rd.stop_at + p.trip.arrival_timeout + rd.trip_mean * 2 > in.duration) {
         o->report(o->error("stop_at",
@@ -209,21 +211,9 @@ std::unique_ptr<ModelInstance> prepare_cadence(const ModelInput& in) {
              "time to charge a card (an assumption: a few hundred ms)");
       o->finish();
     }
-    const bool bench_scale =
-        p.riders.trips_per_s * (p.riders.stop_at > Duration::zero() ? p.riders.stop_at : in.duration)
-                                   .to_seconds() >
-        bindings::kMaxRequestsPerClient;
-    if (bench_scale) {
-      r.report(r.error("riders", "would start more trips than one run may hold",
-                       "lower riders.trips_per_s or riders.stop_at"));
-    }
     r.finish();
   }
-  try {
-    p.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, p);
   auto faults =
       bindings::parse_faults(in.faults, source, in.duration, cd::CadenceCluster::groups());
   return std::make_unique<CadenceInstance>(std::move(p), std::move(faults));

@@ -77,11 +77,7 @@ std::unique_ptr<ModelInstance> prepare_contention(const ModelInput& in) {
     rt->finish();
   }
   r.finish();
-  try {
-    params.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, params);
   return std::make_unique<ContentionInstance>(params);
 }
 

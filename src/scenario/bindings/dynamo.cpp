@@ -280,11 +280,7 @@ std::unique_ptr<ModelInstance> prepare_dynamo(const ModelInput& in) {
     }
   }
   r.finish();
-  try {
-    p.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, p);
   std::vector<std::string> groups{std::string(dyn::Cluster::kNodeGroup),
                                   std::string(dyn::Cluster::kBalancerGroup)};
   for (const auto& c : p.clients) {

@@ -293,11 +293,7 @@ std::unique_ptr<ModelInstance> prepare_dynamodb(const ModelInput& in) {
     throw source.error("/model/params/customers", "no client population",
                        "give at least one customer population or enable the queue service");
   }
-  try {
-    params.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, params);
   ddb::DynamoDbCluster layout(params);  // for the group names only
   auto faults = bindings::parse_faults(in.faults, source, in.duration, layout.groups());
   return std::make_unique<DynamoDbInstance>(std::move(params), std::move(faults));

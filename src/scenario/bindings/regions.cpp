@@ -279,11 +279,7 @@ std::unique_ptr<ModelInstance> prepare_regions(const ModelInput& in) {
     }
     r.finish();
   }
-  try {
-    p.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, p);
   return std::make_unique<RegionsInstance>(std::move(p));
 }
 

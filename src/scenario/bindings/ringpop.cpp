@@ -428,12 +428,7 @@ std::unique_ptr<ModelInstance> prepare_ringpop(const ModelInput& in) {
     read_maps(*m, source, in.duration, params.zones, maps, dispatch);
   }
   r.finish();
-  try {
-    params.validate();
-    dispatch.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, params, dispatch);
   if (maps.enabled) {
     const auto maps_error = [&](const std::string& what) {
       return bindings::params_error(what, "/model/params/maps", source);

@@ -403,11 +403,7 @@ std::unique_ptr<ModelInstance> prepare_services(const ModelInput& in) {
     }
   }
   r.finish();
-  try {
-    params.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, params);
   std::vector<std::string> groups;
   for (const auto& t : params.tiers) {
     groups.push_back(svc::ServiceGraph::tier_group(t.name));

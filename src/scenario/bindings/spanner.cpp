@@ -454,14 +454,9 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
     s.linux_fleet = read_linux_fleet(*f);
   }
   r.finish();
-  try {
-    p.validate();
-    s.truetime.validate();
-    if (s.linux_fleet) {
-      s.linux_fleet->validate();
-    }
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
+  bindings::validate_at(source, p, s.truetime);
+  if (s.linux_fleet) {
+    bindings::validate_at(source, *s.linux_fleet);
   }
   std::vector<std::string> groups;
   for (int z = 0; z < p.zones; ++z) {

@@ -11,6 +11,7 @@
 #include <faultline/world/fault.hpp>
 #include <faultline/world/params.hpp>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -67,5 +68,16 @@ void check_sample_count(const ObjectReader& r, std::string_view key, Duration ev
 /// error at /<base>/tiers/1/dependencies/0/tier.
 ScenarioError params_error(const std::string& message, const std::string& base_pointer,
                            const Source& source);
+
+/// Runs each params struct's validate() in order; the first std::invalid_argument becomes a
+/// params_error under /model/params. Every binding checks its params through this.
+template <class... Params>
+void validate_at(const Source& source, const Params&... params) {
+  try {
+    (params.validate(), ...);
+  } catch (const std::invalid_argument& e) {
+    throw params_error(e.what(), "/model/params", source);
+  }
+}
 
 }  // namespace faultline::scenario::bindings

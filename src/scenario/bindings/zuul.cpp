@@ -349,11 +349,7 @@ std::unique_ptr<ModelInstance> prepare_zuul(const ModelInput& in) {
     }
     r.finish();
   }
-  try {
-    p.validate();
-  } catch (const std::invalid_argument& e) {
-    throw bindings::params_error(e.what(), "/model/params", source);
-  }
+  bindings::validate_at(source, p);
   auto faults = bindings::parse_faults(in.faults, source, in.duration, zu::EdgeStack::groups(p));
   return std::make_unique<ZuulInstance>(std::move(p), std::move(faults));
 }
