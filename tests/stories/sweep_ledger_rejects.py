@@ -37,6 +37,10 @@ def main() -> int:
     def failed_seed(d):
         d["variants"][first]["failed"].append({"seed": 42, "reproduce": "faultline run ..."})
 
+    def other_seed_than_acknowledged(d):
+        failed_seed(d)
+        d["acknowledged"] = {"why": "a known failure", "failed": {first: [41]}}
+
     def few_seeds(d):
         for v in d["variants"].values():
             v["runs"] = v["passed"] = 3
@@ -49,6 +53,8 @@ def main() -> int:
              ("stale trace", stale_trace, 1, "the code changed since"),
              ("edited scenario", edited_scenario, 1, "changed since its sweep"),
              ("failed seed", failed_seed, 1, "seed 42 failed in the recorded sweep"),
+             ("a failure other than the acknowledged one", other_seed_than_acknowledged, 1,
+              "seed 42 failed in the recorded sweep"),
              ("too few seeds", few_seeds, 1, "fewer than 100"),
              ("variant never swept", lost_variant, 1, "a variant the sweep never ran"),
              ("no ledger", "delete", 77, "not swept yet")]
