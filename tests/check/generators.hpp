@@ -60,6 +60,20 @@ private:
   std::vector<Pending> evs_;
 };
 
+/// A committed transaction at commit timestamp `ts`: the invocation carries its steps with the
+/// reads' values unknown, the completion the steps as they ran.
+inline void txn(Builder& b, std::int64_t client, std::int64_t from_ms, std::int64_t to_ms,
+                std::int64_t ts, std::vector<MicroOp> steps) {
+  std::vector<MicroOp> invoked = steps;
+  for (MicroOp& m : invoked) {
+    if (m.kind == OpKind::kRead) {
+      m.value = Value::nil();
+    }
+  }
+  b.op(client, from_ms, to_ms, Op::transaction(invoked), EventType::kOk,
+       Op::transaction(std::move(steps)), ts);
+}
+
 struct GenOptions {
   int clients = 5;
   int ops = 200;

@@ -15,18 +15,7 @@ using namespace faultline::check;
 namespace {
 
 using testing_support::Builder;
-
-void txn(Builder& b, std::int64_t client, std::int64_t from_ms, std::int64_t to_ms,
-         std::int64_t ts, std::vector<MicroOp> steps) {
-  std::vector<MicroOp> invoked = steps;
-  for (MicroOp& m : invoked) {
-    if (m.kind == OpKind::kRead) {
-      m.value = Value::nil();
-    }
-  }
-  b.op(client, from_ms, to_ms, Op::transaction(invoked), EventType::kOk,
-       Op::transaction(std::move(steps)), ts);
-}
+using testing_support::txn;
 
 CheckResult placed(const History& h) {
   TransactionCheckOptions o;
