@@ -258,6 +258,16 @@ Task<void> Spanserver::abdicate(int group, int nominee) {
   while (!tt_after(s_max)) {
     co_await node_->sleep(Duration::millis(1));
   }
+  // The abdicating leader is an acceptor too: its own lease vote for itself goes with the rest
+  // (it does not campaign again for a lease, no_campaign_until above).
+  rp = replica(group);
+  if (rp == nullptr) {
+    co_return;
+  }
+  rp->released = std::max(rp->released, ballot);
+  if (rp->vote_ballot == ballot) {
+    rp->vote_until = UtcInstant{};
+  }
   const auto& peers = cluster_->replicas(group);
   for (std::size_t i = 0; i < peers.size(); ++i) {
     if (static_cast<int>(i) != rp->index) {
@@ -526,9 +536,14 @@ Task<Reply> Spanserver::on_accept(AcceptReq req) {
     r->promised = req.ballot;
     records += fmt::format("P {}\n", req.ballot);
   }
-  // Accepting from the leader renews our lease vote for it (a write extends the lease).
-  r->vote_ballot = req.ballot;
-  r->vote_until = tt().latest + cluster_->params().lease;
+  // Accepting from the leader renews our lease vote for it (a write extends the lease), unless
+  // that leader has abdicated: its accepts sent before the release can arrive after it (they
+  // are larger, so slower), and renewing the vote then would hold the nominee off for a whole
+  // lease while no one leads the group.
+  if (req.ballot > r->released) {
+    r->vote_ballot = req.ballot;
+    r->vote_until = tt().latest + cluster_->params().lease;
+  }
   for (const auto& [s, e] : req.entries) {
     if (s <= r->applied) {
       continue;

@@ -339,8 +339,11 @@ Task<Reply> Spanserver::handle(Message m) {
     co_return co_await on_move_data(*q);
   }
   if (const auto* q = m.payload.get<ReleaseReq>()) {
-    if (Replica* r = replica(q->group); r != nullptr && r->vote_ballot == q->ballot) {
-      r->vote_until = UtcInstant{};
+    if (Replica* r = replica(q->group); r != nullptr) {
+      r->released = std::max(r->released, q->ballot);
+      if (r->vote_ballot == q->ballot) {
+        r->vote_until = UtcInstant{};
+      }
     }
     co_return status_reply(St::kOk);
   }

@@ -183,6 +183,9 @@ struct Replica {
   std::map<Slot, std::pair<Ballot, Entry>> log;
   Ballot vote_ballot = -1;  // the leader this replica has granted a lease to
   UtcInstant vote_until;    // ... until TT.after(vote_until)
+  // The highest ballot whose leader released this replica from its lease vote (abdication):
+  // an accept of that ballot still in flight must not grant the lease again.
+  Ballot released = -1;
   UtcInstant no_campaign_until;
   // learner
   Slot commit_known = 0;
