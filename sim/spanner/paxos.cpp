@@ -196,7 +196,7 @@ Task<void> Spanserver::campaign(int group, bool now) {
     co_return;
   }
   if (!ok) {
-    step_down(*again);
+    preempted(*again);
     co_return;
   }
   again->serving = true;
@@ -254,16 +254,36 @@ Task<void> Spanserver::abdicate(int group, int nominee) {
   Timestamp s_max = std::max(rp->s_max, rp->last_ts);
   step_down(*rp);
   rp->no_campaign_until = tt().latest + p.lease;
-  // A leader abdicates only once TT.after(s_max): every timestamp it handed out is past.
-  while (!tt_after(s_max)) {
-    co_await node_->sleep(Duration::millis(1));
-  }
-  // The abdicating leader is an acceptor too: its own lease vote for itself goes with the rest
-  // (it does not campaign again for a lease, no_campaign_until above).
+  co_await release_votes(group, ballot, s_max);
   rp = replica(group);
   if (rp == nullptr) {
     co_return;
   }
+  const auto& peers = cluster_->replicas(group);
+  // The nominee: the one asked for, else the first replica outside this zone.
+  world::ZoneId here = cluster_->zone_of(node_->id());
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    if (nominee >= 0 ? static_cast<int>(i) == nominee : cluster_->zone_of(peers[i]) != here) {
+      node_->call(peers[i], Payload::make<CampaignReq>(CampaignReq{group}), kSmallBytes,
+                  p.rpc_timeout, [](RpcResult) {});
+      break;
+    }
+  }
+}
+
+Task<void> Spanserver::release_votes(int group, Ballot ballot, Timestamp s_max) {
+  const auto& p = cluster_->params();
+  // Only once TT.after(s_max): every timestamp this leader handed out is then past, so the next
+  // leader's are above them.
+  while (!tt_after(s_max)) {
+    co_await node_->sleep(Duration::millis(1));
+  }
+  Replica* rp = replica(group);
+  if (rp == nullptr || (rp->leader && rp->ballot == ballot)) {
+    co_return;
+  }
+  // The leader is an acceptor too: its own lease vote for itself goes with the rest. Its
+  // accepts still in flight must not grant the lease again (released, checked in on_accept).
   rp->released = std::max(rp->released, ballot);
   if (rp->vote_ballot == ballot) {
     rp->vote_until = UtcInstant{};
@@ -275,15 +295,16 @@ Task<void> Spanserver::abdicate(int group, int nominee) {
                   p.rpc_timeout, [](RpcResult) {});
     }
   }
-  // The nominee: the one asked for, else the first replica outside this zone.
-  world::ZoneId here = cluster_->zone_of(node_->id());
-  for (std::size_t i = 0; i < peers.size(); ++i) {
-    if (nominee >= 0 ? static_cast<int>(i) == nominee : cluster_->zone_of(peers[i]) != here) {
-      node_->call(peers[i], Payload::make<CampaignReq>(CampaignReq{group}), kSmallBytes,
-                  p.rpc_timeout, [](RpcResult) {});
-      break;
-    }
+}
+
+void Spanserver::preempted(Replica& r) {
+  if (!r.leader) {
+    return;
   }
+  Ballot ballot = r.ballot;
+  Timestamp s_max = std::max(r.s_max, r.last_ts);
+  step_down(r);
+  node_->spawn(release_votes(r.group, ballot, s_max));
 }
 
 // --- phase 2 ------------------------------------------------------------------------------------
@@ -359,8 +380,12 @@ void Spanserver::on_accepted(int group, Ballot ballot, int peer, const std::vect
   }
   if (resp->st != St::kOk) {
     if (resp->promised > ballot) {
+      // Another replica ran phase 1 with a higher ballot; whether or not it won, this leader's
+      // accepts are refused there from now on. It stops, and releases the lease votes granted
+      // to it: a candidate that lost its election (it had only its own vote) would otherwise
+      // leave the group leaderless until those votes lapse, up to a whole lease.
       r.promised = std::max(r.promised, resp->promised);
-      step_down(r);
+      preempted(r);
     }
     return;
   }

@@ -269,6 +269,13 @@ private:
   Task<void> leader_loop();
   Task<void> campaign(int group, bool now);
   Task<void> abdicate(int group, int nominee);
+  /// Once TT.after(s_max), releases every lease vote granted to `ballot`: this replica's own
+  /// and, by ReleaseReq, its peers'. A leader that stopped leading calls it so that the votes
+  /// it holds do not keep every other candidate out for the rest of a lease.
+  Task<void> release_votes(int group, Ballot ballot, Timestamp s_max);
+  /// step_down() for a leader that learned of a higher ballot or could not get its no-op
+  /// chosen: it stops at once and releases its lease votes (release_votes).
+  void preempted(Replica& r);
 
   Task<bool> persist(Replica& r, const std::string& record);
   /// Proposes `e` at the next slot; true once it is chosen and applied under this ballot.

@@ -467,3 +467,58 @@ TEST_CASE("spanner: committed writes survive a power loss of every replica (the 
   REQUIRE(ser.ok);
   REQUIRE(rig.cluster->invariants().result().ok);
 }
+
+namespace {
+
+/// Figure 5's cluster (five zones, ten groups of five replicas, every leader in zone 0, open-
+/// loop clients in the other zones) with zone 0 crashed at 5 s: how long after the kill the
+/// last group got a leader again, sampled every 50 ms over 25 s.
+Duration slowest_reelection(std::uint64_t seed) {
+  SpannerParams p = three_zone_params(100);
+  p.zones = 5;
+  p.groups = 10;
+  p.replicas = 5;
+  p.leader_zone = 0;
+  p.workload.clients_per_zone = 3;
+  p.workload.client_zones = {1, 2, 3, 4};
+  p.workload.open_loop = true;
+  p.workload.think_time = 10_ms;
+  p.workload.read_only_parts = 19;
+  p.workload.keys_per_txn = 1;
+  Rig rig(seed, p);
+  rig.cluster->start_workload();
+  rig.world->faults().schedule({.at = 5_s,
+                                .kind = world::FaultKind::kCrash,
+                                .target = {world::TargetKind::kZone, "z1"}});
+  rig.run_for(5_s);
+  const Time kill = rig.sim.now();
+  for (int step = 0; step < 500; ++step) {
+    rig.run_for(50_ms);
+    bool all = true;
+    for (int g = 0; g < p.groups; ++g) {
+      all = all && rig.cluster->leader_of(g).has_value();
+    }
+    if (all && rig.sim.now() - kill > p.lease) {
+      return rig.sim.now() - kill;
+    }
+  }
+  return rig.sim.now() - kill;
+}
+
+}  // namespace
+
+// After a hard kill every group elects once the dead leaders' leases lapse. Two candidates
+// can then run phase 1 at once: the loser's higher ballot makes the winner step down at its
+// first accept, while the lease votes granted to the winner still keep every other candidate
+// out. A leader that steps down this way releases its votes (release_votes); without that,
+// a group stayed leaderless for another whole lease (spanner-leader-hard-kill seed 4: reads
+// back after 21 s instead of 11 s).
+TEST_CASE("spanner: after a hard kill every group has a leader again within a lease and a few "
+          "seconds",
+          "[spanner][paxos]") {
+  for (std::uint64_t seed : {1, 2, 3, 4, 5, 6, 7, 8}) {
+    Duration took = slowest_reelection(seed);
+    INFO("seed " << seed << ": last group led again " << took.ns() / 1'000'000 << " ms after the kill");
+    CHECK(took < 13_s);
+  }
+}
