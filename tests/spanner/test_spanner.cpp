@@ -487,9 +487,11 @@ Duration slowest_reelection(std::uint64_t seed) {
   p.workload.keys_per_txn = 1;
   Rig rig(seed, p);
   rig.cluster->start_workload();
-  rig.world->faults().schedule({.at = 5_s,
-                                .kind = world::FaultKind::kCrash,
-                                .target = {world::TargetKind::kZone, "z1"}});
+  world::FaultSpec zone_kill;
+  zone_kill.at = 5_s;
+  zone_kill.kind = world::FaultKind::kCrash;
+  zone_kill.target = {world::TargetKind::kZone, "z1"};
+  rig.world->faults().schedule(zone_kill);
   rig.run_for(5_s);
   const Time kill = rig.sim.now();
   for (int step = 0; step < 500; ++step) {
