@@ -44,6 +44,9 @@ void DispatchParams::validate() const {
   if (handoff_check <= Duration::zero()) {
     bad("handoff_check", "must be positive");
   }
+  if (rider_timeout <= Duration::zero()) {
+    bad("rider_timeout", "must be positive (how long a rider app waits for dispatch's answer)");
+  }
 }
 
 std::uint64_t Dispatch::cell_key(std::uint32_t cell) {
@@ -169,19 +172,22 @@ void Dispatch::driver_report(std::uint32_t d) {
 void Dispatch::rider(std::uint32_t cell, std::function<void(bool matched)> done) {
   Simulation& sim = cluster_->shared().sim();
   sim.metrics().counter(metric("riders")).inc();
+  auto call = std::make_shared<RiderCall>(RiderCall{false, std::move(done)});
   SwimMember* at = entry_member();
   if (at == nullptr) {
-    sim.metrics().counter(metric("rider_failed")).inc();
-    sim.metrics().counter(metric("unmatched")).inc();  // failed or no driver
-    done(false);
+    answer(*call, false, "rider_failed");
     return;
   }
-  at->request(cell_key(cell), [this, cell, done = std::move(done)](const RequestOutcome& o) {
+  // The rider app's own deadline: whatever happens inside dispatch (an entry member or owner
+  // that crashes holding the request, an ETA call whose caller is gone), the rider is answered.
+  sim.schedule_after(params_.rider_timeout, [this, call] { answer(*call, false, "rider_timeout"); });
+  at->request(cell_key(cell), [this, cell, call](const RequestOutcome& o) {
+    if (call->answered) {
+      return;  // the rider gave up; the owner's work is done for nothing
+    }
     Simulation& s = cluster_->shared().sim();
     if (!o.ok) {
-      s.metrics().counter(metric("rider_failed")).inc();
-      s.metrics().counter(metric("unmatched")).inc();  // failed or no driver
-      done(false);
+      answer(*call, false, "rider_failed");
       return;
     }
     Shard& sh = shard(o.handled_by);
@@ -201,40 +207,53 @@ void Dispatch::rider(std::uint32_t cell, std::function<void(bool matched)> done)
       }
     }
     if (!found) {
-      s.metrics().counter(metric("no_driver")).inc();
-      s.metrics().counter(metric("unmatched")).inc();  // failed or no driver
-      done(false);
+      answer(*call, false, "no_driver");
       return;
     }
     const Duration latency =
         o.latency + params_.match_cpu_per_driver * static_cast<std::int64_t>(scanned);
     if (!eta_) {
-      matched(latency, done);
+      matched(latency, *call);
       return;
     }
     // The owner asks the maps service for the pickup ETA; the match waits for it.
     const Time asked = now;
-    eta_(o.handled_by, [this, latency, asked, done](bool ok) {
+    eta_(o.handled_by, [this, latency, asked, call](bool ok) {
+      if (call->answered) {
+        return;
+      }
       Simulation& ssim = cluster_->shared().sim();
       if (!ok) {
         if (!params_.eta_fallback) {
-          ssim.metrics().counter(metric("eta_failed")).inc();
-          ssim.metrics().counter(metric("unmatched")).inc();
-          done(false);
+          answer(*call, false, "eta_failed");
           return;
         }
         ssim.metrics().counter(metric("eta_degraded")).inc();  // a straight-line ETA instead
       }
-      matched(latency + (ssim.now() - asked), done);
+      matched(latency + (ssim.now() - asked), *call);
     });
   });
 }
 
-void Dispatch::matched(Duration latency, const std::function<void(bool)>& done) {
+bool Dispatch::answer(RiderCall& call, bool matched, std::string_view what) {
+  if (call.answered) {
+    return false;
+  }
+  call.answered = true;
   Metrics& m = cluster_->shared().sim().metrics();
-  m.counter(metric("matched")).inc();
-  m.histogram(metric("match_latency")).record(latency);
-  done(true);
+  m.counter(metric(what)).inc();
+  if (!matched) {
+    m.counter(metric("unmatched")).inc();  // failed, no driver, no ETA or timed out
+  }
+  call.done(matched);
+  return true;
+}
+
+void Dispatch::matched(Duration latency, RiderCall& call) {
+  if (!call.answered) {
+    cluster_->shared().sim().metrics().histogram(metric("match_latency")).record(latency);
+  }
+  answer(call, true, "matched");
 }
 
 void Dispatch::next_rider() {

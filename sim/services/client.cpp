@@ -142,6 +142,10 @@ std::size_t ServiceGraph::add_external_caller(std::string name, std::string_view
   e->metrics = std::make_unique<CallerMetrics>(impl_->sim->metrics(), client_metric_names(name));
   e->name = std::move(name);
   e->policy = std::move(policy);
+  // The same breaker series a client population has (the fraction of its live callers whose
+  // breaker is not closed), so a dashboard or an expectation can see the edge's breakers.
+  impl_->sim->sample_every(client_metric_names(e->name).breaker_open, params_.sample_interval,
+                           [this, n = e->name] { return breaker_open_fraction(n); });
   impl_->externals.push_back(std::move(e));
   return impl_->externals.size() - 1;
 }

@@ -260,6 +260,24 @@ double ServiceGraph::breaker_open_fraction(std::string_view client) const {
     }
     return c.nodes.empty() ? 0.0 : static_cast<double>(open) / static_cast<double>(c.nodes.size());
   }
+  for (const auto& e : impl_->externals) {
+    if (e->name != client) {
+      continue;
+    }
+    // A caller from outside the graph has one breaker per calling process incarnation; only
+    // the live ones count (a crashed process's breaker went with it).
+    int live = 0;
+    int open = 0;
+    for (const auto& [key, caller] : e->callers) {
+      const Node& node = impl_->world->node(NodeId{key.first});
+      if (!node.up() || node.incarnation() != key.second) {
+        continue;
+      }
+      ++live;
+      open += caller->breaker_open() ? 1 : 0;
+    }
+    return live == 0 ? 0.0 : static_cast<double>(open) / static_cast<double>(live);
+  }
   return 0.0;
 }
 

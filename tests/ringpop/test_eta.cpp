@@ -31,6 +31,7 @@ svc::ServiceGraphParams maps_graph() {
 
 struct EtaRun {
   std::uint64_t riders, matched, eta_failed, eta_degraded, eta_calls, eta_ok, attempts;
+  double breaker_open = 0.0;  // the edge's live callers whose breaker is not closed, at the end
 };
 
 /// 10 members, dispatch with ETAs from a 2-instance maps tier; both maps instances crash at
@@ -73,7 +74,8 @@ EtaRun run(bool maps_down, bool breaker, bool fallback, bool eta = true) {
                 r.counter("ringpop.dispatch.eta_degraded") - before.eta_degraded,
                 r.counter("services/client/dispatch->maps/requests") - before.eta_calls,
                 r.counter("services/client/dispatch->maps/successes") - before.eta_ok,
-                r.counter("services/client/dispatch->maps/attempts") - before.attempts};
+                r.counter("services/client/dispatch->maps/attempts") - before.attempts,
+                graph.breaker_open_fraction("dispatch->maps")};
 }
 
 double matched_ratio(const EtaRun& e) {
@@ -116,4 +118,62 @@ TEST_CASE("eta: maps down fails the matches; a breaker with degraded ETAs keeps 
   const auto fallback_only = run(true, false, true);
   CHECK(matched_ratio(fallback_only) > 0.9);
   CHECK(degraded.attempts * 5 < fallback_only.attempts);
+  // The edge's breaker state is observable (the probe breaker_open/dispatch->maps): the
+  // owners' breakers are open against the dead tier, and without breakers none is.
+  CHECK(degraded.breaker_open > 0.5);
+  CHECK(fallback_only.breaker_open == 0.0);
+  CHECK(run(false, true, true).breaker_open == 0.0);  // breakers on, maps up: closed
+}
+
+namespace {
+
+/// 60 riders sent at 20 s, 100 ms apart over the city's 64 cells, each owner asking a slow
+/// maps tier (2 s per ETA, so about 20 riders wait for one at any time); three members crash at 23 s, while some of them hold riders
+/// waiting for an ETA. Returns how many of the 60 were answered by 60 s, and how many by
+/// their timeout.
+std::pair<int, std::uint64_t> crashed_owner_riders(Duration rider_timeout) {
+  Run r(small_params(10));
+  svc::ServiceGraphParams g = maps_graph();
+  g.tiers[0].service_time.mean = Duration::seconds(2);
+  g.tiers[0].cores = 64;
+  svc::ServiceGraph graph(g);
+  graph.build(*r.world);
+  svc::CallPolicy policy;
+  policy.timeout.timeout = Duration::seconds(5);
+  const std::size_t edge = graph.add_external_caller("dispatch->maps", "maps", policy);
+  DispatchParams p;
+  p.enabled = true;
+  p.rider_interval = Duration::seconds(3600);  // only the riders this test sends
+  p.rider_timeout = rider_timeout;
+  Dispatch d(p, *r.cluster);
+  d.set_eta([&](MemberId owner, std::function<void(bool)> done) {
+    graph.call(edge, r.shared().node_of(owner), std::move(done));
+  });
+  r.run_for(Duration::seconds(20));  // drivers have reported everywhere
+  int answered = 0;
+  for (std::uint32_t i = 0; i < 60; ++i) {
+    r.sim.schedule_after(Duration::millis(100) * static_cast<std::int64_t>(i),
+                         [&d, &answered, i] { d.rider(i % d.cells(), [&answered](bool) { ++answered; }); });
+  }
+  for (MemberId m : {MemberId{1}, MemberId{4}, MemberId{7}}) {
+    r.fault({.at = Duration::seconds(3), .kind = FaultKind::kCrash, .target = Run::node(m),
+             .peer = {}});
+  }
+  r.run_for(Duration::seconds(40));
+  return {answered, r.counter("ringpop.dispatch.rider_timeout")};
+}
+
+}  // namespace
+
+TEST_CASE("eta: a rider whose owner crashes while it waits for an ETA is answered by its timeout",
+          "[ringpop][dispatch][eta]") {
+  const auto [answered, timeouts] = crashed_owner_riders(Duration::seconds(15));
+  CHECK(answered == 60);  // every rider hears back, matched or not
+  CHECK(timeouts > 0);    // some of them only through the rider's own deadline
+  // Counterfactual: a rider that waits (practically) forever is never answered once the member
+  // holding its request is gone.
+  const auto [answered_no_deadline, timeouts_no_deadline] =
+      crashed_owner_riders(Duration::seconds(3600));
+  CHECK(answered_no_deadline < 60);
+  CHECK(timeouts_no_deadline == 0);
 }

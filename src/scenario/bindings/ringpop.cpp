@@ -208,6 +208,9 @@ void read_dispatch(ObjectReader& r, rp::DispatchParams& p) {
         "owner; false: they are found again only when the drivers next report");
   r.get("handoff_check", p.handoff_check, {.min = Duration::nanos(1)},
         "how often a member checks whether its ring changed");
+  r.get("rider_timeout", p.rider_timeout, {.min = Duration::nanos(1)},
+        "a rider app gives up on a request dispatch has not answered in this long (an "
+        "assumption; it answers the riders of an owner that crashed holding them)");
   r.finish();
 }
 
@@ -291,6 +294,7 @@ public:
             "dispatch.handoffs",
             "dispatch.no_driver",
             "dispatch.rider_failed",
+            "dispatch.rider_timeout",
             "dissemination_s_mean",
             "distinct_checksums",
             "false_positives",
@@ -310,6 +314,11 @@ public:
         out.push_back("queue_length/" + t.name);
       }
     }
+    // The fraction of each maps caller's live processes whose breaker is not closed: the
+    // rider apps' populations, and dispatch's owners on the edge "dispatch->maps".
+    for (const auto& name : maps_callers()) {
+      out.push_back("breaker_open/" + name);
+    }
     return out;
   }
 
@@ -319,6 +328,9 @@ public:
     }
     if (name.starts_with("queue_length/")) {
       return graph_->queue_length(name.substr(name.find('/') + 1));
+    }
+    if (name.starts_with("breaker_open/")) {
+      return graph_->breaker_open_fraction(name.substr(name.find('/') + 1));
     }
     const auto& s = cluster_->shared();
     if (name == "distinct_checksums") {

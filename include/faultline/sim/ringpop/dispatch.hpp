@@ -20,8 +20,8 @@
 // when the call fails.
 //
 // Metrics: counters ringpop.dispatch.{reports,reports_failed,riders,matched,no_driver,
-// rider_failed,eta_failed,eta_degraded,unmatched (no_driver + rider_failed + eta_failed),
-// handoffs,drivers_handed_off}; histogram ringpop.dispatch.match_latency (ns, matched riders,
+// rider_failed,eta_failed,eta_degraded,rider_timeout,unmatched (no_driver + rider_failed +
+// eta_failed + rider_timeout),handoffs,drivers_handed_off}; histogram ringpop.dispatch.match_latency (ns, matched riders,
 // from the request entering dispatch to the match, the ETA call included).
 #pragma once
 
@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string_view>
 #include <vector>
 
 namespace faultline::sim::ringpop {
@@ -63,6 +64,11 @@ struct DispatchParams {
   /// With an ETA service: a failed ETA call is answered with a degraded local ETA (straight
   /// line over the grid) and the match stands; false: the match fails.
   bool eta_fallback = false;
+  /// The rider app gives up on a request dispatch has not answered in this long and counts it
+  /// failed (`rider_timeout`): the answer of an owner or entry member that crashed while it
+  /// held the request never comes. An assumption, longer than the slowest answer dispatch
+  /// gives at the defaults (four forward attempts and their retry delays, then the ETA call).
+  Duration rider_timeout = Duration::seconds(15);
 
   void validate() const;
 };
@@ -85,7 +91,8 @@ public:
   void rider(std::uint32_t cell, std::function<void(bool matched)> done);
 
   /// The ETA service: called by the owner `owner` for each rider it found drivers for;
-  /// `done(ok)` when the ETA call ends (never, if the owner's node crashes first).
+  /// `done(ok)` when the ETA call ends (never, if the owner's node crashes first: the rider's
+  /// `rider_timeout` answers it then).
   using EtaCall = std::function<void(MemberId owner, std::function<void(bool ok)> done)>;
   void set_eta(EtaCall eta) { eta_ = std::move(eta); }
 
@@ -102,7 +109,15 @@ private:
   void next_rider();
   void handoff_tick(MemberId m);
   void store(MemberId owner, std::uint32_t cell, std::uint32_t driver);
-  void matched(Duration latency, const std::function<void(bool)>& done);
+  /// One rider request in flight: answered once, by dispatch or by the rider's timeout.
+  struct RiderCall {
+    bool answered = false;
+    std::function<void(bool)> done;
+  };
+  /// Answers `call` unless it was answered already; counts `what` (and `unmatched` when not
+  /// matched). Returns false for a late answer, which counts nothing.
+  bool answer(RiderCall& call, bool matched, std::string_view what);
+  void matched(Duration latency, RiderCall& call);
 
   DispatchParams params_;
   RingpopCluster* cluster_;
