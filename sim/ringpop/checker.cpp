@@ -60,13 +60,23 @@ MembershipVerdict check_membership(const MembershipHistory& h) {
     }
   }
 
+  // One fresh ring per distinct server set. Samples of one member share their list, so the
+  // list is looked up by content once per list, not once per sample.
   std::map<std::vector<MemberId>, HashRing> rings;
+  const std::vector<MemberId>* last_list = nullptr;
+  const HashRing* last_ring = nullptr;
   for (const OwnershipSample& o : h.ownership) {
-    auto it = rings.find(o.servers);
-    if (it == rings.end()) {
-      it = rings.emplace(o.servers, HashRing(o.servers, h.replica_points)).first;
+    static const std::vector<MemberId> kNone;
+    const std::vector<MemberId>& servers = o.servers ? *o.servers : kNone;
+    if (&servers != last_list) {
+      auto it = rings.find(servers);
+      if (it == rings.end()) {
+        it = rings.emplace(servers, HashRing(servers, h.replica_points)).first;
+      }
+      last_list = &servers;
+      last_ring = &it->second;
     }
-    const MemberId want = it->second.lookup(o.key_hash);
+    const MemberId want = last_ring->lookup(o.key_hash);
     if (want != o.owner) {
       violation(v, ring_bad,
                 "member " + std::to_string(o.member) + " routes key hash " +

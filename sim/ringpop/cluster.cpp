@@ -278,6 +278,9 @@ std::vector<ViewSnapshot> RingpopCluster::snapshot() const {
 
 std::vector<OwnershipSample> RingpopCluster::sample_ownership(std::size_t keys) {
   std::vector<OwnershipSample> out;
+  // Members that agree share one server list (checked element by element, not trusted to
+  // the checksum): a converged cluster of 10,000 members holds one list, not 10,000.
+  std::vector<std::shared_ptr<const std::vector<MemberId>>> lists;
   for (MemberId m = 0; m < params_.members; ++m) {
     const SwimMember* s = member(m);
     if (!up(m)) {
@@ -290,9 +293,20 @@ std::vector<OwnershipSample> RingpopCluster::sample_ownership(std::size_t keys) 
         servers.push_back(o);
       }
     }
+    std::shared_ptr<const std::vector<MemberId>> shared_list;
+    for (auto it = lists.rbegin(); it != lists.rend(); ++it) {
+      if (**it == servers) {
+        shared_list = *it;
+        break;
+      }
+    }
+    if (!shared_list) {
+      shared_list = std::make_shared<const std::vector<MemberId>>(std::move(servers));
+      lists.push_back(shared_list);
+    }
     for (std::size_t k = 0; k < keys; ++k) {
       const std::uint64_t h = hash_u64(k);
-      out.push_back({m, h, ring->lookup(h), s->view().ring_checksum(), servers});
+      out.push_back({m, h, ring->lookup(h), s->view().ring_checksum(), shared_list});
     }
   }
   return out;
