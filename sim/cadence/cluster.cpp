@@ -1,5 +1,6 @@
 // CadenceCluster: builds the nodes of the trip workflow's world and answers the probes' and
 // checkers' questions from the histories the history hosts kept.
+#include <faultline/world/layout.hpp>
 #include "internal.hpp"
 
 #include <fmt/format.h>
@@ -29,17 +30,15 @@ CadenceCluster::CadenceCluster(Simulation& sim, CadenceParams params)
   s.p = std::move(params);
   s.world = std::make_unique<world::World>(sim);
   world::World& w = *s.world;
-  const auto region = w.add_region("us-west");
-  const std::vector<world::ZoneId> zones = {w.add_zone(region, "us-west-1a"),
-                                            w.add_zone(region, "us-west-1b"),
-                                            w.add_zone(region, "us-west-1c")};
-  auto zone = [&](int i) { return zones[static_cast<std::size_t>(i % 3)]; };
+  const auto zones =
+      world::add_region_with_zones(w, "us-west", {"us-west-1a", "us-west-1b", "us-west-1c"});
+  auto zone = [&](int i) { return world::round_robin(zones, i); };
   // Riders' and drivers' phones and the card network are outside the datacenter.
   const auto internet = w.add_zone(w.add_region("internet"), "internet-1");
   const auto psp = w.add_zone(w.add_region("payments"), "payments-1");
   auto add = [&](world::ZoneId z, const std::string& name, const std::string& group,
                  world::ProgramFactory f) {
-    return w.add_node(w.add_host(z, name), name, group, std::move(f));
+    return world::add_node_on_own_host(w, z, name, group, std::move(f));
   };
   for (int i = 0; i < s.p.history.hosts; ++i) {
     s.history_ids.push_back(add(zone(i), fmt::format("history-{}", i), "history",

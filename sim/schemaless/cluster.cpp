@@ -1,5 +1,6 @@
 // SchemalessCluster: builds the nodes in a World and answers the probes' and checkers'
 // questions.
+#include <faultline/world/layout.hpp>
 #include "internal.hpp"
 
 #include <fmt/format.h>
@@ -31,13 +32,11 @@ SchemalessCluster::SchemalessCluster(Simulation& sim, SchemalessParams params, b
   world::World& w = *s.world;
   // Three datacenters as zones of one region (an assumption: Uber's were separate sites; the
   // cross-zone link class, 1-2 ms one way, stands in for them).
-  const auto region = w.add_region("uber");
-  const std::vector<world::ZoneId> zones = {w.add_zone(region, "dc-1"), w.add_zone(region, "dc-2"),
-                                            w.add_zone(region, "dc-3")};
-  auto zone = [&](int i) { return zones[static_cast<std::size_t>(i % 3)]; };
+  const auto zones = world::add_region_with_zones(w, "uber", {"dc-1", "dc-2", "dc-3"});
+  auto zone = [&](int i) { return world::round_robin(zones, i); };
   auto add = [&](world::ZoneId z, const std::string& name, const std::string& group,
                  world::ProgramFactory f) {
-    return w.add_node(w.add_host(z, name), name, group, std::move(f));
+    return world::add_node_on_own_host(w, z, name, group, std::move(f));
   };
   const int clusters = s.p.storage.clusters;
   s.dir.assign(static_cast<std::size_t>(clusters), {});

@@ -1,5 +1,6 @@
 // StripeCluster: builds the nodes of the payment path in a World and answers the probes and
 // checkers' questions at the end of a run.
+#include <faultline/world/layout.hpp>
 #include "internal.hpp"
 
 #include <fmt/format.h>
@@ -41,18 +42,16 @@ StripeCluster::StripeCluster(Simulation& sim, StripeParams params)
   s.p = std::move(params);
   s.world = std::make_unique<world::World>(sim);
   world::World& w = *s.world;
-  const auto region = w.add_region("us-east");
-  const std::vector<world::ZoneId> zones = {w.add_zone(region, "us-east-1a"),
-                                            w.add_zone(region, "us-east-1b"),
-                                            w.add_zone(region, "us-east-1c")};
-  auto zone = [&](int i) { return zones[static_cast<std::size_t>(i % 3)]; };
+  const auto zones =
+      world::add_region_with_zones(w, "us-east", {"us-east-1a", "us-east-1b", "us-east-1c"});
+  auto zone = [&](int i) { return world::round_robin(zones, i); };
   // The processor and the customers are outside Stripe's network: another region each.
   const auto psp_zone = w.add_zone(w.add_region("processor"), "processor-1");
   const auto customer_zone = w.add_zone(w.add_region("internet"), "internet-1");
 
   auto add = [&](world::ZoneId z, const std::string& name, const std::string& group,
                  world::ProgramFactory f) {
-    return w.add_node(w.add_host(z, name), name, group, std::move(f));
+    return world::add_node_on_own_host(w, z, name, group, std::move(f));
   };
   const int ledgers = 1 + s.p.ledger.standbys;
   s.ledgers.assign(static_cast<std::size_t>(ledgers), nullptr);

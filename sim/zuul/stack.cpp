@@ -1,5 +1,6 @@
 // EdgeStack: builds the world (one region in three zones, plus the devices' internet), the
 // EVCache cluster, every node, the routing table and its scheduled changes, and Chaos Monkey.
+#include <faultline/world/layout.hpp>
 #include "internal.hpp"
 
 #include <fmt/format.h>
@@ -81,10 +82,8 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
   s.p = std::move(params);
   s.world = std::make_unique<world::World>(sim);
   world::World& w = *s.world;
-  const auto region = w.add_region("us-east");
-  const std::vector<world::ZoneId> zones = {w.add_zone(region, "us-east-1a"),
-                                            w.add_zone(region, "us-east-1b"),
-                                            w.add_zone(region, "us-east-1c")};
+  const auto zones =
+      world::add_region_with_zones(w, "us-east", {"us-east-1a", "us-east-1b", "us-east-1c"});
   // Devices reach the edge over the internet: another region.
   const auto internet = w.add_zone(w.add_region("internet"), "internet-1");
 
