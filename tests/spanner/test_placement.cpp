@@ -414,11 +414,11 @@ Duration longest_leaderless(std::uint64_t seed) {
   Rig rig(seed, p);
   Cluster& c = *rig.cluster;
   c.start_workload();
-  std::vector<Time> since(6, rig.sim.now());
+  std::vector<Time> since(static_cast<std::size_t>(p.groups), rig.sim.now());
   Duration worst = Duration::zero();
   for (int step = 0; step < 600; ++step) {
     rig.run_for(50_ms);
-    for (int g = 0; g < 6; ++g) {
+    for (int g = 0; g < p.groups; ++g) {
       if (c.leader_of(g)) {
         since[static_cast<std::size_t>(g)] = rig.sim.now();
       } else {
