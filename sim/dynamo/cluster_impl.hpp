@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -93,8 +94,13 @@ struct KeySyncReply {
 };
 
 /// What one process believes about the health of the storage nodes: gossip heartbeats
-/// (storage nodes) or a polled snapshot (client-driven clients), plus local failure detection
-/// (a node that did not answer is avoided for a while).
+/// (storage nodes) or a polled snapshot (client-driven clients), plus local failure detection:
+/// a node that did not answer is avoided for a while, and a node that answered this process
+/// within the failure timeout counts as healthy whatever the gossip or the poll says. Dynamo's
+/// failure detection is local (paper 4.8.3: "node A may consider node B failed if node B does
+/// not respond to node A's messages"), so first-hand evidence outranks second-hand: a node
+/// whose gossip rounds happened to miss its zone's peers must not declare peers down that its
+/// clients reach every few milliseconds.
 struct View {
   bool gossip = true;
   std::uint32_t self = kNone;
@@ -102,6 +108,7 @@ struct View {
   std::vector<Time> changed_at;
   std::vector<bool> reported_up;
   std::vector<Time> suspect_until;
+  std::vector<std::optional<Time>> answered_at;  // last reply this process got from the node
 
   void init(std::size_t n, bool use_gossip, std::uint32_t me, Time now) {
     gossip = use_gossip;
@@ -110,6 +117,12 @@ struct View {
     changed_at.assign(n, now);
     reported_up.assign(n, true);
     suspect_until.assign(n, Time::zero());
+    answered_at.assign(n, std::nullopt);
+  }
+  /// Node `i` replied to this process at `now`.
+  void answered(std::uint32_t i, Time now) {
+    suspect_until[i] = Time::zero();
+    answered_at[i] = now;
   }
   bool healthy(std::uint32_t i, Time now, Duration failure_timeout) const {
     if (i == self) {
@@ -117,6 +130,9 @@ struct View {
     }
     if (now < suspect_until[i]) {
       return false;
+    }
+    if (answered_at[i] && now - *answered_at[i] < failure_timeout) {
+      return true;
     }
     return gossip ? now - changed_at[i] < failure_timeout : reported_up[i];
   }

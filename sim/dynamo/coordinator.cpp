@@ -135,7 +135,7 @@ void send_write(const std::shared_ptr<WriteOp>& op, std::uint32_t target, std::u
         --op->outstanding;
         const Time now = cc.sim->now();
         if (r.ok()) {
-          op->view->suspect_until[target] = Time::zero();
+          op->view->answered(target, now);
           if (++op->acks >= cc.p.w && !op->done) {
             op->done = true;
             op->finish(true);
@@ -250,7 +250,7 @@ void send_read(const std::shared_ptr<ReadOp>& op, std::uint32_t target) {
         const Time now = cc.sim->now();
         const auto* reply = r.ok() ? r.payload.get<ReplicaReadReply>() : nullptr;
         if (reply != nullptr) {
-          op->view->suspect_until[target] = Time::zero();
+          op->view->answered(target, now);
           op->replies.emplace_back(target, versions_digest(reply->versions));
           apply_versions(op->merged, reply->versions, cc.p.reconcile);
           if (static_cast<int>(op->replies.size()) >= cc.p.r && !op->done) {
