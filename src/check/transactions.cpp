@@ -1,26 +1,39 @@
 // Strict serializability from commit timestamps, and stale-read / lost-update detection.
 #include <faultline/check/transactions.hpp>
 
-#include <algorithm>
+#include "transactions_detail.hpp"
+
 #include <fmt/format.h>
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 
 namespace faultline::check {
 
 namespace {
 
-struct Anomaly {
-  std::string kind;
-  std::string text;
-};
+using detail::Anomaly;
+using detail::decide_placement;
+using detail::kNoPlace;
+using detail::PlacementInput;
+using detail::VersionIndex;
+using detail::VersionStep;
 
-CheckResult verdict(std::string name, std::string scope, const std::vector<Anomaly>& found,
-                    std::size_t max_reported) {
-  if (found.empty()) {
+/// `undecided`: what the checker could not decide within its budget. Alone, they make the
+/// verdict inconclusive; beside anomalies, they are listed after them.
+CheckResult verdict(std::string name, std::string scope, std::vector<Anomaly> found,
+                    std::size_t max_reported, const std::vector<Anomaly>& undecided = {}) {
+  if (found.empty() && undecided.empty()) {
     return CheckResult::pass(std::move(name), scope + ": no anomalies");
   }
+  const bool inconclusive = found.empty();
+  found.insert(found.end(), undecided.begin(), undecided.end());
   std::map<std::string, std::size_t> counts;
   for (const Anomaly& a : found) {
     ++counts[a.kind];
@@ -36,8 +49,9 @@ CheckResult verdict(std::string name, std::string scope, const std::vector<Anoma
   if (found.size() > max_reported) {
     details += fmt::format("... and {} more\n", found.size() - max_reported);
   }
-  return CheckResult::fail(std::move(name), fmt::format("{}: {}", scope, fmt::join(parts, ", ")),
-                           details);
+  std::string summary = fmt::format("{}: {}", scope, fmt::join(parts, ", "));
+  return inconclusive ? CheckResult::undecided(std::move(name), std::move(summary), details)
+                      : CheckResult::fail(std::move(name), std::move(summary), details);
 }
 
 std::vector<MicroOp> steps_of(const Operation& op) {
@@ -62,13 +76,6 @@ Value apply(const Value& state, const MicroOp& m) {
   }
   return state.appended(m.value.as_int());
 }
-
-/// A committed write of one key, as a step in timestamp order.
-struct VersionStep {
-  std::int64_t ts;
-  std::size_t op;
-  MicroOp step;
-};
 
 }  // namespace
 
@@ -103,13 +110,13 @@ CheckResult check_strict_serializable(const History& history,
     (reads_only ? read_only : pinned).push_back(t);
   }
   std::vector<Anomaly> found;
+  std::vector<Anomaly> undecided;  // read-only transactions the budgeted search left open
   // (1) Real time: sweep invocations in time order; everything completed before an
   // invocation must carry a smaller timestamp.
   std::vector<const Operation*> by_invoke = pinned;
   std::vector<const Operation*> by_complete = pinned;
-  std::sort(by_complete.begin(), by_complete.end(), [](const auto* a, const auto* b) {
-    return a->complete_event < b->complete_event;
-  });
+  std::sort(by_complete.begin(), by_complete.end(),
+            [](const auto* a, const auto* b) { return a->complete_event < b->complete_event; });
   const Operation* max_done = nullptr;
   std::size_t done = 0;
   for (const Operation* t : by_invoke) {
@@ -141,11 +148,11 @@ CheckResult check_strict_serializable(const History& history,
                      [](const VersionStep& a, const VersionStep& b) { return a.ts < b.ts; });
     for (std::size_t i = 1; i < vs.size(); ++i) {
       if (vs[i].ts == vs[i - 1].ts && vs[i].op != vs[i - 1].op) {
-        found.push_back({"timestamp collision",
-                         fmt::format("{}\n    and {}\n    both wrote \"{}\" at commit "
-                                     "timestamp {}",
-                                     ops[vs[i - 1].op].to_string(), ops[vs[i].op].to_string(),
-                                     key, vs[i].ts)});
+        found.push_back(
+            {"timestamp collision",
+             fmt::format("{}\n    and {}\n    both wrote \"{}\" at commit "
+                         "timestamp {}",
+                         ops[vs[i - 1].op].to_string(), ops[vs[i].op].to_string(), key, vs[i].ts)});
       }
     }
   }
@@ -177,16 +184,25 @@ CheckResult check_strict_serializable(const History& history,
   // An in-doubt (unknown-outcome) write of this key and value whose timestamp could fit
   // before `ts`: a read of that value may have seen it. Values may repeat, so every writer of
   // the value counts, not only the first.
+  std::map<std::string, std::vector<std::pair<const Operation*, const Value*>>> in_doubt;
+  for (const Operation& op : ops) {
+    if (op.unknown()) {
+      for (const MicroOp& m : steps[op.id]) {
+        if (m.kind == OpKind::kWrite) {
+          in_doubt[m.key].emplace_back(&op, &m.value);
+        }
+      }
+    }
+  }
   auto in_doubt_writer = [&](const std::string& key, const Value& v,
                              std::int64_t ts) -> const Operation* {
-    for (const Operation& op : ops) {
-      if (!op.unknown() || (op.commit_ts && *op.commit_ts >= ts)) {
-        continue;
-      }
-      for (const MicroOp& m : steps[op.id]) {
-        if (m.kind == OpKind::kWrite && m.key == key && m.value == v) {
-          return &op;
-        }
+    auto it = in_doubt.find(key);
+    if (it == in_doubt.end()) {
+      return nullptr;
+    }
+    for (const auto& [op, value] : it->second) {
+      if (!(op->commit_ts && *op->commit_ts >= ts) && *value == v) {
+        return op;
       }
     }
     return nullptr;
@@ -301,8 +317,8 @@ CheckResult check_strict_serializable(const History& history,
       }
       found.push_back({kind, fmt::format("{}\n    read \"{}\" = {} at commit timestamp {}, but "
                                          "the latest committed version before it is {}; {}",
-                                         t->to_string(), m.key, m.value.to_string(),
-                                         *t->commit_ts, expected.to_string(), why)});
+                                         t->to_string(), m.key, m.value.to_string(), *t->commit_ts,
+                                         expected.to_string(), why)});
     }
   }
   // (5) Read-only transactions, placed: the earliest point x of the timestamp order (the state
@@ -310,8 +326,29 @@ CheckResult check_strict_serializable(const History& history,
   // transaction began and where every value it read is current. Earliest is best for the
   // read-only transactions that follow it in real time, so one sweep in invocation order
   // decides. x must stay below the timestamp of every read-write transaction that began
-  // after it completed.
+  // after it completed. A placement found this way is a serial order (timestamp order with the
+  // read-only transactions put in), so when every one is placed the history passes.
+  //
+  // The timestamp order is one serial order, not the only one: read-write transactions on
+  // disjoint keys commute. A Spanner read at LastTS() of one group misses a commit still in
+  // commit wait there, while a commit with a higher timestamp on another group completed
+  // before the read began; no timestamp has the read current, yet the read fits between the
+  // two commits it does not relate to. So when the sweep leaves some unplaced, a
+  // serialization graph decides (PlacementGraph): nodes are the committed transactions;
+  // edges are ww (consecutive writers of a key, in timestamp order), wr and rw (a read-write
+  // read sits at its timestamp among the key's writers; a read-only read after the writer of
+  // the version it saw and before the next writer), and rt (completed before the other began,
+  // in O(n) edges through a chain of completion nodes). Strictly serializable exactly when
+  // some choice of versions leaves it acyclic (Adya's theorem, with real time). Values
+  // repeat, so a read-only read may match several versions: real time rules some out; the
+  // first guess is the version at the sweep's point (or the latest one real time allows);
+  // only if that graph has a cycle does a search run, per strongly connected component of
+  // the graph of all candidates' edges, backtracking over the choices with an incrementally
+  // maintained topological order (ChoiceSearch). A cycle in the edges every choice implies
+  // rejects without search; a search that exhausts its choices rejects; one that runs out of
+  // TransactionCheckOptions::placement_search_budget reports the transactions as undecided.
   if (!read_only.empty()) {
+    const VersionIndex index(versions, states);
     auto by_event = [](auto field) {
       return [field](const Operation* a, const Operation* b) { return a->*field < b->*field; };
     };
@@ -329,6 +366,7 @@ CheckResult check_strict_serializable(const History& history,
       min_ts_from[i] = std::min(min_ts_from[i + 1], *rw_by_invoke[i]->commit_ts);
     }
     std::map<std::size_t, std::int64_t> placed;
+    std::map<std::size_t, std::string> unplaced;  // the sweep's reason, by operation id
     std::size_t rw_done = 0;
     std::size_t ro_done = 0;
     std::int64_t rw_floor = kNone;
@@ -348,7 +386,8 @@ CheckResult check_strict_serializable(const History& history,
       auto later = std::upper_bound(
           rw_by_invoke.begin(), rw_by_invoke.end(), t->complete_event,
           [](std::size_t event, const Operation* o) { return event < o->invoke_event; });
-      const std::int64_t ceiling = min_ts_from[static_cast<std::size_t>(later - rw_by_invoke.begin())];
+      const std::int64_t ceiling =
+          min_ts_from[static_cast<std::size_t>(later - rw_by_invoke.begin())];
       std::int64_t x = std::max(rw_floor, ro_floor);
       std::string why;
       for (bool moved = true; moved && why.empty();) {
@@ -358,42 +397,58 @@ CheckResult check_strict_serializable(const History& history,
             continue;  // an in-doubt write may have committed anywhere
           }
           const auto& vs = versions[m.key];
-          auto sit = states.find(m.key);
-          auto state = [&](std::size_t n) { return sit == states.end() ? Value() : sit->second[n]; };
           auto n = static_cast<std::size_t>(
               std::upper_bound(vs.begin(), vs.end(), x,
                                [](std::int64_t ts, const VersionStep& v) { return ts < v.ts; }) -
               vs.begin());
-          std::size_t j = n;
-          while (j <= vs.size() && !(state(j) == m.value)) {
-            ++j;
-          }
-          if (j > vs.size()) {
+          // The first version at or after x that holds the value read.
+          const std::vector<std::size_t> first = index.holding(m.key, m.value, n, vs.size(), 1);
+          if (first.empty()) {
             why = fmt::format("\"{}\" = {} is no version of the key at or after timestamp {}",
                               m.key, m.value.to_string(), x == kNone ? 0 : x);
             break;
           }
-          if (j > n) {
-            x = vs[j - 1].ts;
+          if (first[0] > n) {
+            x = vs[first[0] - 1].ts;
             moved = true;
           }
         }
       }
       if (why.empty() && x >= ceiling) {
-        why = fmt::format("its reads and what completed before it began place it at timestamp "
-                          "{} or later, but a read-write transaction that began after it "
-                          "completed committed at {}",
-                          x, ceiling);
+        why = fmt::format(
+            "its reads and what completed before it began place it at timestamp "
+            "{} or later, but a read-write transaction that began after it "
+            "completed committed at {}",
+            x, ceiling);
       }
       if (!why.empty()) {
-        found.push_back({"read-only transaction with no place in the serial order",
-                         fmt::format("{}\n    {} (read-write transactions completed before it "
-                                     "reach timestamp {}, read-only ones before it {})",
-                                     t->to_string(), why, rw_floor == kNone ? 0 : rw_floor,
-                                     ro_floor == kNone ? 0 : ro_floor)});
+        unplaced[t->id] = fmt::format(
+            "{} (read-write transactions completed before it reach "
+            "timestamp {}, read-only ones before it {})",
+            why, rw_floor == kNone ? 0 : rw_floor, ro_floor == kNone ? 0 : ro_floor);
         continue;
       }
       placed[t->id] = x;
+    }
+    if (!unplaced.empty()) {
+      std::vector<bool> is_read_only(ops.size(), false);
+      for (const Operation* t : read_only) {
+        is_read_only[t->id] = true;
+      }
+      PlacementInput input{ops,
+                           steps,
+                           committed,
+                           is_read_only,
+                           versions,
+                           states,
+                           placed,
+                           unplaced,
+                           [&](const std::string& key, const Value& v, std::int64_t ts) {
+                             return in_doubt_writer(key, v, ts) != nullptr;
+                           },
+                           index,
+                           options.placement_search_budget};
+      decide_placement(input, found, undecided);
     }
   }
   // (4) The orders among transactions of one timestamp must admit a serial order (Kahn's
@@ -436,10 +491,10 @@ CheckResult check_strict_serializable(const History& history,
                                  "\n    {}",
                                  ts, fmt::join(names, "\n    "))});
   }
-  return verdict("strict-serializability",
-                 fmt::format("{} committed transactions on {} keys", committed.size(),
-                             versions.size()),
-                 found, options.max_reported);
+  return verdict(
+      "strict-serializability",
+      fmt::format("{} committed transactions on {} keys", committed.size(), versions.size()), found,
+      options.max_reported, undecided);
 }
 
 CheckResult check_stale_reads_and_lost_updates(const History& history,
@@ -498,9 +553,8 @@ CheckResult check_stale_reads_and_lost_updates(const History& history,
         acked.push_back(w);
       }
     }
-    std::sort(acked.begin(), acked.end(), [](const auto* a, const auto* b) {
-      return a->complete_event < b->complete_event;
-    });
+    std::sort(acked.begin(), acked.end(),
+              [](const auto* a, const auto* b) { return a->complete_event < b->complete_event; });
     std::vector<const Operation*> latest_invoked(acked.size());
     for (std::size_t i = 0; i < acked.size(); ++i) {
       latest_invoked[i] = (i == 0 || acked[i]->invoke_event > latest_invoked[i - 1]->invoke_event)
@@ -509,12 +563,11 @@ CheckResult check_stale_reads_and_lost_updates(const History& history,
     }
     // The newest write (by invocation) among those acknowledged before event e, or null.
     auto newest_done_before = [&](std::size_t e) -> const Operation* {
-      auto n = static_cast<std::size_t>(
-          std::lower_bound(acked.begin(), acked.end(), e,
-                           [](const Operation* w, std::size_t ev) {
-                             return w->complete_event < ev;
-                           }) -
-          acked.begin());
+      auto n = static_cast<std::size_t>(std::lower_bound(acked.begin(), acked.end(), e,
+                                                         [](const Operation* w, std::size_t ev) {
+                                                           return w->complete_event < ev;
+                                                         }) -
+                                        acked.begin());
       return n == 0 ? nullptr : latest_invoked[n - 1];
     };
     std::map<const Operation*, std::size_t> times_seen;
@@ -550,8 +603,7 @@ CheckResult check_stale_reads_and_lost_updates(const History& history,
             found.push_back({"lost update",
                              fmt::format("{}\n    completed before {}\n    began, but the read "
                                          "does not contain {}",
-                                         a->to_string(), r->to_string(),
-                                         a->op.value.to_string())});
+                                         a->to_string(), r->to_string(), a->op.value.to_string())});
           }
         }
         continue;
@@ -559,36 +611,35 @@ CheckResult check_stale_reads_and_lost_updates(const History& history,
       const Operation* newer = newest_done_before(r->invoke_event);
       if (v.is_nil()) {
         if (newer != nullptr) {
-          found.push_back({"stale read",
-                           fmt::format("{}\n    returned nil, but {}\n    completed before it "
-                                       "began",
-                                       r->to_string(), newer->to_string())});
+          found.push_back(
+              {"stale read", fmt::format("{}\n    returned nil, but {}\n    completed before it "
+                                         "began",
+                                         r->to_string(), newer->to_string())});
         }
         continue;
       }
       auto it = k.by_value.find(v.as_int());
       if (it == k.by_value.end()) {
-        found.push_back({"read of a value never written",
-                         fmt::format("{}\n    no operation wrote {}", r->to_string(),
-                                     v.to_string())});
+        found.push_back(
+            {"read of a value never written",
+             fmt::format("{}\n    no operation wrote {}", r->to_string(), v.to_string())});
         continue;
       }
       const Operation* w = it->second;
       ++times_seen[w];
       if (w->outcome == Outcome::kFail) {
-        found.push_back({"read of a failed write",
-                         fmt::format("{}\n    saw the value of {}", r->to_string(),
-                                     w->to_string())});
+        found.push_back({"read of a failed write", fmt::format("{}\n    saw the value of {}",
+                                                               r->to_string(), w->to_string())});
       } else if (w->invoke_event > r->complete_event) {
         found.push_back({"read from the future",
                          fmt::format("{}\n    saw the value of {}\n    which began only after "
                                      "the read ended",
                                      r->to_string(), w->to_string())});
       } else if (w->ok() && newer != nullptr && newer->invoke_event > w->complete_event) {
-        found.push_back({"stale read",
-                         fmt::format("{}\n    saw the value of {}\n    but {}\n    began after "
-                                     "that write and completed before the read began",
-                                     r->to_string(), w->to_string(), newer->to_string())});
+        found.push_back(
+            {"stale read", fmt::format("{}\n    saw the value of {}\n    but {}\n    began after "
+                                       "that write and completed before the read began",
+                                       r->to_string(), w->to_string(), newer->to_string())});
       }
     }
     // Acknowledged writes that no read ever saw, while every read that began after them saw
@@ -606,15 +657,15 @@ CheckResult check_stale_reads_and_lost_updates(const History& history,
         ++later;
         const Value& v = r->op.value;
         auto it = v.is_int() ? k.by_value.find(v.as_int()) : k.by_value.end();
-        bool older = v.is_nil() || (it != k.by_value.end() &&
-                                    it->second->complete_event < w->invoke_event);
+        bool older =
+            v.is_nil() || (it != k.by_value.end() && it->second->complete_event < w->invoke_event);
         all_older = all_older && older;
       }
       if (later > 0 && all_older) {
-        found.push_back({"lost update",
-                         fmt::format("{}\n    was acknowledged, but all {} reads that began "
-                                     "after it returned older values",
-                                     w->to_string(), later)});
+        found.push_back(
+            {"lost update", fmt::format("{}\n    was acknowledged, but all {} reads that began "
+                                        "after it returned older values",
+                                        w->to_string(), later)});
       }
     }
     // Two compare-and-sets that succeeded from the same value: one read-modify-write was lost.
@@ -622,11 +673,11 @@ CheckResult check_stale_reads_and_lost_updates(const History& history,
     for (const Operation* c : k.cas) {
       auto [it, inserted] = cas_from.emplace(c->op.expected.hash(), c);
       if (!inserted && it->second->op.expected == c->op.expected) {
-        found.push_back({"lost update",
-                         fmt::format("{}\n    and {}\n    both succeeded from {}: one "
-                                     "overwrote the other without reading it",
-                                     it->second->to_string(), c->to_string(),
-                                     c->op.expected.to_string())});
+        found.push_back(
+            {"lost update",
+             fmt::format("{}\n    and {}\n    both succeeded from {}: one "
+                         "overwrote the other without reading it",
+                         it->second->to_string(), c->to_string(), c->op.expected.to_string())});
       }
     }
   }

@@ -173,6 +173,112 @@ inline bool strictly_serializable(const History& h) {
   return search(search, State{}, required);
 }
 
+/// Strictly serializable with read-only transactions placed (TransactionCheckOptions::
+/// place_read_only), by enumeration: (a) and (b) as above, for the read-write operations only
+/// (an ok operation with a step that is not a read); (c) some serial order of the ok
+/// operations that respects real time, in which any two ok read-write operations that conflict
+/// (one writes a key the other reads or writes) keep their timestamp order (equal timestamps
+/// either way), with any subset of the unknown ones placed anywhere real time allows, makes
+/// every read of an ok operation see the latest write (or its own earlier one). Read-only
+/// operations have no timestamp. `all_in_timestamp_order`: every two ok read-write operations
+/// keep their timestamp order, conflicting or not: the stricter rule the timestamp sweep alone
+/// used to apply, for tests that show histories where the two differ.
+inline bool strictly_serializable_placed(const History& h, bool all_in_timestamp_order = false) {
+  std::vector<Operation> ops;
+  for (const Operation& op : h.operations()) {
+    if (op.outcome != Outcome::kFail) {
+      ops.push_back(op);
+    }
+  }
+  auto steps = [](const Operation& op) {
+    return op.op.kind == OpKind::kTxn
+               ? op.op.txn
+               : std::vector<MicroOp>{MicroOp{op.op.kind, op.op.key, op.op.value}};
+  };
+  const std::size_t n = ops.size();
+  std::vector<bool> read_write(n, false);
+  for (std::size_t x = 0; x < n; ++x) {
+    for (const MicroOp& m : steps(ops[x])) {
+      read_write[x] = read_write[x] || (ops[x].ok() && m.kind != OpKind::kRead);
+    }
+  }
+  // before[y][x]: y must precede x by timestamp.
+  std::vector<std::vector<bool>> before(n, std::vector<bool>(n, false));
+  for (std::size_t x = 0; x < n; ++x) {
+    for (std::size_t y = 0; y < n; ++y) {
+      if (x == y || !read_write[x] || !read_write[y]) {
+        continue;
+      }
+      if (ops[y].complete_event < ops[x].invoke_event && *ops[y].commit_ts >= *ops[x].commit_ts) {
+        return false;  // (a)
+      }
+      bool conflict = false;
+      bool both_write = false;
+      for (const MicroOp& a : steps(ops[x])) {
+        for (const MicroOp& b : steps(ops[y])) {
+          if (a.key == b.key && (a.kind != OpKind::kRead || b.kind != OpKind::kRead)) {
+            conflict = true;
+            both_write = both_write || (a.kind != OpKind::kRead && b.kind != OpKind::kRead);
+          }
+        }
+      }
+      if (both_write && *ops[x].commit_ts == *ops[y].commit_ts) {
+        return false;  // (b)
+      }
+      before[y][x] = (conflict || all_in_timestamp_order) && *ops[y].commit_ts < *ops[x].commit_ts;
+    }
+  }
+  std::vector<bool> placed(n, false);
+  using State = std::map<std::string, Value>;
+  auto search = [&](auto& self, const State& state, std::size_t required_left) -> bool {
+    if (required_left == 0) {
+      return true;
+    }
+    for (std::size_t x = 0; x < n; ++x) {
+      if (placed[x]) {
+        continue;
+      }
+      bool eligible = true;
+      for (std::size_t y = 0; y < n && eligible; ++y) {
+        if (placed[y] || !ops[y].ok()) {
+          continue;
+        }
+        eligible = ops[y].complete_event > ops[x].invoke_event && !before[y][x];
+      }
+      if (!eligible) {
+        continue;
+      }
+      State next = state;
+      bool valid = true;
+      for (const MicroOp& m : steps(ops[x])) {
+        Value& v = next[m.key];
+        if (m.kind == OpKind::kRead) {
+          valid = valid && (!ops[x].ok() || m.value == v);
+        } else if (m.kind == OpKind::kWrite) {
+          v = m.value;
+        } else {
+          v = v.appended(m.value.as_int());
+        }
+      }
+      if (!valid) {
+        continue;
+      }
+      placed[x] = true;
+      bool found = self(self, next, required_left - (ops[x].ok() ? 1 : 0));
+      placed[x] = false;
+      if (found) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::size_t required = 0;
+  for (const Operation& op : ops) {
+    required += op.ok() ? 1 : 0;
+  }
+  return search(search, State{}, required);
+}
+
 enum class Shape { kRegister, kKeyValue, kListAppend };
 
 struct SmallHistory {
@@ -406,6 +512,165 @@ inline History small_txn_history(std::uint64_t seed, bool with_info) {
           break;
         }
       }
+    }
+  }
+  testing_support::Builder b;
+  for (std::size_t i = 0; i < gen.size(); ++i) {
+    b.op(gen[i].client, gen[i].from, gen[i].to, gen[i].op, gen[i].end, results[i],
+         gen[i].end == EventType::kOk ? std::optional<std::int64_t>(ts[i]) : std::nullopt);
+  }
+  return b.build();
+}
+
+/// A small random history of read-only and read-write transactions as a Spanner-like store
+/// makes them: 2-8 transactions from 4 clients on 2-3 keys (think of each key as its own
+/// Paxos group), values from a small range so that they repeat. A read-write transaction gets
+/// a commit timestamp inside its interval (coarsened, so that some tie), sees the state in
+/// timestamp order, and becomes visible to read-only ones at a point between its timestamp and
+/// its completion (commit wait). A read-only transaction reads, per key, the latest visible
+/// version (a LastTS() read: it may miss a commit still waiting on one group while it sees a
+/// later-timestamp one on another, which is fine when they are unrelated and an anomaly when
+/// they are not), or at times the state as of its own timestamp. Its commit_ts is the LastTS
+/// of what it saw (unused when read-only transactions are placed). A third of the time one
+/// read result or one read-write timestamp is then corrupted. `with_info`: some read-write
+/// transactions end unknown or failed (writes and reads only, no appends).
+inline History small_placed_txn_history(std::uint64_t seed, bool with_info) {
+  Rng rng(seed);
+  // Half the histories are crowded: 4-8 transactions on two keys with two values,
+  // read-write ones that only write and overlap for long, read-only ones that read twice, so
+  // that a read matches several versions that real time all allows, and which one it saw
+  // decides.
+  const bool crowded = rng.below(2) == 0;
+  const auto range = crowded ? 2 : rng.uniform_int(2, 4);
+  const auto keys = crowded ? 2 : rng.uniform_int(2, 3);
+  auto any_key = [&]() {
+    return std::string(1, static_cast<char>('x' + rng.below(static_cast<std::uint64_t>(keys))));
+  };
+  struct G {
+    std::int64_t client, from, point, to, visible;
+    bool read_only;
+    Op op;
+    EventType end;
+    bool applies;
+  };
+  std::vector<G> gen;
+  std::vector<std::int64_t> free_at(4, 0);
+  // A third of the histories open with the LastTS shape: a read-write transaction in a long
+  // commit wait (client 0), a short one that commits later and completes inside that wait
+  // (client 1), then a read-only one inside it too (client 2). Their steps are random like
+  // the rest; random timing alone makes the shape rare.
+  const bool last_ts_shape = rng.below(3) == 0;
+  const auto n = crowded ? rng.uniform_int(4, 8) : rng.uniform_int(last_ts_shape ? 3 : 2, 7);
+  for (std::int64_t i = 0; i < n; ++i) {
+    G g{};
+    if (last_ts_shape && i < 3) {
+      g.client = i;
+      g.read_only = i == 2;
+      g.from = i == 0 ? 0 : i == 1 ? rng.uniform_int(1, 2) : free_at[1] + rng.uniform_int(0, 1);
+      g.point = i == 0 ? 1 : g.from + rng.uniform_int(0, 1);
+      g.to = i == 0 ? rng.uniform_int(10, 14) : g.point + rng.uniform_int(1, 2);
+      g.visible = i == 0 ? g.to : g.point;
+    } else {
+      g.client = static_cast<std::int64_t>(rng.below(4));
+      g.read_only = rng.below(2) == 0;
+      const std::int64_t free = free_at[static_cast<std::size_t>(g.client)];
+      g.from = free + rng.uniform_int(0, crowded && !g.read_only ? 1 : 4);
+      g.point = g.from + rng.uniform_int(0, 4);
+      // Read-write transactions may wait long to commit, and become visible when they
+      // complete at the latest; read-only ones are short.
+      g.to = g.point + (g.read_only ? rng.uniform_int(1, 3)
+                                    : rng.uniform_int(crowded ? 4 : 1, crowded ? 12 : 10));
+      auto wait = rng.below(3);
+      g.visible = wait == 0 ? g.point : wait == 1 ? rng.uniform_int(g.point, g.to) : g.to;
+    }
+    free_at[static_cast<std::size_t>(g.client)] = g.to + 1;
+    std::vector<MicroOp> steps;
+    auto len = crowded && g.read_only ? 2 : rng.uniform_int(1, 3);
+    for (std::int64_t s = 0; s < len; ++s) {
+      auto r = g.read_only ? 0 : crowded ? 1 : rng.below(with_info ? 2 : 3);
+      if (r == 0 && !g.read_only && s == len - 1 &&
+          std::all_of(steps.begin(), steps.end(),
+                      [](const MicroOp& m) { return m.kind == OpKind::kRead; })) {
+        r = 1;  // a read-write transaction writes something
+      }
+      steps.push_back(r == 0   ? MicroOp::read(any_key())
+                      : r == 1 ? MicroOp::write(any_key(), rng.uniform_int(0, range - 1))
+                               : MicroOp::append(any_key(), rng.uniform_int(0, range - 1)));
+    }
+    g.op = Op::transaction(std::move(steps));
+    auto outcome = rng.below(10);
+    g.end = !with_info || g.read_only || outcome < 7 ? EventType::kOk
+            : outcome < 9                            ? EventType::kInfo
+                                                     : EventType::kFail;
+    g.applies = g.end == EventType::kOk || (g.end == EventType::kInfo && rng.below(2) == 0);
+    gen.push_back(std::move(g));
+  }
+  const auto grain = rng.uniform_int(1, 3);
+  // Read-write transactions in timestamp order; each key's versions as (timestamp, visible
+  // from, state).
+  std::vector<std::size_t> order(gen.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return gen[a].point < gen[b].point; });
+  struct Version {
+    std::int64_t ts, visible;
+    Value state;
+  };
+  std::map<std::string, std::vector<Version>> versions;
+  std::map<std::string, Value> store;
+  std::vector<Op> results(gen.size());
+  std::vector<std::int64_t> ts(gen.size(), 0);
+  for (std::size_t i : order) {
+    results[i] = gen[i].op;
+    ts[i] = gen[i].point / grain;
+    if (gen[i].read_only || !gen[i].applies) {
+      continue;
+    }
+    std::map<std::string, Value> written;
+    for (MicroOp& m : results[i].txn) {
+      Value& v = store[m.key];
+      if (m.kind == OpKind::kRead) {
+        m.value = v;
+        continue;
+      }
+      v = m.kind == OpKind::kWrite ? m.value : v.appended(m.value.as_int());
+      written[m.key] = v;
+    }
+    for (auto& [key, v] : written) {
+      versions[key].push_back({ts[i], gen[i].visible, v});
+    }
+  }
+  for (std::size_t i = 0; i < gen.size(); ++i) {
+    if (!gen[i].read_only) {
+      continue;
+    }
+    const bool last_visible = rng.below(3) != 0;
+    std::int64_t last_ts = 0;
+    for (MicroOp& m : results[i].txn) {
+      Value seen;
+      for (const Version& v : versions[m.key]) {
+        if (last_visible ? v.visible <= gen[i].point : v.ts <= gen[i].point / grain) {
+          seen = v.state;
+          last_ts = std::max(last_ts, v.ts);
+        }
+      }
+      m.value = seen;
+    }
+    ts[i] = last_visible ? last_ts : gen[i].point / grain;
+  }
+  if (rng.below(3) == 0) {
+    std::size_t i = rng.below(gen.size());
+    bool changed = false;
+    for (MicroOp& m : results[i].txn) {
+      if (m.kind == OpKind::kRead && !changed) {
+        m.value = rng.below(4) == 0 ? Value::nil() : Value::of(rng.uniform_int(0, range - 1));
+        changed = true;
+      }
+    }
+    if (!changed) {
+      ts[i] += rng.below(2) == 0 ? -grain : grain;
     }
   }
   testing_support::Builder b;
