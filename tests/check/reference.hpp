@@ -18,6 +18,7 @@
 #include <faultline/rng.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -83,44 +84,21 @@ inline bool linearizable(const History& h, const Model& model) {
   return search(search, State{}, required);
 }
 
-/// Strictly serializable by the commit-timestamp contract (see transactions.hpp), decided by
-/// enumeration: (a) an operation that completed before another was invoked has a smaller
-/// timestamp; (b) no two ok operations that write one key share a timestamp; (c) some serial
-/// order of the ok operations by non-decreasing timestamp (ties in any order) that respects
-/// real time, with any subset of the unknown ones placed anywhere real time allows, makes
-/// every read of an ok operation see the latest write (or its own earlier one).
-inline bool strictly_serializable(const History& h) {
-  std::vector<Operation> ops;
-  for (const Operation& op : h.operations()) {
-    if (op.outcome != Outcome::kFail) {
-      ops.push_back(op);
-    }
-  }
-  auto steps = [](const Operation& op) {
-    return op.op.kind == OpKind::kTxn
-               ? op.op.txn
-               : std::vector<MicroOp>{MicroOp{op.op.kind, op.op.key, op.op.value}};
-  };
+/// The steps of an operation: a transaction's, or one step for a single read or write.
+inline std::vector<MicroOp> reference_steps(const Operation& op) {
+  return op.op.kind == OpKind::kTxn
+             ? op.op.txn
+             : std::vector<MicroOp>{MicroOp{op.op.kind, op.op.key, op.op.value}};
+}
+
+/// The search both enumerations share: is there a serial order of `ops` (failed ones already
+/// removed) that respects real time and `must_precede(y, x)` (y before x) among ok operations,
+/// places any subset of the unknown ones, and makes every read of an ok operation see the
+/// latest write (or its own earlier one)?
+inline bool serial_order_exists(const std::vector<Operation>& ops,
+                                const std::function<bool(std::size_t, std::size_t)>& must_precede) {
   const std::size_t n = ops.size();
-  for (std::size_t x = 0; x < n; ++x) {
-    for (std::size_t y = 0; y < n; ++y) {
-      if (x == y || !ops[x].ok() || !ops[y].ok()) {
-        continue;
-      }
-      if (ops[y].complete_event < ops[x].invoke_event && *ops[y].commit_ts >= *ops[x].commit_ts) {
-        return false;  // (a)
-      }
-      if (x < y && *ops[x].commit_ts == *ops[y].commit_ts) {
-        for (const MicroOp& a : steps(ops[x])) {
-          for (const MicroOp& b : steps(ops[y])) {
-            if (a.kind != OpKind::kRead && b.kind != OpKind::kRead && a.key == b.key) {
-              return false;  // (b)
-            }
-          }
-        }
-      }
-    }
-  }
+  auto steps = reference_steps;
   std::vector<bool> placed(n, false);
   using State = std::map<std::string, Value>;
   auto search = [&](auto& self, const State& state, std::size_t required_left) -> bool {
@@ -136,8 +114,7 @@ inline bool strictly_serializable(const History& h) {
         if (placed[y] || !ops[y].ok()) {
           continue;
         }
-        eligible = ops[y].complete_event > ops[x].invoke_event &&
-                   !(ops[x].ok() && *ops[y].commit_ts < *ops[x].commit_ts);
+        eligible = ops[y].complete_event > ops[x].invoke_event && !must_precede(y, x);
       }
       if (!eligible) {
         continue;
@@ -173,6 +150,45 @@ inline bool strictly_serializable(const History& h) {
   return search(search, State{}, required);
 }
 
+/// Strictly serializable by the commit-timestamp contract (see transactions.hpp), decided by
+/// enumeration: (a) an operation that completed before another was invoked has a smaller
+/// timestamp; (b) no two ok operations that write one key share a timestamp; (c) some serial
+/// order of the ok operations by non-decreasing timestamp (ties in any order) that respects
+/// real time, with any subset of the unknown ones placed anywhere real time allows, makes
+/// every read of an ok operation see the latest write (or its own earlier one).
+inline bool strictly_serializable(const History& h) {
+  std::vector<Operation> ops;
+  for (const Operation& op : h.operations()) {
+    if (op.outcome != Outcome::kFail) {
+      ops.push_back(op);
+    }
+  }
+  auto steps = reference_steps;
+  const std::size_t n = ops.size();
+  for (std::size_t x = 0; x < n; ++x) {
+    for (std::size_t y = 0; y < n; ++y) {
+      if (x == y || !ops[x].ok() || !ops[y].ok()) {
+        continue;
+      }
+      if (ops[y].complete_event < ops[x].invoke_event && *ops[y].commit_ts >= *ops[x].commit_ts) {
+        return false;  // (a)
+      }
+      if (x < y && *ops[x].commit_ts == *ops[y].commit_ts) {
+        for (const MicroOp& a : steps(ops[x])) {
+          for (const MicroOp& b : steps(ops[y])) {
+            if (a.kind != OpKind::kRead && b.kind != OpKind::kRead && a.key == b.key) {
+              return false;  // (b)
+            }
+          }
+        }
+      }
+    }
+  }
+  return serial_order_exists(ops, [&](std::size_t y, std::size_t x) {
+    return ops[x].ok() && *ops[y].commit_ts < *ops[x].commit_ts;
+  });
+}
+
 /// Strictly serializable with read-only transactions placed (TransactionCheckOptions::
 /// place_read_only), by enumeration: (a) and (b) as above, for the read-write operations only
 /// (an ok operation with a step that is not a read); (c) some serial order of the ok
@@ -190,11 +206,7 @@ inline bool strictly_serializable_placed(const History& h, bool all_in_timestamp
       ops.push_back(op);
     }
   }
-  auto steps = [](const Operation& op) {
-    return op.op.kind == OpKind::kTxn
-               ? op.op.txn
-               : std::vector<MicroOp>{MicroOp{op.op.kind, op.op.key, op.op.value}};
-  };
+  auto steps = reference_steps;
   const std::size_t n = ops.size();
   std::vector<bool> read_write(n, false);
   for (std::size_t x = 0; x < n; ++x) {
@@ -228,55 +240,7 @@ inline bool strictly_serializable_placed(const History& h, bool all_in_timestamp
       before[y][x] = (conflict || all_in_timestamp_order) && *ops[y].commit_ts < *ops[x].commit_ts;
     }
   }
-  std::vector<bool> placed(n, false);
-  using State = std::map<std::string, Value>;
-  auto search = [&](auto& self, const State& state, std::size_t required_left) -> bool {
-    if (required_left == 0) {
-      return true;
-    }
-    for (std::size_t x = 0; x < n; ++x) {
-      if (placed[x]) {
-        continue;
-      }
-      bool eligible = true;
-      for (std::size_t y = 0; y < n && eligible; ++y) {
-        if (placed[y] || !ops[y].ok()) {
-          continue;
-        }
-        eligible = ops[y].complete_event > ops[x].invoke_event && !before[y][x];
-      }
-      if (!eligible) {
-        continue;
-      }
-      State next = state;
-      bool valid = true;
-      for (const MicroOp& m : steps(ops[x])) {
-        Value& v = next[m.key];
-        if (m.kind == OpKind::kRead) {
-          valid = valid && (!ops[x].ok() || m.value == v);
-        } else if (m.kind == OpKind::kWrite) {
-          v = m.value;
-        } else {
-          v = v.appended(m.value.as_int());
-        }
-      }
-      if (!valid) {
-        continue;
-      }
-      placed[x] = true;
-      bool found = self(self, next, required_left - (ops[x].ok() ? 1 : 0));
-      placed[x] = false;
-      if (found) {
-        return true;
-      }
-    }
-    return false;
-  };
-  std::size_t required = 0;
-  for (const Operation& op : ops) {
-    required += op.ok() ? 1 : 0;
-  }
-  return search(search, State{}, required);
+  return serial_order_exists(ops, [&](std::size_t y, std::size_t x) { return before[y][x]; });
 }
 
 enum class Shape { kRegister, kKeyValue, kListAppend };
@@ -327,8 +291,9 @@ inline SmallHistory small_history(std::uint64_t seed, Shape shape, int max_ops =
       g.op = Op::read(key);
     } else if (roll < 7) {
       // Writes of the initial value are common when values are few; make them more so.
-      g.op = Op::write(key, rng.below(3) == 0 && out.initial.is_int() ? out.initial.as_int()
-                                                                       : rng.uniform_int(0, range - 1));
+      g.op =
+          Op::write(key, rng.below(3) == 0 && out.initial.is_int() ? out.initial.as_int()
+                                                                   : rng.uniform_int(0, range - 1));
     } else {
       g.op = Op::cas(key, rng.below(5) == 0 ? Value::nil() : any_value(),
                      rng.uniform_int(0, range - 1));

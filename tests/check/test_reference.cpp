@@ -57,6 +57,21 @@ std::size_t compare_linearizability(reference::Shape shape, std::uint64_t first,
   return passing;
 }
 
+/// Fails the test with the history as JSON lines when the checker and the reference disagree.
+void require_agreement(std::uint64_t seed, const History& h, bool expected, const CheckResult& r,
+                       bool disagrees) {
+  if (!disagrees) {
+    return;
+  }
+  std::ostringstream file;
+  h.save_jsonl(file);
+  INFO("seed " << seed << ", reference says " << (expected ? "serializable" : "not serializable")
+               << "\n"
+               << r.to_string() << "\n"
+               << file.str());
+  REQUIRE_FALSE(disagrees);
+}
+
 std::size_t compare_serializability(bool with_info, std::uint64_t first, std::uint64_t last) {
   std::size_t passing = 0;
   for (std::uint64_t seed = first; seed < last; ++seed) {
@@ -67,15 +82,7 @@ std::size_t compare_serializability(bool with_info, std::uint64_t first, std::ui
     // (a read may see any in-doubt write whose timestamp could fit; in-doubt writes are not
     // added to the version order), so only its rejections must be right.
     bool disagrees = with_info ? (!r.ok && expected) : (r.ok != expected);
-    if (disagrees) {
-      std::ostringstream file;
-      h.save_jsonl(file);
-      INFO("seed " << seed << ", reference says "
-                   << (expected ? "serializable" : "not serializable") << "\n"
-                   << r.to_string() << "\n"
-                   << file.str());
-      REQUIRE_FALSE(disagrees);
-    }
+    require_agreement(seed, h, expected, r, disagrees);
     passing += expected ? 1 : 0;
   }
   return passing;
@@ -105,15 +112,7 @@ PlacedTally compare_placed(Generate generate, bool with_info, std::uint64_t firs
     CheckResult r = check_strict_serializable(h, options);
     bool disagrees = r.verdict() == Verdict::kInconclusive ||
                      (with_info ? (!r.ok && expected) : (r.ok != expected));
-    if (disagrees) {
-      std::ostringstream file;
-      h.save_jsonl(file);
-      INFO("seed " << seed << ", reference says "
-                   << (expected ? "serializable" : "not serializable") << "\n"
-                   << r.to_string() << "\n"
-                   << file.str());
-      REQUIRE_FALSE(disagrees);
-    }
+    require_agreement(seed, h, expected, r, disagrees);
     (expected ? tally.accepted : tally.rejected) += 1;
     if (expected && !reference::strictly_serializable_placed(h, true)) {
       ++tally.beyond_timestamp_order;
@@ -154,9 +153,10 @@ TEST_CASE("reference: strict serializability agrees with enumeration on tied tim
   compare_serializability(true, 1, 3001);
 }
 
-TEST_CASE("reference: strict serializability with read-only transactions placed agrees with "
-          "enumeration",
-          "[check][serializability][read-only][reference]") {
+TEST_CASE(
+    "reference: strict serializability with read-only transactions placed agrees with "
+    "enumeration",
+    "[check][serializability][read-only][reference]") {
   // 50,000 histories take about a second: the enumeration is over at most 8 transactions.
   PlacedTally exact = compare_placed(reference::small_placed_txn_history, false, 1, 50'001);
   INFO(exact.accepted << " accepted, " << exact.rejected << " rejected, "
