@@ -47,7 +47,13 @@ void FamilyParams::validate(std::string_view field) const {
   positive(touch_mean, fmt::format("{}.touch_mean", field));
 }
 
-void ControlPlaneParams::validate() const { probability(scale_ratio, "control_plane.scale_ratio"); }
+void ControlPlaneParams::validate() const {
+  probability(scale_ratio, "control_plane.scale_ratio");
+  require(call_timeout > Duration::zero(), "control_plane.call_timeout", "must be positive",
+          "use e.g. \"5s\"");
+  require(retry_after > Duration::zero(), "control_plane.retry_after", "must be positive",
+          "use e.g. \"30s\"");
+}
 
 void IncidentParams::validate() const {
   probability(deleted_fraction, "incident.deleted_fraction");

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
+#include <utility>
 
 namespace faultline::sim::elb {
 
@@ -14,6 +16,31 @@ struct StreamStart {
 };
 constexpr std::uint64_t kRequestBytes = 512;
 constexpr std::uint64_t kReplyBytes = 1024;
+/// The control plane reads one ELB's record from the state store.
+struct GetState {
+  int elb = 0;
+};
+struct StateAnswer {
+  bool present = false;
+};
+/// The control plane programs one LB node: the full backend list or, from missing state, none.
+struct ProgramNode {
+  bool backends = true;
+};
+/// A replacement LB node asks the control plane to program it.
+struct ProgramMe {
+  int elb = 0;
+  int node = 0;
+};
+/// Its answer: a backend list (full or empty), or a refusal (fail static: keep the last good).
+struct ProgramAnswer {
+  bool refused = false;
+  bool backends = true;
+};
+// Sizes are assumptions: a state record and a node's configuration with its backend list.
+constexpr std::uint64_t kStateRequestBytes = 128;
+constexpr std::uint64_t kStateReplyBytes = 1024;
+constexpr std::uint64_t kProgramBytes = 2048;
 const std::array<const char*, 3> kZones = {"us-east-1a", "us-east-1b", "us-east-1c"};
 
 world::HostParams host_params() {
@@ -27,16 +54,18 @@ world::HostParams host_params() {
 }
 }  // namespace
 
-/// One LB node: routes by the backend list it was last programmed with (kept by the region as
-/// the control plane programmed it, `Elb::broken`). A node that boots again after a crash is a
-/// replacement, programmed from the ELB's state then.
+/// One LB node: routes by the backend list it was last programmed with (`Elb::broken`, the
+/// node's own configuration). A node that boots again after a crash is a replacement: it has no
+/// backend list until the control plane programs it, and asks for one until it gets it.
 class ElbRegion::LbNode final : public world::Program {
 public:
   LbNode(ElbRegion& r, int elb, int node) : r_(r), elb_(elb), node_(node) {}
   void start(world::Node& n) override {
     n.on_request([this, &n](const world::Message&, world::Responder reply) {
-      if (r_.elbs_[static_cast<std::size_t>(elb_)].broken[static_cast<std::size_t>(node_)]) {
-        return;  // an empty backend list: the request is black-holed, the device times out
+      const Elb& e = r_.elbs_[static_cast<std::size_t>(elb_)];
+      const auto i = static_cast<std::size_t>(node_);
+      if (!e.programmed[i] || e.broken[i]) {
+        return;  // no (or an empty) backend list: black-holed, the device times out
       }
       const auto& c = r_.params_.client;
       const Duration service =
@@ -44,11 +73,237 @@ public:
                                static_cast<double>(c.latency_mean.ns()))));
       n.after(service, [reply] { reply.reply(world::Payload{}, kReplyBytes); });
     });
+    n.on_message([this](const world::Message& m) {
+      if (const auto* p = m.payload.get<ProgramNode>()) {
+        set(p->backends);
+      }
+    });
+    if (n.incarnation() > 1) {
+      r_.elbs_[static_cast<std::size_t>(elb_)].programmed[static_cast<std::size_t>(node_)] = false;
+      ask(n);
+    }
+  }
+
+private:
+  void set(bool backends) {
+    Elb& e = r_.elbs_[static_cast<std::size_t>(elb_)];
+    e.broken[static_cast<std::size_t>(node_)] = !backends;
+    e.programmed[static_cast<std::size_t>(node_)] = true;
+  }
+  /// A replacement asks the control plane (which reads the store) for its configuration.
+  void ask(world::Node& n) {
+    const auto& cp = r_.params_.control_plane;
+    n.call(r_.control_plane_, world::Payload::make<ProgramMe>(ProgramMe{elb_, node_}),
+           kStateRequestBytes, cp.call_timeout * 2, [this, &n](world::RpcResult res) {
+             if (!res.ok()) {
+               n.after(r_.params_.control_plane.retry_after, [this, &n] { ask(n); });
+               return;
+             }
+             const auto& a = res.payload.as<ProgramAnswer>();
+             if (a.refused) {
+               // Fail static: the ELB's last known good configuration.
+               r_.elbs_[static_cast<std::size_t>(elb_)]
+                   .programmed[static_cast<std::size_t>(node_)] = true;
+             } else {
+               set(a.backends);
+             }
+           });
+  }
+
+  ElbRegion& r_;
+  int elb_, node_;
+};
+
+/// The state store: one record per ELB, on disk (it outlives the store's own crash, so it is
+/// kept in `Elb::state`); it answers the control plane's reads.
+class ElbRegion::StateStore final : public world::Program {
+public:
+  explicit StateStore(ElbRegion& r) : r_(r) {}
+  void start(world::Node& n) override {
+    n.on_request([this](const world::Message& m, world::Responder reply) {
+      const auto& q = m.payload.as<GetState>();
+      reply.reply(world::Payload::make<StateAnswer>(
+                      StateAnswer{r_.elbs_[static_cast<std::size_t>(q.elb)].state}),
+                  kStateReplyBytes);
+    });
   }
 
 private:
   ElbRegion& r_;
-  int elb_, node_;
+};
+
+/// The control plane: runs every ELB's workflows on its own timers (so a crashed control plane
+/// runs none until it is back), reads the ELB's record from the state store, and sends each node
+/// it reprograms its configuration; answers replacements; runs the operators' restores.
+class ElbRegion::ControlPlane final : public world::Program {
+public:
+  enum class Kind { kScale, kPush, kRestore };
+  explicit ControlPlane(ElbRegion& r) : r_(r) {}
+
+  void start(world::Node& n) override {
+    n_ = &n;
+    n.on_request([this](const world::Message& m, world::Responder reply) {
+      replacement(m.payload.as<ProgramMe>(), std::move(reply));
+    });
+    if (r_.started_) {
+      begin();
+    }
+  }
+  world::Node& node() { return *n_; }
+
+  /// Workflows start (at the region's start, or when the control plane is back up), and the
+  /// restores ordered while it was down run.
+  void begin() {
+    if (begun_) {
+      return;
+    }
+    begun_ = true;
+    for (int e = 0; e < r_.elbs(); ++e) {
+      schedule_touch(e);
+    }
+    for (int e : std::exchange(r_.pending_restores_, {})) {
+      workflow(e, Kind::kRestore);
+    }
+  }
+
+  void workflow(int elb, Kind kind) {
+    Elb& e = r_.elbs_[static_cast<std::size_t>(elb)];
+    if (kind != Kind::kRestore) {
+      r_.cp_requests_->inc();
+    }
+    const int scale_node =
+        kind == Kind::kScale ? static_cast<int>(r_.touch_rng_.below(e.nodes.size())) : -1;
+    read_state(elb, [this, elb, kind, scale_node](std::optional<bool> present) {
+      if (!present) {
+        store_failed(elb, kind);
+      } else {
+        apply(elb, kind, scale_node, *present);
+      }
+    });
+  }
+
+private:
+  void schedule_touch(int elb) {
+    const Duration mean = r_.elbs_[static_cast<std::size_t>(elb)].touch_mean;
+    const double gap = r_.touch_rng_.exponential(static_cast<double>(mean.ns()));
+    n_->after(Duration::nanos(static_cast<std::int64_t>(gap) + 1), [this, elb] {
+      if (r_.workflows_enabled_) {
+        workflow(elb, r_.touch_rng_.uniform01() < r_.params_.control_plane.scale_ratio
+                          ? Kind::kScale
+                          : Kind::kPush);
+      }
+      schedule_touch(elb);
+    });
+  }
+
+  /// The ELB's record, or nullopt when the store did not answer within the timeout.
+  void read_state(int elb, std::function<void(std::optional<bool>)> done) {
+    n_->call(r_.state_store_, world::Payload::make<GetState>(GetState{elb}), kStateRequestBytes,
+             r_.params_.control_plane.call_timeout,
+             [done = std::move(done)](world::RpcResult res) {
+               done(res.ok() ? std::optional<bool>(res.payload.as<StateAnswer>().present)
+                             : std::nullopt);
+             });
+  }
+
+  void store_failed(int elb, Kind kind) {
+    if (kind == Kind::kRestore) {  // the operators' order stands: try again
+      n_->after(r_.params_.control_plane.retry_after, [this, elb, kind] { workflow(elb, kind); });
+      return;
+    }
+    r_.cp_failures_->inc();
+    const Elb& e = r_.elbs_[static_cast<std::size_t>(elb)];
+    if (e.family >= 0) {
+      r_.sim_.record("elb", "workflow-failed",
+                     {{"node", e.name}, {"reason", "state store did not answer"}});
+    }
+  }
+
+  /// Sends the nodes their configuration: node `node`, or every node (-1).
+  void program(int elb, int node, bool backends) {
+    const Elb& e = r_.elbs_[static_cast<std::size_t>(elb)];
+    for (std::size_t i = 0; i < e.nodes.size(); ++i) {
+      if (node < 0 || static_cast<std::size_t>(node) == i) {
+        n_->send(e.nodes[i], world::Payload::make<ProgramNode>(ProgramNode{backends}),
+                 kProgramBytes);
+      }
+    }
+  }
+
+  void apply(int elb, Kind kind, int scale_node, bool present) {
+    const Elb& e = r_.elbs_[static_cast<std::size_t>(elb)];
+    const bool trace = e.family >= 0;  // the fleet's reprogramming is counted, not traced
+    const bool scale = kind == Kind::kScale;
+    if (kind == Kind::kRestore) {
+      program(elb, -1, present);
+      if (trace) {
+        r_.sim_.record("elb", "restored", {{"node", e.name}});
+      }
+      return;
+    }
+    if (present) {
+      r_.cp_successes_->inc();
+      // Programmed from intact state: the nodes it touches get the full backend list.
+      program(elb, scale_node, true);
+      if (trace) {
+        r_.sim_.record("elb", "reprogram",
+                       {{"node", e.name}, {"from_missing_state", false}, {"scale", scale}});
+      }
+      return;
+    }
+    r_.cp_failures_->inc();
+    if (r_.params_.control_plane.fail_static) {
+      if (trace) {
+        r_.sim_.record("elb", "refused", {{"node", e.name}, {"reason", "state missing"}});
+      }
+      return;
+    }
+    // §4.1: "it used the missing state and misconfigured that ELB".
+    program(elb, scale_node, false);
+    if (trace) {
+      const int nodes = scale ? 1 : static_cast<int>(e.nodes.size());
+      int broken = nodes;  // the nodes this workflow breaks, and those broken already
+      for (std::size_t i = 0; i < e.broken.size(); ++i) {
+        broken += scale && static_cast<int>(i) != scale_node && e.broken[i] ? 1 : 0;
+      }
+      r_.sim_.record("elb", "reprogram",
+                     {{"node", e.name}, {"from_missing_state", true}, {"scale", scale},
+                      {"nodes", nodes}, {"backends", 0}, {"broken_nodes", broken}});
+    }
+  }
+
+  /// A replacement node asks for its configuration: from the ELB's record in the store. No
+  /// answer when the store does not answer (the node asks again).
+  void replacement(ProgramMe q, world::Responder reply) {
+    r_.cp_requests_->inc();
+    read_state(q.elb, [this, q, reply = std::move(reply)](std::optional<bool> present) {
+      const Elb& e = r_.elbs_[static_cast<std::size_t>(q.elb)];
+      if (!present) {
+        store_failed(q.elb, Kind::kScale);
+        return;
+      }
+      if (*present) {
+        r_.cp_successes_->inc();
+        reply.reply(world::Payload::make<ProgramAnswer>(ProgramAnswer{false, true}),
+                    kProgramBytes);
+        return;
+      }
+      r_.cp_failures_->inc();
+      // Fail static: the control plane refuses to program from missing state and gives the
+      // new node the ELB's last known good configuration.
+      const bool fail_static = r_.params_.control_plane.fail_static;
+      reply.reply(world::Payload::make<ProgramAnswer>(ProgramAnswer{fail_static, false}),
+                  kProgramBytes);
+      if (e.family >= 0) {
+        r_.sim_.record("elb", fail_static ? "refused" : "reprogram",
+                       {{"node", e.name}, {"from_missing_state", true}, {"replacement", true}});
+      }
+    });
+  }
+
+  ElbRegion& r_;
+  world::Node* n_ = nullptr;
+  bool begun_ = false;
 };
 
 /// A device family's population: a Poisson stream of stream starts through its ELB (or, after
@@ -93,19 +348,24 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
   }
   const auto internet = w.add_zone(w.add_region("internet"), "internet-1");
   const auto hp = host_params();
+  control_plane_ = w.add_node(w.add_host(zones[0], "elb-control-plane", hp), "elb-control-plane",
+                              "elb/control-plane", [this](world::Node&) {
+                                return std::make_unique<ControlPlane>(*this);
+                              });
+  state_store_ = w.add_node(w.add_host(zones[1], "elb-state-store", hp), "elb-state-store",
+                            "elb/state-store",
+                            [this](world::Node&) { return std::make_unique<StateStore>(*this); });
   // Each LB node on its own host, round robin over the zones.
   auto add_elb = [&](Elb e, int nodes) {
     const int index = static_cast<int>(elbs_.size());
     e.broken.assign(static_cast<std::size_t>(nodes), false);
+    e.programmed.assign(static_cast<std::size_t>(nodes), true);
     for (int i = 0; i < nodes; ++i) {
       const std::string name = fmt::format("{}-{}", e.name, i);
       const auto host = w.add_host(zones[static_cast<std::size_t>(i % 3)], name, hp);
-      e.nodes.push_back(w.add_node(host, name, "elb/" + e.name, [this, index, i](world::Node& n) {
-        // A first boot has the full list; a node booting after a crash is a replacement the
-        // control plane programs from the ELB's state.
-        if (n.incarnation() > 1) {
-          program_replacement(index, i);
-        }
+      // A first boot has the full list; a node booting after a crash is a replacement that
+      // asks the control plane to program it from the ELB's state.
+      e.nodes.push_back(w.add_node(host, name, "elb/" + e.name, [this, index, i](world::Node&) {
         return std::make_unique<LbNode>(*this, index, i);
       }));
     }
@@ -160,7 +420,7 @@ ElbRegion::~ElbRegion() {
 }
 
 std::vector<std::string> ElbRegion::groups(const ElbParams& params) {
-  std::vector<std::string> g;
+  std::vector<std::string> g = {"elb/control-plane", "elb/state-store"};
   for (const auto& f : params.families) {
     g.push_back("device/" + f.name);
     g.push_back("elb/api-" + f.name);
@@ -176,30 +436,15 @@ world::NodeId ElbRegion::lb_node(int elb, int node) const {
   return elbs_[static_cast<std::size_t>(elb)].nodes[static_cast<std::size_t>(node)];
 }
 
-void ElbRegion::program_replacement(int elb, int node) {
-  Elb& e = elbs_[static_cast<std::size_t>(elb)];
-  cp_requests_->inc();
-  if (e.state) {
-    cp_successes_->inc();
-    e.broken[static_cast<std::size_t>(node)] = false;
-    return;
-  }
-  cp_failures_->inc();
-  // Fail static: the control plane refuses to program from missing state and gives the new
-  // node the ELB's last known good configuration.
-  const bool fail_static = params_.control_plane.fail_static;
-  if (!fail_static) {
-    e.broken[static_cast<std::size_t>(node)] = true;
-  }
-  if (e.family >= 0) {
-    sim_.record("elb", fail_static ? "refused" : "reprogram",
-                {{"node", e.name}, {"from_missing_state", true}, {"replacement", true}});
-  }
+ElbRegion::ControlPlane* ElbRegion::control_plane() const {
+  auto& n = world_->node(control_plane_);
+  return n.up() ? static_cast<ControlPlane*>(n.program()) : nullptr;
 }
 
 void ElbRegion::start() {
-  for (int e = 0; e < elbs(); ++e) {
-    schedule_touch(e);
+  started_ = true;
+  if (auto* cp = control_plane()) {
+    cp->begin();  // else it begins when its node boots
   }
   const auto& inc = params_.incident;
   auto at = [](Duration d) { return Time::from_ns(d.ns()); };
@@ -214,7 +459,8 @@ void ElbRegion::start() {
     if (inc.families_repaired_at > Duration::zero()) {
       sim_.schedule_at(at(inc.families_repaired_at), [this] {
         for (std::size_t f = 0; f < families_.size(); ++f) {
-          restore_elb(static_cast<int>(f));
+          elbs_[f].state = true;
+          order_restore(static_cast<int>(f));
         }
         sim_.record("elb", "families-repaired", {});
       });
@@ -226,17 +472,6 @@ void ElbRegion::start() {
     }
     sim_.schedule_after(params_.failover.check_interval, [this] { health_check(); });
   }
-}
-
-void ElbRegion::schedule_touch(int elb) {
-  const Duration mean = elbs_[static_cast<std::size_t>(elb)].touch_mean;
-  const double gap = touch_rng_.exponential(static_cast<double>(mean.ns()));
-  sim_.schedule_after(Duration::nanos(static_cast<std::int64_t>(gap) + 1), [this, elb] {
-    if (workflows_enabled_) {
-      touch(elb, touch_rng_.uniform01() < params_.control_plane.scale_ratio);
-    }
-    schedule_touch(elb);
-  });
 }
 
 void ElbRegion::delete_state(int elb) { elbs_[static_cast<std::size_t>(elb)].state = false; }
@@ -269,49 +504,36 @@ void ElbRegion::incident_delete() {
   sim_.record("elb", "state-deleted", {{"elbs", deleted}});
 }
 
-void ElbRegion::touch(int elb, bool scale) {
-  Elb& e = elbs_[static_cast<std::size_t>(elb)];
-  cp_requests_->inc();
-  const bool trace = e.family >= 0;  // the fleet's reprogramming is counted, not traced
-  if (e.state) {
-    cp_successes_->inc();
-    // Programmed from intact state: the nodes it touches get the full backend list.
-    if (scale) {
-      e.broken[touch_rng_.below(e.broken.size())] = false;
-    } else {
-      std::fill(e.broken.begin(), e.broken.end(), false);
-    }
-    if (trace) {
-      sim_.record("elb", "reprogram",
-                  {{"node", e.name}, {"from_missing_state", false}, {"scale", scale}});
-    }
+bool ElbRegion::touch(int elb, bool scale) {
+  auto* cp = control_plane();
+  if (cp == nullptr) {
+    return false;
+  }
+  // On the control plane's own timer, so a paused control plane runs it when it resumes.
+  cp->node().after(Duration::zero(), [cp, elb, scale] {
+    cp->workflow(elb, scale ? ControlPlane::Kind::kScale : ControlPlane::Kind::kPush);
+  });
+  return true;
+}
+
+void ElbRegion::order_restore(int elb) {
+  auto* cp = control_plane();
+  if (cp == nullptr) {
+    pending_restores_.push_back(elb);
     return;
   }
-  cp_failures_->inc();
-  if (params_.control_plane.fail_static) {
-    if (trace) {
-      sim_.record("elb", "refused", {{"node", e.name}, {"reason", "state missing"}});
-    }
-    return;
-  }
-  // §4.1: "it used the missing state and misconfigured that ELB".
-  int nodes = 1;
-  if (scale) {
-    e.broken[touch_rng_.below(e.broken.size())] = true;
-  } else {
-    std::fill(e.broken.begin(), e.broken.end(), true);
-    nodes = static_cast<int>(e.broken.size());
-  }
-  if (trace) {
-    sim_.record("elb", "reprogram",
-                {{"node", e.name}, {"from_missing_state", true}, {"scale", scale},
-                 {"nodes", nodes}, {"backends", 0}, {"broken_nodes", broken_nodes(elb)}});
-  }
+  cp->node().after(Duration::zero(),
+                   [cp, elb] { cp->workflow(elb, ControlPlane::Kind::kRestore); });
 }
 
 int ElbRegion::broken_nodes(int elb) const {
-  const auto& b = elbs_[static_cast<std::size_t>(elb)].broken;
-  return static_cast<int>(std::count(b.begin(), b.end(), true));
+  // Programmed with an empty list, or a replacement not programmed yet: either black-holes.
+  const Elb& e = elbs_[static_cast<std::size_t>(elb)];
+  int n = 0;
+  for (std::size_t i = 0; i < e.broken.size(); ++i) {
+    n += e.broken[i] || !e.programmed[i] ? 1 : 0;
+  }
+  return n;
 }
 
 int ElbRegion::impacted() const {
@@ -344,22 +566,13 @@ void ElbRegion::merge() {
       const auto delay = Duration::nanos(
           over.ns() == 0 ? 0 : static_cast<std::int64_t>(incident_rng_.below(
                                    static_cast<std::uint64_t>(over.ns()))));
-      sim_.schedule_after(delay, [this, e] { restore_elb(e); });
+      sim_.schedule_after(delay, [this, e] { order_restore(e); });
     }
   }
   sim_.schedule_after(over, [this] {
     workflows_enabled_ = true;
     sim_.record("elb", "workflows-enabled", {});
   });
-}
-
-void ElbRegion::restore_elb(int elb) {
-  Elb& e = elbs_[static_cast<std::size_t>(elb)];
-  e.state = true;
-  std::fill(e.broken.begin(), e.broken.end(), false);
-  if (e.family >= 0) {
-    sim_.record("elb", "restored", {{"node", e.name}});
-  }
 }
 
 void ElbRegion::request(world::Node& device, int family) {

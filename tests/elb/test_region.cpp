@@ -25,6 +25,10 @@ std::uint64_t counter(const Simulation& sim, const std::string& name) {
   return c == nullptr ? 0 : c->value();
 }
 
+/// The control plane and the LB nodes are world nodes: they boot at t = 0, and a workflow is a
+/// store round trip and a message to each node, all done within a second.
+void settle(Simulation& sim) { sim.run_for(Duration::seconds(1)); }
+
 world::FaultSpec crash(world::Target target, Duration d) {
   world::FaultSpec f;
   f.kind = world::FaultKind::kCrash;
@@ -40,13 +44,18 @@ TEST_CASE("a workflow reprograms an ELB from missing state with no backends; int
           "[elb]") {
   Simulation sim;
   ElbRegion r(sim, quiet());
-  r.touch(0, false);  // intact: nothing breaks
+  settle(sim);
+  REQUIRE(r.touch(0, false));  // intact: nothing breaks
+  settle(sim);
   CHECK(r.broken_nodes(0) == 0);
   r.delete_state(0);
+  settle(sim);
   CHECK(r.broken_nodes(0) == 0);  // the deletion alone changes nothing in the data plane
   r.touch(0, true);               // a scale event: one node programmed from missing state
+  settle(sim);
   CHECK(r.broken_nodes(0) == 1);
   r.touch(0, false);  // a config push: every node
+  settle(sim);
   CHECK(r.broken_nodes(0) == 6);
   CHECK(r.impacted() == 1);
   const auto cp = control_plane_metric_names();
@@ -73,8 +82,10 @@ TEST_CASE("a fail-static control plane refuses to touch an ELB whose state is mi
   auto p = quiet();
   p.control_plane.fail_static = GENERATE(true, false);
   ElbRegion r(sim, p);
+  settle(sim);
   r.delete_state(0);
   r.touch(0, false);
+  settle(sim);
   INFO("fail_static " << p.control_plane.fail_static);
   CHECK(r.broken_nodes(0) == (p.control_plane.fail_static ? 0 : 6));
   // Either way the API call errors: the state is still missing.
@@ -133,6 +144,7 @@ TEST_CASE("DNS failover moves a family to the other region after its health chec
   p.failover.dns_ttl = Duration::seconds(60);
   ElbRegion r(sim, p);
   r.start();
+  settle(sim);
   r.delete_state(0);
   r.touch(0, false);  // every node broken at t = 0
   const auto n = family_metric_names("tv");
@@ -167,6 +179,7 @@ TEST_CASE("DNS failover waits for sticky resolvers: detection + TTL + stickiness
   p.failover.sticky_extra = Duration::minutes(10);
   ElbRegion r(sim, p);
   r.start();
+  settle(sim);
   r.delete_state(0);
   r.touch(0, false);
   const auto n = family_metric_names("tv");
@@ -196,6 +209,7 @@ TEST_CASE("Isthmus costs one more cross-region round trip than active-active", "
   p.failover.mode = mode;
   ElbRegion r(sim, p);
   r.start();
+  settle(sim);
   r.delete_state(0);
   r.touch(0, false);
   sim.run_until(Time::from_ns(Duration::minutes(10).ns()));
@@ -247,6 +261,7 @@ TEST_CASE("reprogramming, refusals and failover are trace records on the ELB's o
   p.failover.enabled = true;
   ElbRegion r(sim, p);
   r.start();
+  settle(sim);
   r.delete_state(0);
   r.touch(0, true);   // one node of six: 17 % errors, under the 20 % health threshold
   r.touch(0, false);  // every node
@@ -295,4 +310,71 @@ TEST_CASE("LB nodes are world nodes: a crashed node costs requests, and its repl
   INFO("fail_static " << p.control_plane.fail_static);
   CHECK(counter(sim, cp.failures) == 1);
   CHECK(r.broken_nodes(0) == (p.control_plane.fail_static ? 0 : 1));
+}
+
+TEST_CASE("the control plane is a world node: while it is down no workflow runs, so missing "
+          "state misprograms nothing and running ELBs keep routing",
+          "[elb][world]") {
+  // With the control plane outside the world (workflows on the kernel's timers), the busy
+  // workflows below would break the ELB while its host is down, and the checks at 30 min fail.
+  Simulation sim;
+  auto p = quiet();
+  p.families.front().touch_mean = Duration::minutes(1);
+  ElbRegion r(sim, p);
+  r.start();
+  settle(sim);
+  auto& w = r.world();
+  const auto cp_requests = control_plane_metric_names().requests;
+  const auto runs_before = counter(sim, cp_requests);
+  w.faults().apply(crash({world::TargetKind::kGroup, "elb/control-plane"}, Duration::minutes(30)));
+  r.delete_state(0);
+  sim.run_for(Duration::minutes(29));
+  const auto n = family_metric_names("tv");
+  CHECK_FALSE(r.touch(0, false));  // nobody to run it
+  CHECK(r.broken_nodes(0) == 0);
+  CHECK(counter(sim, n.failures) == 0);
+  CHECK(counter(sim, cp_requests) == runs_before);
+  // Back up, its workflows resume and program the ELB from the missing state.
+  sim.run_for(Duration::minutes(15));
+  CHECK(r.broken_nodes(0) > 0);
+  CHECK(counter(sim, n.failures) > 0);
+}
+
+TEST_CASE("a state store that does not answer fails workflows without misprogramming, and a "
+          "replacement node serves nothing until the store answers again",
+          "[elb][world]") {
+  Simulation sim;
+  ElbRecords records;
+  sim.trace().attach(&records);
+  ElbRegion r(sim, quiet());
+  r.start();
+  settle(sim);
+  auto& w = r.world();
+  const auto cp = control_plane_metric_names();
+  const world::Target store{world::TargetKind::kGroup, "elb/state-store"};
+  // The store is down for 5 min; meanwhile LB node 0's host loses power for 10 s.
+  w.faults().apply(crash(store, Duration::minutes(5)));
+  w.faults().apply(crash({world::TargetKind::kHost, w.node(r.lb_node(0, 0)).host().name()},
+                         Duration::seconds(10)));
+  sim.run_for(Duration::minutes(2));
+  CHECK(r.broken_nodes(0) == 1);  // the replacement has no backend list yet
+  CHECK(counter(sim, cp.failures) >= 2);  // its requests, each failing on the store
+  CHECK(counter(sim, cp.successes) == 0);
+  sim.run_for(Duration::minutes(4));  // the store is back; the replacement asks again
+  CHECK(r.broken_nodes(0) == 0);
+  CHECK(counter(sim, cp.successes) == 1);
+  // Missing state behind a store that does not answer: the workflow fails as an API error
+  // and changes nothing; the same push with the store up misprograms every node.
+  r.delete_state(0);
+  const bool store_down = GENERATE(true, false);
+  if (store_down) {
+    w.faults().apply(crash(store, Duration::minutes(5)));
+  }
+  const auto failures = counter(sim, cp.failures);
+  REQUIRE(r.touch(0, false));
+  sim.run_for(Duration::seconds(30));
+  INFO("store down " << store_down);
+  CHECK(counter(sim, cp.failures) == failures + 1);
+  CHECK(r.broken_nodes(0) == (store_down ? 0 : 6));
+  CHECK(records.has("workflow-failed node=api-tv reason=state store did not answer"));
 }

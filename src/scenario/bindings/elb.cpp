@@ -2,7 +2,7 @@
 // JSON keys are the field names of faultline::sim::elb::ElbParams, one to one:
 //   {"fleet": {"elbs", "nodes", "touch_mean"},
 //    "families": [{"name", "rate_per_s", "state_deleted", "nodes", "touch_mean"}, ...],
-//    "control_plane": {"scale_ratio", "fail_static"},
+//    "control_plane": {"scale_ratio", "fail_static", "call_timeout", "retry_after"},
 //    "incident": {"enabled", "deleted_at", "change_managed", "deleted_fraction",
 //                 "workflows_disabled_at", "restored_at", "merged_at", "reenable_over",
 //                 "families_repaired_at"},
@@ -12,8 +12,9 @@
 //    "client": {"timeout", "latency_base", "latency_mean"}}
 // Times are from the start of the run. The incident's timeline is params (it is the control
 // plane's own doing); world faults ("faults": crash, pause, partition... of hosts, zones, the
-// groups "elb/<elb>" and "device/<family>") act on the LB nodes and the devices, which are
-// world nodes on their own hosts.
+// groups "elb/<elb>", "device/<family>", "elb/control-plane" and "elb/state-store") act on the
+// LB nodes, the devices, the control plane and its state store, which are world nodes on their
+// own hosts.
 //
 // Measure scopes: each family's name (stream starts through its ELB; the default is the first
 // family) and "control-plane" (workflow runs; failures are API errors on missing state).
@@ -163,6 +164,12 @@ std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
       o->get("fail_static", p.control_plane.fail_static,
              "a workflow finding the ELB's state missing keeps its last good configuration "
              "(the recipe's fix (b), model-facts §4.2)");
+      o->get("call_timeout", p.control_plane.call_timeout, {.min = Duration::nanos(1)},
+             "how long the control plane waits for the state store, and a replacement LB node "
+             "for the control plane (assumption)");
+      o->get("retry_after", p.control_plane.retry_after, {.min = Duration::nanos(1)},
+             "a replacement LB node the control plane could not program asks again after this; "
+             "so does a restore the control plane could not run (assumption)");
       o->finish();
     }
     if (auto o = r.object("incident",

@@ -58,6 +58,12 @@ struct ControlPlaneParams {
   /// Fail static (the recipe's fix (b)): a workflow that finds the ELB's state missing refuses
   /// to change it and keeps the last known good configuration; the API call still errors.
   bool fail_static = false;
+  /// How long the control plane waits for the state store, and a replacement LB node for the
+  /// control plane, before the call counts as failed (assumption).
+  Duration call_timeout = Duration::seconds(5);
+  /// A replacement LB node the control plane could not program asks again after this; so does
+  /// a restore the control plane could not run (assumption).
+  Duration retry_after = Duration::seconds(30);
   void validate() const;
 };
 

@@ -7,18 +7,25 @@
 // On the world layer: every LB node is a world node on its own host (group "elb/<elb>", placed
 // round robin over the region's three zones us-east-1a..c), and each device family is a node
 // "device-<family>" (group "device/<family>") on a host in the region "internet"; a stream start
-// is an RPC from the device to an LB node. So the world's faults act on the ELBs: a crashed or
-// paused LB node, a lost zone or a partition costs the device its timeout. The control plane
-// (workflows, the state store) is the region object itself: it reprograms running nodes, and a
-// node that boots again after a crash is programmed from the ELB's state then (a replacement).
+// is an RPC from the device to an LB node. The control plane is a world node too
+// ("elb-control-plane", group "elb/control-plane", us-east-1a), and so is its state store
+// ("elb-state-store", group "elb/state-store", us-east-1b): a workflow reads the ELB's state
+// from the store by RPC and sends each node it reprograms its new backend list; a node that
+// boots again after a crash is a replacement that asks the control plane to program it, and
+// black-holes requests until it is programmed. So the world's faults act on every part: a
+// crashed or paused LB node, a lost zone or a partition costs the device its timeout; a
+// control plane that is down or cut off from the store reprograms nothing (running ELBs keep
+// their last configuration, replacements stay empty).
 //
 // Metric names (sim.metrics()):
 //   elb/<family>/{requests,successes,failures,latency}   stream starts of one device family
 //   elb/control-plane/{requests,successes,failures}       workflow runs; failure = the ELB's
-//                                                         state was missing (an API error)
+//                                                         state was missing or the store did
+//                                                         not answer (an API error)
 // Trace records (source "elb"): state-deleted, reprogram (node = the ELB; from_missing_state,
 // nodes, backends), refused (fail static), workflows-disabled, snapshot-restored, merged,
-// restored (an ELB reprogrammed from restored state), families-repaired, failover (the family's
+// restored (an ELB reprogrammed from restored state), families-repaired, workflow-failed (the
+// store did not answer; family ELBs only), failover (the family's
 // DNS record switched to the other region; clients follow as their resolvers' answers expire).
 #pragma once
 
@@ -55,6 +62,8 @@ public:
   world::World& world() { return *world_; }
   /// The world node of LB node `node` of `elb`.
   world::NodeId lb_node(int elb, int node) const;
+  world::NodeId control_plane_node() const { return control_plane_; }
+  world::NodeId state_store_node() const { return state_store_; }
 
   /// Starts workflows, traffic, the incident's timeline and the health checks.
   void start();
@@ -62,12 +71,16 @@ public:
   /// ELBs: the families' first (in params order), then the fleet's.
   int elbs() const { return static_cast<int>(elbs_.size()); }
   int family_elb(int family) const { return family; }
-  /// Deletes the state of one ELB (what the maintenance process did to its records).
+  /// Deletes the state of one ELB in the store (what the maintenance process did to its
+  /// records).
   void delete_state(int elb);
   bool state_present(int elb) const { return elbs_[static_cast<std::size_t>(elb)].state; }
-  /// One control-plane workflow on a running ELB: a scale event (one node) or a config push.
-  void touch(int elb, bool scale);
-  /// Nodes programmed with an empty backend list.
+  /// Runs one control-plane workflow on a running ELB now: a scale event (one node) or a config
+  /// push. It takes a store round trip and a message to each node, so its effect shows after
+  /// the simulation runs on. False if the control plane is down (nothing happens).
+  bool touch(int elb, bool scale);
+  /// Nodes that black-hole requests: programmed with an empty backend list, or replacements
+  /// the control plane has not programmed yet.
   int broken_nodes(int elb) const;
   /// ELBs with at least one broken node, and their share of all ELBs.
   int impacted() const;
@@ -82,15 +95,20 @@ private:
   struct Elb {
     std::string name;
     int family = -1;  // -1: a fleet ELB (no traffic)
-    bool state = true;
+    bool state = true;  // the record in the state store (durable: it outlives a store crash)
     std::vector<world::NodeId> nodes;
     std::vector<bool> broken;  // per node: programmed with an empty backend list
+    std::vector<bool> programmed;  // per node: false while a replacement waits to be programmed
     Duration touch_mean;
   };
   class LbNode;
   class Device;
+  class ControlPlane;
+  class StateStore;
   friend class LbNode;
   friend class Device;
+  friend class ControlPlane;
+  friend class StateStore;
   struct Family {
     Counter* requests = nullptr;
     Counter* successes = nullptr;
@@ -103,16 +121,16 @@ private:
     std::optional<regions::HealthCheck> health;
   };
 
-  void schedule_touch(int elb);
-  /// Programs node `node` of `elb`, booting after a crash (a replacement), from the ELB's
-  /// state: a control-plane workflow.
-  void program_replacement(int elb, int node);
+  /// The live control-plane program, or nullptr while its node is down.
+  ControlPlane* control_plane() const;
+  /// Operators' order to reprogram `elb` from restored state: run by the control plane now, or
+  /// when it is next up.
+  void order_restore(int elb);
   /// One stream start of `family` from its device node.
   void request(world::Node& device, int family);
   void health_check();
   void incident_delete();
   void merge();
-  void restore_elb(int elb);
 
   Simulation& sim_;
   ElbParams params_;
@@ -121,6 +139,10 @@ private:
   std::vector<Elb> elbs_;
   std::vector<Family> families_;
   std::vector<world::NodeId> devices_;
+  world::NodeId control_plane_, state_store_;
+  /// Restores ordered while the control plane was down, run when it is next up (in order).
+  std::vector<int> pending_restores_;
+  bool started_ = false;
   Counter *cp_requests_, *cp_successes_, *cp_failures_;
   bool workflows_enabled_ = true;
 };
