@@ -259,7 +259,7 @@ TEST_CASE("zuul: the API's microservices read through EVCache, and a fallback hi
           Duration::seconds(20));
     sim.run_until(Time::zero() + Duration::seconds(80));
     const auto cache = sim::evcache::scope_names("cache");
-    return std::tuple{availability(sim, "family/tv"), counter(sim, zu::edge_counter_names().degraded),
+    return std::tuple{availability(sim, "family/tv"), stack.degraded(),
                       counter(sim, cache.requests), counter(sim, cache.successes)};
   };
   const auto [with, degraded, reads, hits] = run(true);
