@@ -42,7 +42,7 @@ public:
          Rng rng)
       : node_(node), policy_(policy), target_(target), m_(metrics), rng_(std::move(rng)),
         timeout_(policy.timeout), retry_(policy.retry),
-        outstanding_(target.nodes.size(), 0) {
+        outstanding_(target.nodes.size(), 0), ejected_until_(target.nodes.size(), Time::zero()) {
     if (policy.retry_quota_enabled) {
       quota_.emplace(policy.retry_quota);
     }
@@ -174,7 +174,36 @@ private:
     if (avoid && n > 1 && i == *avoid) {
       i = (i + 1 + static_cast<std::size_t>(rng_.below(n - 1))) % n;
     }
+    return skip_ejected(i);
+  }
+
+  /// Outlier ejection: the first instance from `i` on that is not ejected (round robin goes on
+  /// from it), or `i` when every instance is.
+  std::size_t skip_ejected(std::size_t i) {
+    if (policy_.eject_for <= Duration::zero()) {
+      return i;
+    }
+    const std::size_t n = target_.nodes.size();
+    const Time now = node_.sim().now();
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t j = (i + k) % n;
+      if (ejected_until_[j] <= now) {
+        if (k > 0 && policy_.balancer == Balancer::round_robin) {
+          rr_ += k;
+        }
+        return j;
+      }
+    }
     return i;
+  }
+
+  /// An attempt to instance `i` ended with `o`: one that timed out or could not be reached is
+  /// ejected for eject_for.
+  void note_attempt(std::size_t i, Outcome o) {
+    if (policy_.eject_for > Duration::zero() &&
+        (o == Outcome::timeout || o == Outcome::unavailable)) {
+      ejected_until_[i] = node_.sim().now() + policy_.eject_for;
+    }
   }
 
   Payload request(NodeId tie_peer) {
@@ -194,6 +223,7 @@ private:
                                                    target_.params->request_bytes, timeout);
     --outstanding_[i];
     const Outcome o = translate(r);
+    note_attempt(i, o);
     if (o == Outcome::ok) {
       timeout_.observe(r.latency);
       observed_.record(r.latency);
@@ -245,6 +275,7 @@ private:
                  [this, c, copy, i](world::RpcResult r) {
                    --outstanding_[i];
                    const Outcome o = translate(r);
+                   note_attempt(i, o);
                    if (o != Outcome::ok) {
                      c->last_failure = o;
                    }
@@ -292,6 +323,7 @@ private:
   std::optional<resilience::CircuitBreaker> breaker_;
   Histogram observed_;  // attempt latencies, for percentile hedge delays
   std::vector<int> outstanding_;
+  std::vector<Time> ejected_until_;  // outlier ejection, per instance
   std::size_t rr_ = 0;
   std::uint64_t next_id_ = 0;
 };

@@ -144,32 +144,34 @@ std::size_t ServiceGraph::add_external_caller(std::string name, std::string_view
   e->policy = std::move(policy);
   // The same breaker series a client population has (the fraction of its live callers whose
   // breaker is not closed), so a dashboard or an expectation can see the edge's breakers.
-  impl_->sim->sample_every(client_metric_names(e->name).breaker_open, params_.sample_interval,
-                           [this, n = e->name] { return breaker_open_fraction(n); });
+  if (params_.sample_interval > Duration::zero()) {
+    impl_->sim->sample_every(client_metric_names(e->name).breaker_open, params_.sample_interval,
+                             [this, n = e->name] { return breaker_open_fraction(n); });
+  }
   impl_->externals.push_back(std::move(e));
   return impl_->externals.size() - 1;
 }
 
 namespace {
 Task<void> external_call(Caller& caller, CallerMetrics& m, Simulation& sim,
-                         std::function<void(bool)> done) {
+                         std::optional<std::size_t> instance,
+                         std::function<void(Outcome)> done) {
   m.requests->inc();
   const Time t0 = sim.now();
-  const Outcome o = co_await caller.call(std::nullopt);
+  const Outcome o = co_await caller.call(instance);
   if (o == Outcome::ok) {
     m.successes->inc();
     m.latency->record(sim.now() - t0);
   } else {
     m.failures->inc();
   }
-  done(o == Outcome::ok);
+  done(o);
 }
 }  // namespace
 
-void ServiceGraph::call(std::size_t caller, world::NodeId from, std::function<void(bool ok)> done) {
-  Impl::External& e = *impl_->externals.at(caller);
-  Node& node = impl_->world->node(from);
-  auto& slot = e.callers[{from.value(), node.incarnation()}];
+Caller& ServiceGraph::Impl::external_caller(std::size_t caller, Node& node) {
+  External& e = *externals.at(caller);
+  auto& slot = e.callers[{node.id().value(), node.incarnation()}];
   if (!slot) {
     // The process's own policy state, seeded from the process and its incarnation.
     slot = std::make_unique<Caller>(
@@ -177,7 +179,24 @@ void ServiceGraph::call(std::size_t caller, world::NodeId from, std::function<vo
         node.sim().rng(incarnation_name("services/" + e.name + "/" + node.name(),
                                         node.incarnation())));
   }
-  node.spawn(external_call(*slot, *e.metrics, node.sim(), std::move(done)));
+  return *slot;
+}
+
+void ServiceGraph::call(std::size_t caller, world::NodeId from, std::function<void(bool ok)> done) {
+  Node& node = impl_->world->node(from);
+  Caller& c = impl_->external_caller(caller, node);
+  node.spawn(external_call(c, *impl_->externals.at(caller)->metrics, node.sim(), std::nullopt,
+                           [done = std::move(done)](Outcome o) { done(o == Outcome::ok); }));
+}
+
+void ServiceGraph::call(std::size_t caller, world::NodeId from, std::size_t instance,
+                        std::function<void(resilience::Outcome)> done) {
+  Node& node = impl_->world->node(from);
+  Caller& c = impl_->external_caller(caller, node);
+  FAULTLINE_ASSERT(instance < impl_->externals.at(caller)->target->nodes.size(),
+                   "ServiceGraph::call: no such instance");
+  node.spawn(external_call(c, *impl_->externals.at(caller)->metrics, node.sim(), instance,
+                           std::move(done)));
 }
 
 }  // namespace faultline::sim::services

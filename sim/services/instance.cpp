@@ -112,14 +112,20 @@ private:
     if (auto it = early_cancels_.find(key); it != early_cancels_.end()) {
       early_cancels_.erase(it);
       tm.cancelled->inc();
+      tm.failures->inc();
       co_return reply(Outcome::overloaded);
     }
     if (active_ < concurrency_ && queue_.empty()) {
       ++active_;
+    } else if (!tier_.params->queue_when_busy) {
+      tm.shed->inc();  // no admission queue: every slot is taken
+      tm.failures->inc();
+      co_return reply(Outcome::overloaded);
     } else {
       auto t = std::make_shared<Ticket>(Ticket{Completion<bool>(sim), m.src, req.id, false});
       if (queue_.push(sim.now(), t)) {
         tm.shed->inc();
+        tm.failures->inc();
         co_return reply(Outcome::overloaded);
       }
       if (tier_.receives_cancels) {
@@ -127,6 +133,7 @@ private:
       }
       const std::optional<bool> go = co_await t->go.wait();
       if (!go.value_or(false)) {
+        tm.failures->inc();
         co_return reply(Outcome::overloaded);
       }
     }
@@ -146,7 +153,7 @@ private:
           if (d.fallback) {
             d.degraded->inc();  // answered with a degraded local result; the request goes on
           } else {
-            out = Outcome::overloaded;  // a failed dependency fails the request (503)
+            out = tier_.params->dependency_failure;  // a failed dependency fails the request
           }
         } else {
           d.edge->successes->inc();
@@ -154,9 +161,33 @@ private:
         }
       }
     }
+    if (out == Outcome::ok && tier_.hook != nullptr && !co_await run_hook()) {
+      out = tier_.params->dependency_failure;
+    }
     tm.served->inc();
+    if (out == Outcome::ok) {
+      tm.successes->inc();
+      tm.latency->record(sim.now() - arrived);
+    } else {
+      tm.failures->inc();
+    }
     release();
     co_return reply(out);
+  }
+
+  /// The tier's hook (ServiceGraph::set_tier_hook), awaited. Its completion may come from
+  /// outside this process (a cache server's answer): once this incarnation is gone it is
+  /// ignored.
+  Task<bool> run_hook() {
+    Completion<bool> done(node_.sim());
+    std::weak_ptr<bool> alive = alive_;
+    (*tier_.hook)(node_, [done, alive](bool ok) mutable {
+      if (!alive.expired()) {
+        done.set(ok);
+      }
+    });
+    const std::optional<bool> ok = co_await done.wait();
+    co_return ok.value_or(false);
   }
 
   /// Request work on the host CPU, in slices when the tier has a time slice (round robin with
@@ -228,6 +259,7 @@ private:
   int concurrency_ = 1;
   int active_ = 0;
   std::vector<Dep> deps_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with this incarnation
 };
 
 }  // namespace

@@ -26,6 +26,8 @@ using world::Node;
 using world::NodeId;
 using world::Payload;
 
+class Caller;
+
 // --- wire messages ------------------------------------------------------------------------
 struct SvcRequest {
   std::uint64_t id = 0;
@@ -69,10 +71,15 @@ struct TierMetrics {
   Counter* shed;
   Counter* cancelled;
   Histogram* queue_wait;
+  Counter* successes;
+  Counter* failures;
+  Histogram* latency;
 
   TierMetrics(Metrics& m, const TierMetricNames& n)
       : arrivals(&m.counter(n.arrivals)), served(&m.counter(n.served)), shed(&m.counter(n.shed)),
-        cancelled(&m.counter(n.cancelled)), queue_wait(&m.histogram(n.queue_wait)) {}
+        cancelled(&m.counter(n.cancelled)), queue_wait(&m.histogram(n.queue_wait)),
+        successes(&m.counter(n.successes)), failures(&m.counter(n.failures)),
+        latency(&m.histogram(n.latency)) {}
 };
 
 // --- the graph's shared state ----------------------------------------------------------------
@@ -85,6 +92,8 @@ struct TierInfo {
   /// Built once when the service time is the Table 1 profile (tail-at-scale).
   std::optional<TailAtScaleProfile> profile;
   std::size_t index = 0;
+  /// ServiceGraph::set_tier_hook's step after the dependency calls; null: none.
+  const TierHook* hook = nullptr;
   /// Some caller of this tier hedges, so its instances may be told to drop a queued copy
   /// (SvcCancel) and must be able to find it by (caller, id); otherwise they keep no index.
   bool receives_cancels = false;
@@ -106,6 +115,9 @@ struct ServiceGraph::Impl {
   /// Callers from outside the graph (add_external_caller); defined in caller.hpp.
   struct External;
   std::vector<std::unique_ptr<External>> externals;
+  /// External caller `caller`'s policy state in `node`'s current incarnation (made on first
+  /// use); defined in client.cpp.
+  Caller& external_caller(std::size_t caller, Node& node);
 
   TierInfo& tier(std::string_view name) {
     for (auto& t : tiers) {

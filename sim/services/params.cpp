@@ -92,6 +92,10 @@ void CallPolicy::validate(std::string_view where) const {
     nested(where, circuit_breaker);
   }
   nested(where, hedge);
+  if (eject_for < Duration::zero()) {
+    bad(where, "eject_for", fmt::format("must not be negative (got {})", eject_for),
+        "e.g. 30s, or 0 for no ejection");
+  }
 }
 
 void ServiceTime::validate(std::string_view where) const {
@@ -127,6 +131,13 @@ void TierParams::validate(std::string_view where) const {
   }
   service_time.validate(where);
   nested(where, admission);
+  if (dependency_failure != resilience::Outcome::overloaded &&
+      dependency_failure != resilience::Outcome::server_error) {
+    bad(where, "dependency_failure",
+        fmt::format("must be overloaded or server_error (got {})",
+                    resilience::to_string(dependency_failure)),
+        "use overloaded (503, retried by callers) or server_error (500, not retried)");
+  }
   if (timed_wait_threads < 0 || timed_wait_threads > 100'000) {
     bad(where, "timed_wait_threads",
         fmt::format("must be in [0, 100000] (got {})", timed_wait_threads),
@@ -234,8 +245,8 @@ void ServiceGraphParams::validate() const {
   if (zones.empty()) {
     bad("services", "zones", "is empty", "name at least one zone");
   }
-  if (sample_interval <= Duration::zero()) {
-    bad("services", "sample_interval", "must be positive", "use \"1s\"");
+  if (sample_interval < Duration::zero()) {
+    bad("services", "sample_interval", "must not be negative", "use \"1s\", or 0 for no series");
   }
   std::set<std::string, std::less<>> names;
   for (std::size_t i = 0; i < tiers.size(); ++i) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 namespace faultline::sim::services {
@@ -26,9 +27,10 @@ ClientMetricNames client_metric_names(std::string_view client) {
 
 TierMetricNames tier_metric_names(std::string_view tier) {
   const std::string p = fmt::format("services/tier/{}/", tier);
-  return {p + "arrivals",     p + "served",  p + "shed",      p + "cancelled",
-          p + "queue_wait",   p + "arrival_rate", p + "goodput", p + "shed_rate",
-          p + "queue_length", p + "cpu_util"};
+  return {p + "arrivals",     p + "served",       p + "shed",      p + "cancelled",
+          p + "queue_wait",   p + "successes",    p + "failures",  p + "latency",
+          p + "arrival_rate", p + "goodput",      p + "shed_rate", p + "queue_length",
+          p + "cpu_util"};
 }
 
 std::string ServiceGraph::tier_group(std::string_view tier) { return fmt::format("tier/{}", tier); }
@@ -40,6 +42,18 @@ std::string ServiceGraph::client_group(std::string_view client) {
 
 ServiceGraph::ServiceGraph(ServiceGraphParams params) : params_(std::move(params)) {
   params_.validate();
+  hooks_.resize(params_.tiers.size());
+}
+
+void ServiceGraph::set_tier_hook(std::string_view tier, TierHook hook) {
+  FAULTLINE_ASSERT(!impl_, "ServiceGraph::set_tier_hook must be called before build()");
+  for (std::size_t i = 0; i < params_.tiers.size(); ++i) {
+    if (params_.tiers[i].name == tier) {
+      hooks_[i] = std::move(hook);
+      return;
+    }
+  }
+  throw std::invalid_argument(fmt::format("services: no tier named \"{}\"", tier));
 }
 
 ServiceGraph::~ServiceGraph() = default;
@@ -101,6 +115,9 @@ void ServiceGraph::build(world::World& w) {
   for (std::size_t i = 0; i < params_.tiers.size(); ++i) {
     g.tiers[i].params = &params_.tiers[i];
     g.tiers[i].index = i;
+    if (hooks_[i]) {
+      g.tiers[i].hook = &hooks_[i];
+    }
     if (params_.tiers[i].service_time.kind == ServiceTime::Kind::tail_at_scale) {
       g.tiers[i].profile.emplace(params_.tiers[i].service_time.table1_leaves);
     }
@@ -167,6 +184,9 @@ void ServiceGraph::build(world::World& w) {
 
   // Per-interval series.
   const Duration every = params_.sample_interval;
+  if (every == Duration::zero()) {
+    return;
+  }
   for (auto& ci : g.clients) {
     const auto n = client_metric_names(ci.params->name);
     const CallerMetrics& m = *ci.metrics;

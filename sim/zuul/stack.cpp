@@ -1,5 +1,6 @@
 // EdgeStack: builds the world (one region in three zones, plus the devices' internet), the
-// EVCache cluster, every node, the routing table and its scheduled changes, and Chaos Monkey.
+// EVCache cluster, the tiers (an embedded service graph), Zuul and the devices, the routing
+// table and its scheduled changes, and Chaos Monkey.
 #include <faultline/world/layout.hpp>
 #include "internal.hpp"
 
@@ -10,6 +11,10 @@
 namespace faultline::sim::zuul {
 
 ScopeNames scope_names(std::string_view scope) {
+  if (scope.starts_with("tier/")) {  // the tiers are the service graph's: its measures
+    const auto n = services::tier_metric_names(scope.substr(5));
+    return {n.arrivals, n.successes, n.failures, n.arrivals, n.latency};
+  }
   const std::string p = fmt::format("zuul/{}/", scope);
   return {p + "requests", p + "successes", p + "failures", p + "attempts", p + "latency"};
 }
@@ -17,8 +22,7 @@ ScopeNames scope_names(std::string_view scope) {
 const EdgeCounterNames& edge_counter_names() {
   static const EdgeCounterNames names{"zuul/edge/shed",           "zuul/edge/throttled",
                                       "zuul/edge/retries",        "zuul/edge/retries_denied",
-                                      "zuul/edge/failovers",      "zuul/edge/origin_errors",
-                                      "zuul/degraded"};
+                                      "zuul/edge/failovers",      "zuul/edge/origin_errors"};
   return names;
 }
 
@@ -80,20 +84,22 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
   State& s = *s_;
   s.sim = &sim;
   s.p = std::move(params);
-  s.world = std::make_unique<world::World>(sim);
+  // A week-long run must not pay for per-second CPU samples or NTP polls on every host: the
+  // model reads no clock and the scenario observes its own series. (The defaults, so that the
+  // service graph's hosts get them too.)
+  world::WorldParams wp;
+  wp.host_defaults.cpu.sample_interval = Duration::zero();
+  wp.host_defaults.clock.ntp_enabled = false;
+  s.world = std::make_unique<world::World>(sim, wp);
   world::World& w = *s.world;
   const auto zones =
       world::add_region_with_zones(w, "us-east", {"us-east-1a", "us-east-1b", "us-east-1c"});
   // Devices reach the edge over the internet: another region.
   const auto internet = w.add_zone(w.add_region("internet"), "internet-1");
 
-  // A week-long run must not pay for per-second CPU samples or NTP polls on every host: the
-  // model reads no clock and the scenario observes its own series.
-  auto host_params = [](int cores) {
-    world::HostParams h;
+  auto host_params = [&w](int cores) {
+    world::HostParams h = w.params().host_defaults;
     h.cpu.cores = static_cast<std::uint32_t>(cores);
-    h.cpu.sample_interval = Duration::zero();
-    h.clock.ntp_enabled = false;
     return h;
   };
   auto add = [&](world::ZoneId z, int zone_index, int cores, const std::string& name,
@@ -114,9 +120,6 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
   for (const auto& f : s.p.families) {
     s.families.push_back(make_scope(m, "family/" + f.name));
   }
-  for (const auto& t : s.p.tiers) {
-    s.tiers.push_back(make_scope(m, "tier/" + t.name));
-  }
   const auto& c = edge_counter_names();
   s.shed = &m.counter(c.shed);
   s.throttled = &m.counter(c.throttled);
@@ -124,7 +127,6 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
   s.retries_denied = &m.counter(c.retries_denied);
   s.failovers = &m.counter(c.failovers);
   s.origin_errors = &m.counter(c.origin_errors);
-  s.degraded = &m.counter(c.degraded);
 
   for (std::size_t f = 0; f < s.p.families.size(); ++f) {
     Route r;
@@ -137,15 +139,32 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
     s.routes.push_back(r);
   }
 
-  // Tiers first, so Zuul and the callers can name their instances at boot.
+  // Tiers first, so Zuul and the callers can name their instances at boot: a service graph
+  // in the stack's zones (instance i in zone i % 3), whose tiers read through EVCache.
+  s.graph = std::make_unique<services::ServiceGraph>(graph_params(s.p));
+  for (const auto& tp : s.p.tiers) {
+    if (tp.cache_reads > 0) {
+      s.graph->set_tier_hook(tp.name, cache_read_hook(s, tp.cache_reads));
+    }
+  }
+  s.graph->build(w);
   s.tier_ids.resize(s.p.tiers.size());
   for (std::size_t t = 0; t < s.p.tiers.size(); ++t) {
     const auto& tp = s.p.tiers[t];
-    for (int i = 0; i < tp.instances; ++i) {
-      s.tier_ids[t].push_back(add(zones[static_cast<std::size_t>(i % 3)], i % 3, tp.cores,
-                                  fmt::format("{}-{}", tp.name, i), "tier/" + tp.name,
-                                  tier_factory(s, static_cast<int>(t), i)));
+    s.tier_ids[t] = s.graph->instances(tp.name);
+    for (std::size_t i = 0; i < s.tier_ids[t].size(); ++i) {
+      const auto id = s.tier_ids[t][i].value();
+      if (s.instance_zone.size() <= id) {
+        s.instance_zone.resize(id + 1, 0);
+      }
+      s.instance_zone[id] = static_cast<int>(i % 3);
     }
+    // Zuul calls an origin as a caller from outside the graph: one attempt to the instance it
+    // picked (its own balancing, ejection, failover and retries decide the rest).
+    services::CallPolicy call;
+    call.timeout.timeout = s.p.zuul.origin_timeout;
+    call.retry = {.max_attempts = 1};
+    s.origin_callers.push_back(s.graph->add_external_caller("zuul->" + tp.name, tp.name, call));
   }
   s.open.assign(static_cast<std::size_t>(s.p.zuul.instances), 0);
   s.busy_threads.assign(static_cast<std::size_t>(s.p.zuul.instances), 0);
@@ -177,7 +196,19 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
 }
 
 EdgeStack::~EdgeStack() {
+  s_->graph.reset();  // before the World, as the graph asks
   s_->world.reset();  // the programs go first: their destructors touch the shared state
+}
+
+std::uint64_t EdgeStack::degraded() const {
+  std::uint64_t n = 0;
+  for (const auto& t : s_->p.tiers) {
+    if (const Counter* c = s_->sim->metrics().find_counter(
+            fmt::format("services/tier/{}/degraded", t.name))) {
+      n += c->value();
+    }
+  }
+  return n;
 }
 
 world::World& EdgeStack::world() { return *s_->world; }

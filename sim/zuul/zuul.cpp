@@ -230,37 +230,39 @@ private:
       return;
     }
     ++in_flight;
-    const auto dst = s_.tier_ids[static_cast<std::size_t>(origin)][static_cast<std::size_t>(inst)];
-    node_.call(dst, Payload::make<TierRequest>(TierRequest{p.family}), kRequestBytes,
-               z_.origin_timeout,
-               [this, p = std::move(p), origin, inst, attempt](world::RpcResult res) mutable {
-                 --in_flight_[static_cast<std::size_t>(origin)];
-                 answered(std::move(p), origin, inst, attempt, res);
-               });
+    // The origin is a tier of the service graph: one attempt to the instance picked, through
+    // Zuul's caller of that tier. The pending request is shared: the graph's callback is
+    // copyable.
+    auto held = std::make_shared<Pending>(std::move(p));
+    s_.graph->call(s_.origin_callers[static_cast<std::size_t>(origin)], node_.id(),
+                   static_cast<std::size_t>(inst),
+                   [this, held, origin, inst, attempt](resilience::Outcome o) {
+                     --in_flight_[static_cast<std::size_t>(origin)];
+                     answered(std::move(*held), origin, inst, attempt, o);
+                   });
   }
 
-  void answered(Pending p, int origin, int inst, int attempt, const world::RpcResult& res) {
-    resilience::Outcome o = resilience::Outcome::ok;
-    if (res.ok()) {
-      const auto& reply = res.payload.as<TierReply>();
-      if (reply.ok) {
+  void answered(Pending p, int origin, int inst, int attempt, resilience::Outcome o) {
+    switch (o) {
+      case resilience::Outcome::ok:
         if (origin == s_.routes[static_cast<std::size_t>(p.family)].origin) {
           note_route(p.family, false, origin);  // the primary answers again
         }
         finish(p, EdgeStatus::kOk, {});
         return;
-      }
-      if (!reply.shed) {  // a 500: the origin failed the request itself; retrying does not help
+      case resilience::Outcome::overloaded:  // shed by the origin (503): retry elsewhere
+        break;
+      case resilience::Outcome::timeout:
+      case resilience::Outcome::unavailable:
+        ejected_until_[static_cast<std::size_t>(origin)][static_cast<std::size_t>(inst)] =
+            s_.sim->now() + z_.eject_for;
+        break;
+      case resilience::Outcome::server_error:  // a 500: the origin failed the request itself
+      case resilience::Outcome::rejected_local:
+      case resilience::Outcome::bad_request:
         s_.origin_errors->inc();
         finish(p, EdgeStatus::kFailed, {});
         return;
-      }
-      o = resilience::Outcome::overloaded;
-    } else {
-      o = res.status == world::RpcStatus::kTimeout ? resilience::Outcome::timeout
-                                                   : resilience::Outcome::unavailable;
-      ejected_until_[static_cast<std::size_t>(origin)][static_cast<std::size_t>(inst)] =
-          s_.sim->now() + z_.eject_for;
     }
     s_.origin_errors->inc();
     if (!policy_.should_retry(attempt, o)) {

@@ -10,6 +10,7 @@ std::string_view to_string(Outcome o) {
     case Outcome::unavailable: return "unavailable";
     case Outcome::rejected_local: return "rejected_local";
     case Outcome::bad_request: return "bad_request";
+    case Outcome::server_error: return "server_error";
   }
   return "unknown";
 }

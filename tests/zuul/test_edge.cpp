@@ -6,6 +6,8 @@
 // fails the failover test (4).
 #include "fixtures.hpp"
 
+#include <faultline/sim/services/service_graph.hpp>
+
 #include <catch2/catch.hpp>
 
 using namespace zuul_test;
@@ -259,7 +261,7 @@ TEST_CASE("zuul: the API's microservices read through EVCache, and a fallback hi
           Duration::seconds(20));
     sim.run_until(Time::zero() + Duration::seconds(80));
     const auto cache = sim::evcache::scope_names("cache");
-    return std::tuple{availability(sim, "family/tv"), counter(sim, zu::edge_counter_names().degraded),
+    return std::tuple{availability(sim, "family/tv"), stack.degraded(),
                       counter(sim, cache.requests), counter(sim, cache.successes)};
   };
   const auto [with, degraded, reads, hits] = run(true);
@@ -288,4 +290,68 @@ TEST_CASE("zuul: the same seed gives the same trace, another seed another", "[zu
   };
   CHECK(hash(1) == hash(1));
   CHECK(hash(1) != hash(2));
+}
+
+TEST_CASE("zuul: an origin's 500 is not retried by Zuul, its 503 (shed beyond max_in_flight) "
+          "is, and the API retries a lost microservice instance on the next one",
+          "[zuul][services][retry]") {
+  struct Result {
+    double tv = 0;
+    std::uint64_t retries = 0, origin_errors = 0, api_shed = 0, ratings_attempts = 0,
+                  ratings_calls = 0;
+  };
+  auto run = [](zu::Mode mode, int api_max_in_flight, const std::string& crashed) {
+    Simulation sim({.seed = 5});
+    auto p = two_origins(mode);
+    p.zuul.eject_for = Duration::seconds(5);
+    zu::TierParams svc;
+    svc.name = "ratings";
+    svc.cpu = Duration::millis(1);
+    p.tiers.push_back(svc);
+    p.tiers[0].max_in_flight = api_max_in_flight;
+    p.tiers[0].calls = {{.tier = "ratings", .timeout = Duration::millis(500), .max_attempts = 2}};
+    p.families[0].max_attempts = 1;  // only Zuul retries
+    zu::EdgeStack stack(sim, p);
+    if (!crashed.empty()) {
+      crash(stack.world(), {world::TargetKind::kNode, crashed}, Duration::seconds(10),
+            Duration::seconds(100));
+    }
+    sim.run_until(Time::zero() + Duration::seconds(40));
+    const auto& c = zu::edge_counter_names();
+    const auto edge = sim::services::client_metric_names("api->ratings");
+    return Result{availability(sim, "family/tv"),
+                  counter(sim, c.retries),
+                  counter(sim, c.origin_errors),
+                  counter(sim, sim::services::tier_metric_names("api").shed),
+                  counter(sim, edge.attempts),
+                  counter(sim, edge.requests)};
+  };
+  // One ratings instance lost: the API's first call to it fails, ejects it, and is retried on
+  // the next instance; later calls skip it, so tv does not notice.
+  const auto one = run(zu::Mode::event_loop, 200, "ratings-0");
+  CHECK(one.tv == 1.0);
+  CHECK(one.ratings_attempts > one.ratings_calls);
+  CHECK(one.ratings_attempts < one.ratings_calls + 20);
+  // Every ratings instance lost: the API answers 500, which Zuul does not retry.
+  auto all = [&] {
+    Simulation sim({.seed = 5});
+    auto p = two_origins(zu::Mode::event_loop);
+    zu::TierParams svc;
+    svc.name = "ratings";
+    p.tiers.push_back(svc);
+    p.tiers[0].calls = {{.tier = "ratings", .timeout = Duration::millis(500), .max_attempts = 2}};
+    p.families[0].max_attempts = 1;
+    zu::EdgeStack stack(sim, p);
+    crash(stack.world(), {world::TargetKind::kGroup, "tier/ratings"}, Duration::seconds(10),
+          Duration::seconds(100));
+    sim.run_until(Time::zero() + Duration::seconds(40));
+    return std::pair{counter(sim, zu::edge_counter_names().retries),
+                     counter(sim, zu::edge_counter_names().origin_errors)};
+  }();
+  CHECK(all.second > 500);  // tv's requests after 10 s fail at the API
+  CHECK(all.first == 0);    // and none is retried
+  // An API that holds one request at a time sheds (503) at once; Zuul retries elsewhere.
+  const auto shedding = run(zu::Mode::event_loop, 1, "");
+  CHECK(shedding.api_shed > 0);
+  CHECK(shedding.retries > 0);
 }

@@ -17,6 +17,8 @@ enum class Outcome {
   unavailable,     ///< could not reach a server (refused, partitioned, crashed): retryable
   rejected_local,  ///< the client's own policy refused to send (breaker open, throttle, budget)
   bad_request,     ///< the request itself is wrong (4xx): never retryable
+  server_error,    ///< the server took the request and failed it itself (500: one of its own
+                   ///< dependencies failed); a retry elsewhere meets the same failure
 };
 
 /// True for the outcomes a retry can fix: timeouts, overload and unreachability. Local
@@ -29,7 +31,7 @@ constexpr bool is_retryable(Outcome o) {
 /// True when the backend accepted the request, in the sense of the SRE book's adaptive
 /// throttling: it answered with anything but an overload rejection.
 constexpr bool backend_accepted(Outcome o) {
-  return o == Outcome::ok || o == Outcome::bad_request;
+  return o == Outcome::ok || o == Outcome::bad_request || o == Outcome::server_error;
 }
 
 std::string_view to_string(Outcome o);

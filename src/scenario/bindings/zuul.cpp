@@ -98,6 +98,9 @@ public:
     if (name == "zuul_busy_threads") {
       return stack_->zuul_busy_threads();
     }
+    if (name == "degraded") {
+      return static_cast<double>(stack_->degraded());
+    }
     if (name == "chaos_kills") {
       const auto& fired = stack_->world().faults().fired();
       return static_cast<double>(std::count_if(fired.begin(), fired.end(), [](const auto& f) {
@@ -110,8 +113,7 @@ public:
                                 : name == "retries"        ? c.retries
                                 : name == "retries_denied" ? c.retries_denied
                                 : name == "failovers"      ? c.failovers
-                                : name == "origin_errors"  ? c.origin_errors
-                                                           : c.degraded;
+                                                           : c.origin_errors;
     const Counter* k = metrics_->find_counter(counter);
     return k == nullptr ? 0.0 : static_cast<double>(k->value());
   }

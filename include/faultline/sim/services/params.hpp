@@ -11,6 +11,7 @@
 #include <faultline/resilience/backoff.hpp>
 #include <faultline/resilience/circuit_breaker.hpp>
 #include <faultline/resilience/hedging.hpp>
+#include <faultline/resilience/outcome.hpp>
 #include <faultline/resilience/retry_budget.hpp>
 #include <faultline/resilience/timeout.hpp>
 #include <faultline/time.hpp>
@@ -43,6 +44,10 @@ struct CallPolicy {
   resilience::CircuitBreakerParams circuit_breaker;
   resilience::HedgeParams hedge;
   Balancer balancer = Balancer::round_robin;
+  /// Outlier ejection (Ribbon's skip of a server whose circuit tripped): an instance whose
+  /// attempt timed out or could not be reached is skipped by this caller's balancer for this
+  /// long (unless every instance is skipped). Zero: no ejection.
+  Duration eject_for = Duration::zero();
 
   /// `where` prefixes messages ("clients[0].policy").
   void validate(std::string_view where) const;
@@ -88,6 +93,14 @@ struct TierParams {
   resilience::AdmissionParams admission;
   /// Called after the local CPU work, in order.
   std::vector<DependencyParams> dependencies;
+  /// false: an instance has no admission queue; a request that finds all
+  /// `admission.max_concurrency` slots taken is shed at once (a cap on requests in flight,
+  /// as a servlet container's max threads with no accept queue).
+  bool queue_when_busy = true;
+  /// What an instance answers when a dependency call (or the tier's hook, see
+  /// ServiceGraph::set_tier_hook) failed and no fallback covered it: overloaded (a 503, which
+  /// callers retry) or server_error (a 500, which retry policies do not retry).
+  resilience::Outcome dependency_failure = resilience::Outcome::overloaded;
   std::uint64_t request_bytes = 512;
   std::uint64_t response_bytes = 1024;
 
@@ -171,7 +184,8 @@ struct ServiceGraphParams {
   std::vector<ClientParams> clients;
   /// Zones (of one region "services") over which instances and clients are spread.
   std::vector<std::string> zones{"zone-a"};
-  /// Interval of the per-interval time series.
+  /// Interval of the per-interval time series; zero: no series (a weeks-long run of a model
+  /// that embeds the graph and measures its own).
   Duration sample_interval = Duration::seconds(1);
 
   /// Checks every field and that tier names are unique, dependencies name existing tiers and

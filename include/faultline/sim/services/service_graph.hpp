@@ -12,13 +12,17 @@
 //              rejected_local,timeouts,hedges_sent,hedges_won,hedges_cancelled}
 //   histogram  services/client/<c>/latency          (ns, successful logical requests)
 //   counters   services/tier/<t>/{arrivals,served,shed,cancelled}
+//              services/tier/<t>/{successes,failures}  arrivals answered ok / not ok (shed,
+//              cancelled, a failed dependency or hook)
 //   histogram  services/tier/<t>/queue_wait         (ns, admitted requests)
+//              services/tier/<t>/latency            (ns, arrival to an ok answer, server side)
 //   series     services/client/<c>/{offered_rate,goodput,error_ratio,attempts_per_request,
 //              attempt_rate,breaker_open}
 //              services/tier/<t>/{arrival_rate,goodput,shed_rate,queue_length,cpu_util}
 // A series sample at time t describes the interval (t - sample_interval, t].
 #pragma once
 
+#include <faultline/resilience/outcome.hpp>
 #include <faultline/sim/services/params.hpp>
 #include <faultline/simulation.hpp>
 #include <faultline/world/ids.hpp>
@@ -31,6 +35,7 @@
 
 namespace faultline::world {
 class World;
+class Node;
 }
 
 namespace faultline::sim::services {
@@ -46,10 +51,17 @@ ClientMetricNames client_metric_names(std::string_view client);
 
 /// Registry names for one tier's measures.
 struct TierMetricNames {
-  std::string arrivals, served, shed, cancelled, queue_wait;
+  std::string arrivals, served, shed, cancelled, queue_wait, successes, failures, latency;
   std::string arrival_rate, goodput, shed_rate, queue_length, cpu_util;
 };
 TierMetricNames tier_metric_names(std::string_view tier);
+
+/// A tier's own step after its dependency calls: an instance calls it with its node and a
+/// completion (`done(true)`: the request goes on; `done(false)`: it fails as a failed
+/// dependency does, with the tier's `dependency_failure` outcome). It runs in the instance's
+/// process: if the process crashes first, `done` is ignored. Another model that embeds the
+/// graph fills it with its own work, e.g. reads through a cache client.
+using TierHook = std::function<void(world::Node& node, std::function<void(bool ok)> done)>;
 
 class ServiceGraph {
 public:
@@ -64,6 +76,10 @@ public:
   /// per-interval samplers. Call once; the graph must outlive the run and be destroyed
   /// before the World.
   void build(world::World& world);
+
+  /// Sets `tier`'s hook (TierHook), run by each request that got through its dependency
+  /// calls. Call before build(); throws std::invalid_argument for an unknown tier.
+  void set_tier_hook(std::string_view tier, TierHook hook);
 
   const ServiceGraphParams& params() const { return params_; }
   /// Node ids of a tier's instances / a client population's processes (after build()).
@@ -89,11 +105,18 @@ public:
   /// One logical call from node `from` through the caller's policies; `done(ok)` when it ends.
   /// If `from` crashes first, its coroutines die with it and `done` is never called.
   void call(std::size_t caller, world::NodeId from, std::function<void(bool ok)> done);
+  /// As call(), to instance `instance` of the caller's tier (an index into instances(); every
+  /// attempt goes there), and `done` gets the outcome, so the calling model can tell a shed
+  /// (overloaded) from a server_error or a timeout and make its own choices (its own
+  /// balancing, ejection, failover, retries).
+  void call(std::size_t caller, world::NodeId from, std::size_t instance,
+            std::function<void(resilience::Outcome)> done);
 
   struct Impl;
 
 private:
   ServiceGraphParams params_;
+  std::vector<TierHook> hooks_;  // per tier of params_, empty: none
   std::unique_ptr<Impl> impl_;
 };
 

@@ -6,10 +6,13 @@
 // Metric names (sim.metrics()), with <f> a family and <t> a tier:
 //   zuul/devices/{requests,successes,failures,attempts,latency}   all families
 //   zuul/family/<f>/{requests,successes,failures,attempts,latency}
-//   zuul/tier/<t>/{requests,successes,failures,latency}  requests arriving at the tier's
-//       instances; success = answered ok; latency of the ok answers (server side)
+//   the tiers are an embedded service graph (sim/services), measured by its names:
+//   services/tier/<t>/{arrivals,successes,failures,latency}  requests arriving at the tier's
+//       instances; success = answered ok; latency of the ok answers (server side);
+//       scope_names("tier/<t>") gives them (requests = attempts = arrivals)
+//   services/tier/<t>/degraded   the tier's dependency calls answered by a fallback
+//   services/client/zuul-><t>/...  Zuul's calls to origin <t>, as the graph's external caller
 //   zuul/edge/{shed,throttled,retries,retries_denied,failovers,origin_errors}  Zuul's counters
-//   zuul/degraded   dependency calls answered by a fallback
 // Trace records (source "zuul"; the Perfetto export draws them on node/<name> tracks):
 //   "shedding.begin"/"shedding.end" and "throttling.begin"/"throttling.end" (episodes per
 //   instance, id = instance name), "failover"/"failback" (a family's route moved to or from its
@@ -37,11 +40,11 @@ namespace faultline::sim::zuul {
 struct ScopeNames {
   std::string requests, successes, failures, attempts, latency;
 };
-/// "devices", "family/<f>" or "tier/<t>".
+/// "devices", "family/<f>" or "tier/<t>" (the service graph's tier measures).
 ScopeNames scope_names(std::string_view scope);
 
 struct EdgeCounterNames {
-  std::string shed, throttled, retries, retries_denied, failovers, origin_errors, degraded;
+  std::string shed, throttled, retries, retries_denied, failovers, origin_errors;
 };
 const EdgeCounterNames& edge_counter_names();
 
@@ -69,6 +72,8 @@ public:
   int zuul_open_requests() const;
   /// Zuul 1 worker threads busy now, over all instances.
   int zuul_busy_threads() const;
+  /// Dependency calls of the tiers answered by a fallback so far (Hystrix's getFallback).
+  std::uint64_t degraded() const;
 
   struct State;
 
