@@ -43,6 +43,13 @@ struct Embedded {
     f.duration = length;
     world->faults().schedule(f);
   }
+  /// Builds the graph, keeps tier `down`'s instances crashed from the start, and runs 5 s.
+  void run_with_tier_down(const std::string& down) {
+    graph->build(*world);
+    crash(ServiceGraph::tier_group(down), world::TargetKind::kGroup, Duration::zero(),
+          Duration::seconds(100));
+    sim.run_until(Time::zero() + Duration::seconds(5));
+  }
 };
 
 TierParams tier(std::string name, int instances) {
@@ -166,10 +173,7 @@ TEST_CASE("services: a failed dependency answers the tier's dependency_failure; 
     p.clients[0].policy.retry = {.max_attempts = 3, .base = Duration::zero(),
                                  .jitter = resilience::Jitter::none};
     Embedded e(p);
-    e.graph->build(*e.world);
-    e.crash(ServiceGraph::tier_group("db"), world::TargetKind::kGroup, Duration::zero(),
-            Duration::seconds(100));
-    e.sim.run_until(Time::zero() + Duration::seconds(5));
+    e.run_with_tier_down("db");
     const auto c = client_metric_names("users");
     return std::tuple{e.count(c.requests), e.count(c.attempts), e.count(c.successes)};
   };
@@ -231,10 +235,7 @@ TEST_CASE("services: a caller ejects an instance that timed out or was unreachab
   p.tiers[0].dependencies.push_back(d);
   p.clients = {users("api", 20)};
   Embedded e(p);
-  e.graph->build(*e.world);
-  e.crash(ServiceGraph::tier_group("db"), world::TargetKind::kGroup, Duration::zero(),
-          Duration::seconds(100));
-  e.sim.run_until(Time::zero() + Duration::seconds(5));
+  e.run_with_tier_down("db");
   const auto c = client_metric_names("users");
   CHECK(e.count(c.successes) > 50);
   CHECK(e.count("services/tier/api/degraded") == e.count(client_metric_names("api->db").requests));
