@@ -175,7 +175,7 @@ public:
         kind == Kind::kScale ? static_cast<int>(r_.touch_rng_.below(e.nodes.size())) : -1;
     read_state(elb, [this, elb, kind, scale_node](std::optional<bool> present) {
       if (!present) {
-        store_failed(elb, kind);
+        store_failed(elb, kind == Kind::kRestore);
       } else {
         apply(elb, kind, scale_node, *present);
       }
@@ -206,9 +206,12 @@ private:
              });
   }
 
-  void store_failed(int elb, Kind kind) {
-    if (kind == Kind::kRestore) {  // the operators' order stands: try again
-      n_->after(r_.params_.control_plane.retry_after, [this, elb, kind] { workflow(elb, kind); });
+  /// The store did not answer: a restore is tried again (the operators' order stands); a
+  /// workflow or a replacement's request fails as an API error.
+  void store_failed(int elb, bool restore) {
+    if (restore) {
+      n_->after(r_.params_.control_plane.retry_after,
+                [this, elb] { workflow(elb, Kind::kRestore); });
       return;
     }
     r_.cp_failures_->inc();
@@ -279,7 +282,7 @@ private:
     read_state(q.elb, [this, q, reply = std::move(reply)](std::optional<bool> present) {
       const Elb& e = r_.elbs_[static_cast<std::size_t>(q.elb)];
       if (!present) {
-        store_failed(q.elb, Kind::kScale);
+        store_failed(q.elb, false);
         return;
       }
       if (*present) {
