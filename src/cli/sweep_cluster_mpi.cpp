@@ -179,7 +179,11 @@ public:
   int serve(const scenario::ModelRegistry& registry, unsigned jobs, unsigned cores) override {
     const auto bytes = receive_broadcast();
     if (bytes.empty()) {
-      return kExitBadInput;  // rank 0 rejected the input and said why
+      // Rank 0 rejected the input, and it says why and exits with kExitBadInput, which mpirun
+      // passes on. This rank leaves quietly: a non-zero exit here would make mpirun kill the
+      // job, rank 0 included, perhaps before it has printed the error (rank 0 releases the
+      // other ranks while unwinding, before the error reaches its handler).
+      return 0;
     }
     std::vector<scenario::ScenarioSpec> specs;
     std::deque<scenario::ScenarioSpec> swarm_specs;
