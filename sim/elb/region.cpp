@@ -42,6 +42,7 @@ constexpr std::uint64_t kStateRequestBytes = 128;
 constexpr std::uint64_t kStateReplyBytes = 1024;
 constexpr std::uint64_t kProgramBytes = 2048;
 const std::array<const char*, 3> kZones = {"us-east-1a", "us-east-1b", "us-east-1c"};
+const std::array<const char*, 3> kWestZones = {"us-west-2a", "us-west-2b", "us-west-2c"};
 
 world::HostParams host_params() {
   // A day-long run over thousands of hosts must not pay for per-second CPU samples or NTP
@@ -67,11 +68,7 @@ public:
       if (!e.programmed[i] || e.broken[i]) {
         return;  // no (or an empty) backend list: black-holed, the device times out
       }
-      const auto& c = r_.params_.client;
-      const Duration service =
-          c.latency_base + Duration::nanos(static_cast<std::int64_t>(r_.traffic_rng_.exponential(
-                               static_cast<double>(c.latency_mean.ns()))));
-      n.after(service, [reply] { reply.reply(world::Payload{}, kReplyBytes); });
+      n.after(r_.service_time(), [reply] { reply.reply(world::Payload{}, kReplyBytes); });
     });
     n.on_message([this](const world::Message& m) {
       if (const auto* p = m.payload.get<ProgramNode>()) {
@@ -309,6 +306,47 @@ private:
   bool begun_ = false;
 };
 
+/// An LB node of a family's ELB in the other region (built with failover). Active-active: the
+/// other region's stack serves the request (the service time). Isthmus: the other region's ELB
+/// and Zuul forward it over the inter-region link to this region's Zuul (`zuul-us-east`),
+/// bypassing this region's ELB.
+class ElbRegion::OtherRegionNode final : public world::Program {
+public:
+  explicit OtherRegionNode(ElbRegion& r) : r_(r) {}
+  void start(world::Node& n) override {
+    n.on_request([this, &n](const world::Message& m, world::Responder reply) {
+      if (r_.params_.failover.mode == FailoverParams::Mode::kIsthmus) {
+        n.call(r_.east_zuul_, m.payload, kRequestBytes, r_.params_.client.timeout,
+               [reply](world::RpcResult res) {
+                 if (res.ok()) {
+                   reply.reply(world::Payload{}, kReplyBytes);
+                 }  // else the device times out
+               });
+        return;
+      }
+      n.after(r_.service_time(), [reply] { reply.reply(world::Payload{}, kReplyBytes); });
+    });
+  }
+
+private:
+  ElbRegion& r_;
+};
+
+/// This region's Zuul as Isthmus reaches it from the other region: it serves the request (the
+/// service time stands for Zuul, the API and what they call, as an LB node's does).
+class ElbRegion::EastZuul final : public world::Program {
+public:
+  explicit EastZuul(ElbRegion& r) : r_(r) {}
+  void start(world::Node& n) override {
+    n.on_request([this, &n](const world::Message&, world::Responder reply) {
+      n.after(r_.service_time(), [reply] { reply.reply(world::Payload{}, kReplyBytes); });
+    });
+  }
+
+private:
+  ElbRegion& r_;
+};
+
 /// A device family's population: a Poisson stream of stream starts through its ELB (or, after
 /// a failover, the other region).
 class ElbRegion::Device final : public world::Program {
@@ -406,6 +444,9 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
     }
     families_.push_back(std::move(fam));
   }
+  if (params_.failover.enabled) {
+    add_other_region(region, w.topology().region_of(internet));
+  }
   for (int i = 0; i < params_.fleet.elbs; ++i) {
     Elb e;
     e.name = fmt::format("fleet-{}", i);
@@ -416,6 +457,49 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
   cp_requests_ = &m.counter(cp.requests);
   cp_successes_ = &m.counter(cp.successes);
   cp_failures_ = &m.counter(cp.failures);
+}
+
+void ElbRegion::add_other_region(world::RegionId east, world::RegionId internet) {
+  world::World& w = *world_;
+  const auto& fo = params_.failover;
+  const auto hp = host_params();
+  const auto west = w.add_region("us-west");
+  std::vector<world::ZoneId> zones;
+  for (const char* z : kWestZones) {
+    zones.push_back(w.add_zone(west, z));
+  }
+  // The devices are `extra_latency` (a round trip) farther from the other region than from
+  // this one, and the regions are `tunnel_latency` (a round trip) apart: world links, so a
+  // fault plan's latency or partition of either region pair acts on them too.
+  auto& topo = w.topology();
+  world::LinkParams to_west = topo.defaults().cross_region;
+  to_west.latency.base = to_west.latency.base + fo.extra_latency / 2;
+  topo.set_link(internet, west, to_west);
+  world::LinkParams between = topo.defaults().cross_region;
+  between.latency.base = fo.tunnel_latency / 2;
+  topo.set_link(east, west, between);
+  for (std::size_t f = 0; f < params_.families.size(); ++f) {
+    const auto& fp = params_.families[f];
+    for (int i = 0; i < fp.nodes; ++i) {
+      const std::string name = fmt::format("west-api-{}-{}", fp.name, i);
+      families_[f].other_region_nodes.push_back(
+          w.add_node(w.add_host(zones[static_cast<std::size_t>(i % 3)], name, hp), name,
+                     "elb/west-api-" + fp.name,
+                     [this](world::Node&) { return std::make_unique<OtherRegionNode>(*this); }));
+    }
+  }
+  if (fo.mode == FailoverParams::Mode::kIsthmus) {
+    const auto east_zone = w.topology().zones_in(east).front();
+    east_zuul_ = w.add_node(w.add_host(east_zone, "zuul-us-east", hp), "zuul-us-east",
+                            "zuul/us-east",
+                            [this](world::Node&) { return std::make_unique<EastZuul>(*this); });
+  }
+}
+
+Duration ElbRegion::service_time() {
+  const auto& c = params_.client;
+  return c.latency_base + Duration::nanos(static_cast<std::int64_t>(traffic_rng_.exponential(
+                              static_cast<double>(c.latency_mean.ns()))));
 }
 
 ElbRegion::~ElbRegion() {
@@ -430,6 +514,14 @@ std::vector<std::string> ElbRegion::groups(const ElbParams& params) {
   }
   for (int i = 0; i < params.fleet.elbs; ++i) {
     g.push_back(fmt::format("elb/fleet-{}", i));
+  }
+  if (params.failover.enabled) {
+    for (const auto& f : params.families) {
+      g.push_back("elb/west-api-" + f.name);
+    }
+    if (params.failover.mode == FailoverParams::Mode::kIsthmus) {
+      g.push_back("zuul/us-east");
+    }
   }
   std::sort(g.begin(), g.end());
   return g;
@@ -585,19 +677,23 @@ void ElbRegion::request(world::Node& device, int family) {
   // Without failover the family's name always answers this region; with it, the answer is
   // whatever the device's resolver has cached (sim/regions/dns.hpp).
   const bool other_region = f.resolvers && f.resolvers->resolve(sim_.now(), *f.record) == 1;
+  auto done = [&f, other_region](world::RpcResult r) {
+    if (r.ok()) {
+      f.successes->inc();
+      f.latency->record(r.latency);
+      return;
+    }
+    f.failures->inc();
+    if (f.health && !other_region) {
+      f.health->failed();  // health checks see only the requests sent to this region's ELB
+    }
+  };
   if (other_region) {
-    // Active-active: the other region serves. Isthmus: its ELB and Zuul tunnel the request to
-    // this region's Zuul, bypassing this region's broken ELB. The other region is not built
-    // (README): its latency is this one's service time plus the extra round trips.
-    const auto& fo = params_.failover;
-    const Duration extra = fo.extra_latency + (fo.mode == FailoverParams::Mode::kIsthmus
-                                                   ? fo.tunnel_latency
-                                                   : Duration::zero());
-    const Duration service =
-        c.latency_base + Duration::nanos(static_cast<std::int64_t>(
-                             traffic_rng_.exponential(static_cast<double>(c.latency_mean.ns()))));
-    f.successes->inc();
-    f.latency->record(service + extra);
+    // The other region's ELB for this family (active-active: its stack serves; Isthmus: its
+    // ELB and Zuul tunnel the request to this region's Zuul, bypassing this region's ELB).
+    const auto node = f.other_region_nodes[traffic_rng_.below(f.other_region_nodes.size())];
+    device.call(node, world::Payload::make<StreamStart>(StreamStart{family}), kRequestBytes,
+                c.timeout, std::move(done));
     return;
   }
   const Elb& e = elbs_[static_cast<std::size_t>(family_elb(family))];
@@ -606,17 +702,7 @@ void ElbRegion::request(world::Node& device, int family) {
     f.health->sent();
   }
   device.call(node, world::Payload::make<StreamStart>(StreamStart{family}), kRequestBytes,
-              c.timeout, [&f](world::RpcResult r) {
-                if (r.ok()) {
-                  f.successes->inc();
-                  f.latency->record(r.latency);
-                  return;
-                }
-                f.failures->inc();
-                if (f.health) {
-                  f.health->failed();
-                }
-              });
+              c.timeout, std::move(done));
 }
 
 void ElbRegion::health_check() {

@@ -227,9 +227,9 @@ std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
       o->get("sticky_extra", f.sticky_extra, {.min = Duration::zero()},
              "how much longer a sticky resolver keeps an answer");
       o->get("extra_latency", f.extra_latency, {.min = Duration::zero()},
-             "added latency of the other region (world cross-region: 30 ms one way, both ways)");
+             "how much farther (a round trip) the devices are from the other region than from this one: the internet <-> us-west world link is 30 ms + half of this each way");
       o->get("tunnel_latency", f.tunnel_latency, {.min = Duration::zero()},
-             "isthmus only: the tunnel back to this region, one more cross-region round trip");
+             "round trip between the regions (the us-east <-> us-west world link: half of this each way), which Isthmus's tunnel crosses");
       o->finish();
     }
     if (auto o = r.object("client", "the devices starting streams")) {

@@ -114,9 +114,12 @@ struct FailoverParams {
   /// Share of resolvers or devices keeping an answer `sticky_extra` beyond its TTL.
   double sticky_fraction = 0.0;
   Duration sticky_extra = Duration::minutes(10);
-  /// Extra latency of the other region (world cross-region: 30 ms one way, both ways).
+  /// How much farther (a round trip) the devices are from the other region ("us-west") than
+  /// from this one: the world link internet <-> us-west is the cross-region class (30 ms one
+  /// way) plus half of this each way.
   Duration extra_latency = Duration::millis(60);
-  /// Isthmus only: the tunnel back to this region (another cross-region round trip).
+  /// The round trip between the regions, which Isthmus's tunnel back to this region's Zuul
+  /// crosses: the world link us-east <-> us-west has half of this each way.
   Duration tunnel_latency = Duration::millis(60);
   void validate() const;
 };

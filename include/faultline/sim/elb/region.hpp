@@ -105,10 +105,14 @@ private:
   class Device;
   class ControlPlane;
   class StateStore;
+  class OtherRegionNode;
+  class EastZuul;
   friend class LbNode;
   friend class Device;
   friend class ControlPlane;
   friend class StateStore;
+  friend class OtherRegionNode;
+  friend class EastZuul;
   struct Family {
     Counter* requests = nullptr;
     Counter* successes = nullptr;
@@ -119,6 +123,8 @@ private:
     std::optional<regions::DnsRecord> record;
     std::optional<regions::ResolverPool> resolvers;
     std::optional<regions::HealthCheck> health;
+    /// With failover: the LB nodes of the family's ELB in the other region.
+    std::vector<world::NodeId> other_region_nodes;
   };
 
   /// The live control-plane program, or nullptr while its node is down.
@@ -126,6 +132,11 @@ private:
   /// Operators' order to reprogram `elb` from restored state: run by the control plane now, or
   /// when it is next up.
   void order_restore(int elb);
+  /// With failover: the other region ("us-west", zones us-west-2a..c), a family ELB there per
+  /// family, the links to it, and (Isthmus) this region's Zuul.
+  void add_other_region(world::RegionId east, world::RegionId internet);
+  /// A served stream start's time at the serving stack: base + Exp(mean).
+  Duration service_time();
   /// One stream start of `family` from its device node.
   void request(world::Node& device, int family);
   void health_check();
@@ -139,7 +150,7 @@ private:
   std::vector<Elb> elbs_;
   std::vector<Family> families_;
   std::vector<world::NodeId> devices_;
-  world::NodeId control_plane_, state_store_;
+  world::NodeId control_plane_, state_store_, east_zuul_;
   /// Restores ordered while the control plane was down, run when it is next up (in order).
   std::vector<int> pending_restores_;
   bool started_ = false;
