@@ -110,6 +110,8 @@ void SpannerParams::validate() const {
   require(timed_wait > Duration::zero(), "timed_wait: must be positive");
   require(cpu_slice >= Duration::zero(), "cpu_slice: is negative");
   require(host_clock_epsilon >= Duration::zero(), "host_clock_epsilon: is negative");
+  require(version_gc_horizon >= Duration::zero(),
+          "version_gc_horizon: is negative; use 0s (keep every version) or more");
   require(handoff_zone >= -1 && handoff_zone < zones,
           "handoff_zone: must be -1 or a zone index below zones");
   require(handoff_at >= Duration::zero(), "handoff_at: is negative");

@@ -461,15 +461,14 @@ void Spanserver::apply(Replica& r, Slot slot, const Entry& e) {
   FAULTLINE_ASSERT(slot == r.applied + 1, "slots apply in order");
   r.applied = slot;
   cluster_->invariants().chosen(r.group, slot, e.digest(), node_->sim().now());
-  auto put = [&r](const Writes& writes, Timestamp ts) {
-    for (const auto& [k, v] : writes) {
-      auto& vs = r.versions[k];
-      auto pos = std::upper_bound(vs.begin(), vs.end(), ts,
-                                  [](Timestamp t, const auto& x) { return t < x.first; });
-      vs.insert(pos, {ts, v});
-    }
+  const Duration gc_horizon = cluster_->params().version_gc_horizon;
+  auto put = [&r, gc_horizon](const Writes& writes, Timestamp ts) {
     r.last_commit_ts = std::max(r.last_commit_ts, ts);
     r.max_applied_ts = std::max(r.max_applied_ts, ts);
+    r.advance_gc(gc_horizon);
+    for (const auto& [k, v] : writes) {
+      r.put_version(k, ts, v);
+    }
   };
   switch (e.kind) {
     case EntryKind::kCommit:
@@ -500,6 +499,7 @@ void Spanserver::apply(Replica& r, Slot slot, const Entry& e) {
       break;
     case EntryKind::kNoop:
       r.max_applied_ts = std::max(r.max_applied_ts, e.ts);
+      r.advance_gc(gc_horizon);
       break;
     case EntryKind::kStage:
     case EntryKind::kMoveOut:

@@ -156,6 +156,57 @@ bool Replica::owns_all(const Writes& writes) const {
   return std::all_of(writes.begin(), writes.end(), [this](const auto& w) { return owns(w.first); });
 }
 
+namespace {
+
+using Versions = std::vector<std::pair<Timestamp, std::int64_t>>;
+
+/// The first version above `ts`; the one before it (if any) is what a read at ts sees.
+Versions::const_iterator first_above(const Versions& vs, Timestamp ts) {
+  return std::upper_bound(vs.begin(), vs.end(), ts,
+                          [](Timestamp t, const auto& x) { return t < x.first; });
+}
+
+}  // namespace
+
+void Replica::put_version(const std::string& key, Timestamp ts, std::int64_t value) {
+  auto& vs = versions[key];
+  vs.insert(first_above(vs, ts), {ts, value});
+  // Versions before the one visible at gc_before are seen by no read that is still served.
+  auto visible = first_above(vs, gc_before);
+  if (visible - vs.begin() > 1) {
+    vs.erase(vs.begin(), std::prev(visible));
+  }
+}
+
+void Replica::advance_gc(Duration horizon) {
+  // Never past LastTS(): a single-group read-only transaction reads there, and what it sees
+  // (the newest version of every key) is never collected, however long the group was idle.
+  if (horizon > Duration::zero()) {
+    gc_before = std::max(gc_before, std::min(max_applied_ts - horizon.ns(), last_commit_ts));
+  }
+}
+
+std::optional<std::int64_t> Replica::value_at(const std::string& key, Timestamp ts) const {
+  auto it = versions.find(key);
+  if (it == versions.end()) {
+    return std::nullopt;
+  }
+  auto pos = first_above(it->second, ts);
+  if (pos == it->second.begin()) {
+    return std::nullopt;
+  }
+  return std::prev(pos)->second;
+}
+
+Timestamp Replica::version_ts_at(const std::string& key, Timestamp ts) const {
+  auto it = versions.find(key);
+  if (it == versions.end()) {
+    return 0;
+  }
+  auto pos = first_above(it->second, ts);
+  return pos == it->second.begin() ? 0 : std::prev(pos)->first;
+}
+
 bool Replica::majority(std::size_t n) const {
   return n * 2 > server->cluster().replicas(group).size();
 }

@@ -190,7 +190,22 @@ struct Replica {
   // learner
   Slot commit_known = 0;
   Slot applied = 0;
+  /// Every key's versions (timestamp, value) in timestamp order, as far back as gc_before.
   std::map<std::string, std::vector<std::pair<Timestamp, std::int64_t>>> versions;
+  /// Reads at timestamps below this are refused ("snapshot too old"): a version that only
+  /// such a read could see may be garbage-collected. Trails safe time (max_applied_ts) by the
+  /// version GC horizon; 0 while nothing is collected.
+  Timestamp gc_before = 0;
+  /// Adds a version of `key` at `ts` (after any versions at the same timestamp), then drops
+  /// that key's versions that no read at or after gc_before can see.
+  void put_version(const std::string& key, Timestamp ts, std::int64_t value);
+  /// Moves gc_before up to max_applied_ts - horizon, but not past last_commit_ts (never
+  /// down); horizon 0 collects nothing.
+  void advance_gc(Duration horizon);
+  /// The value of `key` visible at `ts`: its newest version at or below ts (binary search).
+  std::optional<std::int64_t> value_at(const std::string& key, Timestamp ts) const;
+  /// The timestamp of that version, 0 if there is none.
+  Timestamp version_ts_at(const std::string& key, Timestamp ts) const;
   struct Prepared {
     Timestamp ts;
     Writes writes;

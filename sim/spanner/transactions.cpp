@@ -126,18 +126,7 @@ Task<bool> Spanserver::lock(Replica& r, TxnId txn, Timestamp priority, const std
 
 std::optional<std::int64_t> Spanserver::read_version(const Replica& r, const std::string& key,
                                                      Timestamp ts) const {
-  auto it = r.versions.find(key);
-  if (it == r.versions.end()) {
-    return std::nullopt;
-  }
-  std::optional<std::int64_t> out;
-  for (const auto& [t, v] : it->second) {
-    if (t > ts) {
-      break;
-    }
-    out = v;
-  }
-  return out;
+  return r.value_at(key, ts);
 }
 
 Task<bool> Spanserver::wait_safe(Replica& r, Timestamp ts, bool at_leader) {
@@ -507,13 +496,7 @@ Task<Reply> Spanserver::on_read_at(ReadAtReq req) {
   // below ts may be applied while its writer still waits; the read waits with it.
   Timestamp newest = 0;
   for (const auto& k : req.keys) {
-    if (auto it = r->versions.find(k); it != r->versions.end()) {
-      for (const auto& [t, v] : it->second) {
-        if (t <= ts) {
-          newest = std::max(newest, t);
-        }
-      }
-    }
+    newest = std::max(newest, r->version_ts_at(k, ts));
   }
   if (cluster_->params().commit_wait) {
     co_await commit_wait(newest);
@@ -521,6 +504,11 @@ Task<Reply> Spanserver::on_read_at(ReadAtReq req) {
   r = replica(req.group);
   if (r == nullptr) {
     co_return status_reply(St::kRetry);
+  }
+  // Snapshot too old: what a read at ts would see may be garbage-collected here, so it fails
+  // (Cloud Spanner refuses reads before earliest_version_time the same way).
+  if (ts < r->gc_before) {
+    co_return status_reply(St::kAborted);
   }
   Resp resp;
   resp.st = St::kOk;

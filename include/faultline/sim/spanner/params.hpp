@@ -155,6 +155,14 @@ struct SpannerParams {
   Duration coordinator_cpu_per_participant = Duration::zero();
   Duration coordinator_cpu_per_participant_pair = Duration::zero();
 
+  /// How long a replica keeps superseded versions of a key. Spanner's data is multi-version
+  /// and "old versions of data are subject to configurable garbage-collection policies"
+  /// (Corbett et al. §1); Cloud Spanner keeps every version for its version_retention_period,
+  /// one hour by default. Once a replica's safe time passes t + horizon, it keeps of each key
+  /// only the version visible at t and the newer ones, and refuses reads at timestamps below
+  /// t ("snapshot too old"). Zero keeps every version for the whole run.
+  Duration version_gc_horizon = Duration::hours(1);
+
   /// Commit wait on (the paper's rule). False is the deliberately broken variant.
   bool commit_wait = true;
   TimeSourceKind time_source = TimeSourceKind::kTrueTime;
