@@ -371,6 +371,9 @@ std::unique_ptr<ModelInstance> prepare_spanner(const ModelInput& in) {
   r.get("coordinator_cpu_per_participant_pair", p.coordinator_cpu_per_participant_pair,
         {.min = Duration::zero()},
         "2PC coordinator CPU per participant pair (fitted to Table 4: 1.5 us; default 0)");
+  r.get("version_gc_horizon", p.version_gc_horizon, {.min = Duration::zero()},
+        "how long a replica keeps superseded versions; older reads are refused as snapshot too "
+        "old (Cloud Spanner's default retention: 1 h; 0s keeps every version)");
   r.get("commit_wait", p.commit_wait,
         "commit wait on (the paper's rule); false is the deliberately broken variant");
   std::string source_kind(sp::to_string(p.time_source));
