@@ -20,6 +20,14 @@ ElbParams quiet() {
   return p;
 }
 
+/// quiet() with DNS failover to the other region in `mode`.
+ElbParams failing_over(FailoverParams::Mode mode) {
+  auto p = quiet();
+  p.failover.enabled = true;
+  p.failover.mode = mode;
+  return p;
+}
+
 std::uint64_t counter(const Simulation& sim, const std::string& name) {
   const auto* c = sim.metrics().find_counter(name);
   return c == nullptr ? 0 : c->value();
@@ -207,10 +215,7 @@ namespace {
 /// second's), or of an intact run.
 double failed_over_p50_ms(FailoverParams::Mode mode, bool break_elb) {
   Simulation sim;
-  auto p = quiet();
-  p.failover.enabled = true;
-  p.failover.mode = mode;
-  ElbRegion r(sim, p);
+  ElbRegion r(sim, failing_over(mode));
   r.start();
   settle(sim);
   if (break_elb) {
@@ -254,10 +259,7 @@ TEST_CASE("the other region is world nodes: cut it off and the failed-over devic
     return;  // active-active never uses the us-east <-> us-west link
   }
   Simulation sim;
-  auto p = quiet();
-  p.failover.enabled = true;
-  p.failover.mode = mode;
-  ElbRegion r(sim, p);
+  ElbRegion r(sim, failing_over(mode));
   r.start();
   settle(sim);
   r.delete_state(0);
