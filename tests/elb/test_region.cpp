@@ -253,11 +253,11 @@ TEST_CASE("the other region is world nodes: cut it off and the failed-over devic
   // After the switch every device calls the other region's ELB. Partition the internet from
   // us-west (Isthmus: or us-west from us-east, the tunnel) and those calls time out; the
   // failures do not feed this region's health check, so DNS does not switch back.
-  const auto mode = GENERATE(FailoverParams::Mode::kActiveActive, FailoverParams::Mode::kIsthmus);
-  const bool cut_tunnel = GENERATE(false, true);
-  if (cut_tunnel && mode != FailoverParams::Mode::kIsthmus) {
-    return;  // active-active never uses the us-east <-> us-west link
-  }
+  // Active-active never uses the us-east <-> us-west link: three cases, not four.
+  const int which = GENERATE(0, 1, 2);
+  const auto mode =
+      which == 0 ? FailoverParams::Mode::kActiveActive : FailoverParams::Mode::kIsthmus;
+  const bool cut_tunnel = which == 2;
   Simulation sim;
   ElbRegion r(sim, failing_over(mode));
   r.start();
