@@ -186,25 +186,24 @@ void Replica::advance_gc(Duration horizon) {
   }
 }
 
-std::optional<std::int64_t> Replica::value_at(const std::string& key, Timestamp ts) const {
+const std::pair<Timestamp, std::int64_t>* Replica::version_at(const std::string& key,
+                                                                Timestamp ts) const {
   auto it = versions.find(key);
   if (it == versions.end()) {
-    return std::nullopt;
+    return nullptr;
   }
   auto pos = first_above(it->second, ts);
-  if (pos == it->second.begin()) {
-    return std::nullopt;
-  }
-  return std::prev(pos)->second;
+  return pos == it->second.begin() ? nullptr : &*std::prev(pos);
+}
+
+std::optional<std::int64_t> Replica::value_at(const std::string& key, Timestamp ts) const {
+  const auto* v = version_at(key, ts);
+  return v == nullptr ? std::nullopt : std::optional<std::int64_t>(v->second);
 }
 
 Timestamp Replica::version_ts_at(const std::string& key, Timestamp ts) const {
-  auto it = versions.find(key);
-  if (it == versions.end()) {
-    return 0;
-  }
-  auto pos = first_above(it->second, ts);
-  return pos == it->second.begin() ? 0 : std::prev(pos)->first;
+  const auto* v = version_at(key, ts);
+  return v == nullptr ? 0 : v->first;
 }
 
 bool Replica::majority(std::size_t n) const {

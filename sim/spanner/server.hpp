@@ -202,7 +202,11 @@ struct Replica {
   /// Moves gc_before up to max_applied_ts - horizon, but not past last_commit_ts (never
   /// down); horizon 0 collects nothing.
   void advance_gc(Duration horizon);
-  /// The value of `key` visible at `ts`: its newest version at or below ts (binary search).
+  /// The version of `key` visible at `ts`: its newest at or below ts (binary search), or
+  /// nullptr if there is none.
+  const std::pair<Timestamp, std::int64_t>* version_at(const std::string& key,
+                                                       Timestamp ts) const;
+  /// The value of that version.
   std::optional<std::int64_t> value_at(const std::string& key, Timestamp ts) const;
   /// The timestamp of that version, 0 if there is none.
   Timestamp version_ts_at(const std::string& key, Timestamp ts) const;
