@@ -178,8 +178,7 @@ TEST_CASE("DNS failover waits for sticky resolvers: detection + TTL + stickiness
   // 30 % of the resolvers keep an answer 10 min past its TTL: those devices keep reaching the
   // broken ELB long after the TTL, and only after TTL + 10 min has every device moved.
   Simulation sim;
-  auto p = quiet();
-  p.failover.enabled = true;
+  auto p = failing_over(FailoverParams::Mode::kActiveActive);
   p.failover.check_interval = Duration::minutes(1);
   p.failover.checks = 2;
   p.failover.dns_ttl = Duration::seconds(60);
@@ -319,8 +318,7 @@ TEST_CASE("reprogramming, refusals and failover are trace records on the ELB's o
   Simulation sim;
   ElbRecords records;
   sim.trace().attach(&records);
-  auto p = quiet();
-  p.failover.enabled = true;
+  auto p = failing_over(FailoverParams::Mode::kActiveActive);
   ElbRegion r(sim, p);
   r.start();
   settle(sim);
