@@ -47,10 +47,10 @@ std::vector<Version> Cluster::Impl::local_data(std::uint32_t i, const std::strin
 
 std::vector<Version> Cluster::Impl::all_versions(std::uint32_t i, const std::string& key) const {
   std::vector<Version> out = local_data(i, key);
-  for (std::uint32_t owner = 0; owner < storage_ids.size(); ++owner) {
-    auto it = disks[i].hints.find({owner, key});
-    if (it != disks[i].hints.end()) {
-      apply_versions(out, it->second, p.reconcile);
+  const detail::NodeDisk& d = disks[i];
+  if (auto o = d.hint_owners.find(key); o != d.hint_owners.end()) {
+    for (const std::uint32_t owner : o->second) {  // ascending, as the hints' own order
+      apply_versions(out, d.hints.at({owner, key}), p.reconcile);
     }
   }
   return out;

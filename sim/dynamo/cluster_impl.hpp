@@ -165,9 +165,27 @@ private:
   Node* node_ = nullptr;
 };
 struct NodeDisk {
+  using Hints = std::map<std::pair<std::uint32_t, std::string>, std::vector<Version>>;
   std::map<std::string, std::vector<Version>> data;
-  std::map<std::pair<std::uint32_t, std::string>, std::vector<Version>> hints;  // (owner, key)
+  Hints hints;  // (owner, key)
+  /// Index of `hints` by key: the owners this node holds a hint of the key for, ascending. A
+  /// replica read merges a key's hints from it instead of one lookup per node of the cluster.
+  std::map<std::string, std::set<std::uint32_t>> hint_owners;
   std::map<std::size_t, std::set<std::string>> keys_by_arc;
+
+  /// The hint of `key` held for `owner`, created empty if there is none.
+  std::vector<Version>& hint(std::uint32_t owner, const std::string& key) {
+    hint_owners[key].insert(owner);
+    return hints[{owner, key}];
+  }
+  void erase_hint(Hints::iterator it) {
+    auto o = hint_owners.find(it->first.second);
+    o->second.erase(it->first.first);
+    if (o->second.empty()) {
+      hint_owners.erase(o);
+    }
+    hints.erase(it);
+  }
 };
 
 }  // namespace faultline::sim::dynamo::detail

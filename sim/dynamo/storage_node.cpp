@@ -193,7 +193,7 @@ private:
   void store(const std::string& key, const std::vector<Version>& vs, std::uint32_t hint,
              bool durable) {
     if (hint != kNone && hint != self_) {
-      if (apply_versions(disk().hints[{hint, key}], vs, c_.p.reconcile)) {
+      if (apply_versions(disk().hint(hint, key), vs, c_.p.reconcile)) {
         c_.sim->metrics().counter("dynamo.hints.stored").inc();
       }
       return;
@@ -428,7 +428,7 @@ private:
                       auto it = disk().hints.find(owner_key);
                       if (r.ok() && it != disk().hints.end() &&
                           versions_digest(it->second) == digest) {
-                        disk().hints.erase(it);
+                        disk().erase_hint(it);
                         c_.sim->metrics().counter("dynamo.hints.delivered").inc();
                         FAULTLINE_PROBE(*c_.sim, kProbeHintReplayed);
                         c_.sim->record("dynamo", "hint_delivered",
