@@ -7,11 +7,11 @@
 
 namespace faultline::sim::evcache {
 
-ScopeNames scope_names(std::string_view scope) {
-  const std::string p = fmt::format("evcache/{}/", scope);
+ScopeNames scope_names(std::string_view scope, std::string_view stem) {
+  const std::string p = fmt::format("{}/{}/", stem, scope);
   return {p + "requests", p + "successes", p + "failures", p + "latency"};
 }
-std::string attempts_name() { return "evcache/attempts"; }
+std::string attempts_name(std::string_view stem) { return fmt::format("{}/attempts", stem); }
 
 namespace {
 /// A get and its answer, a set (one-way), on the wire.
@@ -104,12 +104,13 @@ EvcacheCluster::EvcacheCluster(Simulation& sim, EvcacheParams params)
 }
 
 EvcacheCluster::EvcacheCluster(world::World& world, std::span<const world::ZoneId> zones,
-                               EvcacheParams params)
+                               EvcacheParams params, std::string stem)
     : sim_(world.sim()),
       params_(std::move(params)),
+      stem_(std::move(stem)),
       world_(&world),
-      work_rng_(sim_.rng("evcache/workload")),
-      store_rng_(sim_.rng("evcache/store")),
+      work_rng_(sim_.rng(stem_ + "/workload")),
+      store_rng_(sim_.rng(stem_ + "/store")),
       zipf_(static_cast<std::uint64_t>(params_.client.keys), params_.client.zipf_s) {
   params_.validate();
   if (static_cast<int>(zones.size()) != params_.zones) {
@@ -142,9 +143,9 @@ void EvcacheCluster::build(std::span<const world::ZoneId> zones) {
     group.zone = g;
     std::vector<std::string> names;
     for (int s = 0; s < params_.server.servers_per_zone; ++s) {
-      names.push_back(fmt::format("evcache-{}-{}", zone_name(g), s));
+      names.push_back(fmt::format("{}-{}-{}", stem_, zone_name(g), s));
       const auto host = world_->add_host(zones[static_cast<std::size_t>(g)], names.back(), host_params());
-      group.servers.push_back(world_->add_node(host, names.back(), "evcache/" + zone_name(g),
+      group.servers.push_back(world_->add_node(host, names.back(), stem_ + "/" + zone_name(g),
                                                [this, g](world::Node& node) {
                                                  if (node.incarnation() > 1) {
                                                    server_restarted(g);
@@ -157,7 +158,7 @@ void EvcacheCluster::build(std::span<const world::ZoneId> zones) {
     groups_.push_back(std::move(group));
   }
   auto scope = [&](std::string_view name) {
-    auto s = scope_names(name);
+    auto s = scope_names(name, stem_);
     auto& m = sim_.metrics();
     return Scope{&m.counter(s.requests), &m.counter(s.successes), &m.counter(s.failures),
                  &m.histogram(s.latency)};
@@ -170,7 +171,7 @@ void EvcacheCluster::build(std::span<const world::ZoneId> zones) {
   for (int z = 0; z < params_.zones; ++z) {
     zone_scopes_.push_back(scope("zone-" + zone_name(z)));
   }
-  attempts_ = &sim_.metrics().counter(attempts_name());
+  attempts_ = &sim_.metrics().counter(attempts_name(stem_));
 }
 
 void EvcacheCluster::start() {

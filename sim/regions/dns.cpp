@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 
@@ -113,6 +114,28 @@ bool HealthCheck::close_interval() {
   streak_ = 0;
   healthy_ = !failing;
   return true;
+}
+
+int failover_target(int from, int home, const std::vector<HealthCheck>& health) {
+  const auto healthy = [&](int r) { return health[static_cast<std::size_t>(r)].healthy(); };
+  if (home != from && healthy(home)) {
+    return home;
+  }
+  for (int o = 0; o < static_cast<int>(health.size()); ++o) {
+    if (o != from && healthy(o)) {
+      return o;
+    }
+  }
+  return -1;
+}
+
+std::vector<std::uint64_t> evacuation_weights(std::size_t regions, int from, int to, double share,
+                                              std::uint64_t total) {
+  const auto moved = static_cast<std::uint64_t>(std::llround(share * static_cast<double>(total)));
+  std::vector<std::uint64_t> w(regions, 0);
+  w[static_cast<std::size_t>(from)] = total - moved;
+  w[static_cast<std::size_t>(to)] += moved;
+  return w;
 }
 
 }  // namespace faultline::sim::regions

@@ -93,15 +93,11 @@ void MultiRegion::set_edge_broken(int region, double fraction) {
 }
 
 void MultiRegion::shift(int from, int to, double share) {
-  const auto moved = static_cast<std::uint64_t>(std::llround(share * kWeight));
   for (int p = 0; p < populations(); ++p) {
     if (home_[static_cast<std::size_t>(p)] != from) {
       continue;
     }
-    std::vector<std::uint64_t> w(params_.regions.size(), 0);
-    w[static_cast<std::size_t>(from)] = kWeight - moved;
-    w[static_cast<std::size_t>(to)] += moved;
-    record(p).set_weights(std::move(w));
+    record(p).set_weights(evacuation_weights(params_.regions.size(), from, to, share, kWeight));
     sim_.record("regions", "evacuation-step",
                 {{"node", "dns/" + params_.populations[static_cast<std::size_t>(p)].name},
                  {"from", params_.regions[static_cast<std::size_t>(from)].name},
@@ -201,16 +197,7 @@ void MultiRegion::fail_over(int region) {
       continue;
     }
     // Prefer the population's home; otherwise the first healthy region.
-    int to = -1;
-    const int home = home_[static_cast<std::size_t>(p)];
-    if (home != region && edge_healthy(home)) {
-      to = home;
-    }
-    for (int o = 0; o < regions() && to < 0; ++o) {
-      if (o != region && edge_healthy(o)) {
-        to = o;
-      }
-    }
+    const int to = failover_target(region, home_[static_cast<std::size_t>(p)], health_);
     if (to < 0) {
       continue;  // nowhere healthy to go
     }

@@ -21,6 +21,7 @@ struct Reader {
 
 struct CacheReads {
   EdgeStack::State* s;
+  evcache::EvcacheCluster* cache;  // the region's
   int reads;
   /// Per (node, incarnation); ordered, so nothing can depend on hash order.
   std::map<std::pair<std::uint32_t, std::uint64_t>, Reader> readers;
@@ -48,7 +49,7 @@ struct CacheReads {
     Reader& r = reader(node);
     const std::uint64_t key = r.zipf(r.rng) - 1;
     const int zone = s->instance_zone[node.id().value()];
-    s->cache->read(node, zone, key,
+    cache->read(node, zone, key,
                    [this, &node, incarnation, done,
                     finish = std::move(finish)](const evcache::ReadResult& res) mutable {
                      // The client library runs in the node: nothing of a dead incarnation
@@ -67,8 +68,9 @@ struct CacheReads {
 
 }  // namespace
 
-services::TierHook cache_read_hook(EdgeStack::State& s, int reads) {
-  auto state = std::make_shared<CacheReads>(CacheReads{&s, reads, {}});
+services::TierHook cache_read_hook(EdgeStack::State& s, int region, int reads) {
+  auto state = std::make_shared<CacheReads>(
+      CacheReads{&s, s.regions[static_cast<std::size_t>(region)].cache.get(), reads, {}});
   return [state](world::Node& node, std::function<void(bool)> done) {
     state->read(node, node.incarnation(), 0, std::move(done));
   };

@@ -23,8 +23,9 @@ public:
         scope_(s.families[static_cast<std::size_t>(family)]),
         node_(node),
         rng_(s.sim->rng(fmt::format("zuul/{}/{}", node.name(), node.incarnation()))),
-        cursor_(static_cast<std::size_t>(family)),
-        ejected_until_(s.zuul_ids.size(), Time::zero()) {}
+        cursor_(s.regions.size(), static_cast<std::size_t>(family)),
+        ejected_until_(s.regions.size(),
+                       std::vector<Time>(s.regions[0].zuul_ids.size(), Time::zero())) {}
 
   void start(Node& /*node*/) override { next_arrival(); }
 
@@ -52,29 +53,39 @@ private:
       for (Scope* sc : {&s_.devices, &scope_}) {
         sc->requests->inc();
       }
-      attempt(s_.sim->now(), 1);
+      // With several regions, the family's DNS name answers a region for the request (a
+      // resolver's cached answer); its retries stay there.
+      attempt(s_.sim->now(), 1, resolve_region(s_, family_));
       next_arrival();
     });
   }
 
-  void attempt(Time start, int n) {
+  void attempt(Time start, int n, int region) {
     for (Scope* sc : {&s_.devices, &scope_}) {
       sc->attempts->inc();
     }
-    const auto count = s_.zuul_ids.size();
+    const auto r = static_cast<std::size_t>(region);
+    const auto& zuuls = s_.regions[r].zuul_ids;
+    auto& cursor = cursor_[r];
+    auto& ejected = ejected_until_[r];
+    const auto count = zuuls.size();
     const Time now = s_.sim->now();
-    std::size_t i = cursor_++ % count;
-    for (std::size_t k = 1; k < count && ejected_until_[i] > now; ++k) {
-      i = cursor_++ % count;
+    std::size_t i = cursor++ % count;
+    for (std::size_t k = 1; k < count && ejected[i] > now; ++k) {
+      i = cursor++ % count;
     }
-    node_.call(s_.zuul_ids[i], Payload::make<DeviceRequest>(DeviceRequest{family_}),
-               kRequestBytes, f_.timeout, [this, start, n, i](world::RpcResult res) {
+    node_.call(zuuls[i], Payload::make<DeviceRequest>(DeviceRequest{family_}),
+               kRequestBytes, f_.timeout, [this, start, n, i, region](world::RpcResult res) {
                  EdgeStatus status = EdgeStatus::kFailed;
                  if (res.ok()) {
                    status = res.payload.as<EdgeReply>().status;
                  } else if (res.status == world::RpcStatus::kUnreachable) {
-                   ejected_until_[i] = s_.sim->now() + f_.edge_eject_for;
+                   ejected_until_[static_cast<std::size_t>(region)][i] =
+                       s_.sim->now() + f_.edge_eject_for;
                  }
+                 // The edge's health check counts what the devices saw (a 429 is the edge working).
+                 edge_outcome(s_, region,
+                              status != EdgeStatus::kOk && status != EdgeStatus::kThrottled);
                  if (status == EdgeStatus::kOk) {
                    for (Scope* sc : {&s_.devices, &scope_}) {
                      sc->successes->inc();
@@ -85,7 +96,7 @@ private:
                  // A device retries what a retry can fix, never a 429 (Brooker, "Timeouts,
                  // retries, and backoff with jitter").
                  if (n < f_.max_attempts && status != EdgeStatus::kThrottled) {
-                   attempt(start, n + 1);
+                   attempt(start, n + 1, region);
                    return;
                  }
                  for (Scope* sc : {&s_.devices, &scope_}) {
@@ -100,8 +111,8 @@ private:
   Scope scope_;
   Node& node_;
   Rng rng_;
-  std::size_t cursor_;
-  std::vector<Time> ejected_until_;
+  std::vector<std::size_t> cursor_;              // per region
+  std::vector<std::vector<Time>> ejected_until_;  // per region, per Zuul instance
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <faultline/metrics.hpp>
 #include <faultline/sim/evcache/cluster.hpp>
+#include <faultline/sim/regions/dns.hpp>
 #include <faultline/sim/services/service_graph.hpp>
 #include <faultline/sim/zuul/stack.hpp>
 #include <faultline/world/world.hpp>
@@ -43,19 +44,41 @@ struct Route {
   int failover = -1;
 };
 
-struct EdgeStack::State {
-  Simulation* sim = nullptr;
-  StackParams p;
-  std::unique_ptr<world::World> world;
+/// "<stem>" in the first region, "<stem>@<region>" in another (region_stem).
+std::string region_stem(std::string_view stem, const RegionParams& region, int index);
+
+/// One region's stack: Zuul, the tiers (a service graph) and EVCache, in its three zones.
+struct RegionStack {
+  RegionParams params;
+  std::vector<world::ZoneId> zones;
   std::unique_ptr<evcache::EvcacheCluster> cache;
-  /// The API origins and microservices: tiers of an embedded service graph (sim/services).
+  /// The API origins and microservices: tiers of an embedded service graph (sim/services),
+  /// named "<tier>" in the first region and "<tier>@<region>" in another.
   std::unique_ptr<services::ServiceGraph> graph;
   std::vector<world::NodeId> zuul_ids;
   std::vector<std::vector<world::NodeId>> tier_ids;  // per tier, its instances
   std::vector<std::size_t> origin_callers;           // per tier: the graph's caller for Zuul
-  std::vector<int> instance_zone;                      // per NodeId: zone index 0..2
-  std::vector<Route> routes;                           // per family
-  // Zuul's memory accounting, per instance (zeroed when an instance dies).
+};
+
+/// DNS steering over the regions (dns_steering.cpp): per family a weighted record and its
+/// resolvers; per region the edge's health check. Only built with two regions or more.
+struct Steering {
+  std::vector<regions::DnsRecord> records;      // per family
+  std::vector<regions::ResolverPool> resolvers;  // per family
+  std::vector<regions::HealthCheck> health;      // per region
+};
+
+struct EdgeStack::State {
+  Simulation* sim = nullptr;
+  StackParams p;
+  std::unique_ptr<world::World> world;
+  std::vector<RegionStack> regions;
+  std::unique_ptr<Steering> steering;               // null with one region
+  std::vector<int> instance_zone;                   // per NodeId: zone index 0..2
+  std::vector<Route> routes;                        // per family
+  std::vector<int> home;                            // per family: its home region
+  // Zuul's memory accounting, per instance over all regions (region r's instance i is
+  // r * zuul.instances + i; zeroed when an instance dies).
   std::vector<int> open, busy_threads;
   std::int64_t memory_now = 0, memory_peak = 0;
   Scope devices;
@@ -69,13 +92,22 @@ struct EdgeStack::State {
   void set_zuul_load(int i, int open_requests, int threads);
 };
 
-/// Program factories (zuul.cpp, devices.cpp).
-world::ProgramFactory zuul_factory(EdgeStack::State& s, int index);
+/// Program factories (zuul.cpp, devices.cpp). A Zuul instance belongs to `region`.
+world::ProgramFactory zuul_factory(EdgeStack::State& s, int region, int index);
 world::ProgramFactory device_factory(EdgeStack::State& s, int family);
 
-/// The service graph's parameters for the stack's tiers (tier_graph.cpp).
-services::ServiceGraphParams graph_params(const StackParams& p);
-/// A tier's hook that makes `reads` reads through the EVCache client (cache_reads.cpp).
-services::TierHook cache_read_hook(EdgeStack::State& s, int reads);
+/// The service graph's parameters for one region's tiers (tier_graph.cpp).
+services::ServiceGraphParams graph_params(const StackParams& p, int region);
+/// A tier's hook that makes `reads` reads through the region's EVCache client
+/// (cache_reads.cpp).
+services::TierHook cache_read_hook(EdgeStack::State& s, int region, int reads);
+
+/// DNS steering (dns_steering.cpp): builds the records, resolvers and health checks, and
+/// schedules the health-check intervals and Chaos Kong's steps.
+void start_steering(EdgeStack::State& s);
+/// The region a device of `family` sends its next request to.
+int resolve_region(EdgeStack::State& s, int family);
+/// A device attempt into `region` was sent, and whether it failed (the edge's health check).
+void edge_outcome(EdgeStack::State& s, int region, bool failed);
 
 }  // namespace faultline::sim::zuul

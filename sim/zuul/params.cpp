@@ -81,6 +81,98 @@ void ZuulParams::validate() const {
   }
 }
 
+std::string_view to_string(Failover f) {
+  switch (f) {
+    case Failover::none:
+      return "none";
+    case Failover::active_active:
+      return "active_active";
+    case Failover::isthmus:
+      return "isthmus";
+  }
+  return "none";
+}
+std::optional<Failover> parse_failover(std::string_view text) {
+  for (const auto f : {Failover::none, Failover::active_active, Failover::isthmus}) {
+    if (text == to_string(f)) {
+      return f;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<RegionParams> StackParams::region_list() const {
+  return multi_region.regions.empty() ? std::vector<RegionParams>{RegionParams{}}
+                                      : multi_region.regions;
+}
+
+int StackParams::region_index(std::string_view name) const {
+  const auto list = region_list();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (list[i].name == name) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+int StackParams::home_of(const FamilyParams& f) const {
+  return f.home.empty() ? 0 : region_index(f.home);
+}
+
+namespace {
+
+void validate_multi_region(const StackParams& p) {
+  const auto& m = p.multi_region;
+  std::set<std::string> names, zones;
+  std::string list;
+  for (std::size_t i = 0; i < m.regions.size(); ++i) {
+    const auto& r = m.regions[i];
+    const auto where = fmt::format("multi_region.regions[{}]", i);
+    require(!r.name.empty() && r.name.find_first_of("@/: ") == std::string::npos,
+            where + ".name", fmt::format("\"{}\" is not a region name", r.name),
+            "use a name without '@', '/', ':' or spaces, e.g. \"us-west\"");
+    require(r.name != "internet", where + ".name", "\"internet\" is where the devices are",
+            "name the region after its place, e.g. \"us-west\"");
+    require(names.insert(r.name).second, where + ".name",
+            fmt::format("\"{}\" is used twice", r.name), "give each region its own name");
+    require(r.zones.size() == 3, where + ".zones", fmt::format("has {} zones", r.zones.size()),
+            "give three zone names (the stack runs in three zones per region)");
+    for (const auto& z : r.zones) {
+      require(!z.empty() && zones.insert(z).second, where + ".zones",
+              fmt::format("zone \"{}\" is empty or used twice", z),
+              "give every zone of every region its own name");
+    }
+    list += (list.empty() ? "" : ", ") + r.name;
+  }
+  if (list.empty()) {
+    list = "us-east";
+  }
+  m.dns.validate("multi_region.dns");
+  positive(m.check_interval, "multi_region.check_interval");
+  require(m.error_threshold > 0 && m.error_threshold <= 1, "multi_region.error_threshold",
+          fmt::format("is {}", m.error_threshold), "use a share in (0, 1], e.g. 0.25");
+  require(m.checks >= 1 && m.checks <= 100, "multi_region.checks", fmt::format("is {}", m.checks),
+          "use 1 to 100 (Route 53's failure threshold: 3)");
+  for (std::size_t i = 0; i < p.families.size(); ++i) {
+    const auto& f = p.families[i];
+    require(f.home.empty() || p.region_index(f.home) >= 0, fmt::format("families[{}].home", i),
+            fmt::format("\"{}\" is not a region", f.home), "name one of: " + list);
+  }
+  const auto& e = m.evacuation;
+  if (e.enabled) {
+    require(m.regions.size() >= 2, "multi_region.evacuation", "needs two regions or more",
+            "list the regions in multi_region.regions");
+    require(p.region_index(e.region) >= 0, "multi_region.evacuation.region",
+            fmt::format("\"{}\" is not a region", e.region), "name one of: " + list);
+    require(p.region_index(e.to) >= 0 && e.to != e.region, "multi_region.evacuation.to",
+            fmt::format("\"{}\" is not another region", e.to), "name one of: " + list);
+    nested("multi_region", [&] { e.validate(); });
+  }
+}
+
+}  // namespace
+
 const TierParams* StackParams::find_tier(std::string_view name) const {
   for (const auto& t : tiers) {
     if (t.name == name) {
@@ -174,6 +266,7 @@ void StackParams::validate() const {
   if (chaos_monkey_enabled) {
     chaos_monkey.validate();  // its messages name "chaos_monkey.<field>" already
   }
+  validate_multi_region(*this);
 }
 
 }  // namespace faultline::sim::zuul

@@ -1,7 +1,6 @@
 // EdgeStack: builds the world (one region in three zones, plus the devices' internet), the
 // EVCache cluster, the tiers (an embedded service graph), Zuul and the devices, the routing
 // table and its scheduled changes, and Chaos Monkey.
-#include <faultline/world/layout.hpp>
 #include "internal.hpp"
 
 #include <fmt/format.h>
@@ -62,18 +61,29 @@ void EdgeStack::State::set_zuul_load(int i, int open_requests, int threads) {
   memory_peak = std::max(memory_peak, memory_now);
 }
 
+std::string region_stem(std::string_view stem, const RegionParams& region, int index) {
+  return index == 0 ? std::string(stem) : fmt::format("{}@{}", stem, region.name);
+}
+
 std::vector<std::string> EdgeStack::groups(const StackParams& params) {
-  std::vector<std::string> g{"zuul"};
-  for (const auto& t : params.tiers) {
-    g.push_back("tier/" + t.name);
+  std::vector<std::string> g;
+  const auto regions = params.region_list();
+  for (std::size_t r = 0; r < regions.size(); ++r) {
+    auto in = [&](std::string_view stem) {
+      return region_stem(stem, regions[r], static_cast<int>(r));
+    };
+    g.push_back(in("zuul"));
+    for (const auto& t : params.tiers) {
+      g.push_back("tier/" + in(t.name));
+    }
+    for (int z = 0; z < params.evcache.zones; ++z) {
+      if (params.evcache.replicated || z == 0) {
+        g.push_back(in("evcache") + "/" + evcache::zone_name(z));
+      }
+    }
   }
   for (const auto& f : params.families) {
     g.push_back("device/" + f.name);
-  }
-  for (int z = 0; z < params.evcache.zones; ++z) {
-    if (params.evcache.replicated || z == 0) {
-      g.push_back("evcache/" + evcache::zone_name(z));
-    }
   }
   std::sort(g.begin(), g.end());
   return g;
@@ -92,8 +102,16 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
   wp.host_defaults.clock.ntp_enabled = false;
   s.world = std::make_unique<world::World>(sim, wp);
   world::World& w = *s.world;
-  const auto zones =
-      world::add_region_with_zones(w, "us-east", {"us-east-1a", "us-east-1b", "us-east-1c"});
+  const auto region_list = s.p.region_list();
+  for (const auto& rp : region_list) {
+    RegionStack rs;
+    rs.params = rp;
+    const auto region = w.add_region(rp.name);
+    for (const auto& z : rp.zones) {
+      rs.zones.push_back(w.add_zone(region, z));
+    }
+    s.regions.push_back(std::move(rs));
+  }
   // Devices reach the edge over the internet: another region.
   const auto internet = w.add_zone(w.add_region("internet"), "internet-1");
 
@@ -112,13 +130,18 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
     return id;
   };
 
-  // The cache's servers are world nodes in this world's zones; the tiers read through them.
-  s.cache = std::make_unique<evcache::EvcacheCluster>(w, zones, s.p.evcache);
+  // Each region's cache servers are world nodes in its zones; its tiers read through them.
+  for (std::size_t r = 0; r < s.regions.size(); ++r) {
+    auto& rs = s.regions[r];
+    rs.cache = std::make_unique<evcache::EvcacheCluster>(
+        w, rs.zones, s.p.evcache, region_stem("evcache", rs.params, static_cast<int>(r)));
+  }
 
   auto& m = sim.metrics();
   s.devices = make_scope(m, "devices");
   for (const auto& f : s.p.families) {
     s.families.push_back(make_scope(m, "family/" + f.name));
+    s.home.push_back(s.p.home_of(f));
   }
   const auto& c = edge_counter_names();
   s.shed = &m.counter(c.shed);
@@ -139,43 +162,58 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
     s.routes.push_back(r);
   }
 
-  // Tiers first, so Zuul and the callers can name their instances at boot: a service graph
-  // in the stack's zones (instance i in zone i % 3), whose tiers read through EVCache.
-  s.graph = std::make_unique<services::ServiceGraph>(graph_params(s.p));
-  for (const auto& tp : s.p.tiers) {
-    if (tp.cache_reads > 0) {
-      s.graph->set_tier_hook(tp.name, cache_read_hook(s, tp.cache_reads));
-    }
-  }
-  s.graph->build(w);
-  s.tier_ids.resize(s.p.tiers.size());
-  for (std::size_t t = 0; t < s.p.tiers.size(); ++t) {
-    const auto& tp = s.p.tiers[t];
-    s.tier_ids[t] = s.graph->instances(tp.name);
-    for (std::size_t i = 0; i < s.tier_ids[t].size(); ++i) {
-      const auto id = s.tier_ids[t][i].value();
-      if (s.instance_zone.size() <= id) {
-        s.instance_zone.resize(id + 1, 0);
+  // Tiers first, so Zuul and the callers can name their instances at boot: per region a
+  // service graph in the region's zones (instance i in zone i % 3), whose tiers read through
+  // the region's EVCache.
+  for (std::size_t r = 0; r < s.regions.size(); ++r) {
+    auto& rs = s.regions[r];
+    const int ri = static_cast<int>(r);
+    rs.graph = std::make_unique<services::ServiceGraph>(graph_params(s.p, ri));
+    for (const auto& tp : s.p.tiers) {
+      if (tp.cache_reads > 0) {
+        rs.graph->set_tier_hook(region_stem(tp.name, rs.params, ri),
+                                cache_read_hook(s, ri, tp.cache_reads));
       }
-      s.instance_zone[id] = static_cast<int>(i % 3);
     }
-    // Zuul calls an origin as a caller from outside the graph: one attempt to the instance it
-    // picked (its own balancing, ejection, failover and retries decide the rest).
-    services::CallPolicy call;
-    call.timeout.timeout = s.p.zuul.origin_timeout;
-    call.retry = {.max_attempts = 1};
-    s.origin_callers.push_back(s.graph->add_external_caller("zuul->" + tp.name, tp.name, call));
+    rs.graph->build(w);
+    rs.tier_ids.resize(s.p.tiers.size());
+    for (std::size_t t = 0; t < s.p.tiers.size(); ++t) {
+      const std::string tier = region_stem(s.p.tiers[t].name, rs.params, ri);
+      rs.tier_ids[t] = rs.graph->instances(tier);
+      for (std::size_t i = 0; i < rs.tier_ids[t].size(); ++i) {
+        const auto id = rs.tier_ids[t][i].value();
+        if (s.instance_zone.size() <= id) {
+          s.instance_zone.resize(id + 1, 0);
+        }
+        s.instance_zone[id] = static_cast<int>(i % 3);
+      }
+      // Zuul calls an origin as a caller from outside the graph: one attempt to the instance
+      // it picked (its own balancing, ejection, failover and retries decide the rest).
+      services::CallPolicy call;
+      call.timeout.timeout = s.p.zuul.origin_timeout;
+      call.retry = {.max_attempts = 1};
+      rs.origin_callers.push_back(rs.graph->add_external_caller("zuul->" + tier, tier, call));
+    }
   }
-  s.open.assign(static_cast<std::size_t>(s.p.zuul.instances), 0);
-  s.busy_threads.assign(static_cast<std::size_t>(s.p.zuul.instances), 0);
-  for (int i = 0; i < s.p.zuul.instances; ++i) {
-    s.zuul_ids.push_back(add(zones[static_cast<std::size_t>(i % 3)], i % 3, s.p.zuul.cores,
-                             fmt::format("zuul-{}", i), "zuul", zuul_factory(s, i)));
+  const auto zuuls = static_cast<std::size_t>(s.p.zuul.instances) * s.regions.size();
+  s.open.assign(zuuls, 0);
+  s.busy_threads.assign(zuuls, 0);
+  for (std::size_t r = 0; r < s.regions.size(); ++r) {
+    auto& rs = s.regions[r];
+    const std::string stem = region_stem("zuul", rs.params, static_cast<int>(r));
+    for (int i = 0; i < s.p.zuul.instances; ++i) {
+      rs.zuul_ids.push_back(add(rs.zones[static_cast<std::size_t>(i % 3)], i % 3, s.p.zuul.cores,
+                                fmt::format("{}-{}", stem, i), stem,
+                                zuul_factory(s, static_cast<int>(r), i)));
+    }
   }
   for (std::size_t f = 0; f < s.p.families.size(); ++f) {
     const auto& name = s.p.families[f].name;
     add(internet, 0, 4, "device-" + name, "device/" + name,
         device_factory(s, static_cast<int>(f)));
+  }
+  if (s.regions.size() > 1) {
+    start_steering(s);
   }
 
   for (const auto& change : s.p.zuul.route_changes) {
@@ -196,23 +234,51 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
 }
 
 EdgeStack::~EdgeStack() {
-  s_->graph.reset();  // before the World, as the graph asks
+  for (auto& r : s_->regions) {
+    r.graph.reset();  // before the World, as the graph asks
+  }
   s_->world.reset();  // the programs go first: their destructors touch the shared state
 }
 
 std::uint64_t EdgeStack::degraded() const {
   std::uint64_t n = 0;
-  for (const auto& t : s_->p.tiers) {
-    if (const Counter* c = s_->sim->metrics().find_counter(
-            fmt::format("services/tier/{}/degraded", t.name))) {
-      n += c->value();
+  for (std::size_t r = 0; r < s_->regions.size(); ++r) {
+    for (const auto& t : s_->p.tiers) {
+      const auto tier = region_stem(t.name, s_->regions[r].params, static_cast<int>(r));
+      if (const Counter* c = s_->sim->metrics().find_counter(
+              fmt::format("services/tier/{}/degraded", tier))) {
+        n += c->value();
+      }
     }
   }
   return n;
 }
 
 world::World& EdgeStack::world() { return *s_->world; }
-evcache::EvcacheCluster& EdgeStack::cache() { return *s_->cache; }
+evcache::EvcacheCluster& EdgeStack::cache(int region) {
+  return *s_->regions.at(static_cast<std::size_t>(region)).cache;
+}
+int EdgeStack::region_count() const { return static_cast<int>(s_->regions.size()); }
+
+double EdgeStack::dns_share(std::string_view family, std::string_view region) const {
+  const int f = s_->family_index(family);
+  const int r = s_->p.region_index(region);
+  if (f < 0 || r < 0) {
+    return 0.0;
+  }
+  if (!s_->steering) {
+    return 1.0;  // one region: every answer is it
+  }
+  return s_->steering->resolvers[static_cast<std::size_t>(f)].share(r);
+}
+
+bool EdgeStack::edge_healthy(std::string_view region) const {
+  const int r = s_->p.region_index(region);
+  if (r < 0 || !s_->steering) {
+    return r >= 0;
+  }
+  return s_->steering->health[static_cast<std::size_t>(r)].healthy();
+}
 const StackParams& EdgeStack::params() const { return s_->p; }
 std::int64_t EdgeStack::zuul_memory_bytes() const { return s_->memory_now; }
 std::int64_t EdgeStack::zuul_memory_peak_bytes() const { return s_->memory_peak; }

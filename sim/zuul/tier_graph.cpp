@@ -13,7 +13,9 @@
 
 namespace faultline::sim::zuul {
 
-services::ServiceGraphParams graph_params(const StackParams& p) {
+services::ServiceGraphParams graph_params(const StackParams& p, int region) {
+  const RegionParams rp = p.region_list()[static_cast<std::size_t>(region)];
+  auto named = [&](const std::string& tier) { return region_stem(tier, rp, region); };
   std::vector<std::string> origins;
   auto add_origin = [&](const RouteParams& r) {
     origins.push_back(r.origin);
@@ -28,11 +30,11 @@ services::ServiceGraphParams graph_params(const StackParams& p) {
     add_origin(c.route);
   }
   services::ServiceGraphParams g;
-  g.zones = {"us-east-1a", "us-east-1b", "us-east-1c"};  // the stack's zones, shared by name
+  g.zones = rp.zones;  // the region's zones, shared with the stack's world by name
   g.sample_interval = Duration::zero();  // the stack measures its own; weeks-long runs
   for (const auto& t : p.tiers) {
     services::TierParams st;
-    st.name = t.name;
+    st.name = named(t.name);
     st.instances = t.instances;
     st.cores = t.cores;
     if (t.cpu > Duration::zero()) {
@@ -49,7 +51,7 @@ services::ServiceGraphParams graph_params(const StackParams& p) {
     st.response_bytes = kReplyBytes;
     for (const auto& c : t.calls) {
       services::DependencyParams d;
-      d.tier = c.tier;
+      d.tier = named(c.tier);
       d.fallback = c.fallback;
       d.policy.timeout.timeout = c.timeout;
       d.policy.retry = {.max_attempts = c.max_attempts,

@@ -77,10 +77,11 @@ struct Pending {
 
 class ZuulProgram final : public world::Program {
 public:
-  ZuulProgram(EdgeStack::State& s, int index, Node& node)
+  ZuulProgram(EdgeStack::State& s, int region, int index, Node& node)
       : s_(s),
         z_(s.p.zuul),
-        index_(index),
+        region_(region),
+        index_(region * s.p.zuul.instances + index),
         node_(node),
         rng_(s.sim->rng(fmt::format("zuul/{}/{}", node.name(), node.incarnation()))),
         policy_(z_.retry),
@@ -98,11 +99,16 @@ public:
       }
     }
     on_failover_.assign(families, false);
-    in_flight_.assign(s.p.tiers.size(), 0);
-    cursor_.assign(s.p.tiers.size(), static_cast<std::size_t>(index));
-    ejected_until_.resize(s.p.tiers.size());
-    for (std::size_t t = 0; t < s.p.tiers.size(); ++t) {
-      ejected_until_[t].assign(s.tier_ids[t].size(), Time::zero());
+    // Per (region, tier): an Isthmus instance calls the home region's origins too.
+    const std::size_t slots = s.regions.size() * s.p.tiers.size();
+    in_flight_.assign(slots, 0);
+    cursor_.assign(slots, static_cast<std::size_t>(index));
+    ejected_until_.resize(slots);
+    for (std::size_t r = 0; r < s.regions.size(); ++r) {
+      for (std::size_t t = 0; t < s.p.tiers.size(); ++t) {
+        ejected_until_[slot(static_cast<int>(r), static_cast<int>(t))].assign(
+            s.regions[r].tier_ids[t].size(), Time::zero());
+      }
     }
   }
   ~ZuulProgram() override { s_.set_zuul_load(index_, 0, 0); }  // a dead instance holds nothing
@@ -180,10 +186,22 @@ private:
     node_.compute(z_.filter_cpu, [this, p = std::move(p)]() mutable { route(std::move(p), 1); });
   }
 
-  /// The next origin instance not ejected, round robin; -1 when every one is.
-  int pick(int tier) {
-    const auto t = static_cast<std::size_t>(tier);
-    const auto n = s_.tier_ids[t].size();
+  std::size_t slot(int region, int tier) const {
+    return static_cast<std::size_t>(region) * s_.p.tiers.size() + static_cast<std::size_t>(tier);
+  }
+
+  /// The region whose origins serve a family's requests here: this one, or under Isthmus the
+  /// family's home region (the request is tunnelled there, one more cross-region round trip).
+  int serving_region(int family) const {
+    const int home = s_.home[static_cast<std::size_t>(family)];
+    return s_.p.multi_region.failover == Failover::isthmus ? home : region_;
+  }
+
+  /// The next instance of `region`'s origin tier not ejected, round robin; -1 when every one
+  /// is.
+  int pick(int region, int tier) {
+    const auto t = slot(region, tier);
+    const auto n = s_.regions[static_cast<std::size_t>(region)].tier_ids[static_cast<std::size_t>(tier)].size();
     const Time now = s_.sim->now();
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t i = cursor_[t]++ % n;
@@ -209,22 +227,24 @@ private:
 
   void route(Pending p, int attempt) {
     const Route r = s_.routes[static_cast<std::size_t>(p.family)];
+    const int region = serving_region(p.family);
+    const RegionStack& rs = s_.regions[static_cast<std::size_t>(region)];
     int origin = r.origin;
-    int inst = pick(origin);
+    int inst = pick(region, origin);
     const bool failover = inst < 0 && r.failover >= 0;
     if (failover) {
       origin = r.failover;
-      inst = pick(origin);
+      inst = pick(region, origin);
       s_.failovers->inc();
     }
     if (failover) {
       note_route(p.family, true, origin);
     }
     if (inst < 0) {  // every instance ejected: try one anyway (it may be back)
-      const auto t = static_cast<std::size_t>(origin);
-      inst = static_cast<int>(cursor_[t]++ % s_.tier_ids[t].size());
+      inst = static_cast<int>(cursor_[slot(region, origin)]++ %
+                              rs.tier_ids[static_cast<std::size_t>(origin)].size());
     }
-    auto& in_flight = in_flight_[static_cast<std::size_t>(origin)];
+    auto& in_flight = in_flight_[slot(region, origin)];
     if (z_.origin_max_concurrency > 0 && in_flight >= z_.origin_max_concurrency) {
       finish(p, EdgeStatus::kShed, "origin-concurrency");
       return;
@@ -234,15 +254,16 @@ private:
     // Zuul's caller of that tier. The pending request is shared: the graph's callback is
     // copyable.
     auto held = std::make_shared<Pending>(std::move(p));
-    s_.graph->call(s_.origin_callers[static_cast<std::size_t>(origin)], node_.id(),
+    rs.graph->call(rs.origin_callers[static_cast<std::size_t>(origin)], node_.id(),
                    static_cast<std::size_t>(inst),
-                   [this, held, origin, inst, attempt](resilience::Outcome o) {
-                     --in_flight_[static_cast<std::size_t>(origin)];
-                     answered(std::move(*held), origin, inst, attempt, o);
+                   [this, held, region, origin, inst, attempt](resilience::Outcome o) {
+                     --in_flight_[slot(region, origin)];
+                     answered(std::move(*held), region, origin, inst, attempt, o);
                    });
   }
 
-  void answered(Pending p, int origin, int inst, int attempt, resilience::Outcome o) {
+  void answered(Pending p, int region, int origin, int inst, int attempt,
+                resilience::Outcome o) {
     switch (o) {
       case resilience::Outcome::ok:
         if (origin == s_.routes[static_cast<std::size_t>(p.family)].origin) {
@@ -254,7 +275,7 @@ private:
         break;
       case resilience::Outcome::timeout:
       case resilience::Outcome::unavailable:
-        ejected_until_[static_cast<std::size_t>(origin)][static_cast<std::size_t>(inst)] =
+        ejected_until_[slot(region, origin)][static_cast<std::size_t>(inst)] =
             s_.sim->now() + z_.eject_for;
         break;
       case resilience::Outcome::server_error:  // a 500: the origin failed the request itself
@@ -306,7 +327,8 @@ private:
 
   EdgeStack::State& s_;
   const ZuulParams& z_;
-  int index_;
+  int region_;
+  int index_;  // over all regions (State::open)
   Node& node_;
   Rng rng_;
   resilience::RetryPolicy policy_;
@@ -324,8 +346,10 @@ private:
 
 }  // namespace
 
-world::ProgramFactory zuul_factory(EdgeStack::State& s, int index) {
-  return [&s, index](Node& node) { return std::make_unique<ZuulProgram>(s, index, node); };
+world::ProgramFactory zuul_factory(EdgeStack::State& s, int region, int index) {
+  return [&s, region, index](Node& node) {
+    return std::make_unique<ZuulProgram>(s, region, index, node);
+  };
 }
 
 }  // namespace faultline::sim::zuul

@@ -86,3 +86,59 @@ TEST_CASE("zuul binding: mistakes name their JSON path and the fix", "[zuul][bin
   doc["faults"][0]["target"] = "group:api";
   CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));
 }
+
+TEST_CASE("zuul binding: several regions' mistakes name their JSON path and the fix",
+          "[zuul][binding][regions]") {
+  auto regional = [] {
+    auto doc = small_edge();
+    doc["model"]["params"]["multi_region"] = Json::parse(R"({
+      "regions": [{"name": "us-east", "zones": ["us-east-1a", "us-east-1b", "us-east-1c"]},
+                  {"name": "us-west", "zones": ["us-west-2a", "us-west-2b", "us-west-2c"]}],
+      "failover": "isthmus",
+      "evacuation": {"enabled": true, "region": "us-east", "to": "us-west", "start": "10s",
+                     "over": "20s", "steps": 4}})");
+    doc["model"]["params"]["families"][0]["home"] = "us-east";
+    return doc;
+  };
+  // The well-formed one resolves and runs.
+  auto reg = testing::builtin_registry();
+  auto spec = ScenarioFile::parse(regional().dump(), "s.json").resolve("base", {}, reg);
+  CHECK(run_scenario(spec, reg).key.requests > 500);
+
+  auto doc = regional();
+  doc["model"]["params"]["families"][0]["home"] = "eu-west";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/families/0/home") &&
+                                Catch::Contains("us-east, us-west"));
+
+  doc = regional();
+  doc["model"]["params"]["multi_region"]["regions"][1]["zones"] =
+      Json::parse(R"(["us-west-2a"])");
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/regions/1/zones") &&
+                                Catch::Contains("three zone names"));
+
+  doc = regional();
+  doc["model"]["params"]["multi_region"]["regions"][1]["name"] = "us-east";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/regions/1/name") &&
+                                Catch::Contains("used twice"));
+
+  doc = regional();
+  doc["model"]["params"]["multi_region"]["failover"] = "active-active";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/failover") &&
+                                Catch::Contains("active_active"));
+
+  doc = regional();
+  doc["model"]["params"]["multi_region"]["evacuation"]["to"] = "eu-west";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/evacuation/to") &&
+                                Catch::Contains("us-east, us-west"));
+
+  doc = regional();
+  doc["model"]["params"]["multi_region"]["regions"].erase(1);
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/evacuation:") &&
+                                Catch::Contains("two regions"));
+
+  doc = regional();
+  doc["faults"][0]["target"] = "group:tier/api@eu-west";
+  CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target") &&
+                                Catch::Contains("tier/api@us-west"));
+}
+

@@ -19,6 +19,8 @@
 // edge_healthy/<region>.
 #include "world_faults.hpp"
 
+#include "regions_readers.hpp"
+
 #include <faultline/scenario/registry.hpp>
 #include <faultline/sim/regions/multi_region.hpp>
 
@@ -166,14 +168,7 @@ void read_params(ObjectReader& r, rg::RegionsParams& p, const ModelInput& in) {
     }
   }
   if (auto o = r.object("dns", "DNS steering: resolver caches that keep an answer for the TTL")) {
-    o->get("ttl", p.dns.ttl, {.min = Duration::zero()},
-           "TTL of the steering records (assumption: 60 s)");
-    o->get("resolvers", p.dns.resolvers, {.min = 1, .max = 100000},
-           "resolver caches per population; the clients behind one share its answer");
-    o->get("sticky_fraction", p.dns.sticky_fraction, {.min = 0, .max = 1},
-           "share of resolvers or devices keeping an answer beyond its TTL (assumption)");
-    o->get("sticky_extra", p.dns.sticky_extra, {.min = Duration::zero()},
-           "how much longer a sticky resolver keeps an answer");
+    bindings::read_dns(*o, p.dns);
     o->finish();
   }
   if (auto o = r.object("autoscaling", "target tracking on each region's arrival rate")) {
@@ -235,14 +230,7 @@ void read_params(ObjectReader& r, rg::RegionsParams& p, const ModelInput& in) {
   }
   if (auto o = r.object("evacuation", "Chaos Kong: a region's DNS weight moved to another "
                                       "region (model-facts §4.2)")) {
-    auto& e = p.evacuation;
-    o->get("enabled", e.enabled, "run the drill");
-    o->get("region", e.region, "the region evacuated");
-    o->get("to", e.to, "the region that takes its traffic");
-    o->get("start", e.start, run_time, "when the first step is taken");
-    o->get("over", e.over, {.min = Duration::zero()},
-           "the drill's length; 0s: a sudden cut in one step");
-    o->get("steps", e.steps, {.min = 1, .max = 10000}, "equal weight steps over `over`");
+    bindings::read_evacuation(*o, p.evacuation, in.duration);
     o->finish();
   }
   if (auto o = r.object("client", "the devices and the latency they see")) {
@@ -293,5 +281,29 @@ void register_regions_model(ModelRegistry& registry) {
                 {},
                 prepare_regions});
 }
+
+namespace bindings {
+
+void read_dns(ObjectReader& o, sim::regions::DnsParams& dns) {
+  o.get("ttl", dns.ttl, {.min = Duration::zero()}, "TTL of the steering records (assumption: 60 s)");
+  o.get("resolvers", dns.resolvers, {.min = 1, .max = 100000},
+        "resolver caches per population; the clients behind one share its answer");
+  o.get("sticky_fraction", dns.sticky_fraction, {.min = 0, .max = 1},
+        "share of resolvers or devices keeping an answer beyond its TTL (assumption)");
+  o.get("sticky_extra", dns.sticky_extra, {.min = Duration::zero()},
+        "how much longer a sticky resolver keeps an answer");
+}
+
+void read_evacuation(ObjectReader& o, sim::regions::EvacuationParams& e, Duration run) {
+  const DurationBounds run_time{.min = Duration::zero(), .max = run};
+  o.get("enabled", e.enabled, "run the drill");
+  o.get("region", e.region, "the region evacuated");
+  o.get("to", e.to, "the region that takes its traffic");
+  o.get("start", e.start, run_time, "when the first step is taken");
+  o.get("over", e.over, {.min = Duration::zero()}, "the drill's length; 0s: a sudden cut in one step");
+  o.get("steps", e.steps, {.min = 1, .max = 10000}, "equal weight steps over `over`");
+}
+
+}  // namespace bindings
 
 }  // namespace faultline::scenario

@@ -9,13 +9,21 @@
 //    "evcache": {"replicated", "servers_per_zone", "memory_bytes", "keys", "zipf_s", "ttl",
 //                "read_timeout", "store_concurrency", "store_timeout"},
 //    "chaos_monkey": {"enabled", "groups", "mean_workdays", "min_between", "restart_after",
-//                     "utc_offset", "start_hour", "end_hour"}}
-// Fault targets: node:<name> or group:<zuul|tier/<t>|device/<f>>.
+//                     "utc_offset", "start_hour", "end_hour"},
+//    "multi_region": {"regions": [{"name", "zones"}], "dns": {...}, "failover":
+//                     "none" | "active_active" | "isthmus", "check_interval", "error_threshold",
+//                     "checks", "evacuation": {...}}}   (families[].home: a region's name)
+// Fault targets: node:<name>, group:<zuul|tier/<t>|evcache/<z>|device/<f>> (another region's:
+// zuul@<r>, tier/<t>@<r>, evcache@<r>/<z>), region:<r>, region:internet.
 //
-// Measure scopes: "devices" (the default: every family), each family's name, "tier/<t>", and
-// "cache" (EVCache reads; availability = the hit rate).
+// Measure scopes: "devices" (the default: every family), each family's name, "tier/<t>" (and
+// "tier/<t>@<r>"), "cache" ("cache@<r>": EVCache reads; availability = the hit rate) and
+// "store" ("store@<r>": backing-store calls; throughput = the store's load).
 // Probes: zuul_memory_bytes, zuul_memory_peak_bytes, zuul_open, zuul_busy_threads, shed,
-// throttled, retries, retries_denied, failovers, origin_errors, degraded, chaos_kills.
+// throttled, retries, retries_denied, failovers, origin_errors, degraded, chaos_kills; with
+// several regions also share/<f>/<r> (share of a family's resolvers answering region r),
+// and edge_healthy/<r> (1 or 0).
+#include "regions_readers.hpp"
 #include "world_faults.hpp"
 
 #include <faultline/scenario/registry.hpp>
@@ -47,14 +55,19 @@ public:
   }
 
   std::optional<MeasureNames> measures(std::string_view of) const override {
-    if (of == "cache") {  // availability = the EVCache hit rate
-      auto n = sim::evcache::scope_names("cache");
-      return MeasureNames{n.requests, n.successes, n.failures, sim::evcache::attempts_name(),
-                          n.latency};
+    if (const auto stem = evcache_stem(of, "store")) {  // throughput = the store's load
+      auto n = sim::evcache::scope_names("store", *stem);
+      return MeasureNames{n.requests, n.successes, n.failures, n.requests, n.latency};
+    }
+    if (const auto stem = evcache_stem(of, "cache")) {  // availability = the EVCache hit rate
+      auto n = sim::evcache::scope_names("cache", *stem);
+      return MeasureNames{n.requests, n.successes, n.failures,
+                          sim::evcache::attempts_name(*stem), n.latency};
     }
     std::string scope = "devices";
     if (of.starts_with("tier/")) {
-      if (params_.find_tier(of.substr(5)) == nullptr) {
+      const auto scopes = measure_scopes();
+      if (std::find(scopes.begin(), scopes.end(), of) == scopes.end()) {
         return std::nullopt;
       }
       scope = std::string(of);
@@ -70,22 +83,47 @@ public:
     return MeasureNames{n.requests, n.successes, n.failures, n.attempts, n.latency};
   }
   std::vector<std::string> measure_scopes() const override {
-    std::vector<std::string> s{"cache", "devices"};
+    std::vector<std::string> s{"devices"};
+    const auto regions = params_.region_list();
+    for (std::size_t r = 0; r < regions.size(); ++r) {
+      const std::string at = r == 0 ? "" : "@" + regions[r].name;
+      s.push_back("cache" + at);
+      s.push_back("store" + at);
+      for (const auto& t : params_.tiers) {
+        s.push_back("tier/" + t.name + at);
+      }
+    }
     for (const auto& f : params_.families) {
       s.push_back(f.name);
-    }
-    for (const auto& t : params_.tiers) {
-      s.push_back("tier/" + t.name);
     }
     return s;
   }
 
   std::vector<std::string> probes() const override {
-    return {"chaos_kills",   "degraded",          "failovers",       "origin_errors",
-            "retries",       "retries_denied",    "shed",            "throttled",
-            "zuul_busy_threads", "zuul_memory_bytes", "zuul_memory_peak_bytes", "zuul_open"};
+    std::vector<std::string> p{"chaos_kills",       "degraded",          "failovers",
+                               "origin_errors",     "retries",           "retries_denied",
+                               "shed",              "throttled",         "zuul_busy_threads",
+                               "zuul_memory_bytes", "zuul_memory_peak_bytes", "zuul_open"};
+    const auto regions = params_.region_list();
+    if (regions.size() > 1) {
+      for (const auto& r : regions) {
+        p.push_back("edge_healthy/" + r.name);
+        for (const auto& f : params_.families) {
+          p.push_back("share/" + f.name + "/" + r.name);
+        }
+      }
+    }
+    return p;
   }
   double probe(std::string_view name) const override {
+    if (name.starts_with("edge_healthy/")) {
+      return stack_->edge_healthy(name.substr(13)) ? 1.0 : 0.0;
+    }
+    if (name.starts_with("share/")) {
+      const auto rest = name.substr(6);
+      const auto slash = rest.rfind('/');
+      return stack_->dns_share(rest.substr(0, slash), rest.substr(slash + 1));
+    }
     if (name == "zuul_memory_bytes") {
       return static_cast<double>(stack_->zuul_memory_bytes());
     }
@@ -119,6 +157,19 @@ public:
   }
 
 private:
+  /// "<scope>" or "<scope>@<region>" ("cache", "store"): that region's EVCache cluster's
+  /// metric stem.
+  std::optional<std::string> evcache_stem(std::string_view of, std::string_view scope) const {
+    if (of == scope) {
+      return std::string("evcache");
+    }
+    if (of.starts_with(scope) && of.substr(scope.size()).starts_with("@") &&
+        params_.region_index(of.substr(scope.size() + 1)) > 0) {
+      return "evcache" + std::string(of.substr(scope.size()));
+    }
+    return std::nullopt;
+  }
+
   zu::StackParams params_;
   bindings::FaultPlan faults_;
   std::unique_ptr<zu::EdgeStack> stack_;
@@ -263,6 +314,46 @@ void read_family(ObjectReader& r, zu::FamilyParams& f, Duration run) {
   r.get("rate_change_at", f.rate_change_at, {.min = Duration::zero()},
         "when the rate steps to rate_after (0s: never)");
   r.get("rate_after", f.rate_after, {.min = 0, .max = 1e6}, "the rate after the step");
+  r.get("home", f.home,
+        "the region the family's DNS name answers in steady state (default: the first region)");
+}
+
+void read_multi_region(ObjectReader& o, zu::MultiRegionParams& m, const Source& source,
+                       Duration run) {
+  if (const Json* regions = o.array("regions", "the regions, each with the whole stack")) {
+    for (std::size_t i = 0; i < regions->size(); ++i) {
+      ObjectReader r((*regions)[i], child_pointer(o.pointer("regions"), i), source);
+      zu::RegionParams region;
+      r.require("name", "\"us-west\"", "the region's name");
+      r.get("name", region.name, "the region's name (\"us-east\", \"us-west\")");
+      r.require("zones", "[\"us-west-2a\", \"us-west-2b\", \"us-west-2c\"]",
+                "the region's three zones");
+      r.get("zones", region.zones, "the region's three zones, by name");
+      r.finish();
+      m.regions.push_back(std::move(region));
+    }
+  }
+  if (auto d = o.object("dns", "DNS steering: resolver caches that keep an answer for the TTL")) {
+    bindings::read_dns(*d, m.dns);
+    d->finish();
+  }
+  std::string failover(zu::to_string(m.failover));
+  o.get_choice("failover", failover, {"none", "active_active", "isthmus"},
+               "what DNS failover does with a family on an unhealthy region's edge: none; "
+               "active_active (another region serves it); isthmus (another region's Zuul "
+               "tunnels it to its home region's API)");
+  m.failover = *zu::parse_failover(failover);
+  o.get("check_interval", m.check_interval, {.min = Duration::nanos(1)},
+        "interval of each region edge's health check over the devices' attempts");
+  o.get("error_threshold", m.error_threshold, {.min = 1e-9, .max = 1},
+        "error rate above which an interval's check fails");
+  o.get("checks", m.checks, {.min = 1, .max = 100},
+        "failing checks in a row before DNS moves the region's families (Route 53: 3)");
+  if (auto e = o.object("evacuation", "Chaos Kong: a region's DNS weight moved to another "
+                                      "region (model-facts §4.2)")) {
+    bindings::read_evacuation(*e, m.evacuation, run);
+    e->finish();
+  }
 }
 
 void read_evcache(ObjectReader& e, sim::evcache::EvcacheParams& ev) {
@@ -337,6 +428,11 @@ std::unique_ptr<ModelInstance> prepare_zuul(const ModelInput& in) {
     if (auto e = r.object("evcache", "the EVCache cluster the tiers read through (sim/evcache)")) {
       read_evcache(*e, p.evcache);
       e->finish();
+    }
+    if (auto m = r.object("multi_region", "several regions, each with the whole stack; DNS "
+                                          "failover, Isthmus and Chaos Kong (model-facts §4.2)")) {
+      read_multi_region(*m, p.multi_region, source, in.duration);
+      m->finish();
     }
     if (auto c = r.object("chaos_monkey", "Chaos Monkey over node groups (model-facts §4.3)")) {
       read_chaos_monkey(*c, p);

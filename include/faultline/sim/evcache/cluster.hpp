@@ -43,9 +43,10 @@ struct ScopeNames {
   std::string requests, successes, failures, latency;
 };
 /// Registry names of one measure scope ("reads", "cache", "local", "fallback", "store",
-/// "zone-a", ...).
-ScopeNames scope_names(std::string_view scope);
-std::string attempts_name();
+/// "zone-a", ...) of the cluster named `stem` ("evcache"; sim/zuul's other regions'
+/// clusters are "evcache@<region>").
+ScopeNames scope_names(std::string_view scope, std::string_view stem = "evcache");
+std::string attempts_name(std::string_view stem = "evcache");
 
 /// Where a read's value came from.
 enum class Served : std::uint8_t { kLocal, kFallback, kStore, kFailed };
@@ -61,8 +62,11 @@ public:
   /// Standalone: builds its own world with `params.zones` zones and a client node in each.
   EvcacheCluster(Simulation& sim, EvcacheParams params);
   /// Embedded: the servers of group g go on new hosts in `zones[g]` of `world` (which must
-  /// outlive the cluster's use); reads need a calling node.
-  EvcacheCluster(world::World& world, std::span<const world::ZoneId> zones, EvcacheParams params);
+  /// outlive the cluster's use); reads need a calling node. `stem` names what the cluster
+  /// owns, so that several clusters can share a world: nodes "<stem>-<zone>-<i>", groups
+  /// "<stem>/<zone>", metrics "<stem>/<scope>/..." and its random streams.
+  EvcacheCluster(world::World& world, std::span<const world::ZoneId> zones, EvcacheParams params,
+                 std::string stem = "evcache");
   EvcacheCluster(const EvcacheCluster&) = delete;
   EvcacheCluster& operator=(const EvcacheCluster&) = delete;
   ~EvcacheCluster();
@@ -134,6 +138,7 @@ private:
 
   Simulation& sim_;
   EvcacheParams params_;
+  std::string stem_ = "evcache";
   std::unique_ptr<world::World> own_world_;  // standalone only
   world::World* world_;
   std::vector<world::NodeId> clients_;  // standalone: per zone

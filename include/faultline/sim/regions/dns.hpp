@@ -94,4 +94,14 @@ private:
   double last_error_rate_ = 0.0;
 };
 
+/// Where DNS moves the weight of a region whose edge turned unhealthy: the name's home region
+/// if it is another one and healthy, else the first other healthy region; -1 when none is.
+/// (Shared by sim/regions and sim/zuul, so that both fail over alike.)
+int failover_target(int from, int home, const std::vector<HealthCheck>& health);
+
+/// Chaos Kong's step: a record's weights over `regions` regions with `share` of `total` moved
+/// from `from` to `to` (the rest stays on `from`).
+std::vector<std::uint64_t> evacuation_weights(std::size_t regions, int from, int to, double share,
+                                              std::uint64_t total);
+
 }  // namespace faultline::sim::regions

@@ -14,6 +14,8 @@
 #include <faultline/resilience/backoff.hpp>
 #include <faultline/resilience/retry_budget.hpp>
 #include <faultline/sim/evcache/params.hpp>
+#include <faultline/sim/regions/dns.hpp>
+#include <faultline/sim/regions/params.hpp>
 #include <faultline/time.hpp>
 #include <faultline/world/fault.hpp>
 
@@ -134,6 +136,45 @@ struct FamilyParams {
   /// A step to `rate_after` at `rate_change_at` (zero: none): a traffic surge.
   Duration rate_change_at{};
   double rate_after = 0.0;
+  /// The region the family's DNS name answers in steady state (empty: the first region).
+  std::string home{};
+};
+
+/// A region of the stack: its own Zuul instances, tiers and EVCache cluster, in three zones.
+/// The first region's nodes, groups and metrics keep the single-region names ("zuul-0",
+/// "tier/api", "evcache/a"); another region's carry "@<region>" on their stem ("zuul@us-west-0",
+/// "tier/api@us-west", "evcache@us-west/a").
+struct RegionParams {
+  std::string name = "us-east";
+  std::vector<std::string> zones{"us-east-1a", "us-east-1b", "us-east-1c"};
+};
+
+/// What a region does with a request of a family homed elsewhere once DNS sends it there.
+/// none: DNS never fails over (the stack of one region's fate); active_active: the region
+/// serves it with its own API, microservices and cache (Netflix's multi-region active-active,
+/// 2013); isthmus: its Zuul tunnels it to the home region's API (Isthmus, 2012-13: the home
+/// region's broken ELB is bypassed, its servers and caches still do the work). Model-facts §4.2.
+enum class Failover { none, active_active, isthmus };
+std::string_view to_string(Failover f);
+std::optional<Failover> parse_failover(std::string_view text);
+
+/// Several regions, DNS steering with a TTL and health-based failover (sim/regions' DNS
+/// mechanism), Isthmus or active-active, and Chaos Kong.
+struct MultiRegionParams {
+  /// Empty: one region, us-east (the single-region stack, no DNS).
+  std::vector<RegionParams> regions;
+  regions::DnsParams dns;
+  Failover failover = Failover::active_active;
+  /// Each interval a region's edge closes a health-check interval over the devices' attempts
+  /// into it; `checks` intervals in a row above `error_threshold` make it unhealthy, and DNS
+  /// moves the weight of every family on it to a healthy region (model-facts §4.2; Route 53
+  /// health checks: 10 s or 30 s intervals, a failure threshold of 3).
+  Duration check_interval = Duration::seconds(10);
+  double error_threshold = 0.25;
+  int checks = 3;
+  /// Chaos Kong (sim/regions' drill): from `start`, the weight of every family homed in
+  /// `region` moves to `to` in `steps` equal steps over `over` (zero: all at once).
+  regions::EvacuationParams evacuation;
 };
 
 struct StackParams {
@@ -146,6 +187,13 @@ struct StackParams {
   /// Chaos Monkey over node groups ("zuul", "tier/<name>"); off unless enabled.
   bool chaos_monkey_enabled = false;
   world::ChaosMonkeyParams chaos_monkey;
+  MultiRegionParams multi_region;
+  /// The regions built: multi_region.regions, or the one default region.
+  std::vector<RegionParams> region_list() const;
+  /// Index of the region named `name` in region_list(); -1 if none.
+  int region_index(std::string_view name) const;
+  /// A family's home region index.
+  int home_of(const FamilyParams& f) const;
   /// Throws std::invalid_argument naming the field ("tiers[1].calls[0].tier: ...") and the fix.
   void validate() const;
   const TierParams* find_tier(std::string_view name) const;

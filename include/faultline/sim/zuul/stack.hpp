@@ -58,10 +58,17 @@ public:
   ~EdgeStack();
 
   world::World& world();
-  evcache::EvcacheCluster& cache();
+  /// A region's EVCache cluster (region index in params().region_list()).
+  evcache::EvcacheCluster& cache(int region = 0);
+  int region_count() const;
+  /// Share of `family`'s resolvers whose cached answer is `region` (1 with one region).
+  double dns_share(std::string_view family, std::string_view region) const;
+  /// Whether `region`'s edge passes its health check (always, with one region).
+  bool edge_healthy(std::string_view region) const;
   const StackParams& params() const;
 
-  /// Node groups, for fault targets and Chaos Monkey: "zuul", "tier/<t>", "device/<f>".
+  /// Node groups, for fault targets and Chaos Monkey: "zuul", "tier/<t>", "evcache/<zone>",
+  /// "device/<f>", and in another region "zuul@<r>", "tier/<t>@<r>", "evcache@<r>/<zone>".
   static std::vector<std::string> groups(const StackParams& params);
 
   /// Memory Zuul holds for open requests now, over all instances (threads and connections).

@@ -1,0 +1,135 @@
+// DNS steering over the stack's regions: per family a weighted record with its resolver
+// caches (sim/regions' DNS mechanism, shared with sim/regions and sim/elb), per region the
+// edge's health check over the devices' attempts, failover of a family's weight off an
+// unhealthy region, and Chaos Kong's gradual evacuation.
+//
+// Failover takes detection (checks x check_interval) + the TTL + resolver stickiness, as it
+// does in sim/regions; there is no failback. What a region does with a family homed elsewhere
+// is Zuul's (zuul.cpp): serve it with its own API (active-active), or tunnel it to the home
+// region's API (Isthmus).
+#include "internal.hpp"
+
+#include <fmt/format.h>
+
+namespace faultline::sim::zuul {
+
+namespace {
+
+constexpr std::uint64_t kWeight = 1000;  // a record's total weight
+
+const std::string& region_name(const EdgeStack::State& s, int r) {
+  return s.regions[static_cast<std::size_t>(r)].params.name;
+}
+
+void fail_over(EdgeStack::State& s, int region) {
+  auto& st = *s.steering;
+  const auto r = static_cast<std::size_t>(region);
+  for (std::size_t f = 0; f < st.records.size(); ++f) {
+    auto w = st.records[f].weights();
+    if (w[r] == 0) {
+      continue;
+    }
+    const int to = regions::failover_target(region, s.home[f], st.health);
+    if (to < 0) {
+      continue;  // nowhere healthy to go
+    }
+    w[static_cast<std::size_t>(to)] += w[r];
+    w[r] = 0;
+    st.records[f].set_weights(std::move(w));
+    s.sim->record("zuul", "dns-failover",
+                  {{"node", "dns/" + s.p.families[f].name},
+                   {"from", region_name(s, region)},
+                   {"to", region_name(s, to)},
+                   {"mode", std::string(to_string(s.p.multi_region.failover))},
+                   {"ttl_s", s.p.multi_region.dns.ttl.to_seconds()}});
+  }
+}
+
+void health_check(EdgeStack::State& s) {
+  auto& st = *s.steering;
+  for (std::size_t r = 0; r < st.health.size(); ++r) {
+    auto& h = st.health[r];
+    if (!h.close_interval()) {
+      continue;
+    }
+    const std::string node = "edge/" + region_name(s, static_cast<int>(r));
+    if (h.healthy()) {
+      s.sim->record("zuul", "edge-healthy", {{"node", node}});  // no failback (README)
+      continue;
+    }
+    s.sim->record("zuul", "edge-unhealthy", {{"node", node}, {"error_rate", h.last_error_rate()}});
+    if (s.p.multi_region.failover != Failover::none) {
+      fail_over(s, static_cast<int>(r));
+    }
+  }
+  s.sim->schedule_after(s.p.multi_region.check_interval, [&s] { health_check(s); });
+}
+
+void evacuation_step(EdgeStack::State& s, int from, int to, double share) {
+  auto& st = *s.steering;
+  for (std::size_t f = 0; f < st.records.size(); ++f) {
+    if (s.home[f] != from) {
+      continue;
+    }
+    st.records[f].set_weights(
+        regions::evacuation_weights(s.regions.size(), from, to, share, kWeight));
+    s.sim->record("zuul", "evacuation-step",
+                  {{"node", "dns/" + s.p.families[f].name},
+                   {"from", region_name(s, from)},
+                   {"to", region_name(s, to)},
+                   {"share_moved", share}});
+  }
+}
+
+}  // namespace
+
+void start_steering(EdgeStack::State& s) {
+  const auto& m = s.p.multi_region;
+  s.steering = std::make_unique<Steering>();
+  auto& st = *s.steering;
+  for (std::size_t f = 0; f < s.p.families.size(); ++f) {
+    std::vector<std::uint64_t> w(s.regions.size(), 0);
+    w[static_cast<std::size_t>(s.home[f])] = kWeight;
+    st.records.emplace_back(s.p.families[f].name, std::move(w));
+    st.resolvers.emplace_back(m.dns, s.sim->rng("zuul/dns/" + s.p.families[f].name));
+    st.resolvers.back().prime(s.sim->now(), st.records.back());
+  }
+  for (std::size_t r = 0; r < s.regions.size(); ++r) {
+    st.health.emplace_back(m.error_threshold, m.checks);
+  }
+  EdgeStack::State* sp = &s;
+  s.sim->schedule_after(m.check_interval, [sp] { health_check(*sp); });
+  const auto& ev = m.evacuation;
+  if (ev.enabled) {
+    const int from = s.p.region_index(ev.region);
+    const int to = s.p.region_index(ev.to);
+    const int steps = ev.over == Duration::zero() ? 1 : ev.steps;
+    for (int i = 1; i <= steps; ++i) {
+      const Duration when = ev.start + Duration::nanos(ev.over.ns() / steps * i);
+      const double share = static_cast<double>(i) / steps;
+      s.sim->schedule_at(Time::zero() + when,
+                         [sp, from, to, share] { evacuation_step(*sp, from, to, share); });
+    }
+  }
+}
+
+int resolve_region(EdgeStack::State& s, int family) {
+  if (!s.steering) {
+    return 0;
+  }
+  const auto f = static_cast<std::size_t>(family);
+  return s.steering->resolvers[f].resolve(s.sim->now(), s.steering->records[f]);
+}
+
+void edge_outcome(EdgeStack::State& s, int region, bool failed) {
+  if (!s.steering) {
+    return;
+  }
+  auto& h = s.steering->health[static_cast<std::size_t>(region)];
+  h.sent();
+  if (failed) {
+    h.failed();
+  }
+}
+
+}  // namespace faultline::sim::zuul

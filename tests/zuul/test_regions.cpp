@@ -1,0 +1,214 @@
+// The stack in several regions: DNS failover with a TTL on the edge's health checks,
+// active-active against Isthmus, and Chaos Kong's gradual evacuation. Each test has the
+// contrast that shows it can fail: no failover, a longer TTL, the other mode, a sudden cut.
+#include "fixtures.hpp"
+
+#include <faultline/world/world.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+using namespace zuul_test;
+
+namespace {
+
+/// tv, homed in us-east, in a stack of two regions (us-east, us-west) whose API calls a
+/// playback microservice that reads through the region's EVCache.
+zu::StackParams two_regions(zu::Failover failover, Duration ttl = Duration::seconds(20)) {
+  zu::StackParams p;
+  p.zuul.instances = 2;
+  p.zuul.cores = 8;
+  p.zuul.mode = zu::Mode::event_loop;
+  p.zuul.eject_for = Duration::seconds(5);
+  p.zuul.routes = {{"tv", "api", ""}};
+  zu::TierParams api;
+  api.name = "api";
+  api.instances = 2;
+  api.cores = 8;
+  api.cpu = Duration::millis(1);
+  api.calls = {{.tier = "playback"}};
+  zu::TierParams playback = api;
+  playback.name = "playback";
+  playback.calls = {};
+  playback.cache_reads = 1;
+  p.tiers = {api, playback};
+  p.families = {{.name = "tv", .rate_per_s = 50, .timeout = Duration::seconds(3)}};
+  p.evcache.client.keys = 5000;
+  auto& m = p.multi_region;
+  m.regions = {{"us-east", {"us-east-1a", "us-east-1b", "us-east-1c"}},
+               {"us-west", {"us-west-2a", "us-west-2b", "us-west-2c"}}};
+  m.failover = failover;
+  m.dns.ttl = ttl;
+  m.dns.resolvers = 100;
+  m.check_interval = Duration::seconds(5);
+  m.checks = 2;
+  return p;
+}
+
+/// The devices lose their way into us-east from `at` for `for_` (its edge is cut off).
+void cut_off_us_east(world::World& w, Duration at, Duration for_) {
+  world::FaultSpec f;
+  f.at = at;
+  f.kind = world::FaultKind::kPartition;
+  f.target = {world::TargetKind::kRegion, "internet"};
+  f.peer = {world::TargetKind::kRegion, "us-east"};
+  f.duration = for_;
+  w.faults().schedule(f);
+}
+
+Time at(double seconds) {
+  return Time::zero() + Duration::nanos(static_cast<std::int64_t>(seconds * 1e9));
+}
+
+std::uint64_t arrivals(const Simulation& sim, const std::string& tier) {
+  return counter(sim, zu::scope_names("tier/" + tier).requests);
+}
+
+}  // namespace
+
+TEST_CASE("zuul regions: the other region's stack is its own world nodes and groups, the first "
+          "region's keep their single-region names",
+          "[zuul][regions]") {
+  Simulation sim({.seed = 1});
+  const auto p = two_regions(zu::Failover::active_active);
+  zu::EdgeStack stack(sim, p);
+  CHECK(stack.region_count() == 2);
+  auto& w = stack.world();
+  for (const char* name : {"zuul-0", "api-0", "playback-1", "evcache-a-0", "zuul@us-west-1",
+                           "api@us-west-0", "playback@us-west-1", "evcache@us-west-c-3"}) {
+    INFO(name);
+    CHECK(w.find_node(name) != nullptr);
+  }
+  const auto groups = zu::EdgeStack::groups(p);
+  for (const char* g : {"zuul", "tier/api", "evcache/a", "zuul@us-west", "tier/playback@us-west",
+                        "evcache@us-west/b", "device/tv"}) {
+    INFO(g);
+    CHECK(std::find(groups.begin(), groups.end(), g) != groups.end());
+  }
+  // One region: no region names anywhere.
+  auto single = p;
+  single.multi_region.regions.clear();
+  for (const auto& g : zu::EdgeStack::groups(single)) {
+    CHECK(g.find('@') == std::string::npos);
+  }
+}
+
+TEST_CASE("zuul regions: DNS fails tv over to the other region after detection and the TTL, "
+          "and only with failover on",
+          "[zuul][regions][dns]") {
+  struct Shares {
+    double during_detection, after_ttl, end;
+    bool east_healthy;
+    double tv;
+  };
+  auto run = [](zu::Failover failover, Duration ttl) {
+    Simulation sim({.seed = 11});
+    zu::EdgeStack stack(sim, two_regions(failover, ttl));
+    cut_off_us_east(stack.world(), Duration::seconds(20), Duration::seconds(200));
+    Shares s{};
+    // Two failing 5 s checks: the record moves at ~30 s; answers expire over the next TTL.
+    sim.run_until(at(24));
+    s.during_detection = stack.dns_share("tv", "us-west");
+    sim.run_until(at(30 + 20 + 8));  // a 20 s TTL has passed since the move
+    s.after_ttl = stack.dns_share("tv", "us-west");
+    sim.run_until(at(200));
+    s.end = stack.dns_share("tv", "us-west");
+    s.east_healthy = stack.edge_healthy("us-east");
+    s.tv = availability(sim, "family/tv");
+    return s;
+  };
+  const Shares aa = run(zu::Failover::active_active, Duration::seconds(20));
+  const Shares slow_ttl = run(zu::Failover::active_active, Duration::seconds(120));
+  const Shares none = run(zu::Failover::none, Duration::seconds(20));
+  INFO("active-active " << aa.during_detection << " " << aa.after_ttl << " " << aa.end << " tv "
+                        << aa.tv << "; TTL 120 s " << slow_ttl.after_ttl << "; none " << none.end
+                        << " tv " << none.tv);
+  CHECK(aa.during_detection == 0.0);
+  CHECK(aa.after_ttl == 1.0);
+  CHECK(slow_ttl.after_ttl < 0.8);  // most answers still cached: the TTL is what clients wait
+  CHECK(slow_ttl.end == 1.0);
+  CHECK(none.end == 0.0);
+  CHECK_FALSE(aa.east_healthy);
+  CHECK_FALSE(none.east_healthy);  // the check sees it; without failover DNS does nothing
+  CHECK(aa.tv > 0.75);
+  CHECK(none.tv < 0.2);
+}
+
+TEST_CASE("zuul regions: active-active serves the moved family with the other region's own "
+          "API and cache, Isthmus tunnels it to the home region's API one round trip farther",
+          "[zuul][regions][isthmus]") {
+  struct Out {
+    std::uint64_t east_api, west_api, west_reads;
+    std::int64_t p50;
+  };
+  auto run = [](zu::Failover failover) {
+    Simulation sim({.seed = 12});
+    zu::EdgeStack stack(sim, two_regions(failover, Duration::seconds(5)));
+    cut_off_us_east(stack.world(), Duration::seconds(10), Duration::seconds(1000));
+    sim.run_until(at(60));
+    const auto east0 = arrivals(sim, "api"), west0 = arrivals(sim, "api@us-west");
+    const auto reads0 = counter(sim, sim::evcache::scope_names("reads", "evcache@us-west").requests);
+    sim.run_until(at(300));
+    return Out{arrivals(sim, "api") - east0, arrivals(sim, "api@us-west") - west0,
+               counter(sim, sim::evcache::scope_names("reads", "evcache@us-west").requests) -
+                   reads0,
+               latency(sim, "family/tv").p50()};
+  };
+  const Out aa = run(zu::Failover::active_active);
+  const Out isthmus = run(zu::Failover::isthmus);
+  INFO("active-active: east api " << aa.east_api << " west api " << aa.west_api << " west reads "
+                                  << aa.west_reads << " p50 " << aa.p50 / 1e6 << " ms; isthmus: "
+                                  << isthmus.east_api << " " << isthmus.west_api << " "
+                                  << isthmus.west_reads << " p50 " << isthmus.p50 / 1e6 << " ms");
+  // 240 s of 50 requests/s after the move.
+  CHECK(aa.west_api > 10000);
+  CHECK(aa.east_api == 0);
+  CHECK(aa.west_reads > 10000);
+  CHECK(isthmus.east_api > 10000);  // us-east's API, behind us-west's Zuul
+  CHECK(isthmus.west_api == 0);
+  CHECK(isthmus.west_reads == 0);
+  // One more cross-region round trip (the world's 30 ms one way each direction).
+  CHECK(isthmus.p50 > aa.p50 + Duration::millis(45).ns());
+}
+
+TEST_CASE("zuul regions: Chaos Kong moves a region's families step by step, and the other "
+          "region's store sees a fraction of the cut's miss storm",
+          "[zuul][regions][chaos-kong]") {
+  struct Out {
+    double mid, end;
+    std::uint64_t store_first_20s;
+    double tv;
+  };
+  auto run = [](Duration over, int steps) {
+    Simulation sim({.seed = 13});
+    auto p = two_regions(zu::Failover::active_active, Duration::seconds(5));
+    p.multi_region.evacuation = {.enabled = true,
+                                 .region = "us-east",
+                                 .to = "us-west",
+                                 .start = Duration::seconds(20),
+                                 .over = over,
+                                 .steps = steps};
+    zu::EdgeStack stack(sim, p);
+    const auto store = sim::evcache::scope_names("store", "evcache@us-west").requests;
+    sim.run_until(at(20));
+    const auto before = counter(sim, store);
+    sim.run_until(at(40));
+    const auto first = counter(sim, store) - before;
+    sim.run_until(at(70));
+    const double mid = stack.dns_share("tv", "us-west");
+    sim.run_until(at(140));
+    return Out{mid, stack.dns_share("tv", "us-west"), first, availability(sim, "family/tv")};
+  };
+  const Out gradual = run(Duration::seconds(100), 10);
+  const Out sudden = run(Duration::zero(), 1);
+  INFO("gradual: mid " << gradual.mid << " end " << gradual.end << " store " << gradual.store_first_20s
+                       << "; sudden: mid " << sudden.mid << " store " << sudden.store_first_20s);
+  CHECK(gradual.mid > 0.3);
+  CHECK(gradual.mid < 0.7);
+  CHECK(gradual.end == 1.0);
+  CHECK(sudden.mid == 1.0);
+  CHECK(sudden.store_first_20s > 2 * gradual.store_first_20s);
+  CHECK(gradual.tv > 0.999);
+  CHECK(sudden.tv > 0.99);
+}
