@@ -71,21 +71,31 @@ std::size_t Ring::arc_of(std::uint64_t position) const {
   return it == tokens_.end() ? 0 : static_cast<std::size_t>(it - tokens_.begin());
 }
 
-std::vector<std::uint32_t> Ring::preference_list_of_arc(std::size_t arc, std::size_t n) const {
-  std::vector<std::uint32_t> out;
-  std::vector<bool> taken(nodes_, false);
-  for (std::size_t i = 0; i < tokens_.size() && out.size() < n; ++i) {
-    const std::uint32_t node = tokens_[(arc + i) % tokens_.size()].node;
-    if (!taken[node]) {
-      taken[node] = true;
-      out.push_back(node);
+const std::vector<std::uint32_t>& Ring::walk_of_arc(std::size_t arc) const {
+  if (walks_.empty()) {
+    walks_.resize(tokens_.size());
+  }
+  auto& out = walks_[arc];
+  if (out.empty()) {
+    std::vector<bool> taken(nodes_, false);
+    for (std::size_t i = 0; i < tokens_.size() && out.size() < nodes_; ++i) {
+      const std::uint32_t node = tokens_[(arc + i) % tokens_.size()].node;
+      if (!taken[node]) {
+        taken[node] = true;
+        out.push_back(node);
+      }
     }
   }
   return out;
 }
 
+std::vector<std::uint32_t> Ring::preference_list_of_arc(std::size_t arc, std::size_t n) const {
+  const auto& w = walk_of_arc(arc);
+  return {w.begin(), w.begin() + static_cast<std::ptrdiff_t>(std::min(n, w.size()))};
+}
+
 std::vector<std::uint32_t> Ring::walk(std::uint64_t position) const {
-  return preference_list_of_arc(arc_of(position), nodes_);
+  return walk_of_arc(arc_of(position));
 }
 
 std::vector<std::uint32_t> Ring::preference_list(std::uint64_t position, std::size_t n) const {

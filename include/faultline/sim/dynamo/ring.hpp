@@ -66,8 +66,14 @@ public:
   std::vector<double> ownership() const;
 
 private:
+  /// Every physical node once, clockwise from token `arc`. The ring never changes after it is
+  /// built, so each arc's walk is computed once, on first use (a walk visits every token:
+  /// O(tokens) per request otherwise, which grows with the cluster).
+  const std::vector<std::uint32_t>& walk_of_arc(std::size_t arc) const;
+
   std::uint32_t nodes_;
   std::vector<Token> tokens_;
+  mutable std::vector<std::vector<std::uint32_t>> walks_;  // per arc; empty until first used
 };
 
 }  // namespace faultline::sim::dynamo
