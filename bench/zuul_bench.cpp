@@ -4,6 +4,10 @@
 //           reports requests, events, process CPU seconds, requests and simulated days per CPU s.
 //   slow:   the zuul-slow-origin stack (two families, one origin 1 s slower each way for a
 //           minute) for 200 simulated seconds under Zuul 1 and Zuul 2.
+//   regions: the netflix-multi-region-stack stack (Zuul → API → playback → EVCache) in 1, 3
+//           and 6 regions, a family of 100 requests/s homed in each, for 10 simulated minutes;
+//           the first region's edge is cut off from 3 to 6 min and DNS fails its family over
+//           (active-active). The cost per request should not grow with the regions.
 // Median of --reps runs. Process CPU time is read here, outside the simulation, only to measure
 // the simulator.
 #include "bench_util.hpp"
@@ -100,6 +104,49 @@ Run slow_run(zu::Mode mode, std::uint64_t seed) {
   return {requests(sim), sim.events_run(), cpu_seconds() - start};
 }
 
+/// netflix-multi-region-stack's stack in `regions` regions, one family homed in each.
+Run regions_run(int regions, std::uint64_t seed) {
+  Simulation sim({.seed = seed});
+  zu::StackParams p;
+  p.zuul.instances = 3;
+  p.zuul.cores = 8;
+  p.zuul.eject_for = Duration::seconds(10);
+  auto api = tier("api", Duration::millis(2), 0);
+  api.cores = 8;
+  api.calls = {{.tier = "playback", .timeout = Duration::millis(1500), .max_attempts = 2}};
+  auto playback = tier("playback", Duration::millis(1), 2);
+  playback.cores = 8;
+  p.tiers = {api, playback};
+  p.evcache.client.keys = 200000;
+  p.evcache.client.ttl = Duration::hours(1);
+  p.evcache.store.concurrency = 8;
+  for (int r = 0; r < regions; ++r) {
+    const std::string name = fmt::format("region-{}", r);
+    p.multi_region.regions.push_back(
+        {name, {name + "a", name + "b", name + "c"}});
+    p.families.push_back({.name = fmt::format("f{}", r), .rate_per_s = 100,
+                          .timeout = Duration::seconds(5), .home = name});
+    p.zuul.routes.push_back({p.families.back().name, "api", ""});
+  }
+  if (regions == 1) {
+    p.multi_region.regions.clear();  // the single-region stack, no DNS
+    p.families[0].home.clear();
+  }
+  const double start = cpu_seconds();
+  zu::EdgeStack stack(sim, p);
+  if (regions > 1) {
+    world::FaultSpec f;
+    f.at = Duration::minutes(3);
+    f.kind = world::FaultKind::kPartition;
+    f.target = {world::TargetKind::kRegion, "internet"};
+    f.peer = {world::TargetKind::kRegion, "region-0"};
+    f.duration = Duration::minutes(3);
+    stack.world().faults().schedule(f);
+  }
+  sim.run_until(Time::zero() + Duration::minutes(10));
+  return {requests(sim), sim.events_run(), cpu_seconds() - start};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,6 +172,16 @@ int main(int argc, char** argv) {
     const Run m = median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return slow_run(mode, seed); });
     fmt::print("{:>20} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", zu::to_string(mode), m.requests,
                m.events, m.cpu, static_cast<double>(m.requests) / m.cpu);
+  }
+  fmt::print("\nregions: netflix-multi-region-stack's stack, 100 requests/s per region, 10 min "
+             "simulated\n");
+  fmt::print("{:>8} {:>10} {:>12} {:>10} {:>16}\n", "regions", "requests", "events", "cpu s",
+             "requests / cpu s");
+  for (int regions : {1, 3, 6}) {
+    const Run m =
+        median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return regions_run(regions, seed); });
+    fmt::print("{:>8} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", regions, m.requests, m.events, m.cpu,
+               static_cast<double>(m.requests) / m.cpu);
   }
   return 0;
 }
