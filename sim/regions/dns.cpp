@@ -129,6 +129,18 @@ int failover_target(int from, int home, const std::vector<HealthCheck>& health) 
   return -1;
 }
 
+bool move_weight(DnsRecord& record, int from, int to) {
+  auto w = record.weights();
+  const auto f = static_cast<std::size_t>(from);
+  if (w[f] == 0) {
+    return false;
+  }
+  w[static_cast<std::size_t>(to)] += w[f];
+  w[f] = 0;
+  record.set_weights(std::move(w));
+  return true;
+}
+
 std::vector<std::uint64_t> evacuation_weights(std::size_t regions, int from, int to, double share,
                                               std::uint64_t total) {
   const auto moved = static_cast<std::uint64_t>(std::llround(share * static_cast<double>(total)));

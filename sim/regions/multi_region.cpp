@@ -76,11 +76,9 @@ void MultiRegion::start() {
   if (ev.enabled) {
     const int from = params_.region_index(ev.region);
     const int to = params_.region_index(ev.to);
-    const int steps = ev.over == Duration::zero() ? 1 : ev.steps;
-    for (int i = 1; i <= steps; ++i) {
-      const Duration when = ev.start + Duration::nanos(ev.over.ns() / steps * i);
-      const double share = static_cast<double>(i) / steps;
-      sim_.schedule_at(at(when), [this, from, to, share] { shift(from, to, share); });
+    for (const auto& step : ev.schedule()) {
+      sim_.schedule_at(at(step.when),
+                       [this, from, to, share = step.share] { shift(from, to, share); });
     }
   }
 }
@@ -192,18 +190,11 @@ void MultiRegion::health_check() {
 void MultiRegion::fail_over(int region) {
   const auto r = static_cast<std::size_t>(region);
   for (int p = 0; p < populations(); ++p) {
-    auto w = record(p).weights();
-    if (w[r] == 0) {
-      continue;
-    }
     // Prefer the population's home; otherwise the first healthy region.
     const int to = failover_target(region, home_[static_cast<std::size_t>(p)], health_);
-    if (to < 0) {
-      continue;  // nowhere healthy to go
+    if (to < 0 || !move_weight(record(p), region, to)) {
+      continue;  // nowhere healthy to go, or no weight here
     }
-    w[static_cast<std::size_t>(to)] += w[r];
-    w[r] = 0;
-    record(p).set_weights(std::move(w));
     sim_.record("regions", "dns-failover",
                 {{"node", "dns/" + params_.populations[static_cast<std::size_t>(p)].name},
                  {"from", params_.regions[r].name},

@@ -113,6 +113,16 @@ void EvacuationParams::validate() const {
           "name another region");
 }
 
+std::vector<EvacuationParams::Step> EvacuationParams::schedule() const {
+  const int n = over == Duration::zero() ? 1 : steps;
+  std::vector<Step> out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 1; i <= n; ++i) {
+    out.push_back({start + Duration::nanos(over.ns() / n * i), static_cast<double>(i) / n});
+  }
+  return out;
+}
+
 void ClientParams::validate() const {
   positive(timeout, "client.timeout");
   non_negative(latency_base, "client.latency_base");

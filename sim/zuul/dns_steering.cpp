@@ -23,19 +23,11 @@ const std::string& region_name(const EdgeStack::State& s, int r) {
 
 void fail_over(EdgeStack::State& s, int region) {
   auto& st = *s.steering;
-  const auto r = static_cast<std::size_t>(region);
   for (std::size_t f = 0; f < st.records.size(); ++f) {
-    auto w = st.records[f].weights();
-    if (w[r] == 0) {
-      continue;
-    }
     const int to = regions::failover_target(region, s.home[f], st.health);
-    if (to < 0) {
-      continue;  // nowhere healthy to go
+    if (to < 0 || !regions::move_weight(st.records[f], region, to)) {
+      continue;  // nowhere healthy to go, or no weight here
     }
-    w[static_cast<std::size_t>(to)] += w[r];
-    w[r] = 0;
-    st.records[f].set_weights(std::move(w));
     s.sim->record("zuul", "dns-failover",
                   {{"node", "dns/" + s.p.families[f].name},
                    {"from", region_name(s, region)},
@@ -103,12 +95,10 @@ void start_steering(EdgeStack::State& s) {
   if (ev.enabled) {
     const int from = s.p.region_index(ev.region);
     const int to = s.p.region_index(ev.to);
-    const int steps = ev.over == Duration::zero() ? 1 : ev.steps;
-    for (int i = 1; i <= steps; ++i) {
-      const Duration when = ev.start + Duration::nanos(ev.over.ns() / steps * i);
-      const double share = static_cast<double>(i) / steps;
-      s.sim->schedule_at(Time::zero() + when,
-                         [sp, from, to, share] { evacuation_step(*sp, from, to, share); });
+    for (const auto& step : ev.schedule()) {
+      s.sim->schedule_at(Time::zero() + step.when, [sp, from, to, share = step.share] {
+        evacuation_step(*sp, from, to, share);
+      });
     }
   }
 }

@@ -107,9 +107,11 @@ std::vector<RegionParams> StackParams::region_list() const {
 }
 
 int StackParams::region_index(std::string_view name) const {
-  const auto list = region_list();
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    if (list[i].name == name) {
+  if (multi_region.regions.empty()) {
+    return name == RegionParams{}.name ? 0 : -1;  // the one default region
+  }
+  for (std::size_t i = 0; i < multi_region.regions.size(); ++i) {
+    if (multi_region.regions[i].name == name) {
       return static_cast<int>(i);
     }
   }

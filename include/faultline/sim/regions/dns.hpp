@@ -99,6 +99,10 @@ private:
 /// (Shared by sim/regions and sim/zuul, so that both fail over alike.)
 int failover_target(int from, int home, const std::vector<HealthCheck>& health);
 
+/// Failover's move: all of `from`'s weight in `record` goes to `to`. Returns false (and leaves
+/// the record alone) when `from` had none.
+bool move_weight(DnsRecord& record, int from, int to);
+
 /// Chaos Kong's step: a record's weights over `regions` regions with `share` of `total` moved
 /// from `from` to `to` (the rest stays on `from`).
 std::vector<std::uint64_t> evacuation_weights(std::size_t regions, int from, int to, double share,

@@ -97,6 +97,15 @@ struct EvacuationParams {
   Duration over = Duration::hours(1);
   int steps = 12;
   void validate() const;
+
+  /// One step of the drill: at `when` (from the run's start), `share` of the weight has moved.
+  struct Step {
+    Duration when;
+    double share = 0.0;
+  };
+  /// The drill's steps in order (one step at `start` when over = 0). Shared by sim/regions
+  /// and sim/zuul, so that both evacuate alike.
+  std::vector<Step> schedule() const;
 };
 
 struct ClientParams {
