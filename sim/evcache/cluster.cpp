@@ -409,6 +409,17 @@ void EvcacheCluster::finish(const std::shared_ptr<Read>& r, Served served) {
 void EvcacheCluster::write(int zone, std::uint64_t key) { set_all(client(zone), key); }
 
 void EvcacheCluster::set_all(world::Node& from, std::uint64_t key) {
+  send_sets(from, key);
+  if (set_listener_) {
+    set_listener_(from, key);
+  }
+}
+
+void EvcacheCluster::replicated_set(world::Node& proxy, std::uint64_t key) {
+  send_sets(proxy, key);
+}
+
+void EvcacheCluster::send_sets(world::Node& from, std::uint64_t key) {
   // §4.4: "three writes for each application level write"; a lost set is accepted.
   for (const auto& g : groups_) {
     from.send(g.servers[static_cast<std::size_t>(g.ring->server_for(key))],

@@ -9,6 +9,7 @@
 #include <faultline/world/world.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,12 +69,21 @@ struct Steering {
   std::vector<regions::HealthCheck> health;      // per region
 };
 
+/// EVCache's cross-region replication (cache_replication.cpp): per region its relay node and
+/// counters. Only built when multi_region.cache_replication is enabled.
+struct Replication {
+  std::vector<world::NodeId> relays;  // per region
+  std::vector<Counter*> sent;         // per region: sets its relay sent to other regions
+  std::vector<Counter*> applied;      // per region: replicated sets applied to its cluster
+};
+
 struct EdgeStack::State {
   Simulation* sim = nullptr;
   StackParams p;
   std::unique_ptr<world::World> world;
   std::vector<RegionStack> regions;
   std::unique_ptr<Steering> steering;               // null with one region
+  std::unique_ptr<Replication> replication;         // null unless enabled
   std::vector<int> instance_zone;                   // per NodeId: zone index 0..2
   std::vector<Route> routes;                        // per family
   std::vector<int> home;                            // per family: its home region
@@ -101,6 +111,15 @@ services::ServiceGraphParams graph_params(const StackParams& p, int region);
 /// A tier's hook that makes `reads` reads through the region's EVCache client
 /// (cache_reads.cpp).
 services::TierHook cache_read_hook(EdgeStack::State& s, int region, int reads);
+
+/// Adds a node on its own host: zone, zone index (0..2), cores, node name, group, program.
+using AddNode = std::function<world::NodeId(world::ZoneId, int, int, const std::string&,
+                                            const std::string&, world::ProgramFactory)>;
+/// Cross-region replication (cache_replication.cpp): each region's relay node ("evcache-relay"
+/// in the first region, "evcache-relay@<region>" in another; also its group), and every
+/// cluster's sets handed to its region's relay.
+std::string relay_stem(const RegionParams& region, int index);
+void start_cache_replication(EdgeStack::State& s, const AddNode& add);
 
 /// DNS steering (dns_steering.cpp): builds the records, resolvers and health checks, and
 /// schedules the health-check intervals and Chaos Kong's steps.

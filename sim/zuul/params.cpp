@@ -171,6 +171,15 @@ void validate_multi_region(const StackParams& p) {
             fmt::format("\"{}\" is not another region", e.to), "name one of: " + list);
     nested("multi_region", [&] { e.validate(); });
   }
+  const auto& cr = m.cache_replication;
+  if (cr.enabled) {
+    require(m.regions.size() >= 2, "multi_region.cache_replication", "needs two regions or more",
+            "list the regions in multi_region.regions, or leave replication off");
+    require(cr.lag_base >= Duration::zero(), "multi_region.cache_replication.lag_base",
+            "is negative", "use e.g. \"50ms\"");
+    require(cr.lag_mean >= Duration::zero(), "multi_region.cache_replication.lag_mean",
+            "is negative", "use e.g. \"100ms\"");
+  }
 }
 
 }  // namespace

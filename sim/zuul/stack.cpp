@@ -73,6 +73,9 @@ std::vector<std::string> EdgeStack::groups(const StackParams& params) {
       return region_stem(stem, regions[r], static_cast<int>(r));
     };
     g.push_back(in("zuul"));
+    if (params.multi_region.cache_replication.enabled) {
+      g.push_back(relay_stem(regions[r], static_cast<int>(r)));
+    }
     for (const auto& t : params.tiers) {
       g.push_back("tier/" + in(t.name));
     }
@@ -120,8 +123,8 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
     h.cpu.cores = static_cast<std::uint32_t>(cores);
     return h;
   };
-  auto add = [&](world::ZoneId z, int zone_index, int cores, const std::string& name,
-                 const std::string& group, world::ProgramFactory f) {
+  const AddNode add = [&](world::ZoneId z, int zone_index, int cores, const std::string& name,
+                         const std::string& group, world::ProgramFactory f) {
     const auto id = w.add_node(w.add_host(z, name, host_params(cores)), name, group, std::move(f));
     if (s.instance_zone.size() <= id.value()) {
       s.instance_zone.resize(id.value() + 1, 0);
@@ -215,6 +218,9 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
   if (s.regions.size() > 1) {
     start_steering(s);
   }
+  if (s.p.multi_region.cache_replication.enabled) {
+    start_cache_replication(s, add);
+  }
 
   for (const auto& change : s.p.zuul.route_changes) {
     State* sp = &s;
@@ -279,6 +285,14 @@ bool EdgeStack::edge_healthy(std::string_view region) const {
   }
   return s_->steering->health[static_cast<std::size_t>(r)].healthy();
 }
+std::uint64_t EdgeStack::replicated_sets(std::string_view region) const {
+  const int r = s_->p.region_index(region);
+  if (r < 0 || !s_->replication) {
+    return 0;
+  }
+  return s_->replication->applied[static_cast<std::size_t>(r)]->value();
+}
+
 const StackParams& EdgeStack::params() const { return s_->p; }
 std::int64_t EdgeStack::zuul_memory_bytes() const { return s_->memory_now; }
 std::int64_t EdgeStack::zuul_memory_peak_bytes() const { return s_->memory_peak; }

@@ -137,6 +137,23 @@ TEST_CASE("zuul binding: several regions' mistakes name their JSON path and the 
                                 Catch::Contains("two regions"));
 
   doc = regional();
+  doc["model"]["params"]["multi_region"]["evacuation"]["enabled"] = false;
+  doc["model"]["params"]["multi_region"]["cache_replication"] =
+      Json::parse(R"({"enabled": true, "lag_mean": "-1s"})");
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/cache_replication/lag_mean"));
+  doc["model"]["params"]["multi_region"]["cache_replication"]["lag_mean"] = "100ms";
+  doc["model"]["params"]["multi_region"]["regions"].erase(1);
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/cache_replication") &&
+                                Catch::Contains("two regions"));
+
+  doc = regional();  // the relay's group is a fault target only with replication on
+  doc["faults"][0]["target"] = "group:evcache-relay@us-west";
+  CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));
+  doc["model"]["params"]["multi_region"]["cache_replication"] = Json::parse(R"({"enabled": true})");
+  spec = ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, reg);
+  CHECK(run_scenario(spec, reg).key.requests > 500);
+
+  doc = regional();
   doc["faults"][0]["target"] = "group:tier/api@eu-west";
   CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target") &&
                                 Catch::Contains("tier/api@us-west"));

@@ -212,3 +212,103 @@ TEST_CASE("zuul regions: Chaos Kong moves a region's families step by step, and 
   CHECK(gradual.tv > 0.999);
   CHECK(sudden.tv > 0.99);
 }
+
+namespace {
+
+std::size_t items_in(zu::EdgeStack& stack, int region) {
+  std::size_t n = 0;
+  for (int g = 0; g < stack.cache(region).groups(); ++g) {
+    n += stack.cache(region).items(g);
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("zuul regions: EVCache replication copies a region's fills into the other region's "
+          "cache after Kafka's lag, and loses them across a cut between the regions",
+          "[zuul][regions][replication]") {
+  struct Out {
+    std::size_t east_early, west_early, east, west;
+    std::uint64_t applied;
+  };
+  // tv stays in us-east (no cut): only replication can put anything in us-west's cache.
+  auto run = [](bool replicate, Duration lag_base, bool cut_between) {
+    Simulation sim({.seed = 14});
+    auto p = two_regions(zu::Failover::active_active);
+    p.multi_region.cache_replication = {.enabled = replicate, .lag_base = lag_base};
+    zu::EdgeStack stack(sim, p);
+    if (cut_between) {
+      world::FaultSpec f;
+      f.at = Duration::zero();
+      f.kind = world::FaultKind::kPartition;
+      f.target = {world::TargetKind::kRegion, "us-east"};
+      f.peer = {world::TargetKind::kRegion, "us-west"};
+      f.duration = Duration::seconds(1000);
+      stack.world().faults().schedule(f);
+    }
+    sim.run_until(at(5));
+    const auto east_early = items_in(stack, 0), west_early = items_in(stack, 1);
+    sim.run_until(at(60));
+    return Out{east_early, west_early, items_in(stack, 0), items_in(stack, 1),
+               stack.replicated_sets("us-west")};
+  };
+  const Out on = run(true, Duration::millis(50), false);
+  const Out late = run(true, Duration::seconds(10), false);
+  const Out off = run(false, Duration::millis(50), false);
+  const Out cut = run(true, Duration::millis(50), true);
+  INFO("on: east " << on.east << " west " << on.west << " applied " << on.applied
+                   << "; lag 10 s at 5 s: east " << late.east_early << " west " << late.west_early
+                   << "; off: west " << off.west << "; cut: west " << cut.west);
+  // Every zone of us-west gets every fill of us-east (a replicated set is a write-all), less
+  // those still in Kafka or on the wire when the run stops.
+  REQUIRE(on.east > 1000);
+  CHECK(on.west >= on.east * 95 / 100);
+  CHECK(on.west <= on.east);
+  CHECK(on.applied * 3 >= on.west);  // each applied set lands in all three zones
+  // Kafka's lag holds the sets back: 10 s in, us-east has filled, us-west has nothing yet.
+  CHECK(late.east_early > 100);
+  CHECK(late.west_early == 0);
+  CHECK(late.west >= late.east * 70 / 100);
+  // No replication, or a cut between the regions: us-west's cache stays empty.
+  CHECK(off.west == 0);
+  CHECK(cut.west == 0);
+  CHECK(cut.east > 1000);
+}
+
+TEST_CASE("zuul regions: with EVCache replication, active-active failover finds the other "
+          "region's cache warm and its store quiet",
+          "[zuul][regions][replication]") {
+  struct Out {
+    double hit_rate;
+    std::uint64_t store;
+    double tv;
+  };
+  auto run = [](bool replicate) {
+    Simulation sim({.seed = 15});
+    auto p = two_regions(zu::Failover::active_active, Duration::seconds(5));
+    p.multi_region.cache_replication.enabled = replicate;
+    zu::EdgeStack stack(sim, p);
+    cut_off_us_east(stack.world(), Duration::seconds(60), Duration::seconds(1000));
+    const auto cache = sim::evcache::scope_names("cache", "evcache@us-west");
+    const auto store = sim::evcache::scope_names("store", "evcache@us-west").requests;
+    // From the cut until tv has moved (detection 10 s + TTL 5 s) and 10 s more.
+    sim.run_until(at(60));
+    const auto hits0 = counter(sim, cache.successes), reads0 = counter(sim, cache.requests);
+    const auto store0 = counter(sim, store);
+    sim.run_until(at(90));
+    REQUIRE(stack.dns_share("tv", "us-west") == 1.0);
+    const auto reads = counter(sim, cache.requests) - reads0;
+    return Out{reads == 0 ? 0.0
+                          : static_cast<double>(counter(sim, cache.successes) - hits0) /
+                                static_cast<double>(reads),
+               counter(sim, store) - store0, availability(sim, "family/tv")};
+  };
+  const Out warm = run(true);
+  const Out cold = run(false);
+  INFO("replicated: hit rate " << warm.hit_rate << " store " << warm.store
+                               << "; not: hit rate " << cold.hit_rate << " store " << cold.store);
+  CHECK(warm.hit_rate > cold.hit_rate + 0.1);
+  CHECK(warm.store * 2 < cold.store);
+  CHECK(warm.tv >= cold.tv - 0.01);  // and it costs the devices nothing
+}

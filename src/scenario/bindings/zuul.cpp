@@ -12,9 +12,11 @@
 //                     "utc_offset", "start_hour", "end_hour"},
 //    "multi_region": {"regions": [{"name", "zones"}], "dns": {...}, "failover":
 //                     "none" | "active_active" | "isthmus", "check_interval", "error_threshold",
-//                     "checks", "evacuation": {...}}}   (families[].home: a region's name)
+//                     "checks", "evacuation": {...}, "cache_replication": {"enabled",
+//                     "lag_base", "lag_mean"}}}   (families[].home: a region's name)
 // Fault targets: node:<name>, group:<zuul|tier/<t>|evcache/<z>|device/<f>> (another region's:
-// zuul@<r>, tier/<t>@<r>, evcache@<r>/<z>), region:<r>, region:internet.
+// zuul@<r>, tier/<t>@<r>, evcache@<r>/<z>), evcache-relay (evcache-relay@<r>) with
+// cache_replication, region:<r>, region:internet.
 //
 // Measure scopes: "devices" (the default: every family), each family's name, "tier/<t>" (and
 // "tier/<t>@<r>"), "cache" ("cache@<r>": EVCache reads; availability = the hit rate) and
@@ -22,7 +24,8 @@
 // Probes: zuul_memory_bytes, zuul_memory_peak_bytes, zuul_open, zuul_busy_threads, shed,
 // throttled, retries, retries_denied, failovers, origin_errors, degraded, chaos_kills; with
 // several regions also share/<f>/<r> (share of a family's resolvers answering region r),
-// and edge_healthy/<r> (1 or 0).
+// edge_healthy/<r> (1 or 0), and replicated/<r> (replicated sets applied to region r's cache
+// so far; 0 without cache_replication).
 #include "regions_readers.hpp"
 #include "world_faults.hpp"
 
@@ -111,6 +114,7 @@ public:
         for (const auto& f : params_.families) {
           p.push_back("share/" + f.name + "/" + r.name);
         }
+        p.push_back("replicated/" + r.name);
       }
     }
     return p;
@@ -118,6 +122,9 @@ public:
   double probe(std::string_view name) const override {
     if (name.starts_with("edge_healthy/")) {
       return stack_->edge_healthy(name.substr(13)) ? 1.0 : 0.0;
+    }
+    if (name.starts_with("replicated/")) {
+      return static_cast<double>(stack_->replicated_sets(name.substr(11)));
     }
     if (name.starts_with("share/")) {
       const auto rest = name.substr(6);
@@ -353,6 +360,17 @@ void read_multi_region(ObjectReader& o, zu::MultiRegionParams& m, const Source& 
                                       "region (model-facts §4.2)")) {
     bindings::read_evacuation(*e, m.evacuation, run);
     e->finish();
+  }
+  if (auto c = o.object("cache_replication",
+                        "EVCache's cross-region replication through Kafka and a relay per "
+                        "region (model-facts §4.4)")) {
+    auto& cr = m.cache_replication;
+    c->get("enabled", cr.enabled, "replicate every region's cache sets to the other regions");
+    c->get("lag_base", cr.lag_base, {.min = Duration::zero()},
+           "Kafka's produce-to-consume lag and the relay's read: the fixed part");
+    c->get("lag_mean", cr.lag_mean, {.min = Duration::zero()},
+           "the exponential part's mean (50ms + 100ms: p99 under 1 s with the hop)");
+    c->finish();
   }
 }
 

@@ -86,6 +86,15 @@ public:
   /// One application write from the client node of `zone` (standalone only): a set in every
   /// server group (write-all).
   void write(int zone, std::uint64_t key);
+  /// Called with the setting node and the key of every set this cluster's client makes (a
+  /// write, or a fill after a miss), as EVCache's client hands each set to the cross-region
+  /// replication (sim/zuul).
+  using SetListener = std::function<void(world::Node& from, std::uint64_t key)>;
+  void on_set(SetListener listener) { set_listener_ = std::move(listener); }
+  /// A set that another region's replication relay delivered to `proxy`, a node of this
+  /// cluster's world: written to every server group, and not handed to on_set's listener
+  /// (a replicated set is not replicated again).
+  void replicated_set(world::Node& proxy, std::uint64_t key);
 
   /// Crashes the hosts of every server of `zone`'s group (power lost: their items are gone and
   /// nothing answers, so reads time out).
@@ -132,7 +141,9 @@ private:
   void store_admit(const std::shared_ptr<StoreCall>& c);
   void store_serve(const std::shared_ptr<StoreCall>& c);
   void finish(const std::shared_ptr<Read>& r, Served served);
+  /// An application set: to every group (send_sets) and to the set listener.
   void set_all(world::Node& from, std::uint64_t key);
+  void send_sets(world::Node& from, std::uint64_t key);
   void next_op();
   world::Node& client(int zone);
 
@@ -145,6 +156,7 @@ private:
   Rng work_rng_, store_rng_;
   Zipf zipf_;
   std::vector<Group> groups_;
+  SetListener set_listener_;
   std::deque<std::shared_ptr<StoreCall>> store_queue_;
   int store_busy_ = 0;
   struct Scope {

@@ -158,6 +158,22 @@ enum class Failover { none, active_active, isthmus };
 std::string_view to_string(Failover f);
 std::optional<Failover> parse_failover(std::string_view text);
 
+/// EVCache's cross-region replication (model-facts §4.4; Netflix tech blog, "Caching for a
+/// Global Netflix", 2016): every set a region's EVCache client makes (a fill after a miss)
+/// goes to Kafka; the region's replication relay consumes it, reads the value from its local
+/// cache and sends it to the replication proxy of every other region, which sets it in that
+/// region's cluster (every zone). Asynchronous and best-effort: a set lost to a crashed relay
+/// or a partition is not retried, and a replicated set is not replicated again.
+struct CacheReplicationParams {
+  bool enabled = false;
+  /// Kafka's produce-to-consume lag plus the relay's local read: `lag_base` + exponential with
+  /// mean `lag_mean`. Assumption: 50 ms + exp(100 ms) has its p99 near 0.5 s, and with the
+  /// cross-region hop (30 ms one way) stays under the "p99 under 1 s" Netflix reports
+  /// (secondary summary, model-facts §4.4).
+  Duration lag_base = Duration::millis(50);
+  Duration lag_mean = Duration::millis(100);
+};
+
 /// Several regions, DNS steering with a TTL and health-based failover (sim/regions' DNS
 /// mechanism), Isthmus or active-active, and Chaos Kong.
 struct MultiRegionParams {
@@ -175,6 +191,8 @@ struct MultiRegionParams {
   /// Chaos Kong (sim/regions' drill): from `start`, the weight of every family homed in
   /// `region` moves to `to` in `steps` equal steps over `over` (zero: all at once).
   regions::EvacuationParams evacuation;
+  /// Each region's EVCache sets replicated to the other regions' clusters (off by default).
+  CacheReplicationParams cache_replication;
 };
 
 struct StackParams {

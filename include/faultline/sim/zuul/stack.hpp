@@ -65,10 +65,13 @@ public:
   double dns_share(std::string_view family, std::string_view region) const;
   /// Whether `region`'s edge passes its health check (always, with one region).
   bool edge_healthy(std::string_view region) const;
+  /// Replicated sets applied to `region`'s cache so far (0 without cache_replication).
+  std::uint64_t replicated_sets(std::string_view region) const;
   const StackParams& params() const;
 
   /// Node groups, for fault targets and Chaos Monkey: "zuul", "tier/<t>", "evcache/<zone>",
-  /// "device/<f>", and in another region "zuul@<r>", "tier/<t>@<r>", "evcache@<r>/<zone>".
+  /// "device/<f>", and in another region "zuul@<r>", "tier/<t>@<r>", "evcache@<r>/<zone>";
+  /// with cache replication "evcache-relay" ("evcache-relay@<r>").
   static std::vector<std::string> groups(const StackParams& params);
 
   /// Memory Zuul holds for open requests now, over all instances (threads and connections).
