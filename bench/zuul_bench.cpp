@@ -7,7 +7,9 @@
 //   regions: the netflix-multi-region-stack stack (Zuul → API → playback → EVCache) in 1, 3
 //           and 6 regions, a family of 100 requests/s homed in each, for 10 simulated minutes;
 //           the first region's edge is cut off from 3 to 6 min and DNS fails its family over
-//           (active-active). The cost per request should not grow with the regions.
+//           (active-active). The cost per request should not grow with the regions; with
+//           EVCache's cross-region replication on, it does (each fill goes to every other
+//           region).
 // Median of --reps runs. Process CPU time is read here, outside the simulation, only to measure
 // the simulator.
 #include "bench_util.hpp"
@@ -22,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <utility>
 #include <vector>
 
 using namespace faultline;
@@ -105,7 +108,7 @@ Run slow_run(zu::Mode mode, std::uint64_t seed) {
 }
 
 /// netflix-multi-region-stack's stack in `regions` regions, one family homed in each.
-Run regions_run(int regions, std::uint64_t seed) {
+Run regions_run(int regions, bool replicate, std::uint64_t seed) {
   Simulation sim({.seed = seed});
   zu::StackParams p;
   p.zuul.instances = 3;
@@ -128,6 +131,7 @@ Run regions_run(int regions, std::uint64_t seed) {
                           .timeout = Duration::seconds(5), .home = name});
     p.zuul.routes.push_back({p.families.back().name, "api", ""});
   }
+  p.multi_region.cache_replication.enabled = replicate;
   if (regions == 1) {
     p.multi_region.regions.clear();  // the single-region stack, no DNS
     p.families[0].home.clear();
@@ -175,13 +179,18 @@ int main(int argc, char** argv) {
   }
   fmt::print("\nregions: netflix-multi-region-stack's stack, 100 requests/s per region, 10 min "
              "simulated\n");
-  fmt::print("{:>8} {:>10} {:>12} {:>10} {:>16}\n", "regions", "requests", "events", "cpu s",
-             "requests / cpu s");
-  for (int regions : {1, 3, 6}) {
+  fmt::print("{:>8} {:>12} {:>10} {:>12} {:>10} {:>16}\n", "regions", "replication",
+             "requests", "events", "cpu s", "requests / cpu s");
+  // Replication (EVCache's cross-region sets through Kafka) sends every fill to the other
+  // regions: its cost per request grows with their number, by design.
+  for (const auto& [regions, replicate] :
+       {std::pair{1, false}, {3, false}, {6, false}, {3, true}, {6, true}}) {
+    const int n = regions;
+    const bool rep = replicate;
     const Run m =
-        median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return regions_run(regions, seed); });
-    fmt::print("{:>8} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", regions, m.requests, m.events, m.cpu,
-               static_cast<double>(m.requests) / m.cpu);
+        median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return regions_run(n, rep, seed); });
+    fmt::print("{:>8} {:>12} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", n, rep ? "on" : "off",
+               m.requests, m.events, m.cpu, static_cast<double>(m.requests) / m.cpu);
   }
   return 0;
 }

@@ -4,7 +4,9 @@
 // unhealthy region, and Chaos Kong's gradual evacuation.
 //
 // Failover takes detection (checks x check_interval) + the TTL + resolver stickiness, as it
-// does in sim/regions; there is no failback. What a region does with a family homed elsewhere
+// does in sim/regions. With failback on, a health checker in the internet probes every
+// region's Zuul each interval (a region DNS has left gets no device traffic to judge it by),
+// and a region whose edge turns healthy again gets its families back. What a region does with a family homed elsewhere
 // is Zuul's (zuul.cpp): serve it with its own API (active-active), or tunnel it to the home
 // region's API (Isthmus).
 #include "internal.hpp"
@@ -15,7 +17,11 @@ namespace faultline::sim::zuul {
 
 namespace {
 
+using world::Node;
+using world::Payload;
+
 constexpr std::uint64_t kWeight = 1000;  // a record's total weight
+constexpr std::uint64_t kProbeBytes = 64;  // assumption: a health check's GET and its answer
 
 const std::string& region_name(const EdgeStack::State& s, int r) {
   return s.regions[static_cast<std::size_t>(r)].params.name;
@@ -37,6 +43,54 @@ void fail_over(EdgeStack::State& s, int region) {
   }
 }
 
+/// The families homed in `region` go back to it: their records answer it alone again.
+void fail_back(EdgeStack::State& s, int region) {
+  auto& st = *s.steering;
+  for (std::size_t f = 0; f < st.records.size(); ++f) {
+    if (s.home[f] != region) {
+      continue;
+    }
+    std::vector<std::uint64_t> w(s.regions.size(), 0);
+    w[static_cast<std::size_t>(region)] = kWeight;
+    if (w == st.records[f].weights()) {
+      continue;  // never left
+    }
+    st.records[f].set_weights(std::move(w));
+    s.sim->record("zuul", "dns-failback",
+                  {{"node", "dns/" + s.p.families[f].name},
+                   {"to", region_name(s, region)},
+                   {"ttl_s", s.p.multi_region.dns.ttl.to_seconds()}});
+  }
+}
+
+/// Route 53's health checkers: each interval, `health_probes` requests to every region's Zuul
+/// (round robin over its instances); one not answered within `probe_timeout` is a failure.
+class CheckerProgram final : public world::Program {
+public:
+  explicit CheckerProgram(EdgeStack::State& s) : s_(s), cursor_(s.regions.size(), 0) {}
+
+  void start(Node& node) override { round(node); }
+
+private:
+  void round(Node& node) {
+    const auto& m = s_.p.multi_region;
+    for (std::size_t r = 0; r < s_.regions.size(); ++r) {
+      const auto& zuuls = s_.regions[r].zuul_ids;
+      for (int k = 0; k < m.health_probes; ++k) {
+        const auto target = zuuls[cursor_[r]++ % zuuls.size()];
+        node.call(target, Payload::make<HealthProbe>(), kProbeBytes, m.probe_timeout,
+                  [this, r](world::RpcResult res) {
+                    edge_outcome(s_, static_cast<int>(r), !res.ok());
+                  });
+      }
+    }
+    node.after(m.check_interval, [this, &node] { round(node); });
+  }
+
+  EdgeStack::State& s_;
+  std::vector<std::size_t> cursor_;  // per region
+};
+
 void health_check(EdgeStack::State& s) {
   auto& st = *s.steering;
   for (std::size_t r = 0; r < st.health.size(); ++r) {
@@ -46,7 +100,10 @@ void health_check(EdgeStack::State& s) {
     }
     const std::string node = "edge/" + region_name(s, static_cast<int>(r));
     if (h.healthy()) {
-      s.sim->record("zuul", "edge-healthy", {{"node", node}});  // no failback (README)
+      s.sim->record("zuul", "edge-healthy", {{"node", node}});
+      if (s.p.multi_region.failback) {
+        fail_back(s, static_cast<int>(r));
+      }
       continue;
     }
     s.sim->record("zuul", "edge-unhealthy", {{"node", node}, {"error_rate", h.last_error_rate()}});
@@ -75,7 +132,7 @@ void evacuation_step(EdgeStack::State& s, int from, int to, double share) {
 
 }  // namespace
 
-void start_steering(EdgeStack::State& s) {
+void start_steering(EdgeStack::State& s, const AddNode& add, world::ZoneId internet) {
   const auto& m = s.p.multi_region;
   s.steering = std::make_unique<Steering>();
   auto& st = *s.steering;
@@ -91,6 +148,12 @@ void start_steering(EdgeStack::State& s) {
   }
   EdgeStack::State* sp = &s;
   s.sim->schedule_after(m.check_interval, [sp] { health_check(*sp); });
+  if (m.failback) {
+    add(internet, 0, 4, "health-checker", "health-checker",
+        [sp](Node&) -> std::unique_ptr<world::Program> {
+          return std::make_unique<CheckerProgram>(*sp);
+        });
+  }
   const auto& ev = m.evacuation;
   if (ev.enabled) {
     const int from = s.p.region_index(ev.region);

@@ -23,6 +23,9 @@ enum class EdgeStatus : std::uint8_t { kOk, kShed, kThrottled, kFailed };
 struct DeviceRequest {
   int family = 0;
 };
+/// A health checker's request to a Zuul instance (its health endpoint: answered at once, no
+/// filters, no origin).
+struct HealthProbe {};
 struct EdgeReply {
   EdgeStatus status = EdgeStatus::kOk;
 };
@@ -122,8 +125,9 @@ std::string relay_stem(const RegionParams& region, int index);
 void start_cache_replication(EdgeStack::State& s, const AddNode& add);
 
 /// DNS steering (dns_steering.cpp): builds the records, resolvers and health checks, and
-/// schedules the health-check intervals and Chaos Kong's steps.
-void start_steering(EdgeStack::State& s);
+/// schedules the health-check intervals and Chaos Kong's steps; with failback, adds the health
+/// checker node ("health-checker", in the internet zone `internet`) that probes every region.
+void start_steering(EdgeStack::State& s, const AddNode& add, world::ZoneId internet);
 /// The region a device of `family` sends its next request to.
 int resolve_region(EdgeStack::State& s, int family);
 /// A device attempt into `region` was sent, and whether it failed (the edge's health check).

@@ -171,6 +171,13 @@ void validate_multi_region(const StackParams& p) {
             fmt::format("\"{}\" is not another region", e.to), "name one of: " + list);
     nested("multi_region", [&] { e.validate(); });
   }
+  if (m.failback) {
+    require(m.regions.size() >= 2, "multi_region.failback", "needs two regions or more",
+            "list the regions in multi_region.regions, or leave failback off");
+    require(m.health_probes >= 1 && m.health_probes <= 1000, "multi_region.health_probes",
+            fmt::format("is {}", m.health_probes), "use 1 to 1000 per region and interval");
+    positive(m.probe_timeout, "multi_region.probe_timeout");
+  }
   const auto& cr = m.cache_replication;
   if (cr.enabled) {
     require(m.regions.size() >= 2, "multi_region.cache_replication", "needs two regions or more",

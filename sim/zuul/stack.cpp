@@ -88,6 +88,9 @@ std::vector<std::string> EdgeStack::groups(const StackParams& params) {
   for (const auto& f : params.families) {
     g.push_back("device/" + f.name);
   }
+  if (params.multi_region.failback && regions.size() > 1) {
+    g.push_back("health-checker");
+  }
   std::sort(g.begin(), g.end());
   return g;
 }
@@ -216,7 +219,7 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
         device_factory(s, static_cast<int>(f)));
   }
   if (s.regions.size() > 1) {
-    start_steering(s);
+    start_steering(s, add, internet);
   }
   if (s.p.multi_region.cache_replication.enabled) {
     start_cache_replication(s, add);

@@ -140,6 +140,10 @@ private:
   }
 
   void arrive(const world::Message& m, Responder r) {
+    if (m.payload.is<HealthProbe>()) {  // the health endpoint: alive and reachable is healthy
+      r.reply(Payload::make<EdgeReply>(EdgeReply{EdgeStatus::kOk}), 64);
+      return;
+    }
     Pending p{m.payload.as<DeviceRequest>().family, std::move(r)};
     if (!admit_family(p.family)) {
       s_.throttled->inc();

@@ -146,6 +146,16 @@ TEST_CASE("zuul binding: several regions' mistakes name their JSON path and the 
   CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/cache_replication") &&
                                 Catch::Contains("two regions"));
 
+  doc = regional();
+  doc["model"]["params"]["multi_region"]["failback"] = true;
+  doc["model"]["params"]["multi_region"]["probe_timeout"] = "0s";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/probe_timeout"));
+  doc["model"]["params"]["multi_region"]["probe_timeout"] = "4s";
+  doc["model"]["params"]["multi_region"]["evacuation"]["enabled"] = false;
+  doc["model"]["params"]["multi_region"]["regions"].erase(1);
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/failback") &&
+                                Catch::Contains("two regions"));
+
   doc = regional();  // the relay's group is a fault target only with replication on
   doc["faults"][0]["target"] = "group:evcache-relay@us-west";
   CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));

@@ -312,3 +312,45 @@ TEST_CASE("zuul regions: with EVCache replication, active-active failover finds 
   CHECK(warm.store * 2 < cold.store);
   CHECK(warm.tv >= cold.tv - 0.01);  // and it costs the devices nothing
 }
+
+TEST_CASE("zuul regions: with failback, the health checkers see the home region's edge "
+          "answer again after the cut, and DNS moves its family back",
+          "[zuul][regions][failback]") {
+  struct Out {
+    double during, after;
+    std::uint64_t east_api_after;
+    std::size_t failbacks;
+  };
+  auto run = [](bool failback) {
+    ZuulRecords trace;  // outlives the simulation
+    Simulation sim({.seed = 16});
+    sim.trace().attach(&trace);
+    auto p = two_regions(zu::Failover::active_active, Duration::seconds(5));
+    p.multi_region.failback = failback;
+    zu::EdgeStack stack(sim, p);
+    cut_off_us_east(stack.world(), Duration::seconds(10), Duration::seconds(60));
+    sim.run_until(at(60));
+    const double during = stack.dns_share("tv", "us-west");
+    // The cut ends at 70 s: two passing 5 s checks, then the 5 s TTL.
+    sim.run_until(at(110));
+    const auto east0 = arrivals(sim, "api");
+    sim.run_until(at(150));
+    return Out{during, stack.dns_share("tv", "us-east"), arrivals(sim, "api") - east0,
+               static_cast<std::size_t>(std::count_if(
+                   trace.lines.begin(), trace.lines.end(),
+                   [](const std::string& l) { return l.starts_with("dns-failback"); }))};
+  };
+  const Out back = run(true);
+  const Out stay = run(false);
+  INFO("failback: during " << back.during << " after " << back.after << " east api "
+                           << back.east_api_after << "; none: after " << stay.after
+                           << " east api " << stay.east_api_after);
+  CHECK(back.during == 1.0);  // the failover itself is unchanged
+  CHECK(stay.during == 1.0);
+  CHECK(back.after == 1.0);
+  CHECK(back.east_api_after > 1500);  // 40 s of 50 requests/s, home again
+  CHECK(back.failbacks == 1);
+  CHECK(stay.after == 0.0);
+  CHECK(stay.east_api_after == 0);
+  CHECK(stay.failbacks == 0);
+}

@@ -12,11 +12,12 @@
 //                     "utc_offset", "start_hour", "end_hour"},
 //    "multi_region": {"regions": [{"name", "zones"}], "dns": {...}, "failover":
 //                     "none" | "active_active" | "isthmus", "check_interval", "error_threshold",
-//                     "checks", "evacuation": {...}, "cache_replication": {"enabled",
-//                     "lag_base", "lag_mean"}}}   (families[].home: a region's name)
+//                     "checks", "failback", "health_probes", "probe_timeout",
+//                     "evacuation": {...}, "cache_replication": {"enabled", "lag_base",
+//                     "lag_mean"}}}   (families[].home: a region's name)
 // Fault targets: node:<name>, group:<zuul|tier/<t>|evcache/<z>|device/<f>> (another region's:
 // zuul@<r>, tier/<t>@<r>, evcache@<r>/<z>), evcache-relay (evcache-relay@<r>) with
-// cache_replication, region:<r>, region:internet.
+// cache_replication, health-checker with failback, region:<r>, region:internet.
 //
 // Measure scopes: "devices" (the default: every family), each family's name, "tier/<t>" (and
 // "tier/<t>@<r>"), "cache" ("cache@<r>": EVCache reads; availability = the hit rate) and
@@ -356,6 +357,13 @@ void read_multi_region(ObjectReader& o, zu::MultiRegionParams& m, const Source& 
         "error rate above which an interval's check fails");
   o.get("checks", m.checks, {.min = 1, .max = 100},
         "failing checks in a row before DNS moves the region's families (Route 53: 3)");
+  o.get("failback", m.failback,
+        "when a region's edge is healthy again, DNS moves the families homed there back "
+        "(health checkers then probe every region each interval)");
+  o.get("health_probes", m.health_probes, {.min = 1, .max = 1000},
+        "with failback: the health checkers' requests to each region's Zuul per interval");
+  o.get("probe_timeout", m.probe_timeout, {.min = Duration::nanos(1)},
+        "with failback: a probe not answered within this is a failure (Route 53: 4 s to connect)");
   if (auto e = o.object("evacuation", "Chaos Kong: a region's DNS weight moved to another "
                                       "region (model-facts §4.2)")) {
     bindings::read_evacuation(*e, m.evacuation, run);

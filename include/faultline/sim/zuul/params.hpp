@@ -188,6 +188,15 @@ struct MultiRegionParams {
   Duration check_interval = Duration::seconds(10);
   double error_threshold = 0.25;
   int checks = 3;
+  /// Failback: when a region's edge turns healthy again, DNS moves the families homed there
+  /// back (Route 53's failover records do it on their own). A region DNS has left gets no
+  /// device traffic, so its health needs another witness: with failback on, a health checker
+  /// in the internet (Route 53's checkers) sends `health_probes` requests to each region's
+  /// Zuul every `check_interval`, each failing if not answered within `probe_timeout`, and the
+  /// edge's health check counts them with the devices' attempts.
+  bool failback = false;
+  int health_probes = 3;
+  Duration probe_timeout = Duration::seconds(4);
   /// Chaos Kong (sim/regions' drill): from `start`, the weight of every family homed in
   /// `region` moves to `to` in `steps` equal steps over `over` (zero: all at once).
   regions::EvacuationParams evacuation;

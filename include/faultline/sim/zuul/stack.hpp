@@ -71,7 +71,8 @@ public:
 
   /// Node groups, for fault targets and Chaos Monkey: "zuul", "tier/<t>", "evcache/<zone>",
   /// "device/<f>", and in another region "zuul@<r>", "tier/<t>@<r>", "evcache@<r>/<zone>";
-  /// with cache replication "evcache-relay" ("evcache-relay@<r>").
+  /// with cache replication "evcache-relay" ("evcache-relay@<r>"); with failback
+  /// "health-checker".
   static std::vector<std::string> groups(const StackParams& params);
 
   /// Memory Zuul holds for open requests now, over all instances (threads and connections).
