@@ -3,11 +3,12 @@
 // Each region has one replication relay, a world node in its first zone ("evcache-relay",
 // "evcache-relay@<region>"). A set made by the region's EVCache client (a fill after a miss)
 // is produced to Kafka: a small message from the setting node to the region's relay. The relay
-// consumes it after Kafka's lag, reads the value from the local cache, and sends it across the
-// region boundary to every other region's relay, which sets it in its region's cluster (every
-// zone, as a write does). Everything is best-effort, as in EVCache: a relay that is down, or a
-// partition between regions, loses the sets in its path, and nothing retries them. The relay's
-// CPU and Kafka's capacity are not modelled (README).
+// consumes it after Kafka's lag (which includes the relay's local read of the value; a value
+// evicted meanwhile is still sent) and sends it across the region boundary to every other
+// region's relay, which sets it in its region's cluster (every zone, as a write does).
+// Everything is best-effort, as in EVCache: a relay that is down, or a partition between
+// regions, loses the sets in its path, and nothing retries them. The relay's CPU and Kafka's
+// capacity are not modelled (README).
 #include "internal.hpp"
 
 #include <fmt/format.h>
@@ -48,7 +49,7 @@ public:
   }
 
 private:
-  /// Kafka's lag, then the value read locally and sent to every other region.
+  /// Kafka's lag (and the local read), then the value sent to every other region.
   void consume(Node& node, std::uint64_t key) {
     const auto& cr = s_.p.multi_region.cache_replication;
     const Duration lag =

@@ -6,9 +6,9 @@
 // Failover takes detection (checks x check_interval) + the TTL + resolver stickiness, as it
 // does in sim/regions. With failback on, a health checker in the internet probes every
 // region's Zuul each interval (a region DNS has left gets no device traffic to judge it by),
-// and a region whose edge turns healthy again gets its families back. What a region does with a family homed elsewhere
-// is Zuul's (zuul.cpp): serve it with its own API (active-active), or tunnel it to the home
-// region's API (Isthmus).
+// and a region whose edge turns healthy again gets its families back. What a region does
+// with a family homed elsewhere is Zuul's (zuul.cpp): serve it with its own API
+// (active-active), or tunnel it to the home region's API (Isthmus).
 #include "internal.hpp"
 
 #include <fmt/format.h>

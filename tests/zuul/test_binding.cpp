@@ -140,7 +140,8 @@ TEST_CASE("zuul binding: several regions' mistakes name their JSON path and the 
   doc["model"]["params"]["multi_region"]["evacuation"]["enabled"] = false;
   doc["model"]["params"]["multi_region"]["cache_replication"] =
       Json::parse(R"({"enabled": true, "lag_mean": "-1s"})");
-  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/cache_replication/lag_mean"));
+  CHECK_THAT(error_of(doc),
+             Catch::Contains("/model/params/multi_region/cache_replication/lag_mean"));
   doc["model"]["params"]["multi_region"]["cache_replication"]["lag_mean"] = "100ms";
   doc["model"]["params"]["multi_region"]["regions"].erase(1);
   CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/cache_replication") &&
