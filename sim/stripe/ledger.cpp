@@ -250,9 +250,9 @@ TxnReply LedgerState::execute(const TxnRequest& req, std::int64_t now_ns,
       }
       return reply;
     case TxnKind::kGetCharge:
-      for (const auto& [id, c] : charges_) {
-        if (c.intent == req.intent) {
-          reply.charges.push_back(c);
+      if (auto it = charge_ids_by_intent_.find(req.intent); it != charge_ids_by_intent_.end()) {
+        for (const auto& id : it->second) {
+          reply.charges.push_back(charges_.at(id));
         }
       }
       return reply;
@@ -296,8 +296,13 @@ void LedgerState::apply(const RowWrite& w) {
       std::int64_t n = 0;
       std::from_chars(digits.data(), digits.data() + digits.size(), n);
       next_charge_ = std::max(next_charge_, n + 1);
+      if (auto old = charges_.find(w.charge.id);
+          old != charges_.end() && old->second.intent != w.charge.intent) {
+        charge_ids_by_intent_[old->second.intent].erase(w.charge.id);  // a rewritten row
+      }
       charges_[w.charge.id] = w.charge;
       charge_by_processor_[w.charge.processor_charge] = w.charge.id;
+      charge_ids_by_intent_[w.charge.intent].insert(w.charge.id);
       break;
     }
     case RowWrite::Kind::kPutOutbox:

@@ -172,6 +172,9 @@ private:
   KeyIndex unfinished_by_last_run_, by_created_at_;
   std::map<std::string, ChargeRow> charges_;
   std::map<std::string, std::string> charge_by_processor_;  // processor charge → charge id
+  // Charge ids by payment intent, so that a read of one intent's charges (kGetCharge) reads
+  // only those rows, in charges_'s order (by id), instead of every charge ever written.
+  std::map<std::string, std::set<std::string>> charge_ids_by_intent_;
   std::map<std::int64_t, OutboxRow> outbox_;
   std::int64_t next_key_id_ = 1;
   std::int64_t next_charge_ = 1;
