@@ -21,7 +21,6 @@ using world::Node;
 using world::Payload;
 
 constexpr std::uint64_t kWeight = 1000;  // a record's total weight
-constexpr std::uint64_t kProbeBytes = 64;  // assumption: a health check's GET and its answer
 
 const std::string& region_name(const EdgeStack::State& s, int r) {
   return s.regions[static_cast<std::size_t>(r)].params.name;

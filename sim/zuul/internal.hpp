@@ -32,6 +32,7 @@ struct EdgeReply {
 
 inline constexpr std::uint64_t kRequestBytes = 512;   // assumption: an API call
 inline constexpr std::uint64_t kReplyBytes = 2048;    // assumption: a small JSON document
+inline constexpr std::uint64_t kProbeBytes = 64;      // assumption: a health check and its answer
 
 struct Scope {
   Counter* requests = nullptr;

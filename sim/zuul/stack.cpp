@@ -88,7 +88,7 @@ std::vector<std::string> EdgeStack::groups(const StackParams& params) {
   for (const auto& f : params.families) {
     g.push_back("device/" + f.name);
   }
-  if (params.multi_region.failback && regions.size() > 1) {
+  if (params.multi_region.failback) {  // validate() asks for two regions or more
     g.push_back("health-checker");
   }
   std::sort(g.begin(), g.end());

@@ -141,7 +141,7 @@ private:
 
   void arrive(const world::Message& m, Responder r) {
     if (m.payload.is<HealthProbe>()) {  // the health endpoint: alive and reachable is healthy
-      r.reply(Payload::make<EdgeReply>(EdgeReply{EdgeStatus::kOk}), 64);
+      r.reply(Payload::make<EdgeReply>(EdgeReply{EdgeStatus::kOk}), kProbeBytes);
       return;
     }
     Pending p{m.payload.as<DeviceRequest>().family, std::move(r)};
