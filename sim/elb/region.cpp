@@ -16,31 +16,6 @@ struct StreamStart {
 };
 constexpr std::uint64_t kRequestBytes = 512;
 constexpr std::uint64_t kReplyBytes = 1024;
-/// The control plane reads one ELB's record from the state store.
-struct GetState {
-  int elb = 0;
-};
-struct StateAnswer {
-  bool present = false;
-};
-/// The control plane programs one LB node: the full backend list or, from missing state, none.
-struct ProgramNode {
-  bool backends = true;
-};
-/// A replacement LB node asks the control plane to program it.
-struct ProgramMe {
-  int elb = 0;
-  int node = 0;
-};
-/// Its answer: a backend list (full or empty), or a refusal (fail static: keep the last good).
-struct ProgramAnswer {
-  bool refused = false;
-  bool backends = true;
-};
-// Sizes are assumptions: a state record and a node's configuration with its backend list.
-constexpr std::uint64_t kStateRequestBytes = 128;
-constexpr std::uint64_t kStateReplyBytes = 1024;
-constexpr std::uint64_t kProgramBytes = 2048;
 const std::array<const char*, 3> kZones = {"us-east-1a", "us-east-1b", "us-east-1c"};
 const std::array<const char*, 3> kWestZones = {"us-west-2a", "us-west-2b", "us-west-2c"};
 
@@ -54,257 +29,6 @@ world::HostParams host_params() {
   return h;
 }
 }  // namespace
-
-/// One LB node: routes by the backend list it was last programmed with (`Elb::broken`, the
-/// node's own configuration). A node that boots again after a crash is a replacement: it has no
-/// backend list until the control plane programs it, and asks for one until it gets it.
-class ElbRegion::LbNode final : public world::Program {
-public:
-  LbNode(ElbRegion& r, int elb, int node) : r_(r), elb_(elb), node_(node) {}
-  void start(world::Node& n) override {
-    n.on_request([this, &n](const world::Message&, world::Responder reply) {
-      const Elb& e = r_.elbs_[static_cast<std::size_t>(elb_)];
-      const auto i = static_cast<std::size_t>(node_);
-      if (!e.programmed[i] || e.broken[i]) {
-        return;  // no (or an empty) backend list: black-holed, the device times out
-      }
-      n.after(r_.service_time(), [reply] { reply.reply(world::Payload{}, kReplyBytes); });
-    });
-    n.on_message([this](const world::Message& m) {
-      if (const auto* p = m.payload.get<ProgramNode>()) {
-        set(p->backends);
-      }
-    });
-    if (n.incarnation() > 1) {
-      r_.elbs_[static_cast<std::size_t>(elb_)].programmed[static_cast<std::size_t>(node_)] = false;
-      ask(n);
-    }
-  }
-
-private:
-  void set(bool backends) {
-    Elb& e = r_.elbs_[static_cast<std::size_t>(elb_)];
-    e.broken[static_cast<std::size_t>(node_)] = !backends;
-    e.programmed[static_cast<std::size_t>(node_)] = true;
-  }
-  /// A replacement asks the control plane (which reads the store) for its configuration.
-  void ask(world::Node& n) {
-    const auto& cp = r_.params_.control_plane;
-    n.call(r_.control_plane_, world::Payload::make<ProgramMe>(ProgramMe{elb_, node_}),
-           kStateRequestBytes, cp.call_timeout * 2, [this, &n](world::RpcResult res) {
-             if (!res.ok()) {
-               n.after(r_.params_.control_plane.retry_after, [this, &n] { ask(n); });
-               return;
-             }
-             const auto& a = res.payload.as<ProgramAnswer>();
-             if (a.refused) {
-               // Fail static: the ELB's last known good configuration.
-               r_.elbs_[static_cast<std::size_t>(elb_)]
-                   .programmed[static_cast<std::size_t>(node_)] = true;
-             } else {
-               set(a.backends);
-             }
-           });
-  }
-
-  ElbRegion& r_;
-  int elb_, node_;
-};
-
-/// The state store: one record per ELB, on disk (it outlives the store's own crash, so it is
-/// kept in `Elb::state`); it answers the control plane's reads.
-class ElbRegion::StateStore final : public world::Program {
-public:
-  explicit StateStore(ElbRegion& r) : r_(r) {}
-  void start(world::Node& n) override {
-    n.on_request([this](const world::Message& m, world::Responder reply) {
-      const auto& q = m.payload.as<GetState>();
-      reply.reply(world::Payload::make<StateAnswer>(
-                      StateAnswer{r_.elbs_[static_cast<std::size_t>(q.elb)].state}),
-                  kStateReplyBytes);
-    });
-  }
-
-private:
-  ElbRegion& r_;
-};
-
-/// The control plane: runs every ELB's workflows on its own timers (so a crashed control plane
-/// runs none until it is back), reads the ELB's record from the state store, and sends each node
-/// it reprograms its configuration; answers replacements; runs the operators' restores.
-class ElbRegion::ControlPlane final : public world::Program {
-public:
-  enum class Kind { kScale, kPush, kRestore };
-  explicit ControlPlane(ElbRegion& r) : r_(r) {}
-
-  void start(world::Node& n) override {
-    n_ = &n;
-    n.on_request([this](const world::Message& m, world::Responder reply) {
-      replacement(m.payload.as<ProgramMe>(), std::move(reply));
-    });
-    if (r_.started_) {
-      begin();
-    }
-  }
-  world::Node& node() { return *n_; }
-
-  /// Workflows start (at the region's start, or when the control plane is back up), and the
-  /// restores ordered while it was down run.
-  void begin() {
-    if (begun_) {
-      return;
-    }
-    begun_ = true;
-    for (int e = 0; e < r_.elbs(); ++e) {
-      schedule_touch(e);
-    }
-    for (int e : std::exchange(r_.pending_restores_, {})) {
-      workflow(e, Kind::kRestore);
-    }
-  }
-
-  void workflow(int elb, Kind kind) {
-    Elb& e = r_.elbs_[static_cast<std::size_t>(elb)];
-    if (kind != Kind::kRestore) {
-      r_.cp_requests_->inc();
-    }
-    const int scale_node =
-        kind == Kind::kScale ? static_cast<int>(r_.touch_rng_.below(e.nodes.size())) : -1;
-    read_state(elb, [this, elb, kind, scale_node](std::optional<bool> present) {
-      if (!present) {
-        store_failed(elb, kind == Kind::kRestore);
-      } else {
-        apply(elb, kind, scale_node, *present);
-      }
-    });
-  }
-
-private:
-  void schedule_touch(int elb) {
-    const Duration mean = r_.elbs_[static_cast<std::size_t>(elb)].touch_mean;
-    const double gap = r_.touch_rng_.exponential(static_cast<double>(mean.ns()));
-    n_->after(Duration::nanos(static_cast<std::int64_t>(gap) + 1), [this, elb] {
-      if (r_.workflows_enabled_) {
-        workflow(elb, r_.touch_rng_.uniform01() < r_.params_.control_plane.scale_ratio
-                          ? Kind::kScale
-                          : Kind::kPush);
-      }
-      schedule_touch(elb);
-    });
-  }
-
-  /// The ELB's record, or nullopt when the store did not answer within the timeout.
-  void read_state(int elb, std::function<void(std::optional<bool>)> done) {
-    n_->call(r_.state_store_, world::Payload::make<GetState>(GetState{elb}), kStateRequestBytes,
-             r_.params_.control_plane.call_timeout,
-             [done = std::move(done)](world::RpcResult res) {
-               done(res.ok() ? std::optional<bool>(res.payload.as<StateAnswer>().present)
-                             : std::nullopt);
-             });
-  }
-
-  /// The store did not answer: a restore is tried again (the operators' order stands); a
-  /// workflow or a replacement's request fails as an API error.
-  void store_failed(int elb, bool restore) {
-    if (restore) {
-      n_->after(r_.params_.control_plane.retry_after,
-                [this, elb] { workflow(elb, Kind::kRestore); });
-      return;
-    }
-    r_.cp_failures_->inc();
-    const Elb& e = r_.elbs_[static_cast<std::size_t>(elb)];
-    if (e.family >= 0) {
-      r_.sim_.record("elb", "workflow-failed",
-                     {{"node", e.name}, {"reason", "state store did not answer"}});
-    }
-  }
-
-  /// Sends the nodes their configuration: node `node`, or every node (-1).
-  void program(int elb, int node, bool backends) {
-    const Elb& e = r_.elbs_[static_cast<std::size_t>(elb)];
-    for (std::size_t i = 0; i < e.nodes.size(); ++i) {
-      if (node < 0 || static_cast<std::size_t>(node) == i) {
-        n_->send(e.nodes[i], world::Payload::make<ProgramNode>(ProgramNode{backends}),
-                 kProgramBytes);
-      }
-    }
-  }
-
-  void apply(int elb, Kind kind, int scale_node, bool present) {
-    const Elb& e = r_.elbs_[static_cast<std::size_t>(elb)];
-    const bool trace = e.family >= 0;  // the fleet's reprogramming is counted, not traced
-    const bool scale = kind == Kind::kScale;
-    if (kind == Kind::kRestore) {
-      program(elb, -1, present);
-      if (trace) {
-        r_.sim_.record("elb", "restored", {{"node", e.name}});
-      }
-      return;
-    }
-    if (present) {
-      r_.cp_successes_->inc();
-      // Programmed from intact state: the nodes it touches get the full backend list.
-      program(elb, scale_node, true);
-      if (trace) {
-        r_.sim_.record("elb", "reprogram",
-                       {{"node", e.name}, {"from_missing_state", false}, {"scale", scale}});
-      }
-      return;
-    }
-    r_.cp_failures_->inc();
-    if (r_.params_.control_plane.fail_static) {
-      if (trace) {
-        r_.sim_.record("elb", "refused", {{"node", e.name}, {"reason", "state missing"}});
-      }
-      return;
-    }
-    // §4.1: "it used the missing state and misconfigured that ELB".
-    program(elb, scale_node, false);
-    if (trace) {
-      const int nodes = scale ? 1 : static_cast<int>(e.nodes.size());
-      int broken = nodes;  // the nodes this workflow breaks, and those broken already
-      for (std::size_t i = 0; i < e.broken.size(); ++i) {
-        broken += scale && static_cast<int>(i) != scale_node && e.broken[i] ? 1 : 0;
-      }
-      r_.sim_.record("elb", "reprogram",
-                     {{"node", e.name}, {"from_missing_state", true}, {"scale", scale},
-                      {"nodes", nodes}, {"backends", 0}, {"broken_nodes", broken}});
-    }
-  }
-
-  /// A replacement node asks for its configuration: from the ELB's record in the store. No
-  /// answer when the store does not answer (the node asks again).
-  void replacement(ProgramMe q, world::Responder reply) {
-    r_.cp_requests_->inc();
-    read_state(q.elb, [this, q, reply = std::move(reply)](std::optional<bool> present) {
-      const Elb& e = r_.elbs_[static_cast<std::size_t>(q.elb)];
-      if (!present) {
-        store_failed(q.elb, false);
-        return;
-      }
-      if (*present) {
-        r_.cp_successes_->inc();
-        reply.reply(world::Payload::make<ProgramAnswer>(ProgramAnswer{false, true}),
-                    kProgramBytes);
-        return;
-      }
-      r_.cp_failures_->inc();
-      // Fail static: the control plane refuses to program from missing state and gives the
-      // new node the ELB's last known good configuration.
-      const bool fail_static = r_.params_.control_plane.fail_static;
-      reply.reply(world::Payload::make<ProgramAnswer>(ProgramAnswer{fail_static, false}),
-                  kProgramBytes);
-      if (e.family >= 0) {
-        r_.sim_.record("elb", fail_static ? "refused" : "reprogram",
-                       {{"node", e.name}, {"from_missing_state", true}, {"replacement", true}});
-      }
-    });
-  }
-
-  ElbRegion& r_;
-  world::Node* n_ = nullptr;
-  bool begun_ = false;
-};
 
 /// An LB node of a family's ELB in the other region (built with failover). Active-active: the
 /// other region's stack serves the request (the service time). Isthmus: the other region's ELB
@@ -376,7 +100,6 @@ FamilyMetricNames control_plane_metric_names() { return family_metric_names("con
 ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
     : sim_(sim),
       params_(std::move(params)),
-      touch_rng_(sim.rng("elb/workflows")),
       traffic_rng_(sim.rng("elb/traffic")),
       incident_rng_(sim.rng("elb/incident")) {
   params_.validate();
@@ -389,36 +112,20 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
   }
   const auto internet = w.add_zone(w.add_region("internet"), "internet-1");
   const auto hp = host_params();
-  control_plane_ = w.add_node(w.add_host(zones[0], "elb-control-plane", hp), "elb-control-plane",
-                              "elb/control-plane", [this](world::Node&) {
-                                return std::make_unique<ControlPlane>(*this);
-                              });
-  state_store_ = w.add_node(w.add_host(zones[1], "elb-state-store", hp), "elb-state-store",
-                            "elb/state-store",
-                            [this](world::Node&) { return std::make_unique<StateStore>(*this); });
-  // Each LB node on its own host, round robin over the zones.
-  auto add_elb = [&](Elb e, int nodes) {
-    const int index = static_cast<int>(elbs_.size());
-    e.broken.assign(static_cast<std::size_t>(nodes), false);
-    e.programmed.assign(static_cast<std::size_t>(nodes), true);
-    for (int i = 0; i < nodes; ++i) {
-      const std::string name = fmt::format("{}-{}", e.name, i);
-      const auto host = w.add_host(zones[static_cast<std::size_t>(i % 3)], name, hp);
-      // A first boot has the full list; a node booting after a crash is a replacement that
-      // asks the control plane to program it from the ELB's state.
-      e.nodes.push_back(w.add_node(host, name, "elb/" + e.name, [this, index, i](world::Node&) {
-        return std::make_unique<LbNode>(*this, index, i);
-      }));
-    }
-    elbs_.push_back(std::move(e));
-  };
+  ServiceLayout layout;
+  layout.control_plane_zone = zones[0];
+  layout.state_store_zone = zones[1];
+  layout.host = hp;
+  layout.metrics = "elb/control-plane";
+  // A programmed LB node answers after the serving stack's time.
+  service_ = std::make_unique<ElbService>(
+      sim_, w, params_.control_plane, layout,
+      [this](world::Node& n, int, const world::Message&, world::Responder reply) {
+        n.after(service_time(), [reply] { reply.reply(world::Payload{}, kReplyBytes); });
+      });
   auto& m = sim_.metrics();
   for (const auto& f : params_.families) {
-    Elb e;
-    e.name = "api-" + f.name;
-    e.family = static_cast<int>(families_.size());
-    e.touch_mean = f.touch_mean;
-    add_elb(std::move(e), f.nodes);
+    service_->add_elb("api-" + f.name, true, f.nodes, f.touch_mean, zones);
     const int family = static_cast<int>(families_.size());
     const std::string device = "device-" + f.name;
     devices_.push_back(w.add_node(w.add_host(internet, device, hp), device, "device/" + f.name,
@@ -448,15 +155,9 @@ ElbRegion::ElbRegion(Simulation& sim, ElbParams params)
     add_other_region(region, w.topology().region_of(internet));
   }
   for (int i = 0; i < params_.fleet.elbs; ++i) {
-    Elb e;
-    e.name = fmt::format("fleet-{}", i);
-    e.touch_mean = params_.fleet.touch_mean;
-    add_elb(std::move(e), params_.fleet.nodes);
+    service_->add_elb(fmt::format("fleet-{}", i), false, params_.fleet.nodes,
+                      params_.fleet.touch_mean, zones);
   }
-  auto cp = control_plane_metric_names();
-  cp_requests_ = &m.counter(cp.requests);
-  cp_successes_ = &m.counter(cp.successes);
-  cp_failures_ = &m.counter(cp.failures);
 }
 
 void ElbRegion::add_other_region(world::RegionId east, world::RegionId internet) {
@@ -503,7 +204,7 @@ Duration ElbRegion::service_time() {
 }
 
 ElbRegion::~ElbRegion() {
-  world_.reset();  // the programs go first: they hold references into the region
+  world_.reset();  // the programs go first: they hold references into the region and service
 }
 
 std::vector<std::string> ElbRegion::groups(const ElbParams& params) {
@@ -528,25 +229,17 @@ std::vector<std::string> ElbRegion::groups(const ElbParams& params) {
 }
 
 world::NodeId ElbRegion::lb_node(int elb, int node) const {
-  return elbs_[static_cast<std::size_t>(elb)].nodes[static_cast<std::size_t>(node)];
-}
-
-ElbRegion::ControlPlane* ElbRegion::control_plane() const {
-  auto& n = world_->node(control_plane_);
-  return n.up() ? static_cast<ControlPlane*>(n.program()) : nullptr;
+  return service_->nodes(elb)[static_cast<std::size_t>(node)];
 }
 
 void ElbRegion::start() {
-  started_ = true;
-  if (auto* cp = control_plane()) {
-    cp->begin();  // else it begins when its node boots
-  }
+  service_->start();
   const auto& inc = params_.incident;
   auto at = [](Duration d) { return Time::from_ns(d.ns()); };
   if (inc.enabled) {
     sim_.schedule_at(at(inc.deleted_at), [this] { incident_delete(); });
     sim_.schedule_at(at(inc.workflows_disabled_at), [this] {
-      workflows_enabled_ = false;
+      service_->set_workflows_enabled(false);
       sim_.record("elb", "workflows-disabled", {});
     });
     sim_.schedule_at(at(inc.restored_at), [this] { sim_.record("elb", "snapshot-restored", {}); });
@@ -554,8 +247,8 @@ void ElbRegion::start() {
     if (inc.families_repaired_at > Duration::zero()) {
       sim_.schedule_at(at(inc.families_repaired_at), [this] {
         for (std::size_t f = 0; f < families_.size(); ++f) {
-          elbs_[f].state = true;
-          order_restore(static_cast<int>(f));
+          service_->restore_state(family_elb(static_cast<int>(f)));
+          service_->order_restore(family_elb(static_cast<int>(f)));
         }
         sim_.record("elb", "families-repaired", {});
       });
@@ -568,8 +261,6 @@ void ElbRegion::start() {
     sim_.schedule_after(params_.failover.check_interval, [this] { health_check(); });
   }
 }
-
-void ElbRegion::delete_state(int elb) { elbs_[static_cast<std::size_t>(elb)].state = false; }
 
 void ElbRegion::incident_delete() {
   if (params_.incident.change_managed) {
@@ -599,46 +290,6 @@ void ElbRegion::incident_delete() {
   sim_.record("elb", "state-deleted", {{"elbs", deleted}});
 }
 
-bool ElbRegion::touch(int elb, bool scale) {
-  auto* cp = control_plane();
-  if (cp == nullptr) {
-    return false;
-  }
-  // On the control plane's own timer, so a paused control plane runs it when it resumes.
-  cp->node().after(Duration::zero(), [cp, elb, scale] {
-    cp->workflow(elb, scale ? ControlPlane::Kind::kScale : ControlPlane::Kind::kPush);
-  });
-  return true;
-}
-
-void ElbRegion::order_restore(int elb) {
-  auto* cp = control_plane();
-  if (cp == nullptr) {
-    pending_restores_.push_back(elb);
-    return;
-  }
-  cp->node().after(Duration::zero(),
-                   [cp, elb] { cp->workflow(elb, ControlPlane::Kind::kRestore); });
-}
-
-int ElbRegion::broken_nodes(int elb) const {
-  // Programmed with an empty list, or a replacement not programmed yet: either black-holes.
-  const Elb& e = elbs_[static_cast<std::size_t>(elb)];
-  int n = 0;
-  for (std::size_t i = 0; i < e.broken.size(); ++i) {
-    n += e.broken[i] || !e.programmed[i] ? 1 : 0;
-  }
-  return n;
-}
-
-int ElbRegion::impacted() const {
-  int n = 0;
-  for (int e = 0; e < elbs(); ++e) {
-    n += broken_nodes(e) > 0 ? 1 : 0;
-  }
-  return n;
-}
-
 bool ElbRegion::failed_over(int family) const {
   return families_[static_cast<std::size_t>(family)].failover_at.has_value();
 }
@@ -651,8 +302,8 @@ double ElbRegion::other_region_share(int family) const {
 void ElbRegion::merge() {
   // §4.1: the merge completes, then "workflows and APIs were slowly re-enabled" and the
   // affected ELBs come back over hours.
-  for (auto& e : elbs_) {
-    e.state = true;
+  for (int e = 0; e < elbs(); ++e) {
+    service_->restore_state(e);
   }
   sim_.record("elb", "merged", {});
   const Duration over = params_.incident.reenable_over;
@@ -661,11 +312,11 @@ void ElbRegion::merge() {
       const auto delay = Duration::nanos(
           over.ns() == 0 ? 0 : static_cast<std::int64_t>(incident_rng_.below(
                                    static_cast<std::uint64_t>(over.ns()))));
-      sim_.schedule_after(delay, [this, e] { order_restore(e); });
+      sim_.schedule_after(delay, [this, e] { service_->order_restore(e); });
     }
   }
   sim_.schedule_after(over, [this] {
-    workflows_enabled_ = true;
+    service_->set_workflows_enabled(true);
     sim_.record("elb", "workflows-enabled", {});
   });
 }
@@ -696,8 +347,8 @@ void ElbRegion::request(world::Node& device, int family) {
                 c.timeout, std::move(done));
     return;
   }
-  const Elb& e = elbs_[static_cast<std::size_t>(family_elb(family))];
-  const auto node = e.nodes[traffic_rng_.below(e.nodes.size())];  // DNS round robin
+  const auto& nodes = service_->nodes(family_elb(family));
+  const auto node = nodes[traffic_rng_.below(nodes.size())];  // DNS round robin
   if (f.health) {
     f.health->sent();
   }
@@ -714,7 +365,7 @@ void ElbRegion::health_check() {
       f.failover_at = sim_.now();
       f.record->set_weights({0, 1});  // no failback (README)
       sim_.record("elb", "failover",
-                  {{"node", elbs_[i].name}, {"family", params_.families[i].name},
+                  {{"node", service_->name(static_cast<int>(i))}, {"family", params_.families[i].name},
                    {"error_rate", f.health->last_error_rate()},
                    {"mode", std::string(to_string(fo.mode))},
                    {"dns_ttl_s", fo.dns_ttl.to_seconds()},

@@ -31,6 +31,7 @@
 
 #include <faultline/rng.hpp>
 #include <faultline/sim/elb/params.hpp>
+#include <faultline/sim/elb/service.hpp>
 #include <faultline/sim/regions/dns.hpp>
 #include <faultline/simulation.hpp>
 #include <faultline/world/world.hpp>
@@ -62,55 +63,40 @@ public:
   world::World& world() { return *world_; }
   /// The world node of LB node `node` of `elb`.
   world::NodeId lb_node(int elb, int node) const;
-  world::NodeId control_plane_node() const { return control_plane_; }
-  world::NodeId state_store_node() const { return state_store_; }
+  world::NodeId control_plane_node() const { return service_->control_plane_node(); }
+  world::NodeId state_store_node() const { return service_->state_store_node(); }
 
   /// Starts workflows, traffic, the incident's timeline and the health checks.
   void start();
 
   /// ELBs: the families' first (in params order), then the fleet's.
-  int elbs() const { return static_cast<int>(elbs_.size()); }
+  int elbs() const { return service_->elbs(); }
   int family_elb(int family) const { return family; }
   /// Deletes the state of one ELB in the store (what the maintenance process did to its
   /// records).
-  void delete_state(int elb);
-  bool state_present(int elb) const { return elbs_[static_cast<std::size_t>(elb)].state; }
+  void delete_state(int elb) { service_->delete_state(elb); }
+  bool state_present(int elb) const { return service_->state_present(elb); }
   /// Runs one control-plane workflow on a running ELB now: a scale event (one node) or a config
   /// push. It takes a store round trip and a message to each node, so its effect shows after
   /// the simulation runs on. False if the control plane is down (nothing happens).
-  bool touch(int elb, bool scale);
+  bool touch(int elb, bool scale) { return service_->touch(elb, scale); }
   /// Nodes that black-hole requests: programmed with an empty backend list, or replacements
   /// the control plane has not programmed yet.
-  int broken_nodes(int elb) const;
+  int broken_nodes(int elb) const { return service_->broken_nodes(elb); }
   /// ELBs with at least one broken node, and their share of all ELBs.
-  int impacted() const;
+  int impacted() const { return service_->impacted(); }
   double impacted_fraction() const { return static_cast<double>(impacted()) / elbs(); }
   bool failed_over(int family) const;
   /// Share of a family's resolvers whose cached answer is the other region (0 without failover).
   double other_region_share(int family) const;
-  bool workflows_enabled() const { return workflows_enabled_; }
+  bool workflows_enabled() const { return service_->workflows_enabled(); }
   const ElbParams& params() const { return params_; }
 
 private:
-  struct Elb {
-    std::string name;
-    int family = -1;  // -1: a fleet ELB (no traffic)
-    bool state = true;  // the record in the state store (durable: it outlives a store crash)
-    std::vector<world::NodeId> nodes;
-    std::vector<bool> broken;  // per node: programmed with an empty backend list
-    std::vector<bool> programmed;  // per node: false while a replacement waits to be programmed
-    Duration touch_mean;
-  };
-  class LbNode;
   class Device;
-  class ControlPlane;
-  class StateStore;
   class OtherRegionNode;
   class EastZuul;
-  friend class LbNode;
   friend class Device;
-  friend class ControlPlane;
-  friend class StateStore;
   friend class OtherRegionNode;
   friend class EastZuul;
   struct Family {
@@ -127,11 +113,6 @@ private:
     std::vector<world::NodeId> other_region_nodes;
   };
 
-  /// The live control-plane program, or nullptr while its node is down.
-  ControlPlane* control_plane() const;
-  /// Operators' order to reprogram `elb` from restored state: run by the control plane now, or
-  /// when it is next up.
-  void order_restore(int elb);
   /// With failover: the other region ("us-west", zones us-west-2a..c), a family ELB there per
   /// family, the links to it, and (Isthmus) this region's Zuul.
   void add_other_region(world::RegionId east, world::RegionId internet);
@@ -146,16 +127,12 @@ private:
   Simulation& sim_;
   ElbParams params_;
   std::unique_ptr<world::World> world_;
-  Rng touch_rng_, traffic_rng_, incident_rng_;
-  std::vector<Elb> elbs_;
+  Rng traffic_rng_, incident_rng_;
+  /// The control plane, its state store and every ELB (the families' first, then the fleet's).
+  std::unique_ptr<ElbService> service_;
   std::vector<Family> families_;
   std::vector<world::NodeId> devices_;
-  world::NodeId control_plane_, state_store_, east_zuul_;
-  /// Restores ordered while the control plane was down, run when it is next up (in order).
-  std::vector<int> pending_restores_;
-  bool started_ = false;
-  Counter *cp_requests_, *cp_successes_, *cp_failures_;
-  bool workflows_enabled_ = true;
+  world::NodeId east_zuul_;
 };
 
 }  // namespace faultline::sim::elb
