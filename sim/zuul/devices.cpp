@@ -2,7 +2,9 @@
 //
 // A device family is a population of devices behind the family's own edge: Poisson requests,
 // each sent to a Zuul instance by the edge (round robin, skipping instances that refused a
-// connection recently) and retried by the device on another instance up to max_attempts.
+// connection recently) and retried by the device on another instance up to max_attempts. With
+// ELBs (elb_edge.cpp) the round robin is over the family's LB nodes instead (DNS round robin
+// over the ELB's addresses, a dead node dropped for a while), and the LB node picks the Zuul.
 #include "internal.hpp"
 
 #include <fmt/format.h>
@@ -23,9 +25,12 @@ public:
         scope_(s.families[static_cast<std::size_t>(family)]),
         node_(node),
         rng_(s.sim->rng(fmt::format("zuul/{}/{}", node.name(), node.incarnation()))),
-        cursor_(s.regions.size(), static_cast<std::size_t>(family)),
-        ejected_until_(s.regions.size(),
-                       std::vector<Time>(s.regions[0].zuul_ids.size(), Time::zero())) {}
+        cursor_(s.regions.size(), static_cast<std::size_t>(family)) {
+    for (std::size_t r = 0; r < s.regions.size(); ++r) {
+      ejected_until_.emplace_back(edge_targets(s, static_cast<int>(r), family).size(),
+                                  Time::zero());
+    }
+  }
 
   void start(Node& /*node*/) override { next_arrival(); }
 
@@ -65,16 +70,16 @@ private:
       sc->attempts->inc();
     }
     const auto r = static_cast<std::size_t>(region);
-    const auto& zuuls = s_.regions[r].zuul_ids;
+    const auto& targets = edge_targets(s_, region, family_);  // LB nodes, or Zuul instances
     auto& cursor = cursor_[r];
     auto& ejected = ejected_until_[r];
-    const auto count = zuuls.size();
+    const auto count = targets.size();
     const Time now = s_.sim->now();
     std::size_t i = cursor++ % count;
     for (std::size_t k = 1; k < count && ejected[i] > now; ++k) {
       i = cursor++ % count;
     }
-    node_.call(zuuls[i], Payload::make<DeviceRequest>(DeviceRequest{family_}),
+    node_.call(targets[i], Payload::make<DeviceRequest>(DeviceRequest{family_}),
                kRequestBytes, f_.timeout, [this, start, n, i, region](world::RpcResult res) {
                  EdgeStatus status = EdgeStatus::kFailed;
                  if (res.ok()) {
@@ -84,7 +89,7 @@ private:
                        s_.sim->now() + f_.edge_eject_for;
                  }
                  // The edge's health check counts what the devices saw (a 429 is the edge working).
-                 edge_outcome(s_, region,
+                 edge_outcome(s_, region, family_,
                               status != EdgeStatus::kOk && status != EdgeStatus::kThrottled);
                  if (status == EdgeStatus::kOk) {
                    for (Scope* sc : {&s_.devices, &scope_}) {
@@ -112,7 +117,7 @@ private:
   Node& node_;
   Rng rng_;
   std::vector<std::size_t> cursor_;              // per region
-  std::vector<std::vector<Time>> ejected_until_;  // per region, per Zuul instance
+  std::vector<std::vector<Time>> ejected_until_;  // per region, per target
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // DNS steering over the stack's regions: per family a weighted record with its resolver
 // caches (sim/regions' DNS mechanism, shared with sim/regions and sim/elb), per region the
-// edge's health check over the devices' attempts, failover of a family's weight off an
+// edge's health check over the devices' attempts (with ELBs, per family: each family's name
+// points at its own ELB and has its own check), failover of a family's weight off an
 // unhealthy region, and Chaos Kong's gradual evacuation.
 //
 // Failover takes detection (checks x check_interval) + the TTL + resolver stickiness, as it
@@ -26,10 +27,19 @@ const std::string& region_name(const EdgeStack::State& s, int r) {
   return s.regions[static_cast<std::size_t>(r)].params.name;
 }
 
-void fail_over(EdgeStack::State& s, int region) {
+/// The health domain of a family: the region's edge (0), or with ELBs the family's own ELB.
+std::size_t domain_of(const EdgeStack::State& s, std::size_t family) {
+  return s.elb ? family : 0;
+}
+
+/// The families of `domain` leave the unhealthy `region`.
+void fail_over(EdgeStack::State& s, std::size_t domain, int region) {
   auto& st = *s.steering;
   for (std::size_t f = 0; f < st.records.size(); ++f) {
-    const int to = regions::failover_target(region, s.home[f], st.health);
+    if (domain_of(s, f) != domain) {
+      continue;
+    }
+    const int to = regions::failover_target(region, s.home[f], st.health[domain]);
     if (to < 0 || !regions::move_weight(st.records[f], region, to)) {
       continue;  // nowhere healthy to go, or no weight here
     }
@@ -42,11 +52,11 @@ void fail_over(EdgeStack::State& s, int region) {
   }
 }
 
-/// The families homed in `region` go back to it: their records answer it alone again.
-void fail_back(EdgeStack::State& s, int region) {
+/// The families of `domain` homed in `region` go back to it: their records answer it alone again.
+void fail_back(EdgeStack::State& s, std::size_t domain, int region) {
   auto& st = *s.steering;
   for (std::size_t f = 0; f < st.records.size(); ++f) {
-    if (s.home[f] != region) {
+    if (s.home[f] != region || domain_of(s, f) != domain) {
       continue;
     }
     std::vector<std::uint64_t> w(s.regions.size(), 0);
@@ -62,52 +72,68 @@ void fail_back(EdgeStack::State& s, int region) {
   }
 }
 
-/// Route 53's health checkers: each interval, `health_probes` requests to every region's Zuul
-/// (round robin over its instances); one not answered within `probe_timeout` is a failure.
+/// Route 53's health checkers: each interval, `health_probes` requests to every region's edge
+/// (round robin over its Zuul instances or, with ELBs, over each family's LB nodes there); one
+/// not answered OK within `probe_timeout` is a failure.
 class CheckerProgram final : public world::Program {
 public:
-  explicit CheckerProgram(EdgeStack::State& s) : s_(s), cursor_(s.regions.size(), 0) {}
+  explicit CheckerProgram(EdgeStack::State& s)
+      : s_(s), cursor_(s.steering->health.size() * s.regions.size(), 0) {}
 
   void start(Node& node) override { round(node); }
 
 private:
   void round(Node& node) {
     const auto& m = s_.p.multi_region;
-    for (std::size_t r = 0; r < s_.regions.size(); ++r) {
-      const auto& zuuls = s_.regions[r].zuul_ids;
-      for (int k = 0; k < m.health_probes; ++k) {
-        const auto target = zuuls[cursor_[r]++ % zuuls.size()];
-        node.call(target, Payload::make<HealthProbe>(), kProbeBytes, m.probe_timeout,
-                  [this, r](world::RpcResult res) {
-                    edge_outcome(s_, static_cast<int>(r), !res.ok());
-                  });
+    const auto domains = s_.steering->health.size();
+    for (std::size_t d = 0; d < domains; ++d) {
+      for (std::size_t r = 0; r < s_.regions.size(); ++r) {
+        // The domain's family (its ELB), or any family's edge: the region's Zuul instances.
+        const auto& targets = edge_targets(s_, static_cast<int>(r), static_cast<int>(d));
+        auto& cursor = cursor_[d * s_.regions.size() + r];
+        for (int k = 0; k < m.health_probes; ++k) {
+          const auto target = targets[cursor++ % targets.size()];
+          node.call(target, Payload::make<HealthProbe>(), kProbeBytes, m.probe_timeout,
+                    [this, d, r](world::RpcResult res) {
+                      const bool ok =
+                          res.ok() && res.payload.as<EdgeReply>().status == EdgeStatus::kOk;
+                      edge_outcome(s_, static_cast<int>(r), static_cast<int>(d), !ok);
+                    });
+        }
       }
     }
     node.after(m.check_interval, [this, &node] { round(node); });
   }
 
   EdgeStack::State& s_;
-  std::vector<std::size_t> cursor_;  // per region
+  std::vector<std::size_t> cursor_;  // per domain and region
 };
 
 void health_check(EdgeStack::State& s) {
   auto& st = *s.steering;
-  for (std::size_t r = 0; r < st.health.size(); ++r) {
-    auto& h = st.health[r];
-    if (!h.close_interval()) {
-      continue;
-    }
-    const std::string node = "edge/" + region_name(s, static_cast<int>(r));
-    if (h.healthy()) {
-      s.sim->record("zuul", "edge-healthy", {{"node", node}});
-      if (s.p.multi_region.failback) {
-        fail_back(s, static_cast<int>(r));
+  for (std::size_t d = 0; d < st.health.size(); ++d) {
+    for (std::size_t r = 0; r < st.health[d].size(); ++r) {
+      auto& h = st.health[d][r];
+      if (!h.close_interval()) {
+        continue;
       }
-      continue;
-    }
-    s.sim->record("zuul", "edge-unhealthy", {{"node", node}, {"error_rate", h.last_error_rate()}});
-    if (s.p.multi_region.failover != Failover::none) {
-      fail_over(s, static_cast<int>(r));
+      // "edge/<region>", or with ELBs "edge/<region>/<family>".
+      std::string node = "edge/" + region_name(s, static_cast<int>(r));
+      if (s.elb) {
+        node += "/" + s.p.families[d].name;
+      }
+      if (h.healthy()) {
+        s.sim->record("zuul", "edge-healthy", {{"node", node}});
+        if (s.p.multi_region.failback) {
+          fail_back(s, d, static_cast<int>(r));
+        }
+        continue;
+      }
+      s.sim->record("zuul", "edge-unhealthy",
+                    {{"node", node}, {"error_rate", h.last_error_rate()}});
+      if (s.p.multi_region.failover != Failover::none) {
+        fail_over(s, d, static_cast<int>(r));
+      }
     }
   }
   s.sim->schedule_after(s.p.multi_region.check_interval, [&s] { health_check(s); });
@@ -142,8 +168,11 @@ void start_steering(EdgeStack::State& s, const AddNode& add, world::ZoneId inter
     st.resolvers.emplace_back(m.dns, s.sim->rng("zuul/dns/" + s.p.families[f].name));
     st.resolvers.back().prime(s.sim->now(), st.records.back());
   }
-  for (std::size_t r = 0; r < s.regions.size(); ++r) {
-    st.health.emplace_back(m.error_threshold, m.checks);
+  st.health.resize(s.elb ? s.p.families.size() : 1);
+  for (auto& domain : st.health) {
+    for (std::size_t r = 0; r < s.regions.size(); ++r) {
+      domain.emplace_back(m.error_threshold, m.checks);
+    }
   }
   EdgeStack::State* sp = &s;
   s.sim->schedule_after(m.check_interval, [sp] { health_check(*sp); });
@@ -173,11 +202,12 @@ int resolve_region(EdgeStack::State& s, int family) {
   return s.steering->resolvers[f].resolve(s.sim->now(), s.steering->records[f]);
 }
 
-void edge_outcome(EdgeStack::State& s, int region, bool failed) {
+void edge_outcome(EdgeStack::State& s, int region, int family, bool failed) {
   if (!s.steering) {
     return;
   }
-  auto& h = s.steering->health[static_cast<std::size_t>(region)];
+  auto& h = s.steering->health[domain_of(s, static_cast<std::size_t>(family))]
+                              [static_cast<std::size_t>(region)];
   h.sent();
   if (failed) {
     h.failed();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <faultline/metrics.hpp>
+#include <faultline/sim/elb/service.hpp>
 #include <faultline/sim/evcache/cluster.hpp>
 #include <faultline/sim/regions/dns.hpp>
 #include <faultline/sim/services/service_graph.hpp>
@@ -70,7 +71,9 @@ struct RegionStack {
 struct Steering {
   std::vector<regions::DnsRecord> records;      // per family
   std::vector<regions::ResolverPool> resolvers;  // per family
-  std::vector<regions::HealthCheck> health;      // per region
+  /// Per health domain, per region: one domain (the region's edge) or, with ELBs, one per
+  /// family (its own ELB's name has its own health check, as Route 53 checks each name).
+  std::vector<std::vector<regions::HealthCheck>> health;
 };
 
 /// EVCache's cross-region replication (cache_replication.cpp): per region its relay node and
@@ -81,6 +84,17 @@ struct Replication {
   std::vector<Counter*> applied;      // per region: replicated sets applied to its cluster
 };
 
+/// Each family's own ELB in every region (elb_edge.cpp): per region an ElbService whose ELB f is
+/// family f's, and what each LB node knows of its Zuul backends. Only built with elb.enabled.
+struct ElbEdge {
+  std::vector<std::unique_ptr<elb::ElbService>> services;  // per region
+  struct Backends {
+    std::size_t cursor = 0;
+    std::vector<Time> ejected_until;  // per Zuul instance of the region
+  };
+  std::vector<Backends> backends;  // per NodeId of an LB node
+};
+
 struct EdgeStack::State {
   Simulation* sim = nullptr;
   StackParams p;
@@ -88,6 +102,7 @@ struct EdgeStack::State {
   std::vector<RegionStack> regions;
   std::unique_ptr<Steering> steering;               // null with one region
   std::unique_ptr<Replication> replication;         // null unless enabled
+  std::unique_ptr<ElbEdge> elb;                     // null unless elb.enabled
   std::vector<int> instance_zone;                   // per NodeId: zone index 0..2
   std::vector<Route> routes;                        // per family
   std::vector<int> home;                            // per family: its home region
@@ -125,13 +140,24 @@ using AddNode = std::function<world::NodeId(world::ZoneId, int, int, const std::
 std::string relay_stem(const RegionParams& region, int index);
 void start_cache_replication(EdgeStack::State& s, const AddNode& add);
 
+/// The families' ELBs (elb_edge.cpp): per region a control plane ("elb-control-plane", group
+/// "elb/control-plane"; "@<region>" on both in another region), its state store
+/// ("elb-state-store") and per family an ELB "api-<family>" ("api-<family>@<region>") whose LB
+/// nodes forward to the region's Zuul instances; and the state loss's timeline.
+std::string elb_name(const EdgeStack::State& s, int region, int family);
+void start_elbs(EdgeStack::State& s);
+/// Where a device of `family` sends its attempts into `region`: the family's LB nodes there, or
+/// without ELBs the region's Zuul instances.
+const std::vector<world::NodeId>& edge_targets(const EdgeStack::State& s, int region, int family);
+
 /// DNS steering (dns_steering.cpp): builds the records, resolvers and health checks, and
 /// schedules the health-check intervals and Chaos Kong's steps; with failback, adds the health
 /// checker node ("health-checker", in the internet zone `internet`) that probes every region.
 void start_steering(EdgeStack::State& s, const AddNode& add, world::ZoneId internet);
 /// The region a device of `family` sends its next request to.
 int resolve_region(EdgeStack::State& s, int family);
-/// A device attempt into `region` was sent, and whether it failed (the edge's health check).
-void edge_outcome(EdgeStack::State& s, int region, bool failed);
+/// A device attempt of `family` into `region` was sent, and whether it failed (the edge's health
+/// check: the region's, or with ELBs the family's ELB's there).
+void edge_outcome(EdgeStack::State& s, int region, int family, bool failed);
 
 }  // namespace faultline::sim::zuul

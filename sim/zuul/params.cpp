@@ -189,6 +189,40 @@ void validate_multi_region(const StackParams& p) {
   }
 }
 
+void validate_elb(const StackParams& p) {
+  const auto& e = p.elb;
+  if (!e.enabled) {
+    return;
+  }
+  require(e.nodes >= 1 && e.nodes <= 100, "elb.nodes", fmt::format("is {}", e.nodes),
+          "use 1 to 100 LB nodes per family ELB");
+  positive(e.touch_mean, "elb.touch_mean");
+  nested("elb", [&] { e.control_plane.validate(); });
+  const auto& l = e.state_loss;
+  if (l.at == Duration::zero()) {
+    return;
+  }
+  require(l.at > Duration::zero(), "elb.state_loss.at", "is negative", "use e.g. \"24m\"");
+  require(l.region.empty() || p.region_index(l.region) >= 0, "elb.state_loss.region",
+          fmt::format("\"{}\" is not a region", l.region),
+          "name one of multi_region.regions[].name, or leave it empty for the first");
+  require(!l.families.empty(), "elb.state_loss.families", "is empty",
+          "name the families whose ELB state is deleted, e.g. [\"tv\"]");
+  for (std::size_t i = 0; i < l.families.size(); ++i) {
+    bool known = false;
+    for (const auto& f : p.families) {
+      known = known || f.name == l.families[i];
+    }
+    require(known, fmt::format("elb.state_loss.families[{}]", i),
+            fmt::format("\"{}\" is not a family", l.families[i]), "name one of families[].name");
+  }
+  require(l.workflows_disabled_at == Duration::zero() || l.workflows_disabled_at >= l.at,
+          "elb.state_loss.workflows_disabled_at", "is before the deletion",
+          "disable the workflows after elb.state_loss.at, or 0s for never");
+  require(l.restored_at == Duration::zero() || l.restored_at >= l.at, "elb.state_loss.restored_at",
+          "is before the deletion", "restore after elb.state_loss.at, or 0s for never");
+}
+
 }  // namespace
 
 const TierParams* StackParams::find_tier(std::string_view name) const {
@@ -285,6 +319,7 @@ void StackParams::validate() const {
     chaos_monkey.validate();  // its messages name "chaos_monkey.<field>" already
   }
   validate_multi_region(*this);
+  validate_elb(*this);
 }
 
 }  // namespace faultline::sim::zuul

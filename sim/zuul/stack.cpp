@@ -73,6 +73,13 @@ std::vector<std::string> EdgeStack::groups(const StackParams& params) {
       return region_stem(stem, regions[r], static_cast<int>(r));
     };
     g.push_back(in("zuul"));
+    if (params.elb.enabled) {
+      g.push_back(in("elb/control-plane"));
+      g.push_back(in("elb/state-store"));
+      for (const auto& f : params.families) {
+        g.push_back("elb/" + in("api-" + f.name));
+      }
+    }
     if (params.multi_region.cache_replication.enabled) {
       g.push_back(relay_stem(regions[r], static_cast<int>(r)));
     }
@@ -213,6 +220,9 @@ EdgeStack::EdgeStack(Simulation& sim, StackParams params) : s_(std::make_unique<
                                 zuul_factory(s, static_cast<int>(r), i)));
     }
   }
+  if (s.p.elb.enabled) {
+    start_elbs(s);  // before the devices, which send to the LB nodes
+  }
   for (std::size_t f = 0; f < s.p.families.size(); ++f) {
     const auto& name = s.p.families[f].name;
     add(internet, 0, 4, "device-" + name, "device/" + name,
@@ -246,7 +256,8 @@ EdgeStack::~EdgeStack() {
   for (auto& r : s_->regions) {
     r.graph.reset();  // before the World, as the graph asks
   }
-  s_->world.reset();  // the programs go first: their destructors touch the shared state
+  s_->world.reset();  // the programs go first: their destructors touch the shared state (and
+                      // the LB nodes' programs point at the ELB services)
 }
 
 std::uint64_t EdgeStack::degraded() const {
@@ -286,7 +297,25 @@ bool EdgeStack::edge_healthy(std::string_view region) const {
   if (r < 0 || !s_->steering) {
     return r >= 0;
   }
-  return s_->steering->health[static_cast<std::size_t>(r)].healthy();
+  for (const auto& domain : s_->steering->health) {
+    if (!domain[static_cast<std::size_t>(r)].healthy()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+elb::ElbService* EdgeStack::elb(int region) {
+  return s_->elb ? s_->elb->services.at(static_cast<std::size_t>(region)).get() : nullptr;
+}
+
+int EdgeStack::elb_broken_nodes(std::string_view family, std::string_view region) const {
+  const int f = s_->family_index(family);
+  const int r = s_->p.region_index(region);
+  if (f < 0 || r < 0 || !s_->elb) {
+    return 0;
+  }
+  return s_->elb->services[static_cast<std::size_t>(r)]->broken_nodes(f);
 }
 std::uint64_t EdgeStack::replicated_sets(std::string_view region) const {
   const int r = s_->p.region_index(region);

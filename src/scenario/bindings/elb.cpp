@@ -21,6 +21,7 @@
 // Probes: impacted_fraction (share of the region's ELBs with a misprogrammed node),
 // impacted_elbs, broken_nodes/<family>, failed_over/<family>, other_region/<family> (share of
 // the family's resolvers answering the other region), workflows_enabled.
+#include "elb_readers.hpp"
 #include "world_faults.hpp"
 
 #include <faultline/scenario/registry.hpp>
@@ -114,6 +115,25 @@ private:
   std::unique_ptr<elb::ElbRegion> region_;
 };
 
+}  // namespace
+
+void bindings::read_control_plane(ObjectReader& o, elb::ControlPlaneParams& cp) {
+  o.get("scale_ratio", cp.scale_ratio, {.min = 0, .max = 1},
+        "probability a workflow touch is a scale event (one node replaced and programmed from "
+        "state); else a config push reprogramming every node (assumption)");
+  o.get("fail_static", cp.fail_static,
+        "a workflow finding the ELB's state missing keeps its last good configuration (the "
+        "recipe's fix (b), model-facts §4.2)");
+  o.get("call_timeout", cp.call_timeout, {.min = Duration::nanos(1)},
+        "how long the control plane waits for the state store, and a replacement LB node for "
+        "the control plane (assumption)");
+  o.get("retry_after", cp.retry_after, {.min = Duration::nanos(1)},
+        "a replacement LB node the control plane could not program asks again after this; so "
+        "does a restore the control plane could not run (assumption)");
+}
+
+namespace {
+
 std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
   const Source& source = *in.source;
   elb::ElbParams p;
@@ -158,18 +178,7 @@ std::unique_ptr<ModelInstance> prepare_elb(const ModelInput& in) {
       }
     }
     if (auto o = r.object("control_plane", "what a control-plane workflow does to a running ELB")) {
-      o->get("scale_ratio", p.control_plane.scale_ratio, {.min = 0, .max = 1},
-             "probability a workflow touch is a scale event (one node replaced and programmed "
-             "from state); else a config push reprogramming every node (assumption)");
-      o->get("fail_static", p.control_plane.fail_static,
-             "a workflow finding the ELB's state missing keeps its last good configuration "
-             "(the recipe's fix (b), model-facts §4.2)");
-      o->get("call_timeout", p.control_plane.call_timeout, {.min = Duration::nanos(1)},
-             "how long the control plane waits for the state store, and a replacement LB node "
-             "for the control plane (assumption)");
-      o->get("retry_after", p.control_plane.retry_after, {.min = Duration::nanos(1)},
-             "a replacement LB node the control plane could not program asks again after this; "
-             "so does a restore the control plane could not run (assumption)");
+      bindings::read_control_plane(*o, p.control_plane);
       o->finish();
     }
     if (auto o = r.object("incident",

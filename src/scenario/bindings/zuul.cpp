@@ -14,19 +14,27 @@
 //                     "none" | "active_active" | "isthmus", "check_interval", "error_threshold",
 //                     "checks", "failback", "health_probes", "probe_timeout",
 //                     "evacuation": {...}, "cache_replication": {"enabled", "lag_base",
-//                     "lag_mean"}}}   (families[].home: a region's name)
+//                     "lag_mean"}},
+//    "elb": {"enabled", "nodes", "touch_mean", "control_plane": {"scale_ratio", "fail_static",
+//            "call_timeout", "retry_after"}, "state_loss": {"at", "region", "families",
+//            "change_managed", "workflows_disabled_at", "restored_at"}}}
+//   (families[].home: a region's name)
 // Fault targets: node:<name>, group:<zuul|tier/<t>|evcache/<z>|device/<f>> (another region's:
 // zuul@<r>, tier/<t>@<r>, evcache@<r>/<z>), evcache-relay (evcache-relay@<r>) with
-// cache_replication, health-checker with failback, region:<r>, region:internet.
+// cache_replication, health-checker with failback, with ELBs elb/api-<f>, elb/control-plane,
+// elb/state-store (elb/api-<f>@<r>...), region:<r>, region:internet.
 //
 // Measure scopes: "devices" (the default: every family), each family's name, "tier/<t>" (and
 // "tier/<t>@<r>"), "cache" ("cache@<r>": EVCache reads; availability = the hit rate) and
-// "store" ("store@<r>": backing-store calls; throughput = the store's load).
+// "store" ("store@<r>": backing-store calls; throughput = the store's load), with ELBs
+// "control-plane" ("control-plane@<r>": workflow runs; a failure is an API error).
 // Probes: zuul_memory_bytes, zuul_memory_peak_bytes, zuul_open, zuul_busy_threads, shed,
 // throttled, retries, retries_denied, failovers, origin_errors, degraded, chaos_kills; with
 // several regions also share/<f>/<r> (share of a family's resolvers answering region r),
 // edge_healthy/<r> (1 or 0), and replicated/<r> (replicated sets applied to region r's cache
-// so far; 0 without cache_replication).
+// so far; 0 without cache_replication); with ELBs elb_broken/<f>/<r> (LB nodes of family f's
+// ELB in region r that black-hole requests).
+#include "elb_readers.hpp"
 #include "regions_readers.hpp"
 #include "world_faults.hpp"
 
@@ -68,6 +76,15 @@ public:
       return MeasureNames{n.requests, n.successes, n.failures,
                           sim::evcache::attempts_name(*stem), n.latency};
     }
+    if (params_.elb.enabled && (of == "control-plane" || of.starts_with("control-plane@"))) {
+      const auto scopes = measure_scopes();
+      if (std::find(scopes.begin(), scopes.end(), of) == scopes.end()) {
+        return std::nullopt;
+      }
+      const std::string p = "elb/" + std::string(of) + "/";  // ElbService's counters
+      return MeasureNames{p + "requests", p + "successes", p + "failures", p + "requests",
+                          p + "latency"};
+    }
     std::string scope = "devices";
     if (of.starts_with("tier/")) {
       const auto scopes = measure_scopes();
@@ -93,6 +110,9 @@ public:
       const std::string at = r == 0 ? "" : "@" + regions[r].name;
       s.push_back("cache" + at);
       s.push_back("store" + at);
+      if (params_.elb.enabled) {
+        s.push_back("control-plane" + at);
+      }
       for (const auto& t : params_.tiers) {
         s.push_back("tier/" + t.name + at);
       }
@@ -109,6 +129,13 @@ public:
                                "shed",              "throttled",         "zuul_busy_threads",
                                "zuul_memory_bytes", "zuul_memory_peak_bytes", "zuul_open"};
     const auto regions = params_.region_list();
+    if (params_.elb.enabled) {
+      for (const auto& r : regions) {
+        for (const auto& f : params_.families) {
+          p.push_back("elb_broken/" + f.name + "/" + r.name);
+        }
+      }
+    }
     if (regions.size() > 1) {
       for (const auto& r : regions) {
         p.push_back("edge_healthy/" + r.name);
@@ -127,10 +154,13 @@ public:
     if (name.starts_with("replicated/")) {
       return static_cast<double>(stack_->replicated_sets(name.substr(11)));
     }
-    if (name.starts_with("share/")) {
-      const auto rest = name.substr(6);
+    if (name.starts_with("share/") || name.starts_with("elb_broken/")) {  // <f>/<r>
+      const auto rest = name.substr(name.find('/') + 1);
       const auto slash = rest.rfind('/');
-      return stack_->dns_share(rest.substr(0, slash), rest.substr(slash + 1));
+      const auto family = rest.substr(0, slash);
+      const auto region = rest.substr(slash + 1);
+      return name.starts_with("share/") ? stack_->dns_share(family, region)
+                                        : stack_->elb_broken_nodes(family, region);
     }
     if (name == "zuul_memory_bytes") {
       return static_cast<double>(stack_->zuul_memory_bytes());
@@ -382,6 +412,39 @@ void read_multi_region(ObjectReader& o, zu::MultiRegionParams& m, const Source& 
   }
 }
 
+void read_elb(ObjectReader& o, zu::ElbEdgeParams& e, Duration run) {
+  o.get("enabled", e.enabled,
+        "put each family's own ELB, with its control plane and state store, between its devices "
+        "and every region's Zuul (model-facts §4.1-§4.2)");
+  o.get("nodes", e.nodes, {.min = 1, .max = 100},
+        "LB nodes per family ELB per region, round robin over the zones");
+  o.get("touch_mean", e.touch_mean, {.min = Duration::nanos(1)},
+        "mean time between control-plane workflows touching one ELB, exponential (assumption: "
+        "Netflix's ELBs scaled often at the evening peak)");
+  if (auto c = o.object("control_plane", "what a control-plane workflow does to a running ELB")) {
+    bindings::read_control_plane(*c, e.control_plane);
+    c->finish();
+  }
+  if (auto l = o.object("state_loss", "the Christmas Eve 2012 deletion of ELB state in one "
+                                      "region's store (model-facts §4.1)")) {
+    auto& s = e.state_loss;
+    const DurationBounds in_run{.min = Duration::zero(), .max = run};
+    l->get("at", s.at, in_run,
+           "when a maintenance process deletes the state (record: 12:24 PM PST; 0s: never)");
+    l->get("region", s.region, "the region whose store loses it (default: the first region)");
+    l->get("families", s.families,
+           "the families whose ELBs' state is deleted (model-facts §4.2: the TV devices')");
+    l->get("change_managed", s.change_managed,
+           "change management on production state refuses the deletion (AWS's fix)");
+    l->get("workflows_disabled_at", s.workflows_disabled_at, in_run,
+           "the operators disable the region's workflows (record: T0 + 4.6 h; 0s: never)");
+    l->get("restored_at", s.restored_at, in_run,
+           "the state is back and every broken ELB of the region is reprogrammed from it "
+           "(record: merged at T0 + 17.3 h; 0s: never)");
+    l->finish();
+  }
+}
+
 void read_evcache(ObjectReader& e, sim::evcache::EvcacheParams& ev) {
   e.get("replicated", ev.replicated,
         "a server group in every zone, every write to all (EVCache, model-facts §4.4); false: "
@@ -459,6 +522,11 @@ std::unique_ptr<ModelInstance> prepare_zuul(const ModelInput& in) {
                                           "failover, Isthmus and Chaos Kong (model-facts §4.2)")) {
       read_multi_region(*m, p.multi_region, source, in.duration);
       m->finish();
+    }
+    if (auto e = r.object("elb", "each family's own ELB in every region, with its control "
+                                 "plane (sim/elb's service; model-facts §4.1-§4.2)")) {
+      read_elb(*e, p.elb, in.duration);
+      e->finish();
     }
     if (auto c = r.object("chaos_monkey", "Chaos Monkey over node groups (model-facts §4.3)")) {
       read_chaos_monkey(*c, p);

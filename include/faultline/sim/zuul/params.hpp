@@ -13,6 +13,7 @@
 
 #include <faultline/resilience/backoff.hpp>
 #include <faultline/resilience/retry_budget.hpp>
+#include <faultline/sim/elb/params.hpp>
 #include <faultline/sim/evcache/params.hpp>
 #include <faultline/sim/regions/dns.hpp>
 #include <faultline/sim/regions/params.hpp>
@@ -204,6 +205,41 @@ struct MultiRegionParams {
   CacheReplicationParams cache_replication;
 };
 
+/// A loss of ELB state in one region's state store (the Christmas Eve 2012 event, model-facts
+/// §4.1): running LB nodes keep routing; a workflow that then touches a family's ELB programs it
+/// from the missing state, with no backends, unless the control plane fails static.
+struct ElbStateLossParams {
+  /// When a maintenance process deletes the state (zero: never; record: 12:24 PM PST).
+  Duration at{};
+  /// The region whose store loses it (empty: the first region).
+  std::string region{};
+  /// The families whose ELBs' state is deleted (§4.2: the TV devices' ELBs were, the website's
+  /// and PCs' were not; which records went is not in the record, so it is an input).
+  std::vector<std::string> families{};
+  /// Change management on production state refuses the deletion (AWS's fix).
+  bool change_managed = false;
+  /// The operators disable the region's workflows (zero: never; record: T0 + 4.6 h).
+  Duration workflows_disabled_at{};
+  /// The state is back (a snapshot merged; zero: never; record: T0 + 17.3 h): every broken ELB
+  /// of the region is reprogrammed from it and the workflows run again.
+  Duration restored_at{};
+};
+
+/// Each device family's own ELB in every region (model-facts §4.1-§4.2): LB nodes between the
+/// devices and Zuul, which route by the backend list the control plane last programmed them with
+/// from its state store (sim/elb's ElbService). Off by default: the devices then balance over the
+/// region's Zuul instances themselves.
+struct ElbEdgeParams {
+  bool enabled = false;
+  /// LB nodes per family ELB per region, round robin over the region's zones.
+  int nodes = 3;
+  /// Mean time between control-plane workflows touching one ELB (exponential; assumption:
+  /// Netflix's ELBs scaled often at the evening peak, as in sim/elb).
+  Duration touch_mean = Duration::minutes(10);
+  elb::ControlPlaneParams control_plane{};
+  ElbStateLossParams state_loss{};
+};
+
 struct StackParams {
   ZuulParams zuul;
   std::vector<TierParams> tiers;
@@ -215,6 +251,8 @@ struct StackParams {
   bool chaos_monkey_enabled = false;
   world::ChaosMonkeyParams chaos_monkey;
   MultiRegionParams multi_region;
+  /// Each family's own ELB in every region, with its control plane (off by default).
+  ElbEdgeParams elb;
   /// The regions built: multi_region.regions, or the one default region.
   std::vector<RegionParams> region_list() const;
   /// Index of the region named `name` in region_list(); -1 if none.

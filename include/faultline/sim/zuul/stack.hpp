@@ -13,10 +13,16 @@
 //   services/tier/<t>/degraded   the tier's dependency calls answered by a fallback
 //   services/client/zuul-><t>/...  Zuul's calls to origin <t>, as the graph's external caller
 //   zuul/edge/{shed,throttled,retries,retries_denied,failovers,origin_errors}  Zuul's counters
+//   elb/control-plane/{requests,successes,failures} (elb/control-plane@<r>/... in another
+//       region)  with ELBs: workflow runs; failure = the state was missing or the store did not
+//       answer (an API error)
 // Trace records (source "zuul"; the Perfetto export draws them on node/<name> tracks):
 //   "shedding.begin"/"shedding.end" and "throttling.begin"/"throttling.end" (episodes per
 //   instance, id = instance name), "failover"/"failback" (a family's route moved to or from its
 //   failover origin at one instance), "route" (a routing change pushed at run time).
+// With ELBs also source "elb": the ElbService's records (reprogram, refused, restored,
+// workflow-failed; node = the ELB, "api-<f>" or "api-<f>@<r>") and the state loss's
+// state-deleted, deletion-refused, workflows-disabled and state-restored.
 #pragma once
 
 #include <faultline/sim/zuul/params.hpp>
@@ -33,6 +39,9 @@ class World;
 }
 namespace faultline::sim::evcache {
 class EvcacheCluster;
+}
+namespace faultline::sim::elb {
+class ElbService;
 }
 
 namespace faultline::sim::zuul {
@@ -63,8 +72,13 @@ public:
   int region_count() const;
   /// Share of `family`'s resolvers whose cached answer is `region` (1 with one region).
   double dns_share(std::string_view family, std::string_view region) const;
-  /// Whether `region`'s edge passes its health check (always, with one region).
+  /// Whether `region`'s edge passes its health check (always, with one region); with ELBs,
+  /// whether every family's ELB there does.
   bool edge_healthy(std::string_view region) const;
+  /// A region's ELB service (ELB f is family f's), or nullptr without ELBs.
+  elb::ElbService* elb(int region = 0);
+  /// LB nodes of `family`'s ELB in `region` that black-hole requests (0 without ELBs).
+  int elb_broken_nodes(std::string_view family, std::string_view region) const;
   /// Replicated sets applied to `region`'s cache so far (0 without cache_replication).
   std::uint64_t replicated_sets(std::string_view region) const;
   const StackParams& params() const;
@@ -72,7 +86,8 @@ public:
   /// Node groups, for fault targets and Chaos Monkey: "zuul", "tier/<t>", "evcache/<zone>",
   /// "device/<f>", and in another region "zuul@<r>", "tier/<t>@<r>", "evcache@<r>/<zone>";
   /// with cache replication "evcache-relay" ("evcache-relay@<r>"); with failback
-  /// "health-checker".
+  /// "health-checker"; with ELBs "elb/api-<f>", "elb/control-plane", "elb/state-store" (with
+  /// "@<r>" in another region).
   static std::vector<std::string> groups(const StackParams& params);
 
   /// Memory Zuul holds for open requests now, over all instances (threads and connections).
