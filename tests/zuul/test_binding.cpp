@@ -170,3 +170,63 @@ TEST_CASE("zuul binding: several regions' mistakes name their JSON path and the 
                                 Catch::Contains("tier/api@us-west"));
 }
 
+
+TEST_CASE("zuul binding: the families' ELBs run, and their mistakes name their JSON path and "
+          "the fix",
+          "[zuul][binding][elb]") {
+  auto with_elb = [] {
+    auto doc = small_edge();
+    doc["model"]["params"]["elb"] = Json::parse(R"({
+      "enabled": true, "nodes": 3, "touch_mean": "5s",
+      "control_plane": {"scale_ratio": 0, "call_timeout": "1s"},
+      "state_loss": {"at": "10s", "families": ["tv"], "restored_at": "50s"}})");
+    doc["faults"] = Json::array();
+    doc["expectations"] = Json::parse(R"([
+      {"metric": "availability", "of": "tv", "window": ["25s", "50s"], "max": 0.1},
+      {"metric": "probe_mean", "probe": "elb_broken/tv/us-east", "window": ["25s", "50s"],
+       "min": 2},
+      {"metric": "availability", "of": "control-plane", "window": ["25s", "50s"], "max": 0.5}])");
+    return doc;
+  };
+  auto reg = testing::builtin_registry();
+  auto spec = ScenarioFile::parse(with_elb().dump(), "s.json").resolve("base", {}, reg);
+  auto result = run_scenario(spec, reg);
+  for (const auto& e : result.expectations) {
+    INFO(e.description << " " << e.bound << " measured " << e.measured);
+    CHECK(e.ok);
+  }
+  // Fail static: the same expectations fail (tv stays served), so they can.
+  auto doc = with_elb();
+  doc["model"]["params"]["elb"]["control_plane"]["fail_static"] = true;
+  spec = ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, reg);
+  result = run_scenario(spec, reg);
+  CHECK_FALSE(result.expectations.at(0).ok);
+  CHECK_FALSE(result.expectations.at(1).ok);
+
+  doc = with_elb();
+  doc["model"]["params"]["elb"]["state_loss"]["families"] = Json::parse(R"(["ps3"])");
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/elb/state_loss/families/0") &&
+                                Catch::Contains("not a family"));
+  doc = with_elb();
+  doc["model"]["params"]["elb"]["state_loss"]["region"] = "eu-west";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/elb/state_loss/region") &&
+                                Catch::Contains("not a region"));
+  doc = with_elb();
+  doc["model"]["params"]["elb"]["state_loss"]["restored_at"] = "5s";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/elb/state_loss/restored_at") &&
+                                Catch::Contains("before the deletion"));
+  doc = with_elb();
+  doc["model"]["params"]["elb"]["nodes"] = 0;
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/elb/nodes"));
+  doc = with_elb();
+  doc["model"]["params"]["elb"]["control_plane"]["scale_ratio"] = 2;
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/elb/control_plane/scale_ratio"));
+  doc = with_elb();
+  doc["model"]["params"]["elb"]["state_loss"]["at"] = "2h";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/elb/state_loss/at"));
+  doc = with_elb();  // the ELB's groups are fault targets only with ELBs on
+  doc["faults"] = Json::parse(R"([{"kind": "crash", "at": "5s", "target": "group:elb/api-tv"}])");
+  CHECK_NOTHROW(ScenarioFile::parse(doc.dump(), "s.json").resolve("base", {}, reg));
+  doc["model"]["params"]["elb"]["enabled"] = false;
+  CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));
+}
