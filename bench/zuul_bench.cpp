@@ -9,7 +9,9 @@
 //           the first region's edge is cut off from 3 to 6 min and DNS fails its family over
 //           (active-active). The cost per request should not grow with the regions; with
 //           EVCache's cross-region replication on, it does (each fill goes to every other
-//           region).
+//           region). With each family's own ELB in every region (elb: LB nodes between the
+//           devices and Zuul, a control plane touching each ELB every 10 min), each request
+//           crosses one more hop.
 // Median of --reps runs. Process CPU time is read here, outside the simulation, only to measure
 // the simulator.
 #include "bench_util.hpp"
@@ -108,7 +110,7 @@ Run slow_run(zu::Mode mode, std::uint64_t seed) {
 }
 
 /// netflix-multi-region-stack's stack in `regions` regions, one family homed in each.
-Run regions_run(int regions, bool replicate, std::uint64_t seed) {
+Run regions_run(int regions, bool replicate, bool elb, std::uint64_t seed) {
   Simulation sim({.seed = seed});
   zu::StackParams p;
   p.zuul.instances = 3;
@@ -132,6 +134,7 @@ Run regions_run(int regions, bool replicate, std::uint64_t seed) {
     p.zuul.routes.push_back({p.families.back().name, "api", ""});
   }
   p.multi_region.cache_replication.enabled = replicate;
+  p.elb.enabled = elb;
   if (regions == 1) {
     p.multi_region.regions.clear();  // the single-region stack, no DNS
     p.families[0].home.clear();
@@ -179,18 +182,24 @@ int main(int argc, char** argv) {
   }
   fmt::print("\nregions: netflix-multi-region-stack's stack, 100 requests/s per region, 10 min "
              "simulated\n");
-  fmt::print("{:>8} {:>12} {:>10} {:>12} {:>10} {:>16}\n", "regions", "replication",
-             "requests", "events", "cpu s", "requests / cpu s");
+  fmt::print("{:>8} {:>12} {:>6} {:>10} {:>12} {:>10} {:>16}\n", "regions", "replication",
+             "elb", "requests", "events", "cpu s", "requests / cpu s");
   // Replication (EVCache's cross-region sets through Kafka) sends every fill to the other
-  // regions: its cost per request grows with their number, by design.
-  for (const auto& [regions, replicate] :
-       {std::pair{1, false}, {3, false}, {6, false}, {3, true}, {6, true}}) {
-    const int n = regions;
-    const bool rep = replicate;
-    const Run m =
-        median_by_cpu<Run>(reps, [&](std::uint64_t seed) { return regions_run(n, rep, seed); });
-    fmt::print("{:>8} {:>12} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", n, rep ? "on" : "off",
-               m.requests, m.events, m.cpu, static_cast<double>(m.requests) / m.cpu);
+  // regions: its cost per request grows with their number, by design. The families' ELBs add
+  // one hop each way per request.
+  struct Row {
+    int regions;
+    bool replicate, elb;
+  };
+  for (const Row row : {Row{1, false, false}, Row{3, false, false}, Row{6, false, false},
+                        Row{3, true, false}, Row{6, true, false}, Row{1, false, true},
+                        Row{3, false, true}}) {
+    const Run m = median_by_cpu<Run>(reps, [&](std::uint64_t seed) {
+      return regions_run(row.regions, row.replicate, row.elb, seed);
+    });
+    fmt::print("{:>8} {:>12} {:>6} {:>10} {:>12} {:>10.3f} {:>16.0f}\n", row.regions,
+               row.replicate ? "on" : "off", row.elb ? "on" : "off", m.requests, m.events,
+               m.cpu, static_cast<double>(m.requests) / m.cpu);
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <sstream>
 
 using namespace zuul_test;
@@ -55,4 +56,51 @@ TEST_CASE("zuul: the Perfetto trace shows shedding as a slice and failover as in
   CHECK(shedding >= 1);
   CHECK(failover == 1);  // one move per outage, not one per ejection expiry
   CHECK(failback == 1);
+}
+
+TEST_CASE("zuul: with the families' ELBs the Perfetto trace shows tv's ELB reprogrammed from "
+          "missing state on its own track, and the state loss and restore as marks",
+          "[zuul][report][elb]") {
+  Simulation sim({.seed = 14});
+  report::PerfettoTraceSink sink("zuul", 1);
+  sim.trace().attach(&sink);
+  auto p = two_origins(zu::Mode::event_loop);
+  p.elb.enabled = true;
+  p.elb.touch_mean = Duration::seconds(10);
+  p.elb.control_plane.scale_ratio = 0.0;
+  p.elb.state_loss = {.at = Duration::seconds(5),
+                      .families = {"tv"},
+                      .restored_at = Duration::seconds(60)};
+  zu::EdgeStack stack(sim, p);
+  sim.run_until(Time::zero() + Duration::seconds(70));
+  sim.trace().detach(&sink);
+  std::ostringstream out;
+  sink.write(out);
+  const auto j = nlohmann::json::parse(out.str());
+  std::map<int, std::string> names;  // tid → track name
+  for (const auto& e : j["traceEvents"]) {
+    if (e["name"] == "thread_name") {
+      names[e["tid"].get<int>()] = e["args"]["name"].get<std::string>();
+    }
+  }
+  int broken_tv = 0, web_ok = 0, deleted = 0, restored = 0;
+  for (const auto& e : j["traceEvents"]) {
+    if (e.value("cat", "") != "elb" || !e.contains("tid")) {
+      continue;
+    }
+    const std::string track = names[e["tid"].get<int>()];
+    const auto& args = e["args"];
+    if (e["name"] == "elb reprogram") {
+      const bool missing = args.value("from_missing_state", false);
+      broken_tv += track == "node/api-tv" && missing ? 1 : 0;
+      web_ok += track == "node/api-web" && !missing ? 1 : 0;
+      CHECK_FALSE((track == "node/api-web" && missing));  // web's state was never deleted
+    }
+    deleted += e["name"] == "elb state-deleted" ? 1 : 0;
+    restored += e["name"] == "elb state-restored" ? 1 : 0;
+  }
+  CHECK(broken_tv >= 1);
+  CHECK(web_ok >= 1);
+  CHECK(deleted == 1);
+  CHECK(restored == 1);
 }
