@@ -61,6 +61,11 @@ inline void crash(world::World& w, world::Target target, Duration at, Duration f
   w.faults().schedule(f);
 }
 
+/// `seconds` from the start of the run.
+inline Time at(double seconds) {
+  return Time::zero() + Duration::nanos(static_cast<std::int64_t>(seconds * 1e9));
+}
+
 inline std::uint64_t counter(const Simulation& sim, const std::string& name) {
   const Counter* c = sim.metrics().find_counter(name);
   return c == nullptr ? 0 : c->value();

@@ -15,10 +15,6 @@ using namespace zuul_test;
 
 namespace {
 
-Time at(double seconds) {
-  return Time::zero() + Duration::nanos(static_cast<std::int64_t>(seconds * 1e9));
-}
-
 /// tv and web, each through its own ELB of 3 nodes, in front of one region's Zuul. Every
 /// workflow is a config push (all nodes), one every 20 s per ELB on average; tv's state is
 /// deleted at 10 s and restored at 200 s.

@@ -57,10 +57,6 @@ void cut_off_us_east(world::World& w, Duration at, Duration for_) {
   w.faults().schedule(f);
 }
 
-Time at(double seconds) {
-  return Time::zero() + Duration::nanos(static_cast<std::int64_t>(seconds * 1e9));
-}
-
 std::uint64_t arrivals(const Simulation& sim, const std::string& tier) {
   return counter(sim, zu::scope_names("tier/" + tier).requests);
 }

@@ -12,6 +12,27 @@
 
 using namespace zuul_test;
 
+namespace {
+
+/// The sink's Perfetto JSON, and its tracks: track name → tid.
+struct Exported {
+  nlohmann::json j;
+  std::map<std::string, int> tracks;
+};
+Exported exported(report::PerfettoTraceSink& sink) {
+  std::ostringstream out;
+  sink.write(out);
+  Exported e{nlohmann::json::parse(out.str()), {}};
+  for (const auto& ev : e.j["traceEvents"]) {
+    if (ev["name"] == "thread_name") {
+      e.tracks[ev["args"]["name"].get<std::string>()] = ev["tid"].get<int>();
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
 TEST_CASE("zuul: the Perfetto trace shows shedding as a slice and failover as instants on the "
           "instance's track",
           "[zuul][report]") {
@@ -30,15 +51,7 @@ TEST_CASE("zuul: the Perfetto trace shows shedding as a slice and failover as in
         Duration::seconds(10));
   sim.run_until(Time::zero() + Duration::seconds(70));
   sim.trace().detach(&sink);
-  std::ostringstream out;
-  sink.write(out);
-  const auto j = nlohmann::json::parse(out.str());
-  std::map<std::string, int> tracks;  // tid → name
-  for (const auto& e : j["traceEvents"]) {
-    if (e["name"] == "thread_name") {
-      tracks[e["args"]["name"].get<std::string>()] = e["tid"].get<int>();
-    }
-  }
+  auto [j, tracks] = exported(sink);
   int shedding = 0, failover = 0, failback = 0;
   for (const auto& e : j["traceEvents"]) {
     if (e.value("cat", "") != "zuul") {
@@ -74,14 +87,10 @@ TEST_CASE("zuul: with the families' ELBs the Perfetto trace shows tv's ELB repro
   zu::EdgeStack stack(sim, p);
   sim.run_until(Time::zero() + Duration::seconds(70));
   sim.trace().detach(&sink);
-  std::ostringstream out;
-  sink.write(out);
-  const auto j = nlohmann::json::parse(out.str());
+  const auto [j, tracks] = exported(sink);
   std::map<int, std::string> names;  // tid → track name
-  for (const auto& e : j["traceEvents"]) {
-    if (e["name"] == "thread_name") {
-      names[e["tid"].get<int>()] = e["args"]["name"].get<std::string>();
-    }
+  for (const auto& [name, tid] : tracks) {
+    names[tid] = name;
   }
   int broken_tv = 0, web_ok = 0, deleted = 0, restored = 0;
   for (const auto& e : j["traceEvents"]) {
