@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace faultline::sim::dynamo::detail {
@@ -166,11 +167,15 @@ private:
 };
 struct NodeDisk {
   using Hints = std::map<std::pair<std::uint32_t, std::string>, std::vector<Version>>;
-  std::map<std::string, std::vector<Version>> data;
+  /// Every key's versions on disk. A hash map: a run only looks keys up (its one walk,
+  /// Cluster::keys(), collects them into a sorted set), so no order reaches the run.
+  std::unordered_map<std::string, std::vector<Version>> data;
   Hints hints;  // (owner, key)
   /// Index of `hints` by key: the owners this node holds a hint of the key for, ascending. A
   /// replica read merges a key's hints from it instead of one lookup per node of the cluster.
   std::map<std::string, std::set<std::uint32_t>> hint_owners;
+  /// The keys this node has held (on disk or in its write buffer) by ring arc, in order: the
+  /// Merkle trees are built from them. A key is added when the node first stores it.
   std::map<std::size_t, std::set<std::string>> keys_by_arc;
 
   /// The hint of `key` held for `owner`, created empty if there is none.

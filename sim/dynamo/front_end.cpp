@@ -125,7 +125,7 @@ private:
   Task<void> one_op() {
     const auto cart_index = rng_.below(static_cast<std::uint64_t>(cp_.carts));
     std::string cart = cp_.cart_prefix + "-" + std::to_string(cart_index);
-    auto& mine = added_[cart];
+    auto& mine = added_[cart_index];
     if (!mine.empty() && rng_.uniform01() < cp_.remove_fraction) {
       const auto pick = static_cast<std::size_t>(rng_.below(mine.size()));
       std::string item = mine[pick];
@@ -136,7 +136,7 @@ private:
     std::string item = cp_.name + "-" + std::to_string(index_) + "-" + std::to_string(seq_++);
     const bool ok = co_await cluster_.cart_add(*node_, cart, item);
     if (ok) {
-      added_[cart].push_back(item);
+      added_[cart_index].push_back(item);
     }
   }
 
@@ -150,7 +150,9 @@ private:
   HostCpu cpu_;
   std::uint32_t writer_;
   std::uint64_t seq_ = 0;
-  std::map<std::string, std::vector<std::string>> added_;
+  /// The items this client added to each cart and has not removed, by cart index (only looked
+  /// up, never walked).
+  std::unordered_map<std::uint64_t, std::vector<std::string>> added_;
 };
 
 }  // namespace

@@ -198,14 +198,24 @@ private:
       }
       return;
     }
-    disk().keys_by_arc[c_.ring->arc_of(key_position(key))].insert(key);
+    // The arc index learns a key once, when this node first holds it (a set insert per store
+    // was a tree walk of string compares on every write).
+    auto index = [&] { disk().keys_by_arc[c_.ring->arc_of(key_position(key))].insert(key); };
     if (c_.p.write_buffer && !durable) {
-      apply_versions(buffer_[key], vs, c_.p.reconcile);
+      auto [it, fresh] = buffer_.try_emplace(key);
+      if (fresh && !disk().data.contains(key)) {
+        index();
+      }
+      apply_versions(it->second, vs, c_.p.reconcile);
       if (buffer_.size() >= static_cast<std::size_t>(c_.p.storage.buffer_objects)) {
         flush();
       }
     } else {
-      apply_versions(disk().data[key], vs, c_.p.reconcile);
+      auto [it, fresh] = disk().data.try_emplace(key);
+      if (fresh) {
+        index();
+      }
+      apply_versions(it->second, vs, c_.p.reconcile);
     }
   }
 
