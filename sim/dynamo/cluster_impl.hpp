@@ -265,7 +265,7 @@ class StorageNodeAccess : public world::Program {
 public:
   /// Adds the versions of `key` held in memory (the write buffer and a flush in progress).
   virtual void add_buffered(const std::string& key, std::vector<Version>& out) const = 0;
-  virtual void buffered_keys(std::set<std::string>& out) const = 0;
+  virtual void buffered_keys(std::vector<std::string>& out) const = 0;
   virtual const View& view() const = 0;
 };
 

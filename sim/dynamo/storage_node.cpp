@@ -178,10 +178,10 @@ public:
   bool buffered(const std::string& key) const {
     return buffer_.contains(key) || flushing_.contains(key);
   }
-  void buffered_keys(std::set<std::string>& out) const override {
+  void buffered_keys(std::vector<std::string>& out) const override {
     for (const auto* m : {&buffer_, &flushing_}) {
       for (const auto& [key, vs] : *m) {
-        out.insert(key);
+        out.push_back(key);
       }
     }
   }
