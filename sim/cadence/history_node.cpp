@@ -8,6 +8,7 @@
 // soon as it is back.
 #include "internal.hpp"
 
+#include <faultline/probe.hpp>
 #include <faultline/resilience/backoff.hpp>
 
 #include <fmt/format.h>
@@ -19,6 +20,9 @@
 namespace faultline::sim::cadence::detail {
 
 namespace {
+
+const ProbePoint kProbeRecovered("cadence/history/open-workflow-recovered");
+const ProbePoint kProbeRetried("cadence/activity/retried");
 
 using world::Message;
 using world::Node;
@@ -93,6 +97,7 @@ private:
         continue;
       }
       const std::string& id = w.h.id;
+      FAULTLINE_PROBE(node_.sim(), kProbeRecovered);  // an open workflow picked up from the log
       schedule_decision(w);
       for (auto& [seq, a] : w.acts) {
         enqueue_activity_at(id, seq, a.attempt, a.started);
@@ -527,6 +532,7 @@ private:
                              node_.sim().now() + delay},
              batch);
       s_.sim->metrics().counter("cadence/activities/retries").inc();
+      FAULTLINE_PROBE(*s_.sim, kProbeRetried);
       commit(std::move(batch), [this, id, seq, attempt, delay, r = std::move(r)] {
         if (r) {
           ack(r, true);

@@ -1,5 +1,7 @@
 #include <faultline/sim/elb/region.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,6 +12,8 @@
 namespace faultline::sim::elb {
 
 namespace {
+const ProbePoint kProbeFailover("elb/dns/failover");
+
 /// A stream start and its answer: the API's first bytes (sizes are assumptions).
 struct StreamStart {
   int family = 0;
@@ -363,6 +367,7 @@ void ElbRegion::health_check() {
     // Health checks see only the requests still sent to this region's ELB.
     if (f.health->close_interval() && !f.health->healthy() && !f.failover_at) {
       f.failover_at = sim_.now();
+      FAULTLINE_PROBE(sim_, kProbeFailover);
       f.record->set_weights({0, 1});  // no failback (README)
       sim_.record("elb", "failover",
                   {{"node", service_->name(static_cast<int>(i))}, {"family", params_.families[i].name},

@@ -1,6 +1,8 @@
 // One region's ELB service: LB nodes, the control plane and its state store (see service.hpp).
 #include <faultline/sim/elb/service.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <fmt/format.h>
 
 #include <utility>
@@ -8,6 +10,11 @@
 namespace faultline::sim::elb {
 
 namespace {
+const ProbePoint kProbeFromMissingState("elb/control-plane/programmed-from-missing-state");
+const ProbePoint kProbeRefused("elb/control-plane/refused-missing-state");
+const ProbePoint kProbeReplacementProgrammed("elb/lb-node/replacement-programmed");
+const ProbePoint kProbeRestored("elb/control-plane/restore-applied");
+
 /// The control plane reads one ELB's record from the state store.
 struct GetState {
   int elb = 0;
@@ -77,6 +84,7 @@ private:
                return;
              }
              const auto& a = res.payload.as<ProgramAnswer>();
+             FAULTLINE_PROBE(s_.sim_, kProbeReplacementProgrammed);
              if (a.refused) {
                // Fail static: the ELB's last known good configuration.
                s_.at(elb_).programmed[static_cast<std::size_t>(node_)] = true;
@@ -209,6 +217,7 @@ private:
     const bool trace = e.traced;
     const bool scale = kind == Kind::kScale;
     if (kind == Kind::kRestore) {
+      FAULTLINE_PROBE(s_.sim_, kProbeRestored);
       program(elb, -1, present);
       if (trace) {
         s_.sim_.record("elb", "restored", {{"node", e.name}});
@@ -227,12 +236,14 @@ private:
     }
     s_.failures_->inc();
     if (s_.params_.fail_static) {
+      FAULTLINE_PROBE(s_.sim_, kProbeRefused);
       if (trace) {
         s_.sim_.record("elb", "refused", {{"node", e.name}, {"reason", "state missing"}});
       }
       return;
     }
     // §4.1: "it used the missing state and misconfigured that ELB".
+    FAULTLINE_PROBE(s_.sim_, kProbeFromMissingState);
     program(elb, scale_node, false);
     if (trace) {
       const int nodes = scale ? 1 : static_cast<int>(e.nodes.size());

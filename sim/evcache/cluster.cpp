@@ -1,5 +1,7 @@
 #include <faultline/sim/evcache/cluster.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,6 +16,9 @@ ScopeNames scope_names(std::string_view scope, std::string_view stem) {
 std::string attempts_name(std::string_view stem) { return fmt::format("{}/attempts", stem); }
 
 namespace {
+const ProbePoint kProbeFallbackAfterError("evcache/client/zone-fallback-after-error");
+const ProbePoint kProbeWriteOnly("evcache/warmup/write-only-zone");
+
 /// A get and its answer, a set (one-way), on the wire.
 struct Get {
   std::uint64_t key;
@@ -199,6 +204,7 @@ void EvcacheCluster::server_restarted(int group) {
     return;  // already warming: the group's first server back opened the window
   }
   g.write_only_until = sim_.now() + params_.warmup.duration;
+  FAULTLINE_PROBE(sim_, kProbeWriteOnly);
   const std::string zone = zone_name(g.zone);
   sim_.record("evcache", "write-only", {{"zone", zone}, {"for_s", params_.warmup.duration.to_seconds()}});
   sim_.schedule_after(params_.warmup.duration, [this, zone] {
@@ -322,6 +328,9 @@ void EvcacheCluster::after_cache(const std::shared_ptr<Read>& r, bool hit, bool 
       error ? params_.client.fallback_on_error : params_.client.fallback_on_miss;
   if (may_fall_back) {
     if (const int g = next_group(*r); g >= 0) {
+      if (error) {
+        FAULTLINE_PROBE(sim_, kProbeFallbackAfterError);  // a zone lost or slow, not a miss
+      }
       r->fell_back = true;
       attempt(r, g);
       return;

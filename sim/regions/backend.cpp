@@ -1,9 +1,15 @@
 #include <faultline/sim/regions/backend.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <algorithm>
 #include <cmath>
 
 namespace faultline::sim::regions {
+
+namespace {
+const ProbePoint kProbeScaleOut("regions/autoscaling/scale-out");
+}  // namespace
 
 bool Backend::Bucket::take(Time now, double rate) {
   // Refill at `rate` tokens per second up to one second's worth.
@@ -80,6 +86,7 @@ void Backend::scale() {
   if (desired > servers_ + booting_) {
     const int more = desired - servers_ - booting_;
     booting_ += more;
+    FAULTLINE_PROBE(sim_, kProbeScaleOut);
     sim_.record("regions", "scale-out",
                 {{"node", node}, {"servers", servers_}, {"booting", more},
                  {"arrival_rate", rate}});

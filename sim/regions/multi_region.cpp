@@ -1,5 +1,7 @@
 #include <faultline/sim/regions/multi_region.hpp>
 
+#include <faultline/probe.hpp>
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -7,6 +9,8 @@
 namespace faultline::sim::regions {
 
 namespace {
+const ProbePoint kProbeFailover("regions/dns/failover");
+
 constexpr std::uint64_t kWeight = 1000;  // a record's total weight
 Time at(Duration d) { return Time::from_ns(d.ns()); }
 }  // namespace
@@ -195,6 +199,7 @@ void MultiRegion::fail_over(int region) {
     if (to < 0 || !move_weight(record(p), region, to)) {
       continue;  // nowhere healthy to go, or no weight here
     }
+    FAULTLINE_PROBE(sim_, kProbeFailover);
     sim_.record("regions", "dns-failover",
                 {{"node", "dns/" + params_.populations[static_cast<std::size_t>(p)].name},
                  {"from", params_.regions[r].name},

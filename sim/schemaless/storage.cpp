@@ -14,6 +14,7 @@
 // replica rebuilt from the new primary would.
 #include "internal.hpp"
 
+#include <faultline/probe.hpp>
 #include <faultline/world/disk.hpp>
 
 #include <fmt/format.h>
@@ -22,6 +23,10 @@
 #include <limits>
 
 namespace faultline::sim::schemaless::detail {
+
+namespace {
+const ProbePoint kProbePromoted("schemaless/storage/minion-promoted");
+}  // namespace
 
 using world::Message;
 using world::Node;
@@ -621,6 +626,7 @@ private:
         s_.dir[ci] = {best, epoch};
         fails = 0;
         s_.counter("schemaless/failovers").inc();
+        FAULTLINE_PROBE(node_.sim(), kProbePromoted);
         node_.sim().record("schemaless", "promote",
                            {{"cluster", static_cast<std::int64_t>(c)},
                             {"replica", static_cast<std::int64_t>(best)},

@@ -12,11 +12,15 @@
 // (active-active), or tunnel it to the home region's API (Isthmus).
 #include "internal.hpp"
 
+#include <faultline/probe.hpp>
+
 #include <fmt/format.h>
 
 namespace faultline::sim::zuul {
 
 namespace {
+const ProbePoint kProbeDnsFailover("zuul/dns/failover");
+const ProbePoint kProbeDnsFailback("zuul/dns/failback");
 
 using world::Node;
 using world::Payload;
@@ -43,6 +47,7 @@ void fail_over(EdgeStack::State& s, std::size_t domain, int region) {
     if (to < 0 || !regions::move_weight(st.records[f], region, to)) {
       continue;  // nowhere healthy to go, or no weight here
     }
+    FAULTLINE_PROBE(*s.sim, kProbeDnsFailover);
     s.sim->record("zuul", "dns-failover",
                   {{"node", "dns/" + s.p.families[f].name},
                    {"from", region_name(s, region)},
@@ -65,6 +70,7 @@ void fail_back(EdgeStack::State& s, std::size_t domain, int region) {
       continue;  // never left
     }
     st.records[f].set_weights(std::move(w));
+    FAULTLINE_PROBE(*s.sim, kProbeDnsFailback);
     s.sim->record("zuul", "dns-failback",
                   {{"node", "dns/" + s.p.families[f].name},
                    {"to", region_name(s, region)},

@@ -12,11 +12,14 @@
 // damage then grows as workflows touch those ELBs, as in sim/elb's story.
 #include "internal.hpp"
 
+#include <faultline/probe.hpp>
+
 #include <fmt/format.h>
 
 namespace faultline::sim::zuul {
 
 namespace {
+const ProbePoint kProbeBackendEjected("zuul/elb/backend-ejected");
 
 using world::Node;
 using world::Payload;
@@ -47,6 +50,7 @@ void forward(EdgeStack::State& s, int region, Node& lb, int family, const world:
               return;
             }
             if (res.status == world::RpcStatus::kUnreachable) {
+              FAULTLINE_PROBE(*s.sim, kProbeBackendEjected);
               s.elb->backends[id].ejected_until[i] = s.sim->now() + eject;
             }
             reply.reply(Payload::make<EdgeReply>(EdgeReply{EdgeStatus::kFailed}), kReplyBytes);

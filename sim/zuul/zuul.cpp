@@ -14,6 +14,7 @@
 // overhead", a non-blocking one "a file descriptor and the addition of a listener").
 #include "internal.hpp"
 
+#include <faultline/probe.hpp>
 #include <faultline/resilience/outcome.hpp>
 
 #include <fmt/format.h>
@@ -23,6 +24,7 @@
 namespace faultline::sim::zuul {
 
 namespace {
+const ProbePoint kProbeFailoverOrigin("zuul/route/failover-origin");
 
 using world::Node;
 using world::Payload;
@@ -222,6 +224,9 @@ private:
     auto&& flag = on_failover_[static_cast<std::size_t>(f)];
     if (flag != failover) {
       flag = failover;
+      if (failover) {
+        FAULTLINE_PROBE(*s_.sim, kProbeFailoverOrigin);
+      }
       s_.sim->record("zuul", failover ? "failover" : "failback",
                      {{"node", node_.name()},
                       {"family", s_.p.families[static_cast<std::size_t>(f)].name},
