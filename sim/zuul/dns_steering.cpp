@@ -47,6 +47,7 @@ void fail_over(EdgeStack::State& s, std::size_t domain, int region) {
     if (to < 0 || !regions::move_weight(st.records[f], region, to)) {
       continue;  // nowhere healthy to go, or no weight here
     }
+    ++st.moves[f];
     FAULTLINE_PROBE(*s.sim, kProbeDnsFailover);
     s.sim->record("zuul", "dns-failover",
                   {{"node", "dns/" + s.p.families[f].name},
@@ -55,6 +56,30 @@ void fail_over(EdgeStack::State& s, std::size_t domain, int region) {
                    {"mode", std::string(to_string(s.p.multi_region.failover))},
                    {"ttl_s", s.p.multi_region.dns.ttl.to_seconds()}});
   }
+}
+
+/// Step `k` of `n` of a gradual failback of family `f` to `home`, from the weights `from` it had
+/// when the failback began; nothing if its record moved since (`move`).
+void failback_step(EdgeStack::State& s, std::size_t f, const std::vector<std::uint64_t>& from,
+                   std::uint64_t k, std::uint64_t n, std::uint64_t move, int home) {
+  auto& st = *s.steering;
+  if (st.moves[f] != move) {
+    return;  // a failover or a drill moved the family since
+  }
+  std::vector<std::uint64_t> w(from.size(), 0);
+  std::uint64_t away = 0;
+  for (std::size_t r = 0; r < from.size(); ++r) {
+    if (static_cast<int>(r) != home) {
+      w[r] = from[r] * (n - k) / n;
+      away += w[r];
+    }
+  }
+  w[static_cast<std::size_t>(home)] = kWeight - away;
+  st.records[f].set_weights(std::move(w));
+  s.sim->record("zuul", "failback-step",
+                {{"node", "dns/" + s.p.families[f].name},
+                 {"to", region_name(s, home)},
+                 {"share_home", static_cast<double>(kWeight - away) / kWeight}});
 }
 
 /// The families of `domain` homed in `region` go back to it: their records answer it alone again.
@@ -69,12 +94,35 @@ void fail_back(EdgeStack::State& s, std::size_t domain, int region) {
     if (w == st.records[f].weights()) {
       continue;  // never left
     }
-    st.records[f].set_weights(std::move(w));
+    const auto& m = s.p.multi_region;
     FAULTLINE_PROBE(*s.sim, kProbeDnsFailback);
+    if (m.failback_over <= Duration::zero()) {
+      st.records[f].set_weights(std::move(w));
+      s.sim->record("zuul", "dns-failback",
+                    {{"node", "dns/" + s.p.families[f].name},
+                     {"to", region_name(s, region)},
+                     {"ttl_s", m.dns.ttl.to_seconds()}});
+      continue;
+    }
     s.sim->record("zuul", "dns-failback",
                   {{"node", "dns/" + s.p.families[f].name},
                    {"to", region_name(s, region)},
-                   {"ttl_s", s.p.multi_region.dns.ttl.to_seconds()}});
+                   {"ttl_s", m.dns.ttl.to_seconds()},
+                   {"over_s", m.failback_over.to_seconds()},
+                   {"steps", m.failback_steps}});
+    // Step k of n leaves (n - k) / n of every other region's weight where it is now, and the
+    // rest at home.
+    const auto from = st.records[f].weights();
+    const auto move = ++st.moves[f];
+    const auto n = static_cast<std::uint64_t>(m.failback_steps);
+    for (std::uint64_t k = 1; k <= n; ++k) {
+      EdgeStack::State* sp = &s;
+      s.sim->schedule_after(m.failback_over * static_cast<std::int64_t>(k) /
+                                static_cast<std::int64_t>(n),
+                            [sp, f, from, k, n, move, region] {
+                              failback_step(*sp, f, from, k, n, move, region);
+                            });
+    }
   }
 }
 
@@ -153,6 +201,7 @@ void evacuation_step(EdgeStack::State& s, int from, int to, double share) {
     }
     st.records[f].set_weights(
         regions::evacuation_weights(s.regions.size(), from, to, share, kWeight));
+    ++st.moves[f];
     s.sim->record("zuul", "evacuation-step",
                   {{"node", "dns/" + s.p.families[f].name},
                    {"from", region_name(s, from)},
@@ -174,6 +223,7 @@ void start_steering(EdgeStack::State& s, const AddNode& add, world::ZoneId inter
     st.resolvers.emplace_back(m.dns, s.sim->rng("zuul/dns/" + s.p.families[f].name));
     st.resolvers.back().prime(s.sim->now(), st.records.back());
   }
+  st.moves.assign(s.p.families.size(), 0);
   st.health.resize(s.elb ? s.p.families.size() : 1);
   for (auto& domain : st.health) {
     for (std::size_t r = 0; r < s.regions.size(); ++r) {

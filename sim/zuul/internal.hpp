@@ -74,6 +74,9 @@ struct Steering {
   /// Per health domain, per region: one domain (the region's edge) or, with ELBs, one per
   /// family (its own ELB's name has its own health check, as Route 53 checks each name).
   std::vector<std::vector<regions::HealthCheck>> health;
+  /// Per family: bumped by every move of its record, so a gradual failback's pending steps
+  /// see that a failover (or a drill's step) came after them and stop.
+  std::vector<std::uint64_t> moves;
 };
 
 /// EVCache's cross-region replication (cache_replication.cpp): per region its relay node and

@@ -177,6 +177,10 @@ void validate_multi_region(const StackParams& p) {
     require(m.health_probes >= 1 && m.health_probes <= 1000, "multi_region.health_probes",
             fmt::format("is {}", m.health_probes), "use 1 to 1000 per region and interval");
     positive(m.probe_timeout, "multi_region.probe_timeout");
+    require(m.failback_over >= Duration::zero(), "multi_region.failback_over", "is negative",
+            "use e.g. \"10m\", or 0s to move a family home in one step");
+    require(m.failback_steps >= 1 && m.failback_steps <= 1000, "multi_region.failback_steps",
+            fmt::format("is {}", m.failback_steps), "use 1 to 1000 steps");
   }
   const auto& cr = m.cache_replication;
   if (cr.enabled) {

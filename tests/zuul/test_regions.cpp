@@ -350,3 +350,42 @@ TEST_CASE("zuul regions: with failback, the health checkers see the home region'
   CHECK(stay.east_api_after == 0);
   CHECK(stay.failbacks == 0);
 }
+
+TEST_CASE("zuul regions: a gradual failback moves the family home step by step over "
+          "failback_over, where a one-step failback moves it at once",
+          "[zuul][regions][failback]") {
+  struct Out {
+    double mid, end;
+    std::size_t steps;
+  };
+  auto run = [](Duration over) {
+    ZuulRecords trace;  // outlives the simulation
+    Simulation sim({.seed = 17});
+    sim.trace().attach(&trace);
+    auto p = two_regions(zu::Failover::active_active, Duration::seconds(5));
+    p.multi_region.failback = true;
+    p.multi_region.failback_over = over;
+    p.multi_region.failback_steps = 10;
+    zu::EdgeStack stack(sim, p);
+    cut_off_us_east(stack.world(), Duration::seconds(10), Duration::seconds(60));
+    // The cut ends at 70 s; two passing 5 s checks later the failback begins (~80 s).
+    sim.run_until(at(80 + 50 + 5));  // about half of a 100 s failback, and the 5 s TTL
+    const double mid = stack.dns_share("tv", "us-east");
+    sim.run_until(at(80 + 100 + 20));
+    return Out{mid, stack.dns_share("tv", "us-east"),
+               static_cast<std::size_t>(std::count_if(
+                   trace.lines.begin(), trace.lines.end(),
+                   [](const std::string& l) { return l.starts_with("failback-step"); }))};
+  };
+  const Out gradual = run(Duration::seconds(100));
+  const Out sudden = run(Duration::zero());
+  INFO("gradual: mid " << gradual.mid << " end " << gradual.end << " steps " << gradual.steps
+                       << "; one step: mid " << sudden.mid << " end " << sudden.end);
+  CHECK(gradual.mid > 0.2);
+  CHECK(gradual.mid < 0.8);
+  CHECK(gradual.end == 1.0);
+  CHECK(gradual.steps == 10);
+  CHECK(sudden.mid == 1.0);
+  CHECK(sudden.end == 1.0);
+  CHECK(sudden.steps == 0);
+}

@@ -12,7 +12,8 @@
 //                     "utc_offset", "start_hour", "end_hour"},
 //    "multi_region": {"regions": [{"name", "zones"}], "dns": {...}, "failover":
 //                     "none" | "active_active" | "isthmus", "check_interval", "error_threshold",
-//                     "checks", "failback", "health_probes", "probe_timeout",
+//                     "checks", "failback", "failback_over", "failback_steps",
+//                     "health_probes", "probe_timeout",
 //                     "evacuation": {...}, "cache_replication": {"enabled", "lag_base",
 //                     "lag_mean"}},
 //    "elb": {"enabled", "nodes", "touch_mean", "control_plane": {"scale_ratio", "fail_static",
@@ -390,6 +391,11 @@ void read_multi_region(ObjectReader& o, zu::MultiRegionParams& m, const Source& 
   o.get("failback", m.failback,
         "when a region's edge is healthy again, DNS moves the families homed there back "
         "(health checkers then probe every region each interval)");
+  o.get("failback_over", m.failback_over, {.min = Duration::zero()},
+        "with failback: move a family home in equal steps over this long (0s: one step, as "
+        "Route 53 does; Netflix moved traffic back gradually after Chaos Kong)");
+  o.get("failback_steps", m.failback_steps, {.min = 1, .max = 1000},
+        "with failback_over: the steps of weight moved home");
   o.get("health_probes", m.health_probes, {.min = 1, .max = 1000},
         "with failback: the health checkers' requests to each region's Zuul per interval");
   o.get("probe_timeout", m.probe_timeout, {.min = Duration::nanos(1)},

@@ -196,6 +196,12 @@ struct MultiRegionParams {
   /// Zuul every `check_interval`, each failing if not answered within `probe_timeout`, and the
   /// edge's health check counts them with the devices' attempts.
   bool failback = false;
+  /// A gradual failback: the families move home in `failback_steps` equal steps of weight over
+  /// `failback_over` (zero: in one step, as Route 53's failover records do). Netflix moved
+  /// traffic back after a Chaos Kong exercise over time, so the home region's caches warm and
+  /// its capacity follows (model-facts §4.2); a failover during the steps stops them.
+  Duration failback_over{};
+  int failback_steps = 10;
   int health_probes = 3;
   Duration probe_timeout = Duration::seconds(4);
   /// Chaos Kong (sim/regions' drill): from `start`, the weight of every family homed in
