@@ -157,6 +157,14 @@ TEST_CASE("zuul binding: several regions' mistakes name their JSON path and the 
   CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/failback") &&
                                 Catch::Contains("two regions"));
 
+  doc = regional();
+  doc["model"]["params"]["multi_region"]["failback"] = true;
+  doc["model"]["params"]["multi_region"]["failback_steps"] = 0;
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/failback_steps"));
+  doc["model"]["params"]["multi_region"]["failback_steps"] = 5;
+  doc["model"]["params"]["multi_region"]["failback_over"] = "-1s";
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/multi_region/failback_over"));
+
   doc = regional();  // the relay's group is a fault target only with replication on
   doc["faults"][0]["target"] = "group:evcache-relay@us-west";
   CHECK_THAT(error_of(doc), Catch::Contains("/faults/0/target"));
