@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <utility>
 
 namespace faultline::sim::elb {

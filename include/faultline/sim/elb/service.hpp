@@ -28,7 +28,6 @@
 #include <faultline/world/world.hpp>
 
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
