@@ -64,7 +64,7 @@ MODELS = {
                  "store.concurrency", "store.queue_limit"],
     },
     "elb": {
-        "scenario": "netflix-christmas-eve-2012.json", "variant": "base",
+        "scenario": "netflix-2012-christmas-eve-elb.json", "variant": "base",
         "size": ["fleet.elbs", "families.0.rate_per_s", "families.1.rate_per_s",
                  "families.2.rate_per_s"],
     },

@@ -1,5 +1,5 @@
 // Netflix models (sim/elb, sim/evcache, sim/regions): simulated time per CPU second.
-//   elb:     the netflix-christmas-eve-2012 base run (25 simulated hours) at three sizes of
+//   elb:     the netflix-2012-christmas-eve-elb base run (25 simulated hours) at three sizes of
 //            the region's fleet and of the device traffic, and its active-active variant (DNS
 //            failover through 200 resolver caches per family) at the largest; every LB node is
 //            a world node on its own host; reports ELBs, hosts, stream starts, events, process
@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
     }
   }
   fmt::print("netflix_bench: median of {}\n\n", reps);
-  fmt::print("elb: netflix-christmas-eve-2012 base, 25 h simulated\n");
+  fmt::print("elb: netflix-2012-christmas-eve-elb base, 25 h simulated\n");
   fmt::print("{:>8} {:>8} {:>8} {:>9} {:>14} {:>12} {:>10} {:>14} {:>10}\n", "ELBs", "hosts",
              "traffic", "failover", "stream starts", "events", "cpu s", "sim h / cpu s",
              "peak MiB");
