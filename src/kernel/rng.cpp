@@ -116,23 +116,92 @@ double Rng::pareto(double x_min, double alpha) {
   return x_min / std::pow(1.0 - uniform01(), 1.0 / alpha);
 }
 
-Zipf::Zipf(std::uint64_t n, double s) {
+Zipf::Zipf(std::uint64_t n, double s) : s_(s) {
   FAULTLINE_ASSERT(n > 0, "Zipf needs n > 0");
   cdf_.resize(n);
   double sum = 0.0;
+  const std::uint64_t k0 = std::min<std::uint64_t>(n, 1000);
+  double sum_k0 = 0.0;
   for (std::uint64_t k = 1; k <= n; ++k) {
     sum += 1.0 / std::pow(static_cast<double>(k), s);
     cdf_[k - 1] = sum;
+    if (k == k0) {
+      sum_k0 = sum;
+    }
   }
   for (auto& c : cdf_) {
     c /= sum;
   }
   cdf_.back() = 1.0;
+  total_ = sum;
+  // The integral misses a constant that the first ranks contribute; past k0 it is constant
+  // to within a small fraction of a rank's weight, so the guess lands within a rank or two.
+  offset_ = sum_k0 - integral(static_cast<double>(k0));
 }
 
-std::uint64_t Zipf::operator()(Rng& rng) const {
-  const double u = rng.uniform01();
-  auto it = std::upper_bound(cdf_.begin(), cdf_.end(), u);
+// Sum of k^-s over the first x ranks, by the midpoint rule: the integral of t^-s from 1/2 to
+// x + 1/2.
+double Zipf::integral(double x) const {
+  if (std::abs(1.0 - s_) < 1e-9) {
+    return std::log((x + 0.5) / 0.5);
+  }
+  return (std::pow(x + 0.5, 1.0 - s_) - std::pow(0.5, 1.0 - s_)) / (1.0 - s_);
+}
+
+std::uint64_t Zipf::rank_at(double u) const {
+  // Where the answer should be, from the inverse of the integral above; then a galloping
+  // search from there for the exact answer, the first CDF entry above u. The guess decides
+  // only how far the search walks, never the rank, which is always what a binary search over
+  // the whole table gives. A table indexed by u would be read uniformly (a cache miss per draw
+  // once it outgrows the cache); the guess reads the CDF where the draw lands, mostly among
+  // the first ranks, which stay cached.
+  const std::size_t n = cdf_.size();
+  const double y = u * total_ - offset_;
+  double x;
+  if (std::abs(1.0 - s_) < 1e-9) {
+    x = 0.5 * std::exp(y) - 0.5;
+  } else {
+    const double base = y * (1.0 - s_) + std::pow(0.5, 1.0 - s_);
+    x = base > 0.0 ? std::pow(base, 1.0 / (1.0 - s_)) - 0.5 : static_cast<double>(n);
+  }
+  std::size_t g = 0;
+  if (x >= static_cast<double>(n - 1)) {
+    g = n - 1;
+  } else if (x > 0.0) {
+    g = static_cast<std::size_t>(x);
+  }
+  // Bracket [lo, hi]: every entry before lo is <= u, cdf_[hi] > u (the last entry is 1 > u).
+  std::size_t lo = 0;
+  std::size_t hi = n - 1;
+  if (cdf_[g] > u) {
+    hi = g;
+    for (std::size_t step = 1;; step *= 2) {
+      if (step > hi) {
+        break;  // lo stays 0
+      }
+      const std::size_t c = hi - step;
+      if (cdf_[c] <= u) {
+        lo = c + 1;
+        break;
+      }
+      hi = c;
+    }
+  } else {
+    lo = g + 1;
+    for (std::size_t step = 1;; step *= 2) {
+      const std::size_t c = g + step;
+      if (c >= n - 1) {
+        break;  // hi stays n - 1
+      }
+      if (cdf_[c] > u) {
+        hi = c;
+        break;
+      }
+      lo = c + 1;
+    }
+  }
+  const auto it = std::upper_bound(cdf_.begin() + static_cast<std::ptrdiff_t>(lo),
+                                   cdf_.begin() + static_cast<std::ptrdiff_t>(hi), u);
   return static_cast<std::uint64_t>(it - cdf_.begin()) + 1;
 }
 

@@ -134,6 +134,52 @@ TEST_CASE("rng: zipf ranks follow 1/k^s", "[kernel][rng]") {
   CHECK(counts[1] > counts[10] * 8);
 }
 
+TEST_CASE("rng: a zipf draw gives the rank a binary search over the whole CDF gives",
+          "[kernel][rng]") {
+  // The naive reference: the same CDF, built the same way, searched whole. Where the search
+  // starts must change only the cost of a draw, never its rank (runs keep their trace hashes).
+  for (const auto& [n, s] : std::vector<std::pair<std::uint64_t, double>>{
+           {1, 1.0}, {2, 1.0}, {7, 0.5}, {100, 1.0}, {1000, 1.2}, {30000, 1.0}, {200000, 0.8},
+           {5000, 3.0}, {3000, 0.0}, {400000, 1.0000000001}, {50000, 2.0}}) {
+    std::vector<double> cdf(n);
+    double sum = 0.0;
+    for (std::uint64_t k = 1; k <= n; ++k) {
+      sum += 1.0 / std::pow(static_cast<double>(k), s);
+      cdf[k - 1] = sum;
+    }
+    for (auto& c : cdf) {
+      c /= sum;
+    }
+    cdf.back() = 1.0;
+    Zipf z(n, s);
+    Rng a(n * 31 + 7);
+    Rng b(n * 31 + 7);
+    for (int i = 0; i < 20'000; ++i) {
+      const double u = b.uniform01();
+      const auto want =
+          static_cast<std::uint64_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin()) + 1;
+      INFO("n " << n << " s " << s << " draw " << i << " u " << u);
+      REQUIRE(z(a) == want);
+    }
+    // At and beside every CDF entry (a sample of them for large n), where a search that
+    // stops one entry early or late would differ; and both ends of [0, 1).
+    const std::size_t stride = std::max<std::size_t>(1, cdf.size() / 3000);
+    std::vector<double> at{0.0, std::nextafter(1.0, 0.0)};
+    for (std::size_t i = 0; i < cdf.size(); i += stride) {
+      at.insert(at.end(), {cdf[i], std::nextafter(cdf[i], 0.0), std::nextafter(cdf[i], 1.0)});
+    }
+    for (const double u : at) {
+      if (u < 0.0 || u >= 1.0) {
+        continue;
+      }
+      const auto want =
+          static_cast<std::uint64_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin()) + 1;
+      INFO("n " << n << " s " << s << " u " << u);
+      REQUIRE(z.rank_at(u) == want);
+    }
+  }
+}
+
 TEST_CASE("rng: weighted choice picks in proportion to integer weights", "[kernel][rng]") {
   Rng r(10);
   const std::array<std::uint64_t, 3> w{1, 0, 3};

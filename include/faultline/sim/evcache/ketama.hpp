@@ -23,7 +23,14 @@ public:
   std::size_t size() const { return points_.size(); }
 
 private:
+  std::uint64_t top_bits(std::uint64_t h) const;
+
   std::vector<std::pair<std::uint64_t, int>> points_;  // sorted by point
+  // bucket_[t]: the index of the first point whose top `bits_` bits are >= t (bucket_.back() is
+  // points_.size()), so a key's point lies in [bucket_[t], bucket_[t + 1]] and a lookup
+  // searches a few points instead of the whole ring: its cost stays flat as the group grows.
+  std::vector<std::uint32_t> bucket_;
+  int bits_ = 0;
 };
 
 }  // namespace faultline::sim::evcache

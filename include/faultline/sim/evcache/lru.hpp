@@ -1,11 +1,15 @@
 // One memcached server's item store: a memory budget, LRU eviction and item TTLs.
+//
+// Flat, because a large cluster's stores do not fit in cache and every get touches one: items
+// live in one array (32 bytes each, the LRU list linked by index) and are found through an
+// open-addressing table of (key, index) pairs, so a lookup reads one or two lines of the table
+// and one item, where a node-based list and hash map would chase separately allocated nodes.
 #pragma once
 
 #include <faultline/time.hpp>
 
 #include <cstdint>
-#include <list>
-#include <unordered_map>
+#include <vector>
 
 namespace faultline::sim::evcache {
 
@@ -22,29 +26,48 @@ public:
   void set(std::uint64_t key, std::int64_t value_bytes, Time expires_at);
   void clear();
   /// Whether the item is stored (expired or not), without touching the LRU order.
-  bool contains(std::uint64_t key) const { return index_.count(key) != 0; }
+  bool contains(std::uint64_t key) const { return find(key) != kNone; }
 
-  std::size_t items() const { return index_.size(); }
+  std::size_t items() const { return count_; }
   std::int64_t used_bytes() const { return used_; }
   std::uint64_t evictions() const { return evictions_; }
   std::uint64_t expirations() const { return expirations_; }
 
 private:
+  static constexpr std::uint32_t kNone = 0xffffffffU;
   struct Item {
     std::uint64_t key;
     std::int64_t bytes;
     Time expires_at;
+    std::uint32_t prev;  // towards the most recently used end
+    std::uint32_t next;  // towards the least recently used end; the free list's link
   };
-  void erase(std::list<Item>::iterator it);
+  struct Entry {
+    std::uint64_t key;
+    std::uint32_t item;  // kNone: an empty entry
+  };
+
+  std::uint32_t find(std::uint64_t key) const;
+  std::size_t home(std::uint64_t key) const;
+  void index_insert(std::uint64_t key, std::uint32_t item);
+  void index_erase(std::uint64_t key);
+  void unlink(std::uint32_t i);
+  void push_front(std::uint32_t i);
+  void erase(std::uint32_t i);
 
   std::int64_t budget_;
   std::int64_t overhead_;
   std::int64_t used_ = 0;
   std::uint64_t evictions_ = 0;
   std::uint64_t expirations_ = 0;
-  std::list<Item> lru_;  // front: most recently used
-  // Lookups only; never iterated, so its order cannot affect a run.
-  std::unordered_map<std::uint64_t, std::list<Item>::iterator> index_;
+  std::size_t count_ = 0;
+  std::vector<Item> items_;
+  std::uint32_t head_ = kNone;  // most recently used
+  std::uint32_t tail_ = kNone;  // least recently used
+  std::uint32_t free_ = kNone;  // freed items, linked by `next`
+  // Lookups only; never iterated, so its order cannot affect a run. Linear probing, at most
+  // half full, power-of-two size.
+  std::vector<Entry> index_;
 };
 
 }  // namespace faultline::sim::evcache
