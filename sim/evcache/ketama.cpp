@@ -47,7 +47,9 @@ KetamaRing::KetamaRing(const std::vector<std::string_view>& names, int points) {
   }
 }
 
-std::uint64_t KetamaRing::top_bits(std::uint64_t h) const { return bits_ == 0 ? 0 : h >> (64 - bits_); }
+std::uint64_t KetamaRing::top_bits(std::uint64_t h) const {
+  return bits_ == 0 ? 0 : h >> (64 - bits_);
+}
 
 int KetamaRing::server_for(std::uint64_t key) const {
   const std::uint64_t h = hash_key(key);

@@ -188,7 +188,8 @@ TEST_CASE("the Ketama ring's bucketed lookup finds the first point at or after t
       std::vector<std::pair<std::uint64_t, int>> all;
       for (int s = 0; s < servers; ++s) {
         for (int i = 0; i < points; ++i) {
-          all.emplace_back(hash_bytes(fmt::format("{}-{}", names[static_cast<std::size_t>(s)], i)), s);
+          const auto& name = names[static_cast<std::size_t>(s)];
+          all.emplace_back(hash_bytes(fmt::format("{}-{}", name, i)), s);
         }
       }
       std::vector<std::string_view> views(names.begin(), names.end());
