@@ -1,21 +1,15 @@
 #include <faultline/sim/evcache/lru.hpp>
 
 #include <faultline/assert.hpp>
+#include <faultline/sim/evcache/ketama.hpp>
 
 #include <utility>
 
 namespace faultline::sim::evcache {
 
-namespace {
-std::uint64_t mix(std::uint64_t z) {  // splitmix64's finaliser: keys are often small integers
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
-
 std::size_t LruStore::home(std::uint64_t key) const {
-  return static_cast<std::size_t>(mix(key)) & (index_.size() - 1);
+  // Keys are often small integers: mixed, as the ring mixes them.
+  return static_cast<std::size_t>(hash_key(key)) & (index_.size() - 1);
 }
 
 std::uint32_t LruStore::find(std::uint64_t key) const {
@@ -35,26 +29,25 @@ std::uint32_t LruStore::find(std::uint64_t key) const {
 }
 
 void LruStore::index_insert(std::uint64_t key, std::uint32_t item) {
+  // Into the first empty entry from the key's home (the key is not in the table).
+  auto place = [this](const Entry& e) {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t p = home(e.key);
+    while (index_[p].item != kNone) {
+      p = (p + 1) & mask;
+    }
+    index_[p] = e;
+  };
   if ((count_ + 1) * 2 > index_.size()) {
     std::vector<Entry> old = std::move(index_);
     index_.assign(old.empty() ? 16 : old.size() * 2, Entry{0, kNone});
-    const std::size_t mask = index_.size() - 1;
     for (const Entry& e : old) {
       if (e.item != kNone) {
-        std::size_t p = home(e.key);
-        while (index_[p].item != kNone) {
-          p = (p + 1) & mask;
-        }
-        index_[p] = e;
+        place(e);
       }
     }
   }
-  const std::size_t mask = index_.size() - 1;
-  std::size_t p = home(key);
-  while (index_[p].item != kNone) {
-    p = (p + 1) & mask;
-  }
-  index_[p] = Entry{key, item};
+  place(Entry{key, item});
 }
 
 void LruStore::index_erase(std::uint64_t key) {

@@ -139,10 +139,15 @@ Zipf::Zipf(std::uint64_t n, double s) : s_(s) {
   offset_ = sum_k0 - integral(static_cast<double>(k0));
 }
 
+namespace {
+// s = 1 takes the logarithm's branch of the integral below and of its inverse.
+bool exponent_is_one(double s) { return std::abs(1.0 - s) < 1e-9; }
+}  // namespace
+
 // Sum of k^-s over the first x ranks, by the midpoint rule: the integral of t^-s from 1/2 to
 // x + 1/2.
 double Zipf::integral(double x) const {
-  if (std::abs(1.0 - s_) < 1e-9) {
+  if (exponent_is_one(s_)) {
     return std::log((x + 0.5) / 0.5);
   }
   return (std::pow(x + 0.5, 1.0 - s_) - std::pow(0.5, 1.0 - s_)) / (1.0 - s_);
@@ -158,7 +163,7 @@ std::uint64_t Zipf::rank_at(double u) const {
   const std::size_t n = cdf_.size();
   const double y = u * total_ - offset_;
   double x;
-  if (std::abs(1.0 - s_) < 1e-9) {
+  if (exponent_is_one(s_)) {
     x = 0.5 * std::exp(y) - 0.5;
   } else {
     const double base = y * (1.0 - s_) + std::pow(0.5, 1.0 - s_);
