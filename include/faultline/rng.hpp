@@ -23,6 +23,24 @@ constexpr std::uint64_t fnv1a64(std::string_view s, std::uint64_t h = 0xcbf29ce4
   return h;
 }
 
+/// splitmix64's golden-ratio increment (2^64 / phi, odd).
+inline constexpr std::uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
+
+/// splitmix64's output finaliser: a bijection on 64 bits in which every input bit flips about
+/// half of the output bits. The one copy of it that every stable hash in the project builds on.
+constexpr std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/// One step of the splitmix64 generator: advances the state x by the golden gamma and returns
+/// the mixed state. Seeds xoshiro; also a small stateful generator for tests.
+constexpr std::uint64_t splitmix64(std::uint64_t& x) { return mix64(x += kGoldenGamma); }
+
+/// A stateless hash of one integer: splitmix64's output for the state x (mix64(x + gamma)).
+constexpr std::uint64_t hash64(std::uint64_t x) { return mix64(x + kGoldenGamma); }
+
 class Rng {
 public:
   /// A generator seeded directly; prefer Simulation::rng(name) in model code.

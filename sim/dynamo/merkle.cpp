@@ -8,10 +8,7 @@ namespace faultline::sim::dynamo {
 
 namespace {
 std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return mix64(a * kGoldenGamma ^ (b + 0x632be59bd9b4e019ULL));
 }
 }  // namespace
 

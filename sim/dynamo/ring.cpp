@@ -1,3 +1,4 @@
+#include <faultline/rng.hpp>
 #include <faultline/sim/dynamo/ring.hpp>
 
 #include <algorithm>
@@ -9,13 +10,7 @@ std::string_view to_string(Placement p) {
   return p == Placement::kRandomTokens ? "random_tokens" : "equal_partitions";
 }
 
-std::uint64_t key_position(std::string_view key) {
-  std::uint64_t z = fnv1a64(key);
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+std::uint64_t key_position(std::string_view key) { return hash64(fnv1a64(key)); }
 
 Ring::Ring(std::uint32_t nodes, const RingParams& params, Rng& rng) : nodes_(nodes) {
   if (nodes == 0) {

@@ -1,3 +1,4 @@
+#include <faultline/rng.hpp>
 #include <faultline/sim/evcache/ketama.hpp>
 
 #include <fmt/format.h>
@@ -6,23 +7,15 @@
 
 namespace faultline::sim::evcache {
 
-namespace {
-std::uint64_t mix(std::uint64_t z) {  // splitmix64's finaliser
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
-
 std::uint64_t hash_bytes(std::string_view bytes) {
   std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
   for (unsigned char c : bytes) {
     h = (h ^ c) * 0x100000001b3ULL;
   }
-  return mix(h);
+  return mix64(h);
 }
 
-std::uint64_t hash_key(std::uint64_t key) { return mix(key + 0x9e3779b97f4a7c15ULL); }
+std::uint64_t hash_key(std::uint64_t key) { return hash64(key); }
 
 KetamaRing::KetamaRing(const std::vector<std::string_view>& names, int points) {
   points_.reserve(names.size() * static_cast<std::size_t>(points));

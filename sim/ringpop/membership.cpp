@@ -1,3 +1,4 @@
+#include <faultline/rng.hpp>
 #include <faultline/sim/ringpop/membership.hpp>
 
 #include <algorithm>
@@ -29,21 +30,11 @@ bool overrides(Status cur_status, std::uint32_t cur_inc, Status new_status,
   return new_inc == cur_inc && new_status > cur_status;
 }
 
-namespace {
-std::uint64_t mix(std::uint64_t x) {
-  // splitmix64's finaliser: a bijection with good avalanche.
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-}  // namespace
-
 std::uint64_t Membership::entry_hash(MemberId m, Status s, std::uint32_t inc) {
-  return mix((std::uint64_t{m} << 32) ^ (std::uint64_t{inc} << 2) ^ static_cast<std::uint64_t>(s));
+  return hash64((std::uint64_t{m} << 32) ^ (std::uint64_t{inc} << 2) ^ static_cast<std::uint64_t>(s));
 }
 
-std::uint64_t Membership::ring_hash(MemberId m) { return mix(0x5249'4e47'0000'0000ULL ^ m); }
+std::uint64_t Membership::ring_hash(MemberId m) { return hash64(0x5249'4e47'0000'0000ULL ^ m); }
 
 Membership::Membership(MemberId self, std::uint32_t group_size)
     : self_(self), entries_(group_size) {}

@@ -1,6 +1,7 @@
 // History recording, pairing of invocations with completions, and printing.
 #include <faultline/check/history.hpp>
 #include <faultline/check/result.hpp>
+#include <faultline/rng.hpp>
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -10,14 +11,9 @@ namespace faultline::check {
 namespace {
 
 std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
-  // splitmix64 finaliser over a running combination: cheap and well spread.
-  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return h;
+  // splitmix64's finaliser over a running combination: cheap and well spread.
+  h ^= v + kGoldenGamma + (h << 6) + (h >> 2);
+  return mix64(h);
 }
 
 }  // namespace

@@ -226,7 +226,7 @@ std::optional<bool> ConfigCache::insert(const Key& k, std::size_t max_bytes,
     }
   }
   const std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = static_cast<std::size_t>(k.h1 ^ mix64(k.state)) & mask;; i = (i + 1) & mask) {
+  for (std::size_t i = static_cast<std::size_t>(k.h1 ^ hash64(k.state)) & mask;; i = (i + 1) & mask) {
     Key& s = slots_[i];
     if (s.state == kNoState) {
       s = k;
@@ -290,7 +290,7 @@ SearchVerdict Searcher::run(const std::vector<PartOp>& ops) {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> zobrist(n);
   std::vector<bool> read_only(n);
   for (std::size_t i = 0; i < n; ++i) {
-    zobrist[i] = {mix64(2 * i + 1), mix64(~(2 * i + 2))};
+    zobrist[i] = {hash64(2 * i + 1), hash64(~(2 * i + 2))};
     read_only[i] = model_.is_read_only(ops[i].src->op);
   }
   const std::size_t fixed_bytes = n * 96 + m * 40;

@@ -12,6 +12,7 @@
 
 #include <faultline/check/history.hpp>
 #include <faultline/check/linearizability.hpp>
+#include <faultline/rng.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -24,13 +25,6 @@ namespace faultline::check::detail {
 
 inline constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 inline constexpr std::uint32_t kNoState = static_cast<std::uint32_t>(-1);
-
-inline std::uint64_t mix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 /// The register model's sequential step on Values (read, write, cas, append); throws
 /// std::invalid_argument for transactions and requests.
@@ -82,7 +76,7 @@ private:
   };
   struct ChildKeyHash {
     std::size_t operator()(const ChildKey& k) const {
-      return static_cast<std::size_t>(mix64(k.parent ^ mix64(static_cast<std::uint64_t>(k.element))));
+      return static_cast<std::size_t>(hash64(k.parent ^ hash64(static_cast<std::uint64_t>(k.element))));
     }
   };
   struct Compiled {

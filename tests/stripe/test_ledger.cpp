@@ -1,6 +1,7 @@
 // The idempotency rules as the ledger's transactions decide them, and the WAL that makes them
 // durable. Each test fails if its rule is removed (e.g. dropping the params comparison in
 // kBegin turns the 400 test red; dropping the lock check turns the 409 test red).
+#include <faultline/rng.hpp>
 #include <faultline/sim/stripe/ledger.hpp>
 
 #include <catch2/catch.hpp>
@@ -161,12 +162,7 @@ std::vector<std::pair<std::string, std::string>> naive_abandoned(const LedgerSta
   return out;
 }
 
-std::uint64_t next_random(std::uint64_t& x) {  // splitmix64
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+std::uint64_t next_random(std::uint64_t& x) { return faultline::splitmix64(x); }
 
 }  // namespace
 
