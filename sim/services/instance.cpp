@@ -1,5 +1,12 @@
 // A tier instance: admission queue, service time on the host CPU (sliced when the tier has a
 // time slice), cancellation of queued copies of hedged requests, calls to its dependencies.
+//
+// A request waiting in the admission queue is a small ticket (who asked, which request, when),
+// not a suspended coroutine: its coroutine ends when it is queued and a new one starts when it
+// leaves the queue. A metastable storm queues hundreds of thousands of requests; as coroutine
+// frames (about 1 KB each with their completion and ticket) they made the run's memory and its
+// cost per event grow with the cluster (issue #20). The events are the same ones in the same
+// order: a spawn where a queued coroutine's resumption was scheduled.
 #include "caller.hpp"
 
 #include <faultline/resilience/admission.hpp>
@@ -11,6 +18,7 @@
 #include <cmath>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace faultline::sim::services {
@@ -57,7 +65,10 @@ public:
   void start(Node& node) override {
     world::spawn_timed_wait_threads(node, tier_.params->timed_wait_threads,
                                     tier_.params->timed_wait, tier_.params->cpu_slice);
-    node.on_request([this](Message m) -> Task<world::Reply> { return serve(std::move(m)); });
+    node.on_request([this](const Message& m, world::Responder r) {
+      const auto& req = m.payload.as<SvcRequest>();
+      node_.spawn(arrive(Ticket{r, m.src, req.id, req.tie_peer, node_.sim().now(), 0}));
+    });
     node.on_message([this](const Message& m) {
       if (const auto* c = m.payload.get<SvcCancel>()) {
         cancel(c->caller, c->id);
@@ -68,11 +79,14 @@ public:
   std::size_t queue_length() const { return queue_.size(); }
 
 private:
+  /// A request, from its arrival until its reply.
   struct Ticket {
-    Completion<bool> go;
+    world::Responder responder;
     NodeId caller;
     std::uint64_t id = 0;
-    bool cancelled = false;
+    NodeId tie_peer;  // a tied request's other copy, told to drop it when this one starts
+    Time arrived{};
+    std::uint64_t seq = 0;  // tells a queued ticket from a repeated copy (cancels only)
   };
   using Key = std::pair<std::uint32_t, std::uint64_t>;
   struct KeyHash {
@@ -82,14 +96,14 @@ private:
     }
   };
 
-  world::Reply reply(Outcome o) const {
-    return world::Reply{Payload::make<SvcReply>(SvcReply{o}), tier_.params->response_bytes};
+  void reply(const Ticket& t, Outcome o) const {
+    t.responder.reply(Payload::make<SvcReply>(SvcReply{o}), tier_.params->response_bytes);
   }
 
   void cancel(NodeId caller, std::uint64_t id) {
     auto it = waiting_.find(Key{caller.value(), id});
     if (it != waiting_.end()) {
-      it->second->cancelled = true;
+      cancelled_.insert(it->second);
       return;
     }
     // The copy has not arrived yet (a tied copy sent after a short delay): remember the
@@ -102,44 +116,61 @@ private:
     early_cancels_[Key{caller.value(), id}] = now;
   }
 
-  Task<world::Reply> serve(Message m) {
+  /// A request's arrival (as its own event, where the world would start a request coroutine):
+  /// dropped if cancelled early, served at once if a slot is free, else queued or shed.
+  Task<void> arrive(Ticket t) {
     Simulation& sim = node_.sim();
     TierMetrics& tm = *tier_.metrics;
     tm.arrivals->inc();
-    const auto& req = m.payload.as<SvcRequest>();
-    const Key key{m.src.value(), req.id};
-    const Time arrived = sim.now();
+    const Key key{t.caller.value(), t.id};
     if (auto it = early_cancels_.find(key); it != early_cancels_.end()) {
       early_cancels_.erase(it);
       tm.cancelled->inc();
       tm.failures->inc();
-      co_return reply(Outcome::overloaded);
+      reply(t, Outcome::overloaded);
+      co_return;
     }
     if (active_ < concurrency_ && queue_.empty()) {
       ++active_;
-    } else if (!tier_.params->queue_when_busy) {
+      co_await serve(t);
+      co_return;
+    }
+    if (!tier_.params->queue_when_busy) {
       tm.shed->inc();  // no admission queue: every slot is taken
       tm.failures->inc();
-      co_return reply(Outcome::overloaded);
-    } else {
-      auto t = std::make_shared<Ticket>(Ticket{Completion<bool>(sim), m.src, req.id, false});
-      if (queue_.push(sim.now(), t)) {
-        tm.shed->inc();
-        tm.failures->inc();
-        co_return reply(Outcome::overloaded);
-      }
-      if (tier_.receives_cancels) {
-        waiting_.insert_or_assign(key, t);  // as operator[]: a repeated copy replaces
-      }
-      const std::optional<bool> go = co_await t->go.wait();
-      if (!go.value_or(false)) {
-        tm.failures->inc();
-        co_return reply(Outcome::overloaded);
-      }
+      reply(t, Outcome::overloaded);
+      co_return;
     }
-    tm.queue_wait->record(sim.now() - arrived);
-    if (req.tie_peer.valid()) {
-      node_.send(req.tie_peer, Payload::make<SvcCancel>(SvcCancel{m.src, req.id}), kCancelBytes);
+    t.seq = ++next_seq_;
+    if (queue_.push(sim.now(), t)) {
+      tm.shed->inc();
+      tm.failures->inc();
+      reply(t, Outcome::overloaded);
+      co_return;
+    }
+    if (tier_.receives_cancels) {
+      waiting_.insert_or_assign(key, t.seq);  // as operator[]: a repeated copy replaces
+    }
+  }
+
+  /// A queued request left the queue (release(), as its own event): served, or refused when it
+  /// was cancelled or shed.
+  Task<void> dequeued(Ticket t, bool go) {
+    if (!go) {
+      tier_.metrics->failures->inc();
+      reply(t, Outcome::overloaded);
+      co_return;
+    }
+    co_await serve(t);
+  }
+
+  /// An admitted request holding a slot: its work, its dependencies, its reply.
+  Task<void> serve(const Ticket& t) {
+    Simulation& sim = node_.sim();
+    TierMetrics& tm = *tier_.metrics;
+    tm.queue_wait->record(sim.now() - t.arrived);
+    if (t.tie_peer.valid()) {
+      node_.send(t.tie_peer, Payload::make<SvcCancel>(SvcCancel{t.caller, t.id}), kCancelBytes);
     }
     co_await run_sliced(
         draw(tier_.params->service_time, tier_.profile ? &*tier_.profile : nullptr, rng_));
@@ -167,12 +198,12 @@ private:
     tm.served->inc();
     if (out == Outcome::ok) {
       tm.successes->inc();
-      tm.latency->record(sim.now() - arrived);
+      tm.latency->record(sim.now() - t.arrived);
     } else {
       tm.failures->inc();
     }
     release();
-    co_return reply(out);
+    reply(t, out);
   }
 
   /// The tier's hook (ServiceGraph::set_tier_hook), awaited. Its completion may come from
@@ -210,33 +241,35 @@ private:
     Simulation& sim = node_.sim();
     TierMetrics& tm = *tier_.metrics;
     --active_;
-    std::vector<std::shared_ptr<Ticket>> shed;
+    std::vector<Ticket> shed;
     while (active_ < concurrency_) {
       auto next = queue_.pop(sim.now(), shed);
       if (!next) {
         break;
       }
-      forget(**next);
-      if ((*next)->cancelled) {
+      if (forget(*next)) {
         tm.cancelled->inc();
-        (*next)->go.set(false);
+        node_.spawn(dequeued(std::move(*next), false));
         continue;
       }
       ++active_;
-      (*next)->go.set(true);
+      node_.spawn(dequeued(std::move(*next), true));
     }
-    for (auto& s : shed) {
-      forget(*s);
+    for (auto& t : shed) {
+      forget(t);
       tm.shed->inc();
-      s->go.set(false);
+      node_.spawn(dequeued(std::move(t), false));
     }
   }
 
-  /// A queued ticket left the queue: drop it from the cancellation index.
-  void forget(const Ticket& t) {
-    if (tier_.receives_cancels) {
-      waiting_.erase(Key{t.caller.value(), t.id});
+  /// A queued ticket left the queue: drop it from the cancellation index. True if it was
+  /// cancelled while queued.
+  bool forget(const Ticket& t) {
+    if (!tier_.receives_cancels) {
+      return false;
     }
+    waiting_.erase(Key{t.caller.value(), t.id});
+    return cancelled_.erase(t.seq) > 0;
   }
 
   struct Dep {
@@ -250,11 +283,14 @@ private:
   TierInfo& tier_;
   Node& node_;
   Rng rng_;
-  resilience::AdmissionQueue<std::shared_ptr<Ticket>> queue_;
-  /// Queued tickets by (caller, request id), kept only when the tier receives cancels. A hash
-  /// map: only looked up and erased by key, never iterated, so its order cannot reach a run
-  /// (an ordered map's tree walk was 33 % of a 16x storm run's CPU, issue #20).
-  std::unordered_map<Key, std::shared_ptr<Ticket>, KeyHash> waiting_;
+  resilience::AdmissionQueue<Ticket> queue_;
+  /// Queued tickets' seq by (caller, request id), and the seqs of the queued tickets that were
+  /// cancelled, kept only when the tier receives cancels. Hash containers: only looked up and
+  /// erased by key, never iterated, so their order cannot reach a run (an ordered map's tree
+  /// walk was 33 % of a 16x storm run's CPU, issue #20).
+  std::unordered_map<Key, std::uint64_t, KeyHash> waiting_;
+  std::unordered_set<std::uint64_t> cancelled_;
+  std::uint64_t next_seq_ = 0;
   std::map<Key, Time> early_cancels_;
   int concurrency_ = 1;
   int active_ = 0;

@@ -115,6 +115,27 @@ TEST_CASE("services: shedding keeps accepted requests' latency bounded under 3x 
          Duration::nanos(lat_without->p99()) > Duration::millis(1000)));
 }
 
+TEST_CASE("services: a queued request is a ticket, not a suspended coroutine",
+          "[models][services][memory]") {
+  // 3x overload with no shedding and a 60 s client timeout: the queue grows by about 1,600
+  // requests a second. Each queued request used to be a suspended coroutine (about 1 KB with
+  // its completion), so memory and the cost per event grew with the queue (issue #20); now only
+  // the requests holding a slot run as coroutines.
+  auto p = one_tier(2400.0);
+  p.clients[0].policy.timeout.timeout = Duration::seconds(60);
+  Run r(p);
+  r.run_for(Duration::seconds(5));
+  const auto ids = r.graph->instances("api");
+  std::size_t coroutines = 0;
+  for (world::NodeId id : ids) {
+    coroutines += r.world->node(id).process().task_count();
+  }
+  CHECK(r.graph->queue_length("api") > 5000.0);
+  CHECK(coroutines <= ids.size() * 2 + 4);  // the 2 cores' requests per instance, and slack
+  const auto t = tier_metric_names("api");
+  CHECK(r.count(t.served) > 3500);  // still serving at capacity (800/s)
+}
+
 TEST_CASE("services: tied requests run each request once and cancel the other copy",
           "[models][services][hedging]") {
   auto p = one_tier(200.0);
