@@ -59,18 +59,14 @@ public:
     return breaker_ && breaker_->state(node_.sim().now()) != resilience::BreakerState::closed;
   }
 
-  /// One logical call; with fanout > 1, one call to each of `fanout` distinct instances.
+  /// One logical call; with fanout > 1, one call to each of `fanout` distinct instances. Not a
+  /// coroutine itself: a plain call is the caller's own task, one frame fewer for a reply to
+  /// climb through (each was a cache miss in a big cluster, issue #20).
   Task<Outcome> call_fanout(int fanout) {
     if (fanout <= 1) {
-      co_return co_await call(std::nullopt);
+      return call(std::nullopt);
     }
-    auto join = std::make_shared<Join>(Join{fanout, Outcome::ok, Completion<bool>(node_.sim())});
-    const std::size_t base = static_cast<std::size_t>(rng_.below(target_.nodes.size()));
-    for (int i = 0; i < fanout; ++i) {
-      node_.spawn(sub_call(join, (base + static_cast<std::size_t>(i)) % target_.nodes.size()));
-    }
-    co_await join->done.wait();
-    co_return join->worst;
+    return call_all(fanout);
   }
 
   /// One logical call through every policy of the edge.
@@ -96,7 +92,27 @@ public:
       if (attempts > 1) {
         m_.retries->inc();
       }
-      const Outcome o = co_await attempt(instance);
+      // An attempt, inline rather than a coroutine of its own (the frame it saved is the one a
+      // reply resumes first); a hedged attempt is its own coroutine.
+      Outcome o = Outcome::timeout;
+      const Duration timeout = timeout_.current();
+      if (policy_.hedge.enabled) {
+        o = co_await attempt_hedged(instance, timeout);
+      } else {
+        const std::size_t i = instance ? *instance : pick(std::nullopt);
+        ++next_id_;
+        ++outstanding_[i];
+        m_.attempts->inc();
+        const world::RpcResult r = co_await node_.call(target_.nodes[i], request(NodeId{}),
+                                                       target_.params->request_bytes, timeout);
+        --outstanding_[i];
+        o = translate(r);
+        note_attempt(i, o);
+        if (o == Outcome::ok) {
+          timeout_.observe(r.latency);
+          observed_.record(r.latency);
+        }
+      }
       if (breaker_) {
         breaker_->record(sim.now(), o == Outcome::ok, generation);
       }
@@ -132,6 +148,16 @@ public:
   }
 
 private:
+  Task<Outcome> call_all(int fanout) {
+    auto join = std::make_shared<Join>(Join{fanout, Outcome::ok, Completion<bool>(node_.sim())});
+    const std::size_t base = static_cast<std::size_t>(rng_.below(target_.nodes.size()));
+    for (int i = 0; i < fanout; ++i) {
+      node_.spawn(sub_call(join, (base + static_cast<std::size_t>(i)) % target_.nodes.size()));
+    }
+    co_await join->done.wait();
+    co_return join->worst;
+  }
+
   struct Join {
     int remaining;
     Outcome worst;
@@ -208,27 +234,6 @@ private:
 
   Payload request(NodeId tie_peer) {
     return Payload::make<SvcRequest>(SvcRequest{next_id_, tie_peer});
-  }
-
-  Task<Outcome> attempt(std::optional<std::size_t> instance) {
-    const Duration timeout = timeout_.current();
-    if (policy_.hedge.enabled) {
-      co_return co_await attempt_hedged(instance, timeout);
-    }
-    const std::size_t i = instance ? *instance : pick(std::nullopt);
-    ++next_id_;
-    ++outstanding_[i];
-    m_.attempts->inc();
-    const world::RpcResult r = co_await node_.call(target_.nodes[i], request(NodeId{}),
-                                                   target_.params->request_bytes, timeout);
-    --outstanding_[i];
-    const Outcome o = translate(r);
-    note_attempt(i, o);
-    if (o == Outcome::ok) {
-      timeout_.observe(r.latency);
-      observed_.record(r.latency);
-    }
-    co_return o;
   }
 
   /// One attempt as a hedged (or tied) request: copies to distinct instances, first success
