@@ -171,6 +171,19 @@ def run_once(faultline, scenario, variant, sets):
             os.remove(out)
 
 
+def cache_size(name):
+    """A cache's size from getconf (as the C library reads it), where lscpu gives none; "?"
+    when neither knows. A virtual machine may report what its host's CPU has."""
+    try:
+        out = subprocess.run(["getconf", name], capture_output=True, text=True).stdout.strip()
+        size = int(out)
+    except (OSError, ValueError):
+        return "?"
+    if size <= 0:
+        return "?"
+    return f"{size // (1 << 20)} MiB (getconf)" if size >= (1 << 20) else f"{size // 1024} KiB (getconf)"
+
+
 def machine_lines(faultline):
     lines = []
     try:
@@ -178,8 +191,10 @@ def machine_lines(faultline):
         model = re.search(r"^Model name:\s*(.*)$", lscpu, re.M)
         l2 = re.search(r"^L2 cache:\s*(.*)$", lscpu, re.M)
         l3 = re.search(r"^L3 cache:\s*(.*)$", lscpu, re.M)
+        l2 = l2.group(1) if l2 else cache_size("LEVEL2_CACHE_SIZE")
+        l3 = l3.group(1) if l3 else cache_size("LEVEL3_CACHE_SIZE")
         lines.append(f"cpu:       {model.group(1) if model else '?'}, {os.cpu_count()} cores, "
-                     f"L2 {l2.group(1) if l2 else '?'}, L3 {l3.group(1) if l3 else '?'}")
+                     f"L2 {l2}, L3 {l3}")
     except OSError:
         lines.append("cpu:       lscpu not available")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
