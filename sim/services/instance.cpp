@@ -100,6 +100,12 @@ private:
     t.responder.reply(Payload::make<SvcReply>(SvcReply{o}), tier_.params->response_bytes);
   }
 
+  /// A request this instance will not serve (cancelled, or shed): a failure, answered at once.
+  void refuse(const Ticket& t) const {
+    tier_.metrics->failures->inc();
+    reply(t, Outcome::overloaded);
+  }
+
   void cancel(NodeId caller, std::uint64_t id) {
     auto it = waiting_.find(Key{caller.value(), id});
     if (it != waiting_.end()) {
@@ -126,8 +132,7 @@ private:
     if (auto it = early_cancels_.find(key); it != early_cancels_.end()) {
       early_cancels_.erase(it);
       tm.cancelled->inc();
-      tm.failures->inc();
-      reply(t, Outcome::overloaded);
+      refuse(t);
       co_return;
     }
     if (active_ < concurrency_ && queue_.empty()) {
@@ -137,15 +142,13 @@ private:
     }
     if (!tier_.params->queue_when_busy) {
       tm.shed->inc();  // no admission queue: every slot is taken
-      tm.failures->inc();
-      reply(t, Outcome::overloaded);
+      refuse(t);
       co_return;
     }
     t.seq = ++next_seq_;
     if (queue_.push(sim.now(), t)) {
       tm.shed->inc();
-      tm.failures->inc();
-      reply(t, Outcome::overloaded);
+      refuse(t);
       co_return;
     }
     if (tier_.receives_cancels) {
@@ -157,8 +160,7 @@ private:
   /// was cancelled or shed.
   Task<void> dequeued(Ticket t, bool go) {
     if (!go) {
-      tier_.metrics->failures->inc();
-      reply(t, Outcome::overloaded);
+      refuse(t);
       co_return;
     }
     co_await serve(t);

@@ -162,8 +162,6 @@ std::vector<std::pair<std::string, std::string>> naive_abandoned(const LedgerSta
   return out;
 }
 
-std::uint64_t next_random(std::uint64_t& x) { return faultline::splitmix64(x); }
-
 }  // namespace
 
 TEST_CASE("stripe ledger: the completer's and the reaper's indexed queries return what a scan "
@@ -176,7 +174,7 @@ TEST_CASE("stripe ledger: the completer's and the reaper's indexed queries retur
   std::uint64_t rng = 20261203;
   LedgerState s;
   for (int step = 0; step < 4000; ++step) {
-    const auto r = next_random(rng);
+    const auto r = faultline::splitmix64(rng);
     RowWrite w;
     w.key.user = "cus_" + std::to_string(r % 3);
     w.key.key = "k" + std::to_string((r >> 8) % 40);
