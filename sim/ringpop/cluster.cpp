@@ -215,22 +215,28 @@ std::size_t RingpopCluster::distinct_checksums() const {
 }
 
 std::size_t RingpopCluster::members_with_wrong_view() const {
-  std::vector<bool> is_up(params_.members);
+  // Every live view against the truth, whole (no early exit): a loop over bytes without a
+  // branch, which the compiler vectorises. The scan is n x n; with early exits it was 5 % of a
+  // 3,200-member run sampled every 5 s.
+  static_assert(static_cast<int>(Status::kAlive) == 1 && static_cast<int>(Status::kSuspect) == 2);
+  std::vector<std::uint8_t> is_up(params_.members);
   for (MemberId m = 0; m < params_.members; ++m) {
-    is_up[m] = up(m);
+    is_up[m] = up(m) ? 1 : 0;
   }
   std::size_t wrong = 0;
   for (MemberId m = 0; m < params_.members; ++m) {
-    if (!is_up[m]) {
+    if (is_up[m] == 0) {
       continue;
     }
-    const Membership& v = member(m)->view();
-    for (MemberId o = 0; o < params_.members; ++o) {
-      if (pingable(v.status(o)) != is_up[o]) {
-        ++wrong;
-        break;
-      }
+    const std::span<const Status> view = member(m)->view().statuses();
+    const std::size_t n = std::min(view.size(), is_up.size());
+    std::uint8_t differs = 0;
+    for (std::size_t o = 0; o < n; ++o) {
+      // pingable(s), as arithmetic: alive and suspect are 1 and 2.
+      const std::uint8_t ping = static_cast<std::uint8_t>(static_cast<std::uint8_t>(view[o]) - 1u) <= 1u;
+      differs |= static_cast<std::uint8_t>(ping ^ is_up[o]);
     }
+    wrong += differs != 0 ? 1 : 0;
   }
   return wrong;
 }

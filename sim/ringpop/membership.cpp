@@ -37,21 +37,21 @@ std::uint64_t Membership::entry_hash(MemberId m, Status s, std::uint32_t inc) {
 std::uint64_t Membership::ring_hash(MemberId m) { return hash64(0x5249'4e47'0000'0000ULL ^ m); }
 
 Membership::Membership(MemberId self, std::uint32_t group_size)
-    : self_(self), entries_(group_size) {}
+    : self_(self), status_(group_size, Status::kUnknown), incarnation_(group_size, 0) {}
 
 void Membership::set(MemberId m, Status s, std::uint32_t inc) {
-  Entry& e = entries_[m];
-  if (e.status != Status::kUnknown) {
-    checksum_ -= entry_hash(m, e.status, e.incarnation);
+  const Status was = status_[m];
+  if (was != Status::kUnknown) {
+    checksum_ -= entry_hash(m, was, incarnation_[m]);
   } else {
     ++known_;
   }
-  if (pingable(e.status)) {
+  if (pingable(was)) {
     --pingable_;
     ring_checksum_ -= ring_hash(m);
   }
-  e.status = s;
-  e.incarnation = inc;
+  status_[m] = s;
+  incarnation_[m] = inc;
   checksum_ += entry_hash(m, s, inc);
   if (pingable(s)) {
     ++pingable_;
@@ -60,11 +60,10 @@ void Membership::set(MemberId m, Status s, std::uint32_t inc) {
 }
 
 bool Membership::apply(const Change& c) {
-  if (c.member >= entries_.size()) {
+  if (c.member >= status_.size()) {
     return false;
   }
-  const Entry& e = entries_[c.member];
-  if (!overrides(e.status, e.incarnation, c.status, c.incarnation)) {
+  if (!overrides(status_[c.member], incarnation_[c.member], c.status, c.incarnation)) {
     return false;
   }
   set(c.member, c.status, c.incarnation);
@@ -76,10 +75,9 @@ void Membership::force(MemberId m, Status s, std::uint32_t incarnation) { set(m,
 std::vector<Change> Membership::snapshot(MemberId source, std::uint32_t source_inc) const {
   std::vector<Change> out;
   out.reserve(known_);
-  for (MemberId m = 0; m < entries_.size(); ++m) {
-    const Entry& e = entries_[m];
-    if (e.status != Status::kUnknown) {
-      out.push_back({m, e.status, e.incarnation, source, source_inc});
+  for (MemberId m = 0; m < status_.size(); ++m) {
+    if (status_[m] != Status::kUnknown) {
+      out.push_back({m, status_[m], incarnation_[m], source, source_inc});
     }
   }
   return out;

@@ -59,7 +59,6 @@ void SwimMember::start(world::Node& node) {
     view_.force(self_, Status::kAlive, inc);
     dissem_.record({self_, Status::kAlive, inc, self_, inc});
   }
-  recent_probe_times_.fill(Duration::zero());
   node.on_message([this](const world::Message& m) { dispatch(m); });
   if (!at_zero) {
     join();
@@ -251,11 +250,7 @@ Duration SwimMember::period_delay() {
   if (params_.adaptive_period) {
     // ringpop: the rate is 2 x the median of recent protocol periods, at least the minimum;
     // the next period starts that long after the last one began.
-    // A copy on the stack (the window has kRecentProbes entries): no allocation per period.
-    std::array<Duration, kRecentProbes> sorted = recent_probe_times_;
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
-                     sorted.end());
-    const Duration rate = std::max(base, sorted[sorted.size() / 2] * 2);
+    const Duration rate = std::max(base, recent_probe_times_.median() * 2);
     const Duration since = node_.sim().now() - probe_started_;
     base = std::max(base, rate - since);
   }
@@ -273,7 +268,7 @@ void SwimMember::prefetch_timer(unsigned stage) const {
     __builtin_prefetch(order_.data() + order_pos_);
     return;
   }
-  __builtin_prefetch(&view_.entry(order_[order_pos_]));
+  view_.prefetch_status(order_[order_pos_]);
 }
 
 void SwimMember::schedule_probe(Duration delay) {
@@ -399,8 +394,7 @@ void SwimMember::on_ping_req_timeout(std::uint64_t seq) {
 
 void SwimMember::finish_probe(bool reached) {
   const Duration took = node_.sim().now() - probe_started_;
-  recent_probe_times_[recent_pos_] = took;
-  recent_pos_ = (recent_pos_ + 1) % recent_probe_times_.size();
+  recent_probe_times_.push(took);
   if (reached) {
     health(-1);
   } else {

@@ -1,13 +1,19 @@
 // SWIM's update rules, the checksum, the piggyback limit and the ring, on plain data.
 #include <faultline/sim/ringpop/membership.hpp>
+#include <faultline/rng.hpp>
 #include <faultline/sim/ringpop/params.hpp>
+#include <faultline/sim/ringpop/probe_window.hpp>
 #include <faultline/sim/ringpop/ring.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <deque>
 #include <map>
+#include <vector>
 
 using namespace faultline::sim::ringpop;
+using faultline::Duration;
 
 TEST_CASE("membership: a higher incarnation wins; at equal incarnation alive < suspect < faulty",
           "[ringpop][membership]") {
@@ -106,4 +112,73 @@ TEST_CASE("ring: 100 points per member spread keys evenly, and the ring checksum
     moved += before != after ? 1 : 0;
   }
   CHECK(moved == load[0]);
+}
+
+TEST_CASE("membership: a view agrees with a naive list of entries under random updates",
+          "[ringpop][membership]") {
+  // The reference: one Entry per member, SWIM's rule applied by hand, and every derived
+  // figure (checksums, counts, the status array) recomputed from scratch after each update.
+  constexpr MemberId kN = 12;
+  faultline::Rng rng(7);
+  Membership view(0, kN);
+  std::vector<Entry> naive(kN);
+  for (int step = 0; step < 5000; ++step) {
+    Change c{static_cast<MemberId>(rng.below(kN)), static_cast<Status>(rng.below(4)),
+             static_cast<std::uint32_t>(rng.below(4)), 0, 0};
+    const bool forced = rng.below(10) == 0;
+    bool changed = true;
+    if (forced && c.status != Status::kUnknown) {
+      view.force(c.member, c.status, c.incarnation);
+      naive[c.member] = {c.status, c.incarnation};
+    } else {
+      const Entry& e = naive[c.member];
+      const bool expect = overrides(e.status, e.incarnation, c.status, c.incarnation);
+      changed = view.apply(c);
+      REQUIRE(changed == expect);
+      if (expect) {
+        naive[c.member] = {c.status, c.incarnation};
+      }
+    }
+    std::uint64_t sum = 0;
+    std::uint64_t ring = 0;
+    std::uint32_t known = 0;
+    std::uint32_t up = 0;
+    for (MemberId m = 0; m < kN; ++m) {
+      const Entry got = view.entry(m);
+      REQUIRE(got.status == naive[m].status);
+      REQUIRE(view.statuses()[m] == naive[m].status);
+      if (naive[m].status != Status::kUnknown) {
+        REQUIRE(got.incarnation == naive[m].incarnation);
+        sum += Membership::entry_hash(m, naive[m].status, naive[m].incarnation);
+        ++known;
+      }
+      if (pingable(naive[m].status)) {
+        ring += Membership::ring_hash(m);
+        ++up;
+      }
+    }
+    REQUIRE(view.checksum() == sum);
+    REQUIRE(view.ring_checksum() == ring);
+    REQUIRE(view.known_count() == known);
+    REQUIRE(view.pingable_count() == up);
+  }
+}
+
+TEST_CASE("probe window: the median is nth_element's over the last 16 probes, repeats and all",
+          "[ringpop][membership]") {
+  // Durations from a few values (many repeats, as a quiet cluster's probes all take one round
+  // trip), then from a wide range; the reference keeps the last 16 and selects each time.
+  faultline::Rng rng(11);
+  ProbeTimeWindow window;
+  std::deque<Duration> last(ProbeTimeWindow::kSize, Duration::zero());
+  for (int step = 0; step < 20000; ++step) {
+    const std::uint64_t spread = step < 10000 ? 4 : 1'000'000;
+    const Duration took = Duration::micros(static_cast<std::int64_t>(rng.below(spread)));
+    window.push(took);
+    last.pop_front();
+    last.push_back(took);
+    std::vector<Duration> sorted(last.begin(), last.end());
+    std::nth_element(sorted.begin(), sorted.begin() + ProbeTimeWindow::kSize / 2, sorted.end());
+    REQUIRE(window.median() == sorted[ProbeTimeWindow::kSize / 2]);
+  }
 }

@@ -43,6 +43,36 @@ TEST_CASE("swim: a crashed member is suspected, then declared faulty by every li
   CHECK(check_membership(record_history(*r.cluster)).ok);
 }
 
+TEST_CASE("swim: members_with_wrong_view counts the live views that differ from who is up",
+          "[ringpop][swim]") {
+  Run r(small_params(10));
+  r.run_for(Duration::seconds(5));
+  CHECK(r.cluster->members_with_wrong_view() == 0);
+  // One view that holds a live member faulty, without telling anyone: one wrong view.
+  r.cluster->member(2)->overwrite_entry(7, Status::kFaulty, 1);
+  CHECK(r.cluster->members_with_wrong_view() == 1);
+  // A crash nobody has noticed yet: every other live view still holds it alive. Member 2's
+  // view is wrong twice over and counts once.
+  r.fault({.at = Duration::zero(), .kind = FaultKind::kCrash, .target = Run::node(4), .peer = {}});
+  r.run_for(Duration::millis(1));
+  CHECK(r.cluster->members_with_wrong_view() == 9);
+  // Once the crash is declared everywhere and member 2's divergence is repaired (or not), the
+  // count only counts what still differs.
+  r.run_for(Duration::seconds(40));
+  std::size_t naive = 0;
+  for (MemberId m = 0; m < 10; ++m) {
+    if (!r.cluster->up(m)) {
+      continue;
+    }
+    bool wrong = false;
+    for (MemberId o = 0; o < 10; ++o) {
+      wrong = wrong || pingable(r.cluster->member(m)->view().status(o)) != r.cluster->up(o);
+    }
+    naive += wrong ? 1 : 0;
+  }
+  CHECK(r.cluster->members_with_wrong_view() == naive);
+}
+
 TEST_CASE("swim: a suspected live member refutes with a higher incarnation and is never faulty",
           "[ringpop][swim][refutation]") {
   Run r(small_params(8));

@@ -7,6 +7,7 @@
 
 #include <faultline/sim/ringpop/membership.hpp>
 #include <faultline/sim/ringpop/params.hpp>
+#include <faultline/sim/ringpop/probe_window.hpp>
 #include <faultline/world/node.hpp>
 
 #include <array>
@@ -207,11 +208,9 @@ private:
   Time probe_started_{};
   std::uint32_t helpers_asked_ = 0;
   std::uint32_t helper_answers_ = 0;
-  static constexpr std::size_t kRecentProbes = 16;
-  // Ring buffer for the adaptive period, inline in the member: it is read every period, and a
+  // The adaptive period's window, inline in the member: it is read every period, and a
   // separate allocation cost a cache miss per period at 10,000 members (bench/ringpop_bench).
-  std::array<Duration, kRecentProbes> recent_probe_times_{};
-  std::size_t recent_pos_ = 0;
+  ProbeTimeWindow recent_probe_times_;
 
   /// Helper side of ping-req: our ping's seq -> (requester, its seq, target).
   struct Relay {
