@@ -28,6 +28,18 @@ ClusterShared::ClusterShared(ClusterParams params, world::World& world)
 
 Rng& ClusterShared::rng_for(MemberId m) { return rngs_[m]; }
 
+const Membership& ClusterShared::converged_view() {
+  if (converged_view_ == nullptr) {
+    converged_view_ = std::make_unique<Membership>(0, params_.members);
+    for (MemberId m = 0; m < params_.members; ++m) {
+      if (!late_[m]) {
+        converged_view_->force(m, Status::kAlive, 1);
+      }
+    }
+  }
+  return *converged_view_;
+}
+
 void ClusterShared::detach(MemberId m, SwimMember* member) {
   if (live_[m] == member) {
     live_[m] = nullptr;

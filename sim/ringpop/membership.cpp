@@ -2,6 +2,7 @@
 #include <faultline/sim/ringpop/membership.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace faultline::sim::ringpop {
 
@@ -71,6 +72,18 @@ bool Membership::apply(const Change& c) {
 }
 
 void Membership::force(MemberId m, Status s, std::uint32_t incarnation) { set(m, s, incarnation); }
+
+void Membership::assign_entries(const Membership& from) {
+  if (from.size() != size()) {
+    throw std::invalid_argument("Membership::assign_entries: views of groups of different sizes");
+  }
+  std::copy(from.status_.begin(), from.status_.end(), status_.begin());
+  std::copy(from.incarnation_.begin(), from.incarnation_.end(), incarnation_.begin());
+  checksum_ = from.checksum_;
+  ring_checksum_ = from.ring_checksum_;
+  pingable_ = from.pingable_;
+  known_ = from.known_;
+}
 
 std::vector<Change> Membership::snapshot(MemberId source, std::uint32_t source_inc) const {
   std::vector<Change> out;

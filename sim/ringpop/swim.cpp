@@ -50,11 +50,7 @@ void SwimMember::start(world::Node& node) {
                        node.sim().now() == Time::zero();
   const std::uint32_t inc = start_incarnation(node, at_zero);
   if (at_zero) {
-    for (MemberId m = 0; m < shared_.size(); ++m) {
-      if (!shared_.late(m)) {
-        view_.force(m, Status::kAlive, 1);
-      }
-    }
+    view_.assign_entries(shared_.converged_view());
   } else {
     view_.force(self_, Status::kAlive, inc);
     dissem_.record({self_, Status::kAlive, inc, self_, inc});
@@ -277,6 +273,7 @@ void SwimMember::schedule_probe(Duration delay) {
 
 void SwimMember::reshuffle() {
   order_.clear();
+  order_.reserve(view_.size());  // once: growing by doubling copied it a dozen times
   for (MemberId m = 0; m < view_.size(); ++m) {
     if (m != self_ && pingable(view_.status(m))) {
       order_.push_back(m);

@@ -162,6 +162,20 @@ TEST_CASE("membership: a view agrees with a naive list of entries under random u
     REQUIRE(view.known_count() == known);
     REQUIRE(view.pingable_count() == up);
   }
+  // A copy of every entry (how members present at time zero start) keeps its own self.
+  Membership copy(5, kN);
+  copy.force(3, Status::kFaulty, 9);
+  copy.assign_entries(view);
+  CHECK(copy.self() == 5);
+  CHECK(copy.checksum() == view.checksum());
+  CHECK(copy.ring_checksum() == view.ring_checksum());
+  CHECK(copy.known_count() == view.known_count());
+  CHECK(copy.pingable_count() == view.pingable_count());
+  for (MemberId m = 0; m < kN; ++m) {
+    CHECK(copy.status(m) == view.status(m));
+    CHECK(copy.incarnation(m) == view.incarnation(m));
+  }
+  CHECK_THROWS(Membership(0, kN + 1).assign_entries(view));
 }
 
 TEST_CASE("probe window: the median is nth_element's over the last 16 probes, repeats and all",

@@ -67,6 +67,9 @@ public:
   bool apply(const Change& c);
   /// Sets an entry regardless of precedence (a member's own entry, a reincarnation on heal).
   void force(MemberId m, Status s, std::uint32_t incarnation);
+  /// Takes every entry (and so the checksums and counts) of a view of the same group; keeps
+  /// its own self.
+  void assign_entries(const Membership& from);
 
   /// The membership checksum: an order-independent 64-bit sum of a mix of (id, status,
   /// incarnation) over every known member, kept up to date in O(1) per change. (ringpop-go
