@@ -2,6 +2,8 @@
 #include <faultline/sim/ringpop/swim.hpp>
 
 #include <algorithm>
+#include <cstring>
+#include <span>
 #include <stdexcept>
 
 namespace faultline::sim::ringpop {
@@ -227,10 +229,13 @@ std::size_t RingpopCluster::distinct_checksums() const {
 }
 
 std::size_t RingpopCluster::members_with_wrong_view() const {
-  // Every live view against the truth, whole (no early exit): a loop over bytes without a
-  // branch, which the compiler vectorises. The scan is n x n; with early exits it was 5 % of a
-  // 3,200-member run sampled every 5 s.
-  static_assert(static_cast<int>(Status::kAlive) == 1 && static_cast<int>(Status::kSuspect) == 2);
+  // Every live view against the truth, whole and without a branch, eight members a step: the
+  // scan is n x n (10 M statuses at 3,200 members, every 5 s in the at-scale scenario), and
+  // an entry-by-entry scan with early exits was 5 % of that run.
+  // Statuses are 0..3 and pingable ones are 1 (alive) and 2 (suspect): bit 0 XOR bit 1.
+  static_assert(static_cast<int>(Status::kUnknown) == 0 && static_cast<int>(Status::kAlive) == 1 &&
+                static_cast<int>(Status::kSuspect) == 2 && static_cast<int>(Status::kFaulty) == 3);
+  constexpr std::uint64_t kLowBits = 0x0101'0101'0101'0101ULL;
   std::vector<std::uint8_t> is_up(params_.members);
   for (MemberId m = 0; m < params_.members; ++m) {
     is_up[m] = up(m) ? 1 : 0;
@@ -241,12 +246,21 @@ std::size_t RingpopCluster::members_with_wrong_view() const {
       continue;
     }
     const std::span<const Status> view = member(m)->view().statuses();
+    const auto* st = reinterpret_cast<const std::uint8_t*>(view.data());
     const std::size_t n = std::min(view.size(), is_up.size());
-    std::uint8_t differs = 0;
-    for (std::size_t o = 0; o < n; ++o) {
-      // pingable(s), as arithmetic: alive and suspect are 1 and 2.
-      const std::uint8_t ping = static_cast<std::uint8_t>(static_cast<std::uint8_t>(view[o]) - 1u) <= 1u;
-      differs |= static_cast<std::uint8_t>(ping ^ is_up[o]);
+    std::uint64_t differs = 0;
+    std::size_t o = 0;
+    for (; o + 8 <= n; o += 8) {
+      std::uint64_t s8 = 0;
+      std::uint64_t up8 = 0;
+      std::memcpy(&s8, st + o, 8);
+      std::memcpy(&up8, is_up.data() + o, 8);
+      // Bit 0 of each byte becomes that byte's bit 0 XOR bit 1 (the shift's stray bit 7 is
+      // masked off).
+      differs |= ((s8 ^ (s8 >> 1)) & kLowBits) ^ up8;
+    }
+    for (; o < n; ++o) {
+      differs |= static_cast<std::uint64_t>(((st[o] ^ (st[o] >> 1)) & 1u) ^ is_up[o]);
     }
     wrong += differs != 0 ? 1 : 0;
   }

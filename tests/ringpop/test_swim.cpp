@@ -51,8 +51,12 @@ TEST_CASE("swim: members_with_wrong_view counts the live views that differ from 
   // One view that holds a live member faulty, without telling anyone: one wrong view.
   r.cluster->member(2)->overwrite_entry(7, Status::kFaulty, 1);
   CHECK(r.cluster->members_with_wrong_view() == 1);
-  // A crash nobody has noticed yet: every other live view still holds it alive. Member 2's
-  // view is wrong twice over and counts once.
+  // The scan reads eight statuses a step and the rest one by one: a wrong entry past the last
+  // full step (member 9 of 10) counts too.
+  r.cluster->member(3)->overwrite_entry(9, Status::kFaulty, 1);
+  CHECK(r.cluster->members_with_wrong_view() == 2);
+  // A crash nobody has noticed yet: every other live view still holds it alive. Members 2 and
+  // 3 are wrong twice over and count once.
   r.fault({.at = Duration::zero(), .kind = FaultKind::kCrash, .target = Run::node(4), .peer = {}});
   r.run_for(Duration::millis(1));
   CHECK(r.cluster->members_with_wrong_view() == 9);
