@@ -14,8 +14,13 @@ copied without them (a scaled or shortened run need not tell the story), and for
 costlier models with a shorter base duration than the file's (the 1x point); bad input
 (exit 2) is an error.
 
+--cpu N runs every point on CPU N only (sched_setaffinity). Use it on a virtual machine: the
+report times the same fixed loop on every CPU first, and on the 2-vCPU VM of 2026-12-07 one
+vCPU ran it 2.5x slower than the other, so unpinned runs landed on either and a point's
+spread was mostly which CPU it got.
+
 Usage: bench/growth.py [--faultline PATH] [--reps N] [--only model,model] [--sizes 1,4,16]
-                       [--durations 1,4,16] [--max-minutes M] [--out FILE.md]
+                       [--durations 1,4,16] [--max-minutes M] [--cpu N] [--out FILE.md]
 Writes a Markdown report (machine, commit, load, the table) to --out (default
 bench/results/growth-latest.md) and prints it.
 """
@@ -147,7 +152,25 @@ def overrides(spec, params, duration_s, size, length):
     return sets
 
 
-def run_once(faultline, scenario, variant, sets):
+def pinned(cpu):
+    """A preexec_fn that keeps the child on `cpu` (None: anywhere)."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def cpu_speeds():
+    """CPU seconds of one fixed loop (a child process) on each CPU this process may use."""
+    out = []
+    for cpu in sorted(os.sched_getaffinity(0)):
+        proc = subprocess.Popen([sys.executable, "-c", "sum(range(30_000_000))"],
+                                preexec_fn=pinned(cpu))
+        _, _, usage = os.wait4(proc.pid, 0)
+        out.append(f"cpu{cpu} {usage.ru_utime + usage.ru_stime:.2f} s")
+    return ", ".join(out)
+
+
+def run_once(faultline, scenario, variant, sets, cpu=None):
     """One run in its own process: (cpu seconds, peak RSS MiB, events, exit code)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out = tmp.name
@@ -155,7 +178,8 @@ def run_once(faultline, scenario, variant, sets):
         cmd = [faultline, "run", scenario, "--variant", variant, "--quiet", "--json", out]
         for path, value in sets:
             cmd += ["--set", f"{path}={json.dumps(value) if not isinstance(value, str) else value}"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                preexec_fn=pinned(cpu))
         _, status, usage = os.wait4(proc.pid, 0)
         err = proc.stderr.read().decode(errors="replace")
         proc.stderr.close()
@@ -212,6 +236,7 @@ def main():
     ap.add_argument("--sizes", default="1,4,16")
     ap.add_argument("--durations", default="1,4,16")
     ap.add_argument("--max-minutes", type=float, default=0.0)
+    ap.add_argument("--cpu", type=int, default=None, help="run every point on this CPU only")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "growth-latest.md"))
     a = ap.parse_args()
     models = [m for m in MODELS if not a.only or m in a.only.split(",")]
@@ -231,6 +256,7 @@ def main():
     # Wall time only labels the report and bounds the benchmark's own length.
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = open("/proc/loadavg").read().split()[:3]
+    speeds = cpu_speeds()
     samples = {p: [] for p in points}
     reps_done = 0
     for rep in range(a.reps):
@@ -244,7 +270,8 @@ def main():
             sets = overrides(spec, doc["model"]["params"], parse_duration(doc["duration"]),
                              size, length)
             try:
-                cpu, rss, events, code = run_once(a.faultline, files[m], spec["variant"], sets)
+                cpu, rss, events, code = run_once(a.faultline, files[m], spec["variant"], sets,
+                                                  a.cpu)
             except RuntimeError as e:  # reported in the table; the other points still run
                 print(e, file=sys.stderr, flush=True)
                 cpu, rss, events, code = float("nan"), float("nan"), 0, 2
@@ -259,6 +286,8 @@ def main():
     out.append(f"date:      {started.strftime('%Y-%m-%dT%H:%MZ')}")
     out += machine_lines(a.faultline)
     out.append(f"load avg:  {' '.join(load_before)} before, {' '.join(load_after)} after")
+    out.append(f"cpu speed: the same loop on each CPU: {speeds}")
+    out.append(f"pinned:    {'cpu' + str(a.cpu) if a.cpu is not None else 'no (any CPU)'}")
     out.append(f"reps:      {reps_done} per point, interleaved; CPU = user + sys of the run's "
                "process (wait4)")
     out.append("```")
