@@ -148,9 +148,11 @@ struct DynamoDbCluster::State {
   /// catching up and has caught up on this partition.
   bool replica_serving(int p, std::size_t r) const {
     const auto node = static_cast<std::size_t>(partitions[static_cast<std::size_t>(p)].replicas[r]);
-    if (!world->node(storage_ids[node]).up()) {
-      return false;
-    }
+    return world->node(storage_ids[node]).up() && replica_serving_if_up(p, r, node);
+  }
+  /// The same, for a replica whose node (`node`, the replica's) is known to be up: a scan of
+  /// every partition reads each node's state once, not once per replica it holds.
+  bool replica_serving_if_up(int p, std::size_t r, std::size_t node) const {
     return serving[node] != 0 ||
            (catching_up[node] != 0 && slot[static_cast<std::size_t>(p)][r] < ready_count[node]);
   }
