@@ -14,13 +14,14 @@ copied without them (a scaled or shortened run need not tell the story), and for
 costlier models with a shorter base duration than the file's (the 1x point); bad input
 (exit 2) is an error.
 
---cpu N runs every point on CPU N only (sched_setaffinity). Use it on a virtual machine: the
-report times the same fixed loop on every CPU first, and on the 2-vCPU VM of 2026-12-07 one
-vCPU ran it 2.5x slower than the other, so unpinned runs landed on either and a point's
-spread was mostly which CPU it got.
+--cpu N runs every point on CPU N only (sched_setaffinity); --cpu fastest times a short fixed
+loop on every CPU before each run and runs it on the fastest. Use one on a virtual machine:
+on the 2-vCPU VM of 2026-12-07 one vCPU ran the same loop 2.5x slower than the other, and
+which one was slow changed within minutes, so unpinned runs landed on either and a point's
+spread was mostly which CPU it got. The report gives the loop's time on each CPU at the start.
 
 Usage: bench/growth.py [--faultline PATH] [--reps N] [--only model,model] [--sizes 1,4,16]
-                       [--durations 1,4,16] [--max-minutes M] [--cpu N] [--out FILE.md]
+                       [--durations 1,4,16] [--max-minutes M] [--cpu N|fastest] [--out FILE.md]
 Writes a Markdown report (machine, commit, load, the table) to --out (default
 bench/results/growth-latest.md) and prints it.
 """
@@ -159,15 +160,23 @@ def pinned(cpu):
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
+def loop_seconds(cpu, n):
+    """CPU seconds of a fixed loop of n steps, in a child process on `cpu`."""
+    proc = subprocess.Popen([sys.executable, "-c", f"sum(range({n}))"], preexec_fn=pinned(cpu))
+    _, _, usage = os.wait4(proc.pid, 0)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cpu_speeds():
-    """CPU seconds of one fixed loop (a child process) on each CPU this process may use."""
-    out = []
-    for cpu in sorted(os.sched_getaffinity(0)):
-        proc = subprocess.Popen([sys.executable, "-c", "sum(range(30_000_000))"],
-                                preexec_fn=pinned(cpu))
-        _, _, usage = os.wait4(proc.pid, 0)
-        out.append(f"cpu{cpu} {usage.ru_utime + usage.ru_stime:.2f} s")
-    return ", ".join(out)
+    """The same fixed loop's CPU time on each CPU this process may use, as a report line."""
+    return ", ".join(f"cpu{cpu} {loop_seconds(cpu, 30_000_000):.2f} s"
+                     for cpu in sorted(os.sched_getaffinity(0)))
+
+
+def fastest_cpu():
+    """The CPU that runs a short fixed loop fastest now (ties: the lowest number)."""
+    times = [(loop_seconds(cpu, 3_000_000), cpu) for cpu in sorted(os.sched_getaffinity(0))]
+    return min(times)[1]
 
 
 def run_once(faultline, scenario, variant, sets, cpu=None):
@@ -236,9 +245,15 @@ def main():
     ap.add_argument("--sizes", default="1,4,16")
     ap.add_argument("--durations", default="1,4,16")
     ap.add_argument("--max-minutes", type=float, default=0.0)
-    ap.add_argument("--cpu", type=int, default=None, help="run every point on this CPU only")
+    ap.add_argument("--cpu", default=None,
+                    help="run every point on this CPU only, or 'fastest': the fastest CPU "
+                         "at each run's start")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "growth-latest.md"))
     a = ap.parse_args()
+    if a.cpu is not None and a.cpu != "fastest" and (
+            not a.cpu.isdigit() or int(a.cpu) not in os.sched_getaffinity(0)):
+        ap.error(f"--cpu {a.cpu}: give 'fastest' or one of the CPUs this process may use: "
+                 f"{', '.join(map(str, sorted(os.sched_getaffinity(0))))}")
     models = [m for m in MODELS if not a.only or m in a.only.split(",")]
     sizes = [int(x) for x in a.sizes.split(",")]
     durations = [int(x) for x in a.durations.split(",")]
@@ -270,8 +285,9 @@ def main():
             sets = overrides(spec, doc["model"]["params"], parse_duration(doc["duration"]),
                              size, length)
             try:
+                on = None if a.cpu is None else fastest_cpu() if a.cpu == "fastest" else int(a.cpu)
                 cpu, rss, events, code = run_once(a.faultline, files[m], spec["variant"], sets,
-                                                  a.cpu)
+                                                  on)
             except RuntimeError as e:  # reported in the table; the other points still run
                 print(e, file=sys.stderr, flush=True)
                 cpu, rss, events, code = float("nan"), float("nan"), 0, 2
@@ -287,7 +303,9 @@ def main():
     out += machine_lines(a.faultline)
     out.append(f"load avg:  {' '.join(load_before)} before, {' '.join(load_after)} after")
     out.append(f"cpu speed: the same loop on each CPU: {speeds}")
-    out.append(f"pinned:    {'cpu' + str(a.cpu) if a.cpu is not None else 'no (any CPU)'}")
+    pin = ("no (any CPU)" if a.cpu is None else
+           "the fastest CPU at each run's start" if a.cpu == "fastest" else f"cpu{a.cpu}")
+    out.append(f"pinned:    {pin}")
     out.append(f"reps:      {reps_done} per point, interleaved; CPU = user + sys of the run's "
                "process (wait4)")
     out.append("```")
