@@ -260,7 +260,7 @@ std::size_t RingpopCluster::members_with_wrong_view() const {
       differs |= ((s8 ^ (s8 >> 1)) & kLowBits) ^ up8;
     }
     for (; o < n; ++o) {
-      differs |= static_cast<std::uint64_t>(((st[o] ^ (st[o] >> 1)) & 1u) ^ is_up[o]);
+      differs |= static_cast<std::uint64_t>((pingable(view[o]) ? 1u : 0u) ^ is_up[o]);
     }
     wrong += differs != 0 ? 1 : 0;
   }

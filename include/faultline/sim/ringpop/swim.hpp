@@ -10,7 +10,6 @@
 #include <faultline/sim/ringpop/probe_window.hpp>
 #include <faultline/world/node.hpp>
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <vector>
