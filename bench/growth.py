@@ -65,7 +65,7 @@ MODELS = {
         "size": ["servers_per_zone", "groups", "keys", "workload.clients_per_zone"],
     },
     "evcache": {
-        "scenario": "evcache-zone-failure.json", "variant": "base",
+        "scenario": "evcache-zone-failure.json", "variant": "base", "duration": "150s",
         "size": ["server.servers_per_zone", "client.ops_per_s", "client.keys",
                  "store.concurrency", "store.queue_limit"],
     },

@@ -18,6 +18,7 @@ std::string attempts_name(std::string_view stem) { return fmt::format("{}/attemp
 namespace {
 const ProbePoint kProbeFallbackAfterError("evcache/client/zone-fallback-after-error");
 const ProbePoint kProbeWriteOnly("evcache/warmup/write-only-zone");
+const ProbePoint kProbeWarmByFill("evcache/warmup/ended-by-fill");
 
 /// A get and its answer, a set (one-way), on the wire.
 struct Get {
@@ -31,6 +32,7 @@ struct Set {
 };
 constexpr std::uint64_t kGetBytes = 64;     // key and header (assumption)
 constexpr std::uint64_t kMissBytes = 16;
+constexpr Duration kWarmupCheck = Duration::seconds(1);  // how often a warming zone is measured
 
 world::HostParams host_params() {
   // No per-second CPU samples or NTP polls: the model reads no clock.
@@ -206,10 +208,55 @@ void EvcacheCluster::server_restarted(int group) {
   g.write_only_until = sim_.now() + params_.warmup.duration;
   FAULTLINE_PROBE(sim_, kProbeWriteOnly);
   const std::string zone = zone_name(g.zone);
-  sim_.record("evcache", "write-only", {{"zone", zone}, {"for_s", params_.warmup.duration.to_seconds()}});
-  sim_.schedule_after(params_.warmup.duration, [this, zone] {
-    sim_.record("evcache", "write-only-end", {{"zone", zone}});
-  });
+  if (params_.warmup.until_fill <= 0.0) {
+    sim_.record("evcache", "write-only",
+                {{"zone", zone}, {"for_s", params_.warmup.duration.to_seconds()}});
+    sim_.schedule_after(params_.warmup.duration, [this, zone] {
+      sim_.record("evcache", "write-only-end", {{"zone", zone}});
+    });
+    return;
+  }
+  sim_.record("evcache", "write-only",
+              {{"zone", zone},
+               {"for_s", params_.warmup.duration.to_seconds()},
+               {"until_fill", params_.warmup.until_fill}});
+  sim_.schedule_after(std::min(kWarmupCheck, params_.warmup.duration),
+                      [this, group] { check_warmup(group); });
+}
+
+void EvcacheCluster::check_warmup(int group) {
+  Group& g = groups_[static_cast<std::size_t>(group)];
+  const std::string zone = zone_name(g.zone);
+  const auto f = fill(group);
+  if (!write_only(group)) {  // the longest window is over
+    sim_.record("evcache", "write-only-end",
+                {{"zone", zone}, {"reason", "time"}, {"fill", f.value_or(0.0)}});
+    return;
+  }
+  if (f && *f >= params_.warmup.until_fill) {
+    g.write_only_until = sim_.now();  // warm: reads come home from now on
+    FAULTLINE_PROBE(sim_, kProbeWarmByFill);
+    sim_.record("evcache", "write-only-end", {{"zone", zone}, {"reason", "warm"}, {"fill", *f}});
+    return;
+  }
+  sim_.schedule_after(std::min(kWarmupCheck, g.write_only_until - sim_.now()),
+                      [this, group] { check_warmup(group); });
+}
+
+std::optional<double> EvcacheCluster::fill(int group) const {
+  std::size_t peers = 0;
+  std::size_t peer_items = 0;
+  for (int other = 0; other < groups(); ++other) {
+    if (other != group && group_up(other) && !write_only(other)) {
+      ++peers;
+      peer_items += items(other);
+    }
+  }
+  if (peer_items == 0) {
+    return std::nullopt;
+  }
+  return static_cast<double>(items(group)) * static_cast<double>(peers) /
+         static_cast<double>(peer_items);
 }
 
 bool EvcacheCluster::group_up(int group) const {

@@ -67,6 +67,9 @@ void StoreParams::validate() const {
 void WarmupParams::validate() const {
   require(!write_only || duration > Duration::zero(), "warmup.duration", "must be positive",
           "use e.g. \"60s\", or write_only: false");
+  require(until_fill >= 0.0 && until_fill <= 1.0, "warmup.until_fill",
+          fmt::format("is {}", until_fill),
+          "use a fraction of the warm zones' items, e.g. 0.9, or 0 for a fixed window");
 }
 
 void EvcacheParams::validate() const {

@@ -72,4 +72,9 @@ TEST_CASE("evcache binding: mistakes name their JSON path and the fix", "[evcach
   doc = small_evcache();
   doc["model"]["params"]["client"]["write_ratio"] = 1.5;
   CHECK_THAT(error_of(doc), Catch::Contains("/model/params/client/write_ratio"));
+
+  doc = small_evcache();
+  doc["model"]["params"]["warmup"] = {{"until_fill", 1.2}};  // a fraction of the peers' items
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/warmup/until_fill"));
 }
+

@@ -115,6 +115,88 @@ TEST_CASE("a restarted zone in write-only mode sends its reads to warm zones", "
   }
 }
 
+namespace {
+/// Writes keys [0, n) through zone 1's client (every zone gets them) and lets them land.
+void write_keys(Simulation& sim, EvcacheCluster& c, std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t k = from; k < to; ++k) {
+    c.write(1, k);
+  }
+  sim.run_for(Duration::millis(50));
+}
+}  // namespace
+
+TEST_CASE("with until_fill, a write-only zone comes home once it holds that share of its "
+          "peers' items", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.warmup.write_only = true;
+  p.warmup.duration = Duration::seconds(600);  // the longest window: far away
+  p.warmup.until_fill = 0.5;
+  EvcacheCluster c(sim, p);
+  write_keys(sim, c, 0, 1000);
+  c.fail_zone(0);
+  sim.run_for(Duration::seconds(1));
+  c.restore_zone(0);
+  REQUIRE(c.write_only(0));
+  sim.run_for(Duration::seconds(3));
+  CHECK(c.write_only(0));  // empty: nothing to compare yet
+  REQUIRE(c.fill(0).has_value());
+  CHECK(*c.fill(0) == 0.0);
+
+  write_keys(sim, c, 0, 400);  // 400 of the peers' 1000: not warm enough
+  sim.run_for(Duration::seconds(3));
+  CHECK(*c.fill(0) == Approx(0.4));
+  CHECK(c.write_only(0));
+
+  write_keys(sim, c, 400, 600);  // 600 of 1000: warm enough
+  sim.run_for(Duration::millis(1100));  // the next once-a-second check
+  CHECK_FALSE(c.write_only(0));
+  CHECK(read_now(sim, c, 0, 10).served == Served::kLocal);
+}
+
+TEST_CASE("with until_fill, a zone that never fills stays write-only for the whole duration",
+          "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.warmup.write_only = true;
+  p.warmup.duration = Duration::seconds(20);
+  p.warmup.until_fill = 0.9;
+  EvcacheCluster c(sim, p);
+  write_keys(sim, c, 0, 1000);
+  c.fail_zone(0);
+  sim.run_for(Duration::seconds(1));
+  c.restore_zone(0);
+  write_keys(sim, c, 0, 500);
+  sim.run_for(Duration::seconds(19));
+  CHECK(c.write_only(0));
+  sim.run_for(Duration::seconds(1));
+  CHECK_FALSE(c.write_only(0));  // the longest window is over
+}
+
+TEST_CASE("with until_fill, a zone with no warm peer to compare with stays write-only for the "
+          "whole duration", "[evcache]") {
+  Simulation sim;
+  auto p = params();
+  p.warmup.write_only = true;
+  p.warmup.duration = Duration::seconds(20);
+  p.warmup.until_fill = 0.5;
+  EvcacheCluster c(sim, p);
+  write_keys(sim, c, 0, 100);
+  for (int z = 0; z < 3; ++z) {
+    c.fail_zone(z);
+  }
+  sim.run_for(Duration::seconds(1));
+  for (int z = 0; z < 3; ++z) {
+    c.restore_zone(z);  // all cold, all write-only
+  }
+  write_keys(sim, c, 0, 100);
+  CHECK_FALSE(c.fill(0).has_value());
+  sim.run_for(Duration::seconds(19));
+  CHECK(c.write_only(0));
+  sim.run_for(Duration::seconds(1));
+  CHECK_FALSE(c.write_only(0));
+}
+
 TEST_CASE("an unreplicated cache sends everything to the store once its zone is lost",
           "[evcache]") {
   Simulation sim;
@@ -196,4 +278,13 @@ TEST_CASE("servers are world nodes: a partition between a zone's clients and its
   CHECK(c.holds(0, 6));  // the servers still have it: only the path is cut
   sim.run_for(Duration::seconds(10));
   CHECK(read_now(sim, c, 0, 6).served == Served::kLocal);  // healed
+}
+
+TEST_CASE("evcache params: until_fill outside 0..1 names the field and the fix", "[evcache]") {
+  EvcacheParams p;
+  p.warmup.until_fill = -0.1;
+  CHECK_THROWS_WITH(p.validate(), Catch::Contains("warmup.until_fill") &&
+                                      Catch::Contains("e.g. 0.9"));
+  p.warmup.until_fill = 0.9;
+  CHECK_NOTHROW(p.validate());
 }

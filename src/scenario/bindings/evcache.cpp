@@ -3,7 +3,7 @@
 //   {"zones", "replicated", "server": {...}, "client": {...},
 //    "store": {"concurrency", "queue_limit", "latency_base", "latency_mean", "latency_sigma",
 //              "timeout"},
-//    "warmup": {"write_only", "duration"}}
+//    "warmup": {"write_only", "duration", "until_fill"}}
 // The store's service time is latency_base + lognormal(mean latency_mean, sigma latency_sigma).
 // Outages are world faults ("faults"): the servers are world nodes on their own hosts (groups
 // "evcache/<zone>", zones "us-east-1a"..) beside one client node per zone ("client/<zone>"), so
@@ -155,7 +155,12 @@ std::unique_ptr<ModelInstance> prepare_evcache(const ModelInput& in) {
       o->get("write_only", p.warmup.write_only,
              "a zone back from an outage (empty) takes writes while its reads go to other zones");
       o->get("duration", p.warmup.duration, {.min = Duration::zero()},
-             "how long a returning zone stays write-only (an operator's switch; assumption)");
+             "how long a returning zone stays write-only (an operator's switch; assumption); "
+             "with until_fill, the longest it may stay write-only");
+      o->get("until_fill", p.warmup.until_fill, {.min = 0, .max = 1},
+             "0: the window lasts its duration; above 0: it ends once the zone holds this "
+             "fraction of the items its warm peers hold on average, checked every second "
+             "(model-facts §4.4: write only \"until its cache fills\")");
       o->finish();
     }
     r.finish();

@@ -34,6 +34,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,9 @@ public:
   /// Whether the server that owns `key` in `group` holds it (no LRU touch, no expiry).
   bool holds(int group, std::uint64_t key) const;
   std::size_t items(int group) const;
+  /// How warm `group` is: its items over the mean items of the other groups that are up and
+  /// not write-only (the warm-up's until_fill test); nullopt when no such group holds items.
+  std::optional<double> fill(int group) const;
   std::size_t store_queue() const { return store_queue_.size(); }
   int store_busy() const { return store_busy_; }
   const EvcacheParams& params() const { return params_; }
@@ -133,6 +137,9 @@ private:
   LruStore* store_of(world::NodeId server) const;
   /// A server of `group` booted again after a crash: the group turns write-only.
   void server_restarted(int group);
+  /// Once a second while `group` is write-only: ends the window when the time is up or, with
+  /// until_fill, when the group is warm enough; else checks again.
+  void check_warmup(int group);
   int home_group(int zone) const;
   void attempt(const std::shared_ptr<Read>& r, int group);
   void after_cache(const std::shared_ptr<Read>& r, bool hit, bool error);

@@ -74,9 +74,15 @@ struct StoreParams {
 /// "Write only" mode (§4.4: "a new zone can be put in write only mode until its cache fills,
 /// with its reads sent to other zones").
 struct WarmupParams {
-  /// A zone that comes back from an outage (empty) stays write-only for `duration`.
+  /// A zone that comes back from an outage (empty) stays write-only for `duration`, or less
+  /// with `until_fill`.
   bool write_only = true;
   Duration duration = Duration::seconds(60);
+  /// 0: the window lasts `duration` (an operator's timer). Above 0: the window ends as soon as
+  /// the zone holds this fraction of the items its warm peers hold on average (checked every
+  /// second), "until its cache fills"; `duration` is then the longest it may last. Without a
+  /// warm peer to compare with, it lasts `duration`.
+  double until_fill = 0.0;
   void validate() const;
 };
 
