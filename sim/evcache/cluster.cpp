@@ -19,6 +19,8 @@ namespace {
 const ProbePoint kProbeFallbackAfterError("evcache/client/zone-fallback-after-error");
 const ProbePoint kProbeWriteOnly("evcache/warmup/write-only-zone");
 const ProbePoint kProbeWarmByFill("evcache/warmup/ended-by-fill");
+const ProbePoint kProbeEvicted("evcache/discovery/server-evicted");
+const ProbePoint kProbeZoneUnlisted("evcache/discovery/zone-unlisted");
 
 /// A get and its answer, a set (one-way), on the wire.
 struct Get {
@@ -48,8 +50,22 @@ world::HostParams host_params() {
 /// boots again is empty.
 class EvcacheCluster::Server final : public world::Program {
 public:
-  Server(EvcacheCluster& c) : c_(c), store(c.params_.server.memory_bytes, c.params_.server.item_overhead_bytes) {}
+  Server(EvcacheCluster& c, std::size_t index)
+      : c_(c), index_(index),
+        store(c.params_.server.memory_bytes, c.params_.server.item_overhead_bytes) {}
   void start(world::Node& n) override {
+    if (c_.registry_) {
+      // A running cluster's servers renew at phases spread over the interval; a server that
+      // boots again registers with its first heartbeat, one interval after boot (Eureka's
+      // wiki: "Registration happens on first heartbeat (after 30 seconds)").
+      const Duration every = c_.params_.discovery.renew_every;
+      const Duration first =
+          n.incarnation() > 1
+              ? every
+              : Duration::nanos(1 + static_cast<std::int64_t>(c_.discovery_rng_->below(
+                                        static_cast<std::uint64_t>(every.ns()))));
+      c_.heartbeat(n, index_, first);
+    }
     n.on_request([this, &n](const world::Message& m, world::Responder reply) {
       const std::uint64_t key = m.payload.as<Get>().key;
       n.compute(c_.params_.server.service_time, [this, &n, key, reply] {
@@ -66,6 +82,9 @@ public:
     });
   }
   EvcacheCluster& c_;
+  std::size_t index_;  // in the registry
+
+public:
   LruStore store;
 };
 
@@ -145,24 +164,40 @@ std::vector<std::string> EvcacheCluster::groups(const EvcacheParams& params) {
 
 void EvcacheCluster::build(std::span<const world::ZoneId> zones) {
   const int n = params_.replicated ? params_.zones : 1;
+  const auto per_zone = static_cast<std::size_t>(params_.server.servers_per_zone);
+  if (params_.discovery.enabled) {
+    registry_.emplace(per_zone * static_cast<std::size_t>(n), sim_.now());
+    discovery_rng_.emplace(sim_.rng(stem_ + "/discovery"));
+  }
   for (int g = 0; g < n; ++g) {
     Group group;
     group.zone = g;
-    std::vector<std::string> names;
-    for (int s = 0; s < params_.server.servers_per_zone; ++s) {
-      names.push_back(fmt::format("{}-{}-{}", stem_, zone_name(g), s));
-      const auto host = world_->add_host(zones[static_cast<std::size_t>(g)], names.back(), host_params());
-      group.servers.push_back(world_->add_node(host, names.back(), stem_ + "/" + zone_name(g),
-                                               [this, g](world::Node& node) {
+    for (std::size_t s = 0; s < per_zone; ++s) {
+      group.names.push_back(fmt::format("{}-{}-{}", stem_, zone_name(g), s));
+      const auto host = world_->add_host(zones[static_cast<std::size_t>(g)], group.names.back(), host_params());
+      const std::size_t index = static_cast<std::size_t>(g) * per_zone + s;
+      group.servers.push_back(world_->add_node(host, group.names.back(), stem_ + "/" + zone_name(g),
+                                               [this, g, index](world::Node& node) {
                                                  if (node.incarnation() > 1) {
                                                    server_restarted(g);
                                                  }
-                                                 return std::make_unique<Server>(*this);
+                                                 return std::make_unique<Server>(*this, index);
                                                }));
     }
-    std::vector<std::string_view> views(names.begin(), names.end());
-    group.ring = std::make_unique<KetamaRing>(views, params_.server.ring_points);
+    std::vector<int> all(per_zone);
+    for (std::size_t s = 0; s < per_zone; ++s) {
+      all[s] = static_cast<int>(s);
+    }
+    set_ring(group, std::move(all));
     groups_.push_back(std::move(group));
+  }
+  if (registry_) {
+    const auto phase = [this](Duration every) {
+      return Duration::nanos(1 + static_cast<std::int64_t>(
+                                     discovery_rng_->below(static_cast<std::uint64_t>(every.ns()))));
+    };
+    sim_.schedule_after(phase(params_.discovery.evict_every), [this] { evict_loop(); });
+    sim_.schedule_after(phase(params_.discovery.fetch_every), [this] { fetch_loop(); });
   }
   auto scope = [&](std::string_view name) {
     auto s = scope_names(name, stem_);
@@ -259,6 +294,70 @@ std::optional<double> EvcacheCluster::fill(int group) const {
          static_cast<double>(peer_items);
 }
 
+void EvcacheCluster::set_ring(Group& g, std::vector<int> in_ring) {
+  g.in_ring = std::move(in_ring);
+  if (g.in_ring.empty()) {
+    g.ring.reset();
+    return;
+  }
+  std::vector<std::string_view> names;
+  for (const int s : g.in_ring) {
+    names.emplace_back(g.names[static_cast<std::size_t>(s)]);
+  }
+  // A server keeps its points whoever else is listed, so a removal moves only its keys.
+  g.ring = std::make_unique<KetamaRing>(names, params_.server.ring_points);
+}
+
+std::optional<world::NodeId> EvcacheCluster::server_for(int group, std::uint64_t key) const {
+  const Group& g = groups_[static_cast<std::size_t>(group)];
+  if (!g.ring) {
+    return std::nullopt;
+  }
+  return g.servers[static_cast<std::size_t>(g.in_ring[static_cast<std::size_t>(g.ring->server_for(key))])];
+}
+
+void EvcacheCluster::heartbeat(world::Node& node, std::size_t server, Duration after) {
+  node.after(after, [this, &node, server] {
+    registry_->renew(server, sim_.now());
+    heartbeat(node, server, params_.discovery.renew_every);
+  });
+}
+
+void EvcacheCluster::evict_loop() {
+  const std::size_t per_zone = static_cast<std::size_t>(params_.server.servers_per_zone);
+  for (const std::size_t s : registry_->evict(sim_.now(), params_.discovery.lease)) {
+    FAULTLINE_PROBE(sim_, kProbeEvicted);
+    sim_.record("evcache", "eureka-evicted",
+                {{"server", groups_[s / per_zone].names[s % per_zone]}});
+  }
+  sim_.schedule_after(params_.discovery.evict_every, [this] { evict_loop(); });
+}
+
+void EvcacheCluster::fetch_loop() {
+  const std::size_t per_zone = static_cast<std::size_t>(params_.server.servers_per_zone);
+  for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+    Group& g = groups_[gi];
+    std::vector<int> listed_now;
+    for (std::size_t s = 0; s < per_zone; ++s) {
+      if (registry_->registered(gi * per_zone + s)) {
+        listed_now.push_back(static_cast<int>(s));
+      }
+    }
+    if (listed_now == g.in_ring) {
+      continue;
+    }
+    const bool was_listed = g.ring != nullptr;
+    set_ring(g, std::move(listed_now));
+    sim_.record("evcache", "ring-fetched",
+                {{"zone", zone_name(g.zone)},
+                 {"servers", static_cast<std::int64_t>(g.in_ring.size())}});
+    if (was_listed && !g.ring) {
+      FAULTLINE_PROBE(sim_, kProbeZoneUnlisted);  // the clients stop asking this zone
+    }
+  }
+  sim_.schedule_after(params_.discovery.fetch_every, [this] { fetch_loop(); });
+}
+
 bool EvcacheCluster::group_up(int group) const {
   for (const auto id : groups_[static_cast<std::size_t>(group)].servers) {
     if (world_->node(id).up()) {
@@ -297,8 +396,8 @@ bool EvcacheCluster::write_only(int group) const {
 }
 
 bool EvcacheCluster::holds(int group, std::uint64_t key) const {
-  const auto& g = groups_[static_cast<std::size_t>(group)];
-  const LruStore* s = store_of(g.servers[static_cast<std::size_t>(g.ring->server_for(key))]);
+  const auto server = server_for(group, key);
+  const LruStore* s = server ? store_of(*server) : nullptr;
   return s != nullptr && s->contains(key);
 }
 
@@ -328,7 +427,9 @@ void EvcacheCluster::read(world::Node& caller, int zone, std::uint64_t key,
     s->requests->inc();
   }
   int g = home_group(zone);
-  if (write_only(g)) {  // §4.4: a write-only zone's reads go to other zones
+  // §4.4: a write-only zone's reads go to other zones; so do a zone's whose servers the
+  // registry no longer lists.
+  if (write_only(g) || !listed(g)) {
     r->tried |= 1U << g;
     g = next_group(*r);
     r->fell_back = true;
@@ -345,7 +446,7 @@ int EvcacheCluster::next_group(const Read& r) const {
   const int home = home_group(r.zone);
   for (int i = 1; i <= n; ++i) {
     const int g = (home + i) % n;
-    if ((r.tried & (1U << g)) == 0 && !write_only(g)) {
+    if ((r.tried & (1U << g)) == 0 && !write_only(g) && listed(g)) {
       return g;
     }
   }
@@ -355,8 +456,7 @@ int EvcacheCluster::next_group(const Read& r) const {
 void EvcacheCluster::attempt(const std::shared_ptr<Read>& r, int group) {
   r->tried |= 1U << group;
   attempts_->inc();
-  const Group& g = groups_[static_cast<std::size_t>(group)];
-  const auto server = g.servers[static_cast<std::size_t>(g.ring->server_for(r->key))];
+  const auto server = *server_for(group, r->key);  // read() and next_group() ask listed groups
   // A server that is down, paused or cut off does not answer: the read timeout decides. The
   // callback dies with the caller's incarnation.
   r->caller->call(server, world::Payload::make<Get>(Get{r->key}), kGetBytes,
@@ -477,10 +577,11 @@ void EvcacheCluster::replicated_set(world::Node& proxy, std::uint64_t key) {
 
 void EvcacheCluster::send_sets(world::Node& from, std::uint64_t key) {
   // §4.4: "three writes for each application level write"; a lost set is accepted.
-  for (const auto& g : groups_) {
-    from.send(g.servers[static_cast<std::size_t>(g.ring->server_for(key))],
-              world::Payload::make<Set>(Set{key}),
-              static_cast<std::uint64_t>(params_.client.value_bytes));
+  for (int g = 0; g < groups(); ++g) {
+    if (const auto server = server_for(g, key)) {  // an unlisted zone gets no set
+      from.send(*server, world::Payload::make<Set>(Set{key}),
+                static_cast<std::uint64_t>(params_.client.value_bytes));
+    }
   }
 }
 

@@ -72,12 +72,25 @@ void WarmupParams::validate() const {
           "use a fraction of the warm zones' items, e.g. 0.9, or 0 for a fixed window");
 }
 
+void DiscoveryParams::validate() const {
+  if (!enabled) {
+    return;
+  }
+  positive(renew_every, "discovery.renew_every");
+  positive(evict_every, "discovery.evict_every");
+  positive(fetch_every, "discovery.fetch_every");
+  require(lease >= renew_every, "discovery.lease",
+          fmt::format("is {} s, shorter than renew_every", lease.to_seconds()),
+          "make the lease at least one heartbeat interval (Eureka: 90 s for 30-s heartbeats)");
+}
+
 void EvcacheParams::validate() const {
   require(zones >= 1 && zones <= 26, "zones", fmt::format("is {}", zones), "use 1 to 26");
   server.validate();
   client.validate();
   store.validate();
   warmup.validate();
+  discovery.validate();
   network.validate();
   require(client.value_bytes + server.item_overhead_bytes <= server.memory_bytes,
           "client.value_bytes",

@@ -76,5 +76,10 @@ TEST_CASE("evcache binding: mistakes name their JSON path and the fix", "[evcach
   doc = small_evcache();
   doc["model"]["params"]["warmup"] = {{"until_fill", 1.2}};  // a fraction of the peers' items
   CHECK_THAT(error_of(doc), Catch::Contains("/model/params/warmup/until_fill"));
+
+  doc = small_evcache();
+  doc["model"]["params"]["discovery"] = {{"enabled", true}, {"lease", "10s"}};
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/discovery/lease") &&
+                                Catch::Contains("at least one heartbeat interval"));
 }
 

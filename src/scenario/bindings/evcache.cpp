@@ -3,7 +3,8 @@
 //   {"zones", "replicated", "server": {...}, "client": {...},
 //    "store": {"concurrency", "queue_limit", "latency_base", "latency_mean", "latency_sigma",
 //              "timeout"},
-//    "warmup": {"write_only", "duration", "until_fill"}}
+//    "warmup": {"write_only", "duration", "until_fill"},
+//    "discovery": {"enabled", "renew_every", "lease", "evict_every", "fetch_every"}}
 // The store's service time is latency_base + lognormal(mean latency_mean, sigma latency_sigma).
 // Outages are world faults ("faults"): the servers are world nodes on their own hosts (groups
 // "evcache/<zone>", zones "us-east-1a"..) beside one client node per zone ("client/<zone>"), so
@@ -161,6 +162,24 @@ std::unique_ptr<ModelInstance> prepare_evcache(const ModelInput& in) {
              "0: the window lasts its duration; above 0: it ends once the zone holds this "
              "fraction of the items its warm peers hold on average, checked every second "
              "(model-facts §4.4: write only \"until its cache fills\")");
+      o->finish();
+    }
+    if (auto o = r.object("discovery",
+                          "how clients learn which servers are alive: Eureka's registry (EVCache "
+                          "README; Eureka wiki) or, disabled, only their own timeouts")) {
+      auto& d = p.discovery;
+      o->get("enabled", d.enabled,
+             "servers heartbeat to a registry, which drops a silent one after its lease; "
+             "clients build their rings from the registry they fetch");
+      o->get("renew_every", d.renew_every, {.min = Duration::nanos(1)},
+             "a server's heartbeat interval; a restarted server registers with its first "
+             "(Eureka: 30 s)");
+      o->get("lease", d.lease, {.min = Duration::nanos(1)},
+             "the registry drops a server this long after its last heartbeat (Eureka: 90 s)");
+      o->get("evict_every", d.evict_every, {.min = Duration::nanos(1)},
+             "how often the registry looks for expired leases (Eureka server: 60 s)");
+      o->get("fetch_every", d.fetch_every, {.min = Duration::nanos(1)},
+             "how often clients fetch the registry and rebuild their rings (Eureka: 30 s)");
       o->finish();
     }
     r.finish();

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <faultline/rng.hpp>
+#include <faultline/sim/evcache/discovery.hpp>
 #include <faultline/sim/evcache/ketama.hpp>
 #include <faultline/sim/evcache/lru.hpp>
 #include <faultline/sim/evcache/params.hpp>
@@ -110,6 +111,11 @@ public:
   /// Whether any server of the group is up.
   bool group_up(int group) const;
   bool write_only(int group) const;
+  /// Whether the clients currently list `group`'s servers in their ring (always, without
+  /// discovery; with it, until a registry fetch no longer lists any of them).
+  bool listed(int group) const { return groups_[static_cast<std::size_t>(group)].ring != nullptr; }
+  /// The server the clients' ring of `group` maps `key` to; nullopt if the ring is empty.
+  std::optional<world::NodeId> server_for(int group, std::uint64_t key) const;
   /// Whether the server that owns `key` in `group` holds it (no LRU touch, no expiry).
   bool holds(int group, std::uint64_t key) const;
   std::size_t items(int group) const;
@@ -125,7 +131,12 @@ private:
     int zone = 0;
     Time write_only_until;
     std::vector<world::NodeId> servers;
+    std::vector<std::string> names;
+    /// The clients' ring and the servers in it (ring index -> index into `servers`): every
+    /// server, or with discovery the ones the last registry fetch listed. Null when the
+    /// fetch listed none: the clients treat the zone as down and do not ask it.
     std::unique_ptr<KetamaRing> ring;
+    std::vector<int> in_ring;
   };
   struct Read;
   struct StoreCall;
@@ -137,6 +148,13 @@ private:
   LruStore* store_of(world::NodeId server) const;
   /// A server of `group` booted again after a crash: the group turns write-only.
   void server_restarted(int group);
+  /// Rebuilds `group`'s ring from the servers `in_ring` names (empty: no ring).
+  void set_ring(Group& g, std::vector<int> in_ring);
+  /// Discovery's timers: a server's heartbeats (on its node, so they die with it), the
+  /// registry's eviction task, and the clients' registry fetch.
+  void heartbeat(world::Node& node, std::size_t server, Duration after);
+  void evict_loop();
+  void fetch_loop();
   /// Once a second while `group` is write-only: ends the window when the time is up or, with
   /// until_fill, when the group is warm enough; else checks again.
   void check_warmup(int group);
@@ -163,6 +181,8 @@ private:
   Rng work_rng_, store_rng_;
   Zipf zipf_;
   std::vector<Group> groups_;
+  std::optional<Registry> registry_;  // with discovery only; index: group * servers_per_zone + i
+  std::optional<Rng> discovery_rng_;   // the timers' phases
   SetListener set_listener_;
   std::deque<std::shared_ptr<StoreCall>> store_queue_;
   int store_busy_ = 0;

@@ -86,6 +86,23 @@ struct WarmupParams {
   void validate() const;
 };
 
+/// How clients learn which servers are alive: from Eureka (its wiki: heartbeats every 30 s, an
+/// instance removed 90 s after its last one, clients fetching the registry every 30 s), or
+/// not at all (disabled: a client knows only its timeouts, and every server stays in its ring).
+struct DiscoveryParams {
+  bool enabled = false;
+  /// A server's heartbeat interval; a restarted server registers with its first heartbeat.
+  Duration renew_every = Duration::seconds(30);
+  /// The registry removes a server that has not renewed for this long (Eureka: 90 s).
+  Duration lease = Duration::seconds(90);
+  /// How often the registry's eviction task looks for expired leases (Eureka server's
+  /// default: every 60 s).
+  Duration evict_every = Duration::seconds(60);
+  /// How often the clients fetch the registry and rebuild their rings (Eureka: 30 s).
+  Duration fetch_every = Duration::seconds(30);
+  void validate() const;
+};
+
 struct EvcacheParams {
   /// Zones with clients (§4.2: Netflix ran three).
   int zones = 3;
@@ -96,6 +113,7 @@ struct EvcacheParams {
   ClientParams client;
   StoreParams store;
   WarmupParams warmup;
+  DiscoveryParams discovery;
   /// Link classes of a standalone cluster's world (in-zone and cross-zone one-way latencies,
   /// §4.4); an embedded cluster uses its world's.
   world::NetworkParams network;
