@@ -4,6 +4,8 @@
 // balancers and clients) and cluster.cpp (build, client API, inspection).
 #pragma once
 
+#include <faultline/rng.hpp>
+#include <faultline/sim/dynamo/arc_keys.hpp>
 #include <faultline/sim/dynamo/cluster.hpp>
 
 #include <faultline/world/world.hpp>
@@ -174,9 +176,9 @@ struct NodeDisk {
   /// Index of `hints` by key: the owners this node holds a hint of the key for, ascending. A
   /// replica read merges a key's hints from it instead of one lookup per node of the cluster.
   std::map<std::string, std::set<std::uint32_t>> hint_owners;
-  /// The keys this node has held (on disk or in its write buffer) by ring arc, in order: the
-  /// Merkle trees are built from them. A key is added when the node first stores it.
-  std::map<std::size_t, std::set<std::string>> keys_by_arc;
+  /// The keys this node has held (on disk or in its write buffer) by ring arc: the Merkle
+  /// trees are built from them. A key is added when the node first stores it.
+  std::map<std::size_t, ArcKeys> keys_by_arc;
 
   /// The hint of `key` held for `owner`, created empty if there is none.
   std::vector<Version>& hint(std::uint32_t owner, const std::string& key) {
@@ -211,7 +213,15 @@ struct Cluster::Impl {
   std::map<std::string, std::vector<world::NodeId>, std::less<>> client_ids;
   std::map<std::string, std::vector<world::NodeId>, std::less<>> balancers_of_zone;
   std::vector<CartOp> history;
-  std::map<std::pair<std::uint32_t, std::string>, std::uint64_t> writer_seq;  // dots issued
+  /// Dots issued per (writer, key). Only looked up, never walked, so a hash map: a tree of
+  /// every key ever written was a walk of string compares on every write.
+  struct WriterKeyHash {
+    std::size_t operator()(const std::pair<std::uint32_t, std::string>& wk) const {
+      return static_cast<std::size_t>(fnv1a64(wk.second, hash64(wk.first)));
+    }
+  };
+  std::unordered_map<std::pair<std::uint32_t, std::string>, std::uint64_t, WriterKeyHash>
+      writer_seq;
   std::vector<std::uint64_t> owner_cur, owner_last, replica_cur, replica_last;
   bool have_window = false;
   std::uint64_t gets_ok = 0;

@@ -15,23 +15,26 @@ namespace {
 // the remaining replies are still seen (read repair, late acks). Callbacks die with the
 // coordinating incarnation.
 
+/// Every node once, clockwise from the key's arc: the ring's own cached walk, not a copy.
+using Walk = std::vector<std::uint32_t>;
+
 struct Targets {
-  std::vector<std::uint32_t> walk;
+  const Walk* walk = nullptr;
   std::vector<std::uint32_t> chosen;
   std::vector<std::uint32_t> hint_for;  // per chosen: the natural owner it stands in for
 };
 
 Targets choose_targets(Cluster::Impl& c, const View& view, const std::string& key, Time now) {
   Targets t;
-  t.walk = c.ring->walk(key_position(key));
+  t.walk = &c.ring->walk_of_arc(c.ring->arc_of(key_position(key)));
   const std::size_t n = static_cast<std::size_t>(c.p.n);
-  std::vector<std::uint32_t> natural(t.walk.begin(), t.walk.begin() + static_cast<long>(n));
+  std::vector<std::uint32_t> natural(t.walk->begin(), t.walk->begin() + static_cast<long>(n));
   if (!c.p.sloppy_quorum) {
     t.chosen = natural;
     t.hint_for.assign(n, kNone);
     return t;
   }
-  for (auto node : t.walk) {
+  for (auto node : *t.walk) {
     if (t.chosen.size() == n) {
       break;
     }
@@ -41,7 +44,7 @@ Targets choose_targets(Cluster::Impl& c, const View& view, const std::string& ke
   }
   // Too few healthy nodes: try suspected ones rather than fail outright (a suspicion may be
   // a slow reply, not a failure).
-  for (auto node : t.walk) {
+  for (auto node : *t.walk) {
     if (t.chosen.size() == n) {
       break;
     }
@@ -67,7 +70,7 @@ Targets choose_targets(Cluster::Impl& c, const View& view, const std::string& ke
 
 /// Owner load: the request counts for the first node of its walk that is up (true state, not
 /// any process's view), i.e. the node that owns the key's range once membership converges.
-void count_owner(Cluster::Impl& c, const std::vector<std::uint32_t>& walk) {
+void count_owner(Cluster::Impl& c, const Walk& walk) {
   for (auto node : walk) {
     if (c.live(node)) {
       ++c.owner_cur[node];
@@ -78,24 +81,27 @@ void count_owner(Cluster::Impl& c, const std::vector<std::uint32_t>& walk) {
 
 /// What a read and a write through the coordinator share: where they run, the walk of the
 /// ring they try nodes from, which nodes they have asked, and whether they have finished.
+/// Nothing here is as long as the cluster: the walk is the ring's, and the nodes asked are
+/// a short list (N, plus one per failed replica), not a flag per node.
 struct QuorumOp {
   Cluster::Impl* c = nullptr;
   Node* node = nullptr;
   View* view = nullptr;
   std::string key;
-  std::vector<std::uint32_t> walk;
-  std::vector<bool> used;
+  const Walk* walk = nullptr;
+  std::vector<std::uint32_t> asked;
   int outstanding = 0;
   bool done = false;
 
-  void begin(Cluster::Impl& cluster, Node& on, View& v, const std::string& k,
-             std::vector<std::uint32_t> w) {
+  void begin(Cluster::Impl& cluster, Node& on, View& v, const std::string& k, const Walk& w) {
     c = &cluster;
     node = &on;
     view = &v;
     key = k;
-    walk = std::move(w);
-    used.assign(cluster.storage_ids.size(), false);
+    walk = &w;
+  }
+  bool was_asked(std::uint32_t n) const {
+    return std::find(asked.begin(), asked.end(), n) != asked.end();
   }
 };
 
@@ -105,16 +111,14 @@ struct WriteOp : QuorumOp {
   std::function<void(bool)> finish;
 };
 
-bool is_natural(const Cluster::Impl& c, const std::vector<std::uint32_t>& walk,
-                std::uint32_t node) {
+bool is_natural(const Cluster::Impl& c, const Walk& walk, std::uint32_t node) {
   return std::find(walk.begin(), walk.begin() + c.p.n, node) != walk.begin() + c.p.n;
 }
 
-std::uint32_t next_candidate(const Cluster::Impl& c, const View& view,
-                             const std::vector<std::uint32_t>& walk, std::vector<bool>& used,
+std::uint32_t next_candidate(const Cluster::Impl& c, const View& view, const QuorumOp& op,
                              Time now) {
-  for (auto node : walk) {
-    if (!used[node] && view.healthy(node, now, c.p.failure_timeout)) {
+  for (auto node : *op.walk) {
+    if (!op.was_asked(node) && view.healthy(node, now, c.p.failure_timeout)) {
       return node;
     }
   }
@@ -124,7 +128,7 @@ std::uint32_t next_candidate(const Cluster::Impl& c, const View& view,
 void send_write(const std::shared_ptr<WriteOp>& op, std::uint32_t target, std::uint32_t hint,
                 bool durable) {
   Cluster::Impl& c = *op->c;
-  op->used[target] = true;
+  op->asked.push_back(target);
   ++op->outstanding;
   std::vector<Version> vs{op->version};
   const std::uint64_t bytes = versions_bytes(vs);
@@ -145,13 +149,13 @@ void send_write(const std::shared_ptr<WriteOp>& op, std::uint32_t target, std::u
           // Sloppy quorum: a replica that failed is replaced by the next healthy node even
           // after the write has its W acks, so the write still reaches N nodes.
           if (cc.p.sloppy_quorum) {
-            const std::uint32_t next = next_candidate(cc, *op->view, op->walk, op->used, now);
+            const std::uint32_t next = next_candidate(cc, *op->view, *op, now);
             if (next != kNone) {
               std::uint32_t owner = hint;
-              if (owner == kNone && is_natural(cc, op->walk, target)) {
+              if (owner == kNone && is_natural(cc, *op->walk, target)) {
                 owner = target;
               }
-              if (is_natural(cc, op->walk, next)) {
+              if (is_natural(cc, *op->walk, next)) {
                 owner = kNone;
               }
               send_write(op, next, owner, false);
@@ -171,7 +175,7 @@ void start_write_now(Cluster::Impl& c, Node& node, Executor& exec, View& view,
   const Time now = c.sim->now();
   Targets t = choose_targets(c, view, key, now);
   auto op = std::make_shared<WriteOp>();
-  op->begin(c, node, view, key, std::move(t.walk));
+  op->begin(c, node, view, key, *t.walk);
   const Duration reconcile_cpu = c.p.cpu.reconcile;
   op->finish = [&exec, reconcile_cpu, f = std::move(finish)](bool ok) {
     exec.run(reconcile_cpu, [f, ok] { f(ok); });
@@ -180,7 +184,7 @@ void start_write_now(Cluster::Impl& c, Node& node, Executor& exec, View& view,
     op->finish(false);
     return;
   }
-  count_owner(c, op->walk);
+  count_owner(c, *op->walk);
   const std::int64_t ts = node.clock_now().unix_ns();
   // Per (writer, key), so a key's dots from one writer are 1, 2, 3... and fold into one
   // counter once seen in order. The sequence lives in the cluster, not the process, so a
@@ -240,7 +244,7 @@ void read_repair(const std::shared_ptr<ReadOp>& op) {
 
 void send_read(const std::shared_ptr<ReadOp>& op, std::uint32_t target) {
   Cluster::Impl& c = *op->c;
-  op->used[target] = true;
+  op->asked.push_back(target);
   ++op->outstanding;
   op->node->call(
       c.storage_ids[target], Payload::make<ReplicaReadReq>(op->key), kHeaderBytes,
@@ -260,7 +264,7 @@ void send_read(const std::shared_ptr<ReadOp>& op, std::uint32_t target) {
         } else {
           op->view->suspect_until[target] = now + cc.p.suspect_for;
           if (cc.p.sloppy_quorum && !op->done) {
-            const std::uint32_t next = next_candidate(cc, *op->view, op->walk, op->used, now);
+            const std::uint32_t next = next_candidate(cc, *op->view, *op, now);
             if (next != kNone) {
               send_read(op, next);
             }
@@ -281,7 +285,7 @@ void start_read_now(Cluster::Impl& c, Node& node, Executor& exec, View& view,
                     std::function<void(bool, std::vector<Version>)> finish) {
   Targets t = choose_targets(c, view, key, c.sim->now());
   auto op = std::make_shared<ReadOp>();
-  op->begin(c, node, view, key, std::move(t.walk));
+  op->begin(c, node, view, key, *t.walk);
   const Duration reconcile_cpu = c.p.cpu.reconcile;
   op->finish = [&exec, reconcile_cpu, f = std::move(finish)](bool ok, std::vector<Version> vs) {
     exec.run(reconcile_cpu, [f, ok, vs = std::move(vs)]() mutable { f(ok, std::move(vs)); });
@@ -290,7 +294,7 @@ void start_read_now(Cluster::Impl& c, Node& node, Executor& exec, View& view,
     op->finish(false, {});
     return;
   }
-  count_owner(c, op->walk);
+  count_owner(c, *op->walk);
   for (auto target : t.chosen) {
     send_read(op, target);
   }

@@ -113,7 +113,7 @@ MerkleTree build_tree(const Cluster::Impl& c, std::uint32_t self, std::size_t ar
   MerkleTree tree(c.p.merkle_depth);
   auto it = c.disks[self].keys_by_arc.find(arc);
   if (it != c.disks[self].keys_by_arc.end()) {
-    for (const auto& key : it->second) {
+    for (const auto& key : it->second.sorted()) {
       auto vs = c.local_data(self, key);
       if (!vs.empty()) {
         tree.add(key, versions_digest(vs));
@@ -132,7 +132,7 @@ Entries entries_in_leaves(const Cluster::Impl& c, std::uint32_t self, std::size_
   if (it == c.disks[self].keys_by_arc.end()) {
     return out;
   }
-  for (const auto& key : it->second) {
+  for (const auto& key : it->second.sorted()) {
     if (std::find(leaves.begin(), leaves.end(), shape.leaf_of(key)) == leaves.end()) {
       continue;
     }
@@ -198,9 +198,10 @@ private:
       }
       return;
     }
-    // The arc index learns a key once, when this node first holds it (a set insert per store
-    // was a tree walk of string compares on every write).
-    auto index = [&] { disk().keys_by_arc[c_.ring->arc_of(key_position(key))].insert(key); };
+    // The arc index learns a key when this node first holds it, in its buffer or on disk (a
+    // key flushed and then written to disk again may be added twice; the trees' sort drops
+    // the copy).
+    auto index = [&] { disk().keys_by_arc[c_.ring->arc_of(key_position(key))].add(key); };
     if (c_.p.write_buffer && !durable) {
       auto [it, fresh] = buffer_.try_emplace(key);
       if (fresh && !disk().data.contains(key)) {

@@ -64,12 +64,14 @@ public:
   std::vector<std::uint32_t> preference_list_of_arc(std::size_t arc, std::size_t n) const;
   /// Share of the hash space each node owns as its tokens' arcs (sums to 1).
   std::vector<double> ownership() const;
-
-private:
   /// Every physical node once, clockwise from token `arc`. The ring never changes after it is
   /// built, so each arc's walk is computed once, on first use (a walk visits every token:
-  /// O(tokens) per request otherwise, which grows with the cluster).
+  /// O(tokens) per request otherwise, which grows with the cluster). The reference stays
+  /// valid as long as the ring, so a request keeps it rather than a copy as long as the
+  /// cluster (480 nodes: 1.9 KB per request).
   const std::vector<std::uint32_t>& walk_of_arc(std::size_t arc) const;
+
+private:
 
   std::uint32_t nodes_;
   std::vector<Token> tokens_;
