@@ -1,6 +1,8 @@
 // The EVCache client against a simulated three-zone cluster: write-all, local reads, zone
 // fallback on a timeout and on a miss, and write-only warm-up of a restarted zone. Each test
 // drives the cluster by hand (no workload) and reads where a value came from.
+#include "evcache_fixture.hpp"
+
 #include <faultline/sim/evcache/cluster.hpp>
 
 #include <catch2/catch.hpp>
@@ -10,25 +12,9 @@ using namespace faultline::sim::evcache;
 
 namespace {
 
-EvcacheParams params() {
-  EvcacheParams p;
-  p.zones = 3;
-  p.warmup.write_only = false;
-  return p;
-}
+using test::read_now;
 
-/// Reads `key` from a client in `zone` and runs until the read finishes.
-ReadResult read_now(Simulation& sim, EvcacheCluster& c, int zone, std::uint64_t key) {
-  ReadResult got;
-  bool done = false;
-  c.read(zone, key, [&](const ReadResult& r) {
-    got = r;
-    done = true;
-  });
-  sim.run_for(Duration::seconds(2));
-  REQUIRE(done);
-  return got;
-}
+EvcacheParams params() { return test::three_zones(); }
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 // Discovery through Eureka: the registry's leases, and the EVCache client's ring following the
 // registry, so that a lost zone stops costing its clients the read timeout once Eureka has
 // noticed (and not before), and a restarted server comes back into the ring.
+#include "evcache_fixture.hpp"
+
 #include <faultline/sim/evcache/cluster.hpp>
 #include <faultline/sim/evcache/discovery.hpp>
 
@@ -11,24 +13,12 @@ using namespace faultline::sim::evcache;
 
 namespace {
 
+using test::read_now;
+
 EvcacheParams params(bool discovery) {
-  EvcacheParams p;
-  p.zones = 3;
-  p.warmup.write_only = false;
+  EvcacheParams p = test::three_zones();
   p.discovery.enabled = discovery;
   return p;
-}
-
-ReadResult read_now(Simulation& sim, EvcacheCluster& c, int zone, std::uint64_t key) {
-  ReadResult got;
-  bool done = false;
-  c.read(zone, key, [&](const ReadResult& r) {
-    got = r;
-    done = true;
-  });
-  sim.run_for(Duration::seconds(2));
-  REQUIRE(done);
-  return got;
 }
 
 }  // namespace
