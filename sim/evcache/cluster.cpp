@@ -325,7 +325,7 @@ void EvcacheCluster::heartbeat(world::Node& node, std::size_t server, Duration a
 
 void EvcacheCluster::evict_loop() {
   const std::size_t per_zone = static_cast<std::size_t>(params_.server.servers_per_zone);
-  for (const std::size_t s : registry_->evict(sim_.now(), params_.discovery.lease)) {
+  for (const std::size_t s : registry_->evict(sim_.now(), params_.discovery.expires_after())) {
     FAULTLINE_PROBE(sim_, kProbeEvicted);
     sim_.record("evcache", "eureka-evicted",
                 {{"server", groups_[s / per_zone].names[s % per_zone]}});

@@ -81,5 +81,10 @@ TEST_CASE("evcache binding: mistakes name their JSON path and the fix", "[evcach
   doc["model"]["params"]["discovery"] = {{"enabled", true}, {"lease", "10s"}};
   CHECK_THAT(error_of(doc), Catch::Contains("/model/params/discovery/lease") &&
                                 Catch::Contains("at least one heartbeat interval"));
+
+  doc = small_evcache();
+  doc["model"]["params"]["discovery"] = {{"enabled", true}, {"expiry", "three-leases"}};
+  CHECK_THAT(error_of(doc), Catch::Contains("/model/params/discovery/expiry") &&
+                                Catch::Contains("two-leases"));
 }
 

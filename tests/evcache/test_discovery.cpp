@@ -48,15 +48,15 @@ TEST_CASE("discovery: a lost zone costs its clients the timeout until Eureka dro
   sim.run_for(Duration::seconds(5));
   c.fail_zone(0);
 
-  // Within the lease (90 s from a renewal at most 30 s old) the zone is still in the ring.
-  sim.run_for(Duration::seconds(55));
+  // Within two leases (180 s from a renewal at most 30 s old) the zone is still in the ring.
+  sim.run_for(Duration::seconds(145));
   CHECK(c.listed(0));
   auto r = read_now(sim, c, 0, 7);
   CHECK(r.served == Served::kFallback);
   CHECK(r.latency >= c.params().client.read_timeout);
 
-  // Lease (90 s) + eviction task (60 s) + fetch (30 s) after the last renewal: gone.
-  sim.run_for(Duration::seconds(180));
+  // Two leases (180 s) + eviction task (60 s) + fetch (30 s) after the last renewal: gone.
+  sim.run_for(Duration::seconds(120));
   CHECK(c.listed(0) == !discovery);
   r = read_now(sim, c, 0, 7);
   CHECK(r.served == Served::kFallback);
@@ -78,7 +78,7 @@ TEST_CASE("discovery: a lost server's keys move to the zone's other servers; the
   }
   const world::NodeId lost = before[0];
   c.world().node(lost).host().crash();
-  sim.run_for(Duration::seconds(240));
+  sim.run_for(Duration::seconds(270));
   int moved = 0;
   for (std::uint64_t k = 0; k < 200; ++k) {
     const world::NodeId now = *c.server_for(0, k);
@@ -98,7 +98,7 @@ TEST_CASE("discovery: a restarted server rejoins the ring after its first heartb
   Simulation sim;
   EvcacheCluster c(sim, params(true));
   c.fail_zone(0);
-  sim.run_for(Duration::seconds(240));
+  sim.run_for(Duration::seconds(270));
   REQUIRE_FALSE(c.listed(0));
   c.restore_zone(0);
   sim.run_for(Duration::seconds(29));  // no heartbeat yet: not registered
@@ -109,6 +109,30 @@ TEST_CASE("discovery: a restarted server rejoins the ring after its first heartb
   sim.run_for(Duration::millis(50));
   CHECK(c.holds(0, 9));  // sets reach the zone again
   CHECK(read_now(sim, c, 0, 9).served == Served::kLocal);
+}
+
+TEST_CASE("discovery: a silent server expires two leases after its last heartbeat, as "
+          "Eureka's code does, or one with expiry one-lease", "[evcache][discovery]") {
+  const bool one_lease = GENERATE(false, true);
+  INFO("one lease " << one_lease);
+  Simulation sim;
+  auto p = params(true);
+  p.discovery.expiry =
+      one_lease ? DiscoveryParams::Expiry::kOneLease : DiscoveryParams::Expiry::kTwoLeases;
+  p.discovery.evict_every = Duration::seconds(1);  // the lease alone decides, to the second
+  EvcacheCluster c(sim, p);
+  c.fail_zone(0);
+  // The last renewals were at most 30 s before the loss: with one lease (90 s) every server
+  // is gone by 90 s + 1 s; with two (180 s), none is before 150 s.
+  sim.run_for(Duration::seconds(92));
+  const auto evicted = [&] {
+    return sim.metrics().counter("probe/evcache/discovery/server-evicted").value();
+  };
+  CHECK(evicted() == (one_lease ? 4U : 0U));
+  sim.run_for(Duration::seconds(57));  // 149 s
+  CHECK(evicted() == (one_lease ? 4U : 0U));
+  sim.run_for(Duration::seconds(32));  // 181 s
+  CHECK(evicted() == 4U);
 }
 
 TEST_CASE("discovery params: a lease shorter than a heartbeat names the field and the fix",

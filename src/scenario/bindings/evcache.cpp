@@ -4,7 +4,7 @@
 //    "store": {"concurrency", "queue_limit", "latency_base", "latency_mean", "latency_sigma",
 //              "timeout"},
 //    "warmup": {"write_only", "duration", "until_fill"},
-//    "discovery": {"enabled", "renew_every", "lease", "evict_every", "fetch_every"}}
+//    "discovery": {"enabled", "renew_every", "lease", "expiry", "evict_every", "fetch_every"}}
 // The store's service time is latency_base + lognormal(mean latency_mean, sigma latency_sigma).
 // Outages are world faults ("faults"): the servers are world nodes on their own hosts (groups
 // "evcache/<zone>", zones "us-east-1a"..) beside one client node per zone ("client/<zone>"), so
@@ -175,7 +175,15 @@ std::unique_ptr<ModelInstance> prepare_evcache(const ModelInput& in) {
              "a server's heartbeat interval; a restarted server registers with its first "
              "(Eureka: 30 s)");
       o->get("lease", d.lease, {.min = Duration::nanos(1)},
-             "the registry drops a server this long after its last heartbeat (Eureka: 90 s)");
+             "a server's lease (Eureka: 90 s); see expiry for when a silent one is dropped");
+      std::string expiry =
+          d.expiry == ev::DiscoveryParams::Expiry::kOneLease ? "one-lease" : "two-leases";
+      o->get_choice("expiry", expiry, {"two-leases", "one-lease"},
+                    "two-leases: a silent server is dropped two leases after its last heartbeat, "
+                    "as Eureka's code does (Lease.isExpired's comment; Netflix/eureka#531); "
+                    "one-lease: after one, as its wiki states the contract");
+      d.expiry = expiry == "one-lease" ? ev::DiscoveryParams::Expiry::kOneLease
+                                       : ev::DiscoveryParams::Expiry::kTwoLeases;
       o->get("evict_every", d.evict_every, {.min = Duration::nanos(1)},
              "how often the registry looks for expired leases (Eureka server: 60 s)");
       o->get("fetch_every", d.fetch_every, {.min = Duration::nanos(1)},

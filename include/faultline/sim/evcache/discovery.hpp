@@ -5,8 +5,11 @@
 // Eureka's contract (its wiki, "Understanding eureka client server communication"): an
 // instance registers with its first heartbeat and renews its lease every 30 s; the server
 // removes an instance it has not heard from for 90 s; clients fetch the registry every 30 s
-// and work from their cached copy in between. So a server that dies stays in every client's
-// ring for at least the lease, and its keys cost each read the client's timeout until then.
+// and work from their cached copy in between. Eureka's code keeps that contract only by half:
+// a renewal stamps the lease one duration ahead and the expiry check adds it again, so a
+// server that dies without cancelling is removed 180 s after its last heartbeat (the comment
+// on Lease.isExpired; Netflix/eureka#531). So a server that dies stays in every client's ring
+// for minutes, and its keys cost each read the client's timeout until then.
 //
 // The registry here is the server's side of that contract: who is registered and when each
 // last renewed. The cluster (cluster.cpp) runs the timers: a server's heartbeats, the
@@ -29,9 +32,10 @@ public:
 
   /// A heartbeat from `server`: registers it if it is not, and renews its lease.
   void renew(std::size_t server, Time now);
-  /// The eviction task: removes every instance whose last renewal is more than `lease` before
-  /// `now`. Returns the instances it removed, ascending.
-  std::vector<std::size_t> evict(Time now, Duration lease);
+  /// The eviction task: removes every instance whose last renewal is more than `silent_for`
+  /// before `now` (DiscoveryParams::expires_after()). Returns the instances it removed,
+  /// ascending.
+  std::vector<std::size_t> evict(Time now, Duration silent_for);
   bool registered(std::size_t server) const { return last_renewal_[server].has_value(); }
   std::size_t size() const { return last_renewal_.size(); }
 

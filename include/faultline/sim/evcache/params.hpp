@@ -93,8 +93,17 @@ struct DiscoveryParams {
   bool enabled = false;
   /// A server's heartbeat interval; a restarted server registers with its first heartbeat.
   Duration renew_every = Duration::seconds(30);
-  /// The registry removes a server that has not renewed for this long (Eureka: 90 s).
+  /// The registry removes a server that has not renewed for this long (Eureka: 90 s), or for
+  /// twice this long (below).
   Duration lease = Duration::seconds(90);
+  /// When a silent server expires. Eureka's code renews a lease by stamping it one lease
+  /// ahead, and its expiry check adds the lease again, so a server that dies without
+  /// cancelling expires two leases after its last heartbeat (the comment on Lease.isExpired;
+  /// Netflix/eureka#531, not to be fixed). kOneLease is the contract as the wiki states it.
+  enum class Expiry { kTwoLeases, kOneLease };
+  Expiry expiry = Expiry::kTwoLeases;
+  /// How long after its last heartbeat a silent server expires.
+  Duration expires_after() const { return expiry == Expiry::kTwoLeases ? lease * 2 : lease; }
   /// How often the registry's eviction task looks for expired leases (Eureka server's
   /// default: every 60 s).
   Duration evict_every = Duration::seconds(60);
