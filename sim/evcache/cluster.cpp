@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <numeric>
 #include <stdexcept>
 
 namespace faultline::sim::evcache {
@@ -59,12 +60,7 @@ public:
       // boots again registers with its first heartbeat, one interval after boot (Eureka's
       // wiki: "Registration happens on first heartbeat (after 30 seconds)").
       const Duration every = c_.params_.discovery.renew_every;
-      const Duration first =
-          n.incarnation() > 1
-              ? every
-              : Duration::nanos(1 + static_cast<std::int64_t>(c_.discovery_rng_->below(
-                                        static_cast<std::uint64_t>(every.ns()))));
-      c_.heartbeat(n, index_, first);
+      c_.heartbeat(n, index_, n.incarnation() > 1 ? every : c_.discovery_phase(every));
     }
     n.on_request([this, &n](const world::Message& m, world::Responder reply) {
       const std::uint64_t key = m.payload.as<Get>().key;
@@ -81,6 +77,7 @@ public:
       });
     });
   }
+private:
   EvcacheCluster& c_;
   std::size_t index_;  // in the registry
 
@@ -185,19 +182,13 @@ void EvcacheCluster::build(std::span<const world::ZoneId> zones) {
                                                }));
     }
     std::vector<int> all(per_zone);
-    for (std::size_t s = 0; s < per_zone; ++s) {
-      all[s] = static_cast<int>(s);
-    }
+    std::iota(all.begin(), all.end(), 0);
     set_ring(group, std::move(all));
     groups_.push_back(std::move(group));
   }
   if (registry_) {
-    const auto phase = [this](Duration every) {
-      return Duration::nanos(1 + static_cast<std::int64_t>(
-                                     discovery_rng_->below(static_cast<std::uint64_t>(every.ns()))));
-    };
-    sim_.schedule_after(phase(params_.discovery.evict_every), [this] { evict_loop(); });
-    sim_.schedule_after(phase(params_.discovery.fetch_every), [this] { fetch_loop(); });
+    sim_.schedule_after(discovery_phase(params_.discovery.evict_every), [this] { evict_loop(); });
+    sim_.schedule_after(discovery_phase(params_.discovery.fetch_every), [this] { fetch_loop(); });
   }
   auto scope = [&](std::string_view name) {
     auto s = scope_names(name, stem_);
@@ -314,6 +305,11 @@ std::optional<world::NodeId> EvcacheCluster::server_for(int group, std::uint64_t
     return std::nullopt;
   }
   return g.servers[static_cast<std::size_t>(g.in_ring[static_cast<std::size_t>(g.ring->server_for(key))])];
+}
+
+Duration EvcacheCluster::discovery_phase(Duration every) {
+  return Duration::nanos(
+      1 + static_cast<std::int64_t>(discovery_rng_->below(static_cast<std::uint64_t>(every.ns()))));
 }
 
 void EvcacheCluster::heartbeat(world::Node& node, std::size_t server, Duration after) {

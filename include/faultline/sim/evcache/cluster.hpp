@@ -155,6 +155,9 @@ private:
   void heartbeat(world::Node& node, std::size_t server, Duration after);
   void evict_loop();
   void fetch_loop();
+  /// A timer's first firing, uniform in (0, every]: a running cluster's timers at spread
+  /// phases, from the discovery stream.
+  Duration discovery_phase(Duration every);
   /// Once a second while `group` is write-only: ends the window when the time is up or, with
   /// until_fill, when the group is warm enough; else checks again.
   void check_warmup(int group);

@@ -37,7 +37,6 @@ public:
   /// ascending.
   std::vector<std::size_t> evict(Time now, Duration silent_for);
   bool registered(std::size_t server) const { return last_renewal_[server].has_value(); }
-  std::size_t size() const { return last_renewal_.size(); }
 
 private:
   std::vector<std::optional<Time>> last_renewal_;  // nullopt: not registered
