@@ -2,6 +2,8 @@
 // and the clients (their workload, and the membership polling of client-driven ones).
 #include "cluster_impl.hpp"
 
+#include <algorithm>
+
 namespace faultline::sim::dynamo::detail {
 
 namespace {
@@ -19,6 +21,7 @@ public:
   void start(Node& node) override {
     node_ = &node;
     suspect_until_.assign(c_.storage_ids.size(), Time::zero());
+    suspects_.clear();
     node.on_request([this](const world::Message& m, Responder resp) { handle(m, resp); });
   }
 
@@ -35,7 +38,7 @@ private:
                   [this, target, resp](RpcResult r) {
                     const auto* rep = r.ok() ? r.payload.get<ClientReply>() : nullptr;
                     if (rep == nullptr) {
-                      suspect_until_[target] = c_.sim->now() + c_.p.suspect_for;
+                      suspect(target);
                     }
                     Payload out = rep != nullptr ? r.payload
                                                  : Payload::make<ClientReply>(false, std::vector<Version>{});
@@ -46,24 +49,41 @@ private:
     });
   }
 
+  /// A uniformly random node among those not suspected (any node when all are): the k-th
+  /// unsuspected index, found by stepping over the few suspected ones below it, so a request
+  /// costs the same at 30 nodes as at 480.
   std::uint32_t pick() {
     const Time now = c_.sim->now();
-    std::vector<std::uint32_t> healthy;
-    for (std::uint32_t i = 0; i < suspect_until_.size(); ++i) {
-      if (now >= suspect_until_[i]) {
-        healthy.push_back(i);
-      }
-    }
-    if (healthy.empty()) {
+    std::erase_if(suspects_, [&](std::uint32_t i) { return now >= suspect_until_[i]; });
+    const std::size_t healthy = suspect_until_.size() - suspects_.size();
+    if (healthy == 0) {
       return static_cast<std::uint32_t>(rng_.below(suspect_until_.size()));
     }
-    return healthy[static_cast<std::size_t>(rng_.below(healthy.size()))];
+    auto node = static_cast<std::uint32_t>(rng_.below(healthy));
+    for (auto s : suspects_) {
+      if (s > node) {
+        break;
+      }
+      ++node;
+    }
+    return node;
+  }
+
+  void suspect(std::uint32_t target) {
+    suspect_until_[target] = c_.sim->now() + c_.p.suspect_for;
+    auto at = std::lower_bound(suspects_.begin(), suspects_.end(), target);
+    if (at == suspects_.end() || *at != target) {
+      suspects_.insert(at, target);
+    }
   }
 
   Cluster::Impl& c_;
   Rng rng_;
   Node* node_ = nullptr;
   std::vector<Time> suspect_until_;
+  /// The nodes whose suspect_until_ may still be ahead, in index order (expired ones are
+  /// dropped at the next pick).
+  std::vector<std::uint32_t> suspects_;
 };
 
 // --- client ---------------------------------------------------------------------------------
