@@ -177,8 +177,13 @@ struct NodeDisk {
   /// replica read merges a key's hints from it instead of one lookup per node of the cluster.
   std::map<std::string, std::set<std::uint32_t>> hint_owners;
   /// The keys this node has held (on disk or in its write buffer) by ring arc: the Merkle
-  /// trees are built from them. A key is added when the node first stores it.
+  /// trees are built from them. Built when the node is first asked for a tree, from the keys
+  /// it holds then (anti-entropy is often off, and then no run pays for an index nobody
+  /// reads); from then on a key is added when the node first stores it. A key lost with the
+  /// write buffer stays listed and holds nothing, so trees skip it: an index built late
+  /// yields the same trees as one kept from the start.
   std::map<std::size_t, ArcKeys> keys_by_arc;
+  bool arcs_indexed = false;
 
   /// The hint of `key` held for `owner`, created empty if there is none.
   std::vector<Version>& hint(std::uint32_t owner, const std::string& key) {

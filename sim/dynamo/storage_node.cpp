@@ -109,11 +109,33 @@ private:
   Histogram* worker_wait_ = nullptr;
   Histogram* disk_wait_ = nullptr;
 };
-MerkleTree build_tree(const Cluster::Impl& c, std::uint32_t self, std::size_t arc) {
+/// The keys `self` has held in `arc` (nullptr: none), indexing the node's keys on first use.
+const ArcKeys* arc_keys(Cluster::Impl& c, std::uint32_t self, std::size_t arc) {
+  NodeDisk& d = c.disks[self];
+  if (!d.arcs_indexed) {
+    d.arcs_indexed = true;
+    // The hash map's order does not reach the run: ArcKeys sorts and deduplicates.
+    std::vector<std::string> keys;
+    keys.reserve(d.data.size());
+    for (const auto& [key, vs] : d.data) {
+      keys.push_back(key);
+    }
+    Node& n = c.world->node(c.storage_ids[self]);
+    if (n.up() && n.program() != nullptr) {
+      n.program_as<StorageNodeAccess>().buffered_keys(keys);
+    }
+    for (auto& key : keys) {
+      d.keys_by_arc[c.ring->arc_of(key_position(key))].add(key);
+    }
+  }
+  auto it = d.keys_by_arc.find(arc);
+  return it == d.keys_by_arc.end() ? nullptr : &it->second;
+}
+
+MerkleTree build_tree(Cluster::Impl& c, std::uint32_t self, std::size_t arc) {
   MerkleTree tree(c.p.merkle_depth);
-  auto it = c.disks[self].keys_by_arc.find(arc);
-  if (it != c.disks[self].keys_by_arc.end()) {
-    for (const auto& key : it->second.sorted()) {
+  if (const ArcKeys* keys = arc_keys(c, self, arc)) {
+    for (const auto& key : keys->sorted()) {
       auto vs = c.local_data(self, key);
       if (!vs.empty()) {
         tree.add(key, versions_digest(vs));
@@ -124,15 +146,15 @@ MerkleTree build_tree(const Cluster::Impl& c, std::uint32_t self, std::size_t ar
   return tree;
 }
 
-Entries entries_in_leaves(const Cluster::Impl& c, std::uint32_t self, std::size_t arc,
+Entries entries_in_leaves(Cluster::Impl& c, std::uint32_t self, std::size_t arc,
                           const std::vector<std::size_t>& leaves) {
   Entries out;
   MerkleTree shape(c.p.merkle_depth);
-  auto it = c.disks[self].keys_by_arc.find(arc);
-  if (it == c.disks[self].keys_by_arc.end()) {
+  const ArcKeys* keys = arc_keys(c, self, arc);
+  if (keys == nullptr) {
     return out;
   }
-  for (const auto& key : it->second.sorted()) {
+  for (const auto& key : keys->sorted()) {
     if (std::find(leaves.begin(), leaves.end(), shape.leaf_of(key)) == leaves.end()) {
       continue;
     }
@@ -198,10 +220,14 @@ private:
       }
       return;
     }
-    // The arc index learns a key when this node first holds it, in its buffer or on disk (a
-    // key flushed and then written to disk again may be added twice; the trees' sort drops
-    // the copy).
-    auto index = [&] { disk().keys_by_arc[c_.ring->arc_of(key_position(key))].add(key); };
+    // Once built, the arc index learns a key when this node first holds it, in its buffer or
+    // on disk (a key flushed and then written to disk again may be added twice; the trees'
+    // sort drops the copy).
+    auto index = [&] {
+      if (disk().arcs_indexed) {
+        disk().keys_by_arc[c_.ring->arc_of(key_position(key))].add(key);
+      }
+    };
     if (c_.p.write_buffer && !durable) {
       auto [it, fresh] = buffer_.try_emplace(key);
       if (fresh && !disk().data.contains(key)) {
@@ -419,13 +445,24 @@ private:
     while (true) {
       co_await node_->sleep(c_.p.hint_scan_interval);
       const Time now = c_.sim->now();
-      for (const auto& [hk, vs] : disk().hints) {
+      auto& hints = disk().hints;
+      for (auto it = hints.begin(); it != hints.end(); ++it) {
+        // The hints are ordered by owner: a dead owner's (which pile up for as long as it is
+        // down) are skipped in one step, not one by one every scan. Owners are node indices,
+        // so owner + 1 does not wrap.
+        while (it != hints.end() && !view_.healthy(it->first.first, now, c_.p.failure_timeout)) {
+          it = hints.lower_bound({it->first.first + 1, std::string()});
+        }
+        if (it == hints.end()) {
+          break;
+        }
+        const auto& [hk, vs] = *it;
         // A background task (paper §6.5): at most handoff_in_flight deliveries at a time, so
         // a recovering owner is not hit by every hint at once.
         if (in_flight_.size() >= static_cast<std::size_t>(c_.p.handoff_in_flight)) {
           break;
         }
-        if (in_flight_.contains(hk) || !view_.healthy(hk.first, now, c_.p.failure_timeout)) {
+        if (in_flight_.contains(hk)) {
           continue;
         }
         in_flight_.insert(hk);
@@ -436,10 +473,10 @@ private:
                     versions_bytes(vs), c_.p.replica_timeout,
                     [this, owner_key, digest](RpcResult r) {
                       in_flight_.erase(owner_key);
-                      auto it = disk().hints.find(owner_key);
-                      if (r.ok() && it != disk().hints.end() &&
-                          versions_digest(it->second) == digest) {
-                        disk().erase_hint(it);
+                      auto held = disk().hints.find(owner_key);
+                      if (r.ok() && held != disk().hints.end() &&
+                          versions_digest(held->second) == digest) {
+                        disk().erase_hint(held);
                         c_.sim->metrics().counter("dynamo.hints.delivered").inc();
                         FAULTLINE_PROBE(*c_.sim, kProbeHintReplayed);
                         c_.sim->record("dynamo", "hint_delivered",

@@ -29,7 +29,7 @@ public:
   }
 
 private:
-  // Sorted lazily from a const build_tree; no caller sees the unsorted tail.
+  // Sorted lazily by the const sorted(); no caller sees the unsorted tail.
   mutable std::vector<std::string> keys_;
   mutable std::size_t sorted_ = 0;  // keys_[0, sorted_) is sorted and unique
 };
