@@ -178,6 +178,39 @@ TEST_CASE("dynamo: a recovered owner gets its hints while another owner is still
   }
 }
 
+TEST_CASE("dynamo: a load balancer sends nothing to a node it suspects", "[dynamo][coordination]") {
+  // Server-driven: the balancer relays each request to a random node. A relay to the dead node
+  // fails the request (one attempt), and the balancer then suspects the node for suspect_for:
+  // failures are at least suspect_for apart. Picking the dead node regardless, 1 request in 6
+  // would fail.
+  DynamoParams p = test_params(6);
+  p.clients[0].coordination = Coordination::kServer;
+  p.clients[0].attempts = 1;
+  p.anti_entropy_interval = Duration::zero();
+  Run run(p, 3);
+  const int dead = 2;
+  run.world->faults().schedule(node_fault(FaultKind::kCrash, run.sim.now().since_start(), dead));
+  run.run_for(Duration::seconds(7));  // the storage nodes' gossip notices the crash
+  int done = 0;
+  int failed = 0;
+  const Time start = run.sim.now();
+  std::vector<double> fails;
+  auto body = [&](world::Node& c) -> Task<void> {
+    for (int i = 0; i < 150; ++i) {
+      GetResult r = co_await run.cluster->get(c, "k" + std::to_string(i % 10));
+      ++done;
+      failed += r.ok ? 0 : 1;
+      if (!r.ok) { fails.push_back((run.sim.now() - start).to_seconds()); }
+    }
+  };
+  REQUIRE(run.drive(body, Duration::seconds(120)));
+  REQUIRE(done == 150);
+  const double elapsed = (run.sim.now() - start).to_seconds();
+  CAPTURE(elapsed, failed, fails);
+  REQUIRE(failed >= 1);  // the balancer did meet the dead node
+  REQUIRE(failed <= static_cast<int>(elapsed / p.suspect_for.to_seconds()) + 1);
+}
+
 TEST_CASE("dynamo: Merkle anti-entropy converges replicas that missed writes",
           "[dynamo][merkle]") {
   const bool anti_entropy = GENERATE(true, false);
