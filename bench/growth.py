@@ -20,12 +20,26 @@ on the 2-vCPU VM of 2026-12-07 one vCPU ran the same loop 2.5x slower than the o
 which one was slow changed within minutes, so unpinned runs landed on either and a point's
 spread was mostly which CPU it got. The report gives the loop's time on each CPU at the start.
 
+--cachegrind runs every point once under valgrind's cachegrind instead, on a simulated machine
+(--l1 and --ll give the data cache and the last level; by default 32 KiB and 1 MiB, the L1d and
+L2 of the AMD EPYC VM of 2026-12-07), and reports instructions, L1 data misses and last-level
+misses per event. These counts depend on the binary and the run, not on the load or the CPU's
+speed, so a ratio between two points is the same on every machine and every run, and the
+points may run side by side (--jobs). They separate the two reasons a point may cost more per
+event: more instructions (an algorithm that grows) or more misses (a working set that no longer
+fits). "est. cycles" weighs them as Ir + 10 x (L1 misses) + 100 x (LL misses), a rough model of
+a machine whose L2 hit costs 10 cycles and whose memory costs 100: a yardstick to compare
+points, not a prediction of the CPU time. A run takes 30-60x its CPU time.
+
 Usage: bench/growth.py [--faultline PATH] [--reps N] [--only model,model] [--sizes 1,4,16]
                        [--durations 1,4,16] [--max-minutes M] [--cpu N|fastest] [--out FILE.md]
+       bench/growth.py --cachegrind [--l1 BYTES,WAYS,LINE] [--ll BYTES,WAYS,LINE] [--jobs N]
+                       [--faultline PATH] [--only ...] [--sizes ...] [--durations ...] [--out ...]
 Writes a Markdown report (machine, commit, load, the table) to --out (default
 bench/results/growth-latest.md) and prints it.
 """
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
@@ -179,14 +193,19 @@ def fastest_cpu():
     return min(times)[1]
 
 
+def run_command(faultline, scenario, variant, sets, out):
+    cmd = [faultline, "run", scenario, "--variant", variant, "--quiet", "--json", out]
+    for path, value in sets:
+        cmd += ["--set", f"{path}={json.dumps(value) if not isinstance(value, str) else value}"]
+    return cmd
+
+
 def run_once(faultline, scenario, variant, sets, cpu=None):
     """One run in its own process: (cpu seconds, peak RSS MiB, events, exit code)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out = tmp.name
     try:
-        cmd = [faultline, "run", scenario, "--variant", variant, "--quiet", "--json", out]
-        for path, value in sets:
-            cmd += ["--set", f"{path}={json.dumps(value) if not isinstance(value, str) else value}"]
+        cmd = run_command(faultline, scenario, variant, sets, out)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 preexec_fn=pinned(cpu))
         _, status, usage = os.wait4(proc.pid, 0)
@@ -202,6 +221,113 @@ def run_once(faultline, scenario, variant, sets, cpu=None):
     finally:
         if os.path.exists(out):
             os.remove(out)
+
+
+def cache_spec(text, option):
+    """'BYTES,WAYS,LINE' as cachegrind takes it, checked the way cachegrind would refuse it."""
+    try:
+        size, ways, line = (int(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"{option} {text}: give BYTES,WAYS,LINE, e.g. 1048576,8,64")
+    sets = size // max(ways * line, 1)
+    if size <= 0 or ways <= 0 or line <= 0 or size % (ways * line) or sets & (sets - 1):
+        raise ValueError(f"{option} {text}: the size must be ways x line x a power of two")
+    return text
+
+
+def cachegrind_once(faultline, scenario, variant, sets, l1, ll):
+    """One run under cachegrind: ({event name: count}, events, exit code)."""
+    with tempfile.TemporaryDirectory(prefix="faultline-cg-") as tmp:
+        out, counts = os.path.join(tmp, "run.json"), os.path.join(tmp, "cachegrind.out")
+        cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--D1={l1}", f"--LL={ll}",
+               f"--cachegrind-out-file={counts}"]
+        cmd += run_command(faultline, scenario, variant, sets, out)
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if proc.returncode not in (0, 1):
+            err = proc.stderr.decode(errors="replace")
+            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{err}")
+        names = total = None
+        with open(counts) as f:
+            for line in f:
+                if line.startswith("events:"):
+                    names = line.split()[1:]
+                elif line.startswith("summary:"):
+                    total = [int(x) for x in line.split()[1:]]
+        if names is None or total is None or len(names) != len(total):
+            raise RuntimeError(f"{counts}: no 'events:' and 'summary:' lines of equal length")
+        with open(out) as f:
+            events = json.load(f)["runs"][0]["events"]
+        return dict(zip(names, total)), events, proc.returncode
+
+
+def per_event(counts, events):
+    """Instructions, L1 data misses, last-level misses (instruction and data) and the
+    estimated cycles, each per event."""
+    ir = counts.get("Ir", 0)
+    l1 = counts.get("D1mr", 0) + counts.get("D1mw", 0)
+    ll = counts.get("DLmr", 0) + counts.get("DLmw", 0) + counts.get("ILmr", 0)
+    est = ir + 10 * (l1 + counts.get("I1mr", 0)) + 100 * ll
+    n = max(events, 1)
+    return ir / n, l1 / n, ll / n, est / n
+
+
+def cachegrind_main(a, models, points, files, docs):
+    """--cachegrind: every point once under cachegrind, --jobs at a time."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--cachegrind needs valgrind (apt-get install valgrind)")
+    started = datetime.datetime.now(datetime.timezone.utc)
+
+    def one(p):
+        m, size, length = p
+        spec, doc = MODELS[m], docs[m]
+        sets = overrides(spec, doc["model"]["params"], parse_duration(doc["duration"]), size,
+                         length)
+        try:
+            counts, events, code = cachegrind_once(a.faultline, files[m], spec["variant"], sets,
+                                                   a.l1, a.ll)
+        except RuntimeError as e:  # reported in the table; the other points still run
+            print(e, file=sys.stderr, flush=True)
+            return p, None, 0, 2
+        ir, l1, ll, est = per_event(counts, events)
+        print(f"{m:<10} size {size:>2}x duration {length:>2}x: {events:>10} events "
+              f"{ir:8.0f} Ir {l1:6.1f} L1 {ll:6.2f} LL {est:8.0f} est. cycles per event",
+              file=sys.stderr, flush=True)
+        return p, counts, events, code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(a.jobs, 1)) as pool:
+        results = {p: (c, e, code) for p, c, e, code in pool.map(one, points)}
+
+    out = ["# Cost growth per model, counted by cachegrind (bench/growth.py --cachegrind)", ""]
+    out.append("```")
+    out.append(f"date:      {started.strftime('%Y-%m-%dT%H:%MZ')}")
+    out += machine_lines(a.faultline)
+    out.append(f"simulated: L1d {a.l1}, last level {a.ll} (bytes,ways,line); "
+               "est. cycles = Ir + 10 x L1 misses + 100 x LL misses")
+    out.append("runs:      one per point (the counts do not depend on load or CPU speed)")
+    out.append("```")
+    out.append("")
+    out.append("| model | scenario (variant), 1x duration | size | duration | events | "
+               "Ir/event | vs 1x | L1d misses/event | vs 1x | LL misses/event | vs 1x | "
+               "est. cycles/event | vs 1x | exit |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for m in models:
+        base = None
+        for p in [q for q in points if q[0] == m]:
+            _, size, length = p
+            counts, events, code = results[p]
+            where = f"{MODELS[m]['scenario']} ({MODELS[m]['variant']}), {docs[m]['duration']}"
+            if counts is None:
+                out.append(f"| {m} | {where} | {size}x | {length}x | - | - | - | - | - | - | - "
+                           f"| - | - | {code} |")
+                continue
+            row = per_event(counts, events)
+            if base is None:
+                base = row
+            ratio = [v / b if b else float("nan") for v, b in zip(row, base)]
+            out.append(f"| {m} | {where} | {size}x | {length}x | {events:,} | {row[0]:.0f} | "
+                       f"{ratio[0]:.2f} | {row[1]:.1f} | {ratio[1]:.2f} | {row[2]:.2f} | "
+                       f"{ratio[2]:.2f} | {row[3]:.0f} | {ratio[3]:.2f} | {code} |")
+    return out
 
 
 def cache_size(name):
@@ -248,8 +374,26 @@ def main():
     ap.add_argument("--cpu", default=None,
                     help="run every point on this CPU only, or 'fastest': the fastest CPU "
                          "at each run's start")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "growth-latest.md"))
+    ap.add_argument("--out", default=None,
+                    help="the report (default bench/results/growth-latest.md, or "
+                         "growth-cachegrind-latest.md with --cachegrind)")
+    ap.add_argument("--cachegrind", action="store_true",
+                    help="count instructions and simulated cache misses per event instead of "
+                         "timing (each point once)")
+    ap.add_argument("--l1", default="32768,8,64", help="--cachegrind's L1 data cache")
+    ap.add_argument("--ll", default="1048576,8,64", help="--cachegrind's last-level cache")
+    ap.add_argument("--jobs", type=int, default=1, help="--cachegrind runs at a time")
     a = ap.parse_args()
+    if a.out is None:
+        a.out = os.path.join(ROOT, "bench", "results", "growth-cachegrind-latest.md"
+                             if a.cachegrind else "growth-latest.md")
+    if a.cachegrind:
+        try:
+            a.l1, a.ll = cache_spec(a.l1, "--l1"), cache_spec(a.ll, "--ll")
+        except ValueError as e:
+            ap.error(str(e))
+        if a.jobs < 1:
+            ap.error(f"--jobs {a.jobs}: give 1 or more")
     if a.cpu is not None and a.cpu != "fastest" and (
             not a.cpu.isdigit() or int(a.cpu) not in os.sched_getaffinity(0)):
         ap.error(f"--cpu {a.cpu}: give 'fastest' or one of the CPUs this process may use: "
@@ -267,6 +411,12 @@ def main():
     for m in models:
         with open(os.path.join(ROOT, "scenarios", MODELS[m]["scenario"])) as f:
             files[m], docs[m] = base_scenario(MODELS[m], json.load(f), workdir)
+
+    if a.cachegrind:
+        out = cachegrind_main(a, models, points, files, docs)
+        shutil.rmtree(workdir, ignore_errors=True)
+        write_report(a.out, out)
+        return
 
     # Wall time only labels the report and bounds the benchmark's own length.
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -329,9 +479,13 @@ def main():
                        f"({min(per):.0f}-{max(per):.0f}) | {med / base[0]:.2f} | {rss:.0f} | "
                        f"{rss / base[1]:.2f} | {','.join(map(str, codes))} |")
     shutil.rmtree(workdir, ignore_errors=True)
-    text = "\n".join(out) + "\n"
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    with open(a.out, "w") as f:
+    write_report(a.out, out)
+
+
+def write_report(path, lines):
+    text = "\n".join(lines) + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
         f.write(text)
     print(text)
 

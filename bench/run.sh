@@ -4,7 +4,8 @@
 # description of the machine to bench/results/: the PHOLD comparison with ns-3 and SimGrid
 # (phold-latest.txt), the DynamoDB storm (dynamodb-storm-latest.txt), the world benchmark
 # (world-latest.txt) and its workloads on SimGrid (world-simgrid-latest.txt), and every model's
-# cost growth (growth-latest.md, bench/growth.py). Extra arguments go
+# cost growth (growth-latest.md, bench/growth.py) with its counts under cachegrind
+# (growth-cachegrind-latest.md). Extra arguments go
 # to the phold program (e.g. --reps 5, --scale 0.5, --no-ns3, --no-simgrid).
 set -euo pipefail
 
@@ -16,7 +17,7 @@ mkdir -p "$out_dir"
 
 # The peers run in the same benchmark: ns-3 and SimGrid from Debian, installed when missing.
 source "$root/tools/deps.sh"
-faultline_install_deps libns3-dev libsimgrid-dev
+faultline_install_deps libns3-dev libsimgrid-dev valgrind
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DFAULTLINE_BUILD_TESTS=OFF -DFAULTLINE_BUILD_BENCH=ON >/dev/null
@@ -78,3 +79,7 @@ echo "results written to $out"
 cmake --build "$build" --target faultline_cli -j2
 python3 "$root/bench/growth.py" --faultline "$build/src/cli/faultline" --cpu fastest \
   --out "$out_dir/growth-latest.md"
+# The same points counted by cachegrind on a simulated cache (instructions and misses per
+# event; the same on every machine and every run of a binary, so two at a time).
+python3 "$root/bench/growth.py" --faultline "$build/src/cli/faultline" --cachegrind \
+  --sizes 1,16 --durations 16 --jobs 2 --out "$out_dir/growth-cachegrind-latest.md"
