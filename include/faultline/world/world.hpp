@@ -98,6 +98,7 @@ private:
   std::vector<std::unique_ptr<Node>> nodes_;
   std::map<std::string, NodeId, std::less<>> node_names_;
   std::vector<EventId> boot_events_;
+  std::size_t boot_prune_at_ = 1024;  // boot_events_'s size that triggers the next drop
   std::unique_ptr<FaultInjector> faults_;
 };
 
