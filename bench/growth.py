@@ -297,25 +297,20 @@ def cachegrind_main(a, models, points, files, docs):
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(a.jobs, 1)) as pool:
         results = {p: (c, e, code) for p, c, e, code in pool.map(one, points)}
 
-    out = ["# Cost growth per model, counted by cachegrind (bench/growth.py --cachegrind)", ""]
-    out.append("```")
-    out.append(f"date:      {started.strftime('%Y-%m-%dT%H:%MZ')}")
-    out += machine_lines(a.faultline)
-    out.append(f"simulated: L1d {a.l1}, last level {a.ll} (bytes,ways,line); "
-               "est. cycles = Ir + 10 x L1 misses + 100 x LL misses")
-    out.append("runs:      one per point (the counts do not depend on load or CPU speed)")
-    out.append("```")
-    out.append("")
-    out.append("| model | scenario (variant), 1x duration | size | duration | events | "
-               "Ir/event | vs 1x | L1d misses/event | vs 1x | LL misses/event | vs 1x | "
-               "est. cycles/event | vs 1x | exit |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    out = report_head(
+        "# Cost growth per model, counted by cachegrind (bench/growth.py --cachegrind)",
+        a.faultline, started,
+        [f"simulated: L1d {a.l1}, last level {a.ll} (bytes,ways,line); "
+         "est. cycles = Ir + 10 x L1 misses + 100 x LL misses",
+         "runs:      one per point (the counts do not depend on load or CPU speed)"],
+        ["Ir/event", "vs 1x", "L1d misses/event", "vs 1x", "LL misses/event", "vs 1x",
+         "est. cycles/event", "vs 1x"])
     for m in models:
         base = None
         for p in [q for q in points if q[0] == m]:
             _, size, length = p
             counts, events, code = results[p]
-            where = f"{MODELS[m]['scenario']} ({MODELS[m]['variant']}), {docs[m]['duration']}"
+            where = where_of(m, docs)
             if counts is None:
                 out.append(f"| {m} | {where} | {size}x | {length}x | - | - | - | - | - | - | - "
                            f"| - | - | {code} |")
@@ -447,22 +442,16 @@ def main():
                   f"{cpu / max(events, 1) * 1e9:6.0f} ns/event", file=sys.stderr, flush=True)
     load_after = open("/proc/loadavg").read().split()[:3]
 
-    out = ["# Cost growth per model (bench/growth.py)", ""]
-    out.append("```")
-    out.append(f"date:      {started.strftime('%Y-%m-%dT%H:%MZ')}")
-    out += machine_lines(a.faultline)
-    out.append(f"load avg:  {' '.join(load_before)} before, {' '.join(load_after)} after")
-    out.append(f"cpu speed: the same loop on each CPU: {speeds}")
     pin = ("no (any CPU)" if a.cpu is None else
            "the fastest CPU at each run's start" if a.cpu == "fastest" else f"cpu{a.cpu}")
-    out.append(f"pinned:    {pin}")
-    out.append(f"reps:      {reps_done} per point, interleaved; CPU = user + sys of the run's "
-               "process (wait4)")
-    out.append("```")
-    out.append("")
-    out.append("| model | scenario (variant), 1x duration | size | duration | events | ns CPU/event, median (min-max) | "
-               "vs 1x | peak RSS MiB | vs 1x | exit |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    out = report_head(
+        "# Cost growth per model (bench/growth.py)", a.faultline, started,
+        [f"load avg:  {' '.join(load_before)} before, {' '.join(load_after)} after",
+         f"cpu speed: the same loop on each CPU: {speeds}",
+         f"pinned:    {pin}",
+         f"reps:      {reps_done} per point, interleaved; CPU = user + sys of the run's "
+         "process (wait4)"],
+        ["ns CPU/event, median (min-max)", "vs 1x", "peak RSS MiB", "vs 1x"])
     for m in models:
         base = None
         for p in [q for q in points if q[0] == m]:
@@ -474,12 +463,28 @@ def main():
             codes = sorted({c for _, _, _, c in samples[p]})
             if base is None:
                 base = (med, rss)
-            where = f"{MODELS[m]['scenario']} ({MODELS[m]['variant']}), {docs[m]['duration']}"
+            where = where_of(m, docs)
             out.append(f"| {m} | {where} | {size}x | {length}x | {events:,} | {med:.0f} "
                        f"({min(per):.0f}-{max(per):.0f}) | {med / base[0]:.2f} | {rss:.0f} | "
                        f"{rss / base[1]:.2f} | {','.join(map(str, codes))} |")
     shutil.rmtree(workdir, ignore_errors=True)
     write_report(a.out, out)
+
+
+def report_head(title, faultline, started, settings, columns):
+    """A report's title, its machine and settings block, and the header of its table: the
+    columns every report has (model, scenario, size, duration, events, ..., exit) around
+    `columns`."""
+    out = [title, "", "```", f"date:      {started.strftime('%Y-%m-%dT%H:%MZ')}"]
+    out += machine_lines(faultline) + settings + ["```", ""]
+    out.append("| model | scenario (variant), 1x duration | size | duration | events | "
+               + " | ".join(columns) + " | exit |")
+    out.append("|---|---|---:|---:|---:|" + "---:|" * len(columns) + "---|")
+    return out
+
+
+def where_of(m, docs):
+    return f"{MODELS[m]['scenario']} ({MODELS[m]['variant']}), {docs[m]['duration']}"
 
 
 def write_report(path, lines):
