@@ -24,19 +24,20 @@ spread was mostly which CPU it got. The report gives the loop's time on each CPU
 (--l1 and --ll give the data cache and the last level; by default 32 KiB and 1 MiB, the L1d and
 L2 of the AMD EPYC VM of 2026-12-07), and reports instructions, L1 data misses and last-level
 misses per event. These counts depend on the binary and the run, not on the load or the CPU's
-speed, so a ratio between two points is the same on every machine and every run, and the
-points may run side by side (--jobs). They separate the two reasons a point may cost more per
+speed (instruction counts repeat exactly; miss counts move by a few per cent between
+invocations, with where the run's memory lands), so the points may run side by side (--jobs). They separate the two reasons a point may cost more per
 event: more instructions (an algorithm that grows) or more misses (a working set that no longer
-fits). "est. cycles" weighs them as Ir + 10 x (L1 misses) + 100 x (LL misses), a rough model of
-a machine whose L2 hit costs 10 cycles and whose memory costs 100: a yardstick to compare
-points, not a prediction of the CPU time. A run takes 30-60x its CPU time.
+fits). "est. cycles" weighs them as Ir + 10 x (L1d and L1i misses) + 100 x (LL misses), a rough
+model of a machine whose L2 hit costs 10 cycles and whose memory costs 100: a yardstick to
+compare points, not a prediction of the CPU time (cachegrind simulates no hardware prefetch,
+so a sequential scan counts misses a real CPU hides). A run takes 30-60x its CPU time.
 
 Usage: bench/growth.py [--faultline PATH] [--reps N] [--only model,model] [--sizes 1,4,16]
                        [--durations 1,4,16] [--max-minutes M] [--cpu N|fastest] [--out FILE.md]
        bench/growth.py --cachegrind [--l1 BYTES,WAYS,LINE] [--ll BYTES,WAYS,LINE] [--jobs N]
                        [--faultline PATH] [--only ...] [--sizes ...] [--durations ...] [--out ...]
 Writes a Markdown report (machine, commit, load, the table) to --out (default
-bench/results/growth-latest.md) and prints it.
+bench/results/growth-latest.md, or growth-cachegrind-latest.md with --cachegrind) and prints it.
 """
 import argparse
 import concurrent.futures
@@ -301,7 +302,7 @@ def cachegrind_main(a, models, points, files, docs):
         "# Cost growth per model, counted by cachegrind (bench/growth.py --cachegrind)",
         a.faultline, started,
         [f"simulated: L1d {a.l1}, last level {a.ll} (bytes,ways,line); "
-         "est. cycles = Ir + 10 x L1 misses + 100 x LL misses",
+         "est. cycles = Ir + 10 x L1d and L1i misses + 100 x LL misses",
          "runs:      one per point (the counts do not depend on load or CPU speed)"],
         ["Ir/event", "vs 1x", "L1d misses/event", "vs 1x", "LL misses/event", "vs 1x",
          "est. cycles/event", "vs 1x"])
