@@ -154,6 +154,13 @@ def base_scenario(spec, doc, directory):
     return path, doc
 
 
+def point_sets(m, docs, size, length):
+    """The `--set` overrides of model `m`'s point (size x, duration x), from its 1x scenario."""
+    doc = docs[m]
+    return overrides(MODELS[m], doc["model"]["params"], parse_duration(doc["duration"]), size,
+                     length)
+
+
 def overrides(spec, params, duration_s, size, length):
     sets = []
     for path in spec["size"]:
@@ -280,12 +287,9 @@ def cachegrind_main(a, models, points, files, docs):
 
     def one(p):
         m, size, length = p
-        spec, doc = MODELS[m], docs[m]
-        sets = overrides(spec, doc["model"]["params"], parse_duration(doc["duration"]), size,
-                         length)
         try:
-            counts, events, code = cachegrind_once(a.faultline, files[m], spec["variant"], sets,
-                                                   a.l1, a.ll)
+            counts, events, code = cachegrind_once(a.faultline, files[m], MODELS[m]["variant"],
+                                                   point_sets(m, docs, size, length), a.l1, a.ll)
         except RuntimeError as e:  # reported in the table; the other points still run
             print(e, file=sys.stderr, flush=True)
             return p, None, 0, 2
@@ -295,17 +299,18 @@ def cachegrind_main(a, models, points, files, docs):
               file=sys.stderr, flush=True)
         return p, counts, events, code
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(a.jobs, 1)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:  # --jobs >= 1
         results = {p: (c, e, code) for p, c, e, code in pool.map(one, points)}
 
+    columns = ["Ir/event", "vs 1x", "L1d misses/event", "vs 1x", "LL misses/event", "vs 1x",
+               "est. cycles/event", "vs 1x"]
     out = report_head(
         "# Cost growth per model, counted by cachegrind (bench/growth.py --cachegrind)",
         a.faultline, started,
         [f"simulated: L1d {a.l1}, last level {a.ll} (bytes,ways,line); "
          "est. cycles = Ir + 10 x L1d and L1i misses + 100 x LL misses",
          "runs:      one per point (the counts do not depend on load or CPU speed)"],
-        ["Ir/event", "vs 1x", "L1d misses/event", "vs 1x", "LL misses/event", "vs 1x",
-         "est. cycles/event", "vs 1x"])
+        columns)
     for m in models:
         base = None
         for p in [q for q in points if q[0] == m]:
@@ -313,8 +318,8 @@ def cachegrind_main(a, models, points, files, docs):
             counts, events, code = results[p]
             where = where_of(m, docs)
             if counts is None:
-                out.append(f"| {m} | {where} | {size}x | {length}x | - | - | - | - | - | - | - "
-                           f"| - | - | {code} |")
+                dashes = " | ".join(["-"] * (1 + len(columns)))  # events and every column
+                out.append(f"| {m} | {where} | {size}x | {length}x | {dashes} | {code} |")
                 continue
             row = per_event(counts, events)
             if base is None:
@@ -427,13 +432,11 @@ def main():
         reps_done += 1
         for p in points:
             m, size, length = p
-            spec, doc = MODELS[m], docs[m]
-            sets = overrides(spec, doc["model"]["params"], parse_duration(doc["duration"]),
-                             size, length)
+            sets = point_sets(m, docs, size, length)
             try:
                 on = None if a.cpu is None else fastest_cpu() if a.cpu == "fastest" else int(a.cpu)
-                cpu, rss, events, code = run_once(a.faultline, files[m], spec["variant"], sets,
-                                                  on)
+                cpu, rss, events, code = run_once(a.faultline, files[m], MODELS[m]["variant"],
+                                                  sets, on)
             except RuntimeError as e:  # reported in the table; the other points still run
                 print(e, file=sys.stderr, flush=True)
                 cpu, rss, events, code = float("nan"), float("nan"), 0, 2
