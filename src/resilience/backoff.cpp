@@ -48,9 +48,9 @@ void RetryParams::validate() const {
 
 Backoff::Backoff(RetryParams p) : params_(p), previous_(p.base) { params_.validate(); }
 
-Duration Backoff::ceiling(int failures) const {
-  const std::int64_t base = params_.base.ns();
-  const std::int64_t cap = params_.cap.ns();
+Duration Backoff::ceiling(const RetryParams& p, int failures) {
+  const std::int64_t base = p.base.ns();
+  const std::int64_t cap = p.cap.ns();
   std::int64_t v = base;
   for (int i = 0; i < failures && v < cap; ++i) {
     v = v > cap / 2 ? cap : v * 2;
@@ -58,9 +58,9 @@ Duration Backoff::ceiling(int failures) const {
   return Duration::nanos(std::min(v, cap));
 }
 
-Duration Backoff::delay(int failures, Rng& rng) {
-  const Duration expo = ceiling(std::max(failures, 1));
-  switch (params_.jitter) {
+Duration Backoff::delay(const RetryParams& p, int failures, Rng& rng, Duration& previous) {
+  const Duration expo = ceiling(p, std::max(failures, 1));
+  switch (p.jitter) {
     case Jitter::none:
       return expo;
     case Jitter::full:
@@ -70,9 +70,9 @@ Duration Backoff::delay(int failures, Rng& rng) {
       return Duration::nanos(expo.ns() - half + rng.uniform_int(0, half));
     }
     case Jitter::decorrelated: {
-      const std::int64_t hi = std::max(params_.base.ns(), previous_.ns() * 3);
-      const Duration d = std::min(params_.cap, Duration::nanos(rng.uniform_int(params_.base.ns(), hi)));
-      previous_ = d;
+      const std::int64_t hi = std::max(p.base.ns(), previous.ns() * 3);
+      const Duration d = std::min(p.cap, Duration::nanos(rng.uniform_int(p.base.ns(), hi)));
+      previous = d;
       return d;
     }
   }

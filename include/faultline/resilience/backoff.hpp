@@ -47,9 +47,14 @@ class Backoff {
 public:
   explicit Backoff(RetryParams p);
   /// The sleep before the next attempt, after `failures` failed attempts (failures >= 1).
-  Duration delay(int failures, Rng& rng);
+  Duration delay(int failures, Rng& rng) { return delay(params_, failures, rng, previous_); }
   /// The un-jittered ceiling expo(n) = min(cap, base * 2^n).
-  Duration ceiling(int failures) const;
+  Duration ceiling(int failures) const { return ceiling(params_, failures); }
+  /// The same schedule for callers that keep many sleepers and share one `p` among them:
+  /// `previous` is the decorrelated jitter's memory (start it at p.base). The draws are those
+  /// of delay(failures, rng) on a Backoff(p) whose previous sleep is `previous`.
+  static Duration delay(const RetryParams& p, int failures, Rng& rng, Duration& previous);
+  static Duration ceiling(const RetryParams& p, int failures);
   void reset() { previous_ = params_.base; }
   const RetryParams& params() const { return params_; }
 

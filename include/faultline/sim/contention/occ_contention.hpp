@@ -75,7 +75,7 @@ struct ContentionResult {
   std::vector<Duration> trial_completion;
   /// Per trial: conditional writes its clients sent.
   std::vector<std::uint64_t> trial_calls;
-  /// Per client (trial-major): writes sent.
+  /// Per client (trial-major): writes sent, filled in when the client finishes.
   std::vector<int> client_calls;
 
   double mean_calls_per_trial() const;
