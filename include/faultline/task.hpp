@@ -183,11 +183,12 @@ public:
   /// A timer that dies with the process.
   template <EventCallable F>
   EventId schedule_after(Duration d, F&& fn) {
-    return track(sim_->schedule_after(d, std::forward<F>(fn)));
+    const Time at = sim_->now() + d;
+    return track(sim_->schedule_after(d, std::forward<F>(fn)), at);
   }
   template <EventCallable F>
   EventId schedule_at(Time t, F&& fn) {
-    return track(sim_->schedule_at(t, std::forward<F>(fn)));
+    return track(sim_->schedule_at(t, std::forward<F>(fn)), t);
   }
   bool cancel(EventId id) { return sim_->cancel(id); }
 
@@ -202,14 +203,18 @@ public:
 
 private:
   friend struct detail::PromiseBase;
-  EventId track(EventId id);
+  EventId track(EventId id, Time at);
   void unlink(detail::PromiseBase* p) noexcept;
 
   Simulation* sim_;
   std::string name_;
   detail::PromiseBase* roots_ = nullptr;
   std::size_t task_count_ = 0;
-  std::vector<EventId> timers_;
+  struct Timer {
+    EventId id;
+    Time at;  // when it is due: once past, it has run or been cancelled
+  };
+  std::vector<Timer> timers_;  // kill() cancels those still pending
   std::size_t compact_at_ = 64;
   std::uint64_t incarnation_ = 0;
 };

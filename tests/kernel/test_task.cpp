@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -183,4 +184,57 @@ TEST_CASE("task: killing a waiter cancels its timeout and a later set does not r
   c.set(1);
   sim.run();
   CHECK_FALSE(resumed);
+}
+
+TEST_CASE("task: kill cancels every pending timer, however many came and went before it",
+          "[kernel][task][process]") {
+  // A process forgets the timers it no longer needs to cancel: those due before now by their
+  // time, the others by asking the queue. Thousands of timers here, many cancelled (some due
+  // long after the kill), some due at the very instant of the kill, so both ways run many
+  // times; a timer that was still pending and forgotten would fire after the kill.
+  Simulation sim;
+  Process proc(sim, "p");
+  Rng rng(20261207);
+  const Time kill_at = Time::zero() + 500_ms;
+  int fired = 0;
+  int fired_after_kill = 0;
+  bool killed = false;
+  struct Scheduled {
+    EventId id;
+    Time at;
+    bool cancelled = false;
+  };
+  std::vector<Scheduled> all;
+  auto on_fire = [&] { ++(killed ? fired_after_kill : fired); };
+  std::function<void()> drive = [&] {
+    const Time now = sim.now();
+    if (now == kill_at) {
+      for (int i = 0; i < 3000; ++i) {  // due now: they cross the compaction threshold here
+        proc.schedule_after(Duration::zero(), on_fire);
+      }
+      proc.kill();
+      killed = true;
+      return;
+    }
+    for (int i = 0; i < 20; ++i) {
+      const auto d = Duration::millis(static_cast<std::int64_t>(rng.below(1000)));
+      all.push_back(Scheduled{proc.schedule_after(d, on_fire), now + d});
+    }
+    for (int i = 0; i < 12; ++i) {  // some pending, some already run (cancel does nothing)
+      Scheduled& s = all[rng.below(all.size())];
+      s.cancelled = s.cancelled || proc.cancel(s.id);
+    }
+    sim.schedule_after(1_ms, drive);  // after this instant's timers: those due at kill_at run
+  };
+  sim.schedule_after(Duration::zero(), drive);
+  sim.run();
+  int expected = 0;  // neither cancelled nor due after the kill
+  for (const Scheduled& s : all) {
+    expected += !s.cancelled && s.at <= kill_at ? 1 : 0;
+  }
+  CHECK(killed);
+  CHECK(fired_after_kill == 0);
+  CHECK(fired == expected);
+  CHECK(expected > 1000);
+  CHECK(sim.pending() == 0);
 }
